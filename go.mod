@@ -1,0 +1,3 @@
+module sendbox
+
+go 1.26.0
