@@ -1,0 +1,265 @@
+// Package config is sendbox's one typed configuration table: for every
+// option its default, its environment variable, its flag, whether it is a
+// secret, and how it is checked. Values resolve default < environment < flag.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the effective configuration of one sendbox process.
+type Config struct {
+	DataDir  string // --data, SENDBOX_DATA
+	HTTPAddr string // --http, SENDBOX_HTTP
+
+	WA WhatsApp
+
+	NATSURL string // SENDBOX_NATS_URL; "" runs the embedded broker
+	// NATSReplicas is the stream replica count on an external cluster.
+	NATSReplicas int
+	// Fsync is how the embedded broker syncs acknowledged writes to disk.
+	Fsync string
+
+	LogLevel  string
+	LogFormat string
+
+	MediaMaxBytes   int64
+	ShutdownTimeout time.Duration
+}
+
+// WhatsApp holds the Cloud API connection. With no phone number id or no
+// token, sendbox runs in sandbox mode against its built-in simulator.
+type WhatsApp struct {
+	PhoneNumberID string
+	WABAID        string
+	Token         string
+	AppSecret     string
+	VerifyToken   string
+	APIURL        string
+	APIVersion    string
+	MPS           int
+}
+
+// Sandbox reports whether sendbox runs against its built-in simulator.
+func (c *Config) Sandbox() bool { return c.WA.PhoneNumberID == "" || c.WA.Token == "" }
+
+// Option is one row of the configuration table.
+type Option struct {
+	Flag    string // flag name without dashes; "" if env only
+	Env     string
+	Default string
+	Secret  bool
+	Help    string
+	set     func(c *Config, v string) error
+	get     func(c *Config) string
+}
+
+func str(p func(c *Config) *string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error { *p(c) = v; return nil },
+		func(c *Config) string { return *p(c) }
+}
+
+func positiveInt(p func(c *Config) *int) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("want a positive whole number, got %q", v)
+			}
+			*p(c) = n
+			return nil
+		},
+		func(c *Config) string { return strconv.Itoa(*p(c)) }
+}
+
+func oneOf(p func(c *Config) *string, allowed ...string) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			for _, a := range allowed {
+				if v == a {
+					*p(c) = v
+					return nil
+				}
+			}
+			return fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
+		},
+		func(c *Config) string { return *p(c) }
+}
+
+// Options is the table. Keep the names: integrations and ops scripts rely on them.
+var Options = func() []Option {
+	var opts []Option
+	add := func(o Option, set func(*Config, string) error, get func(*Config) string) {
+		o.set, o.get = set, get
+		opts = append(opts, o)
+	}
+	s, g := str(func(c *Config) *string { return &c.DataDir })
+	add(Option{Flag: "data", Env: "SENDBOX_DATA", Default: "./sendbox-data", Help: "data folder (SQLite, broker, media, keys)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.HTTPAddr })
+	add(Option{Flag: "http", Env: "SENDBOX_HTTP", Default: "127.0.0.1:8080", Help: "HTTP listen address"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.PhoneNumberID })
+	add(Option{Env: "SENDBOX_WA_PHONE_NUMBER_ID", Help: "WhatsApp phone number id (empty: sandbox mode)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.WABAID })
+	add(Option{Env: "SENDBOX_WA_WABA_ID", Help: "WhatsApp Business Account id"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.Token })
+	add(Option{Env: "SENDBOX_WA_TOKEN", Secret: true, Help: "system user access token (empty: sandbox mode)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.AppSecret })
+	add(Option{Env: "SENDBOX_WA_APP_SECRET", Secret: true, Help: "app secret that signs webhooks (sandbox: generated)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.VerifyToken })
+	add(Option{Env: "SENDBOX_WA_VERIFY_TOKEN", Secret: true, Help: "webhook verify token (sandbox: generated)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.APIURL })
+	add(Option{Env: "SENDBOX_WA_API_URL", Default: "https://graph.facebook.com", Help: "Graph API base URL"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.APIVersion })
+	add(Option{Env: "SENDBOX_WA_API_VERSION", Default: "v25.0", Help: "Graph API version"}, s, g)
+	s, g = positiveInt(func(c *Config) *int { return &c.WA.MPS })
+	add(Option{Env: "SENDBOX_WA_MPS", Default: "80", Help: "messages per second allowed for the number"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.NATSURL })
+	add(Option{Env: "SENDBOX_NATS_URL", Help: "external NATS URL (empty: embedded broker)"}, s, g)
+	s, g = positiveInt(func(c *Config) *int { return &c.NATSReplicas })
+	add(Option{Env: "SENDBOX_NATS_REPLICAS", Default: "1", Help: "stream replicas on an external NATS cluster"}, s, g)
+	s, g = oneOf(func(c *Config) *string { return &c.Fsync }, "interval", "always")
+	add(Option{Flag: "fsync", Env: "SENDBOX_FSYNC", Default: "interval", Help: "broker disk sync: interval (every second) or always (every write)"}, s, g)
+	s, g = oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")
+	add(Option{Flag: "log-level", Env: "SENDBOX_LOG_LEVEL", Default: "info", Help: "log level: debug, info, warn, error"}, s, g)
+	s, g = oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")
+	add(Option{Flag: "log-format", Env: "SENDBOX_LOG_FORMAT", Default: "text", Help: "log format: text or json"}, s, g)
+	add(Option{Env: "SENDBOX_MEDIA_MAX_BYTES", Default: "104857600", Help: "largest inbound media file stored, in bytes"},
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("want a positive number of bytes, got %q", v)
+			}
+			c.MediaMaxBytes = n
+			return nil
+		},
+		func(c *Config) string { return strconv.FormatInt(c.MediaMaxBytes, 10) })
+	add(Option{Env: "SENDBOX_SHUTDOWN_TIMEOUT", Default: "15s", Help: "how long shutdown waits for in-flight work"},
+		func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a duration such as 15s, got %q", v)
+			}
+			c.ShutdownTimeout = d
+			return nil
+		},
+		func(c *Config) string { return c.ShutdownTimeout.String() })
+	return opts
+}()
+
+// Defaults returns the configuration with every default applied.
+func Defaults() *Config {
+	c := &Config{}
+	for _, o := range Options {
+		if err := o.set(c, o.Default); err != nil && o.Default != "" {
+			panic(fmt.Sprintf("config: bad default for %s: %v", o.Env, err))
+		}
+	}
+	return c
+}
+
+// Load resolves the configuration from defaults, the environment (getenv)
+// and the command-line args (flags of the table only), then validates it.
+// The returned FlagSet has parsed args; its Args() are the positional rest.
+func Load(name string, args []string, getenv func(string) string, out io.Writer) (*Config, *flag.FlagSet, error) {
+	c := Defaults()
+	for _, o := range Options {
+		if v := getenv(o.Env); v != "" {
+			if err := o.set(c, v); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", o.Env, err)
+			}
+		}
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	for _, o := range Options {
+		if o.Flag == "" {
+			continue
+		}
+		o := o
+		fs.Func(o.Flag, fmt.Sprintf("%s (env %s, default %q)", o.Help, o.Env, o.Default), func(v string) error {
+			return o.set(c, v)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return c, fs, nil
+}
+
+// Validate checks the values that depend on each other.
+func (c *Config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("SENDBOX_DATA: the data folder must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("SENDBOX_HTTP: want host:port, got %q", c.HTTPAddr))
+	}
+	if u, err := url.Parse(c.WA.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("SENDBOX_WA_API_URL: want an http(s) URL, got %q", c.WA.APIURL))
+	}
+	if !strings.HasPrefix(c.WA.APIVersion, "v") {
+		errs = append(errs, fmt.Errorf("SENDBOX_WA_API_VERSION: want a version such as v25.0, got %q", c.WA.APIVersion))
+	}
+	if (c.WA.PhoneNumberID == "") != (c.WA.Token == "") {
+		errs = append(errs, errors.New("SENDBOX_WA_PHONE_NUMBER_ID and SENDBOX_WA_TOKEN go together: set both for production, neither for sandbox mode"))
+	}
+	if !c.Sandbox() {
+		if c.WA.AppSecret == "" {
+			errs = append(errs, errors.New("SENDBOX_WA_APP_SECRET is required with real credentials: webhooks cannot be verified without it"))
+		}
+		if c.WA.VerifyToken == "" {
+			errs = append(errs, errors.New("SENDBOX_WA_VERIFY_TOKEN is required with real credentials: Meta's webhook handshake needs it"))
+		}
+	}
+	if c.NATSURL != "" {
+		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("SENDBOX_NATS_URL: want a URL such as nats://host:4222, got %q", c.NATSURL))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns a path inside the data folder.
+func (c *Config) Path(elem ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}
+
+// Mask hides a secret but says whether it is set.
+func Mask(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "********"
+}
+
+// Print writes the effective configuration, one option a line, secrets masked.
+func (c *Config) Print(w io.Writer) {
+	for _, o := range Options {
+		v := o.get(c)
+		if o.Secret {
+			v = Mask(v)
+		}
+		fmt.Fprintf(w, "%-28s %s\n", o.Env, strconv.Quote(v))
+	}
+	mode := "production (Meta Cloud API)"
+	if c.Sandbox() {
+		mode = "sandbox (built-in simulator)"
+	}
+	fmt.Fprintf(w, "%-28s %s\n", "# mode", mode)
+}
+
+// Getenv is os.Getenv, the usual argument of Load.
+var Getenv = os.Getenv

@@ -1,0 +1,230 @@
+// Package embed runs sendbox's message broker: an embedded NATS server with
+// JetStream storing its streams under the data folder, or, when a URL is
+// configured, a connection to an external NATS cluster with the very same
+// streams and consumers.
+//
+// Streams hold in-flight work only; SQLite is the system of record.
+package embed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names and the subjects they carry.
+const (
+	// StreamInbound holds raw, signature-checked webhook bodies until ingested.
+	StreamInbound = "INBOUND"
+	// SubjectWebhook is the subject of one webhook body.
+	SubjectWebhook = "inbound.webhook"
+	// StreamOutbound holds messages waiting for the sender.
+	StreamOutbound = "OUTBOUND"
+	// StreamEvents holds domain events for every interested consumer.
+	StreamEvents = "EVENTS"
+	// StreamJobs holds background jobs (media downloads, later AI turns).
+	StreamJobs = "JOBS"
+)
+
+// Options configures the broker.
+type Options struct {
+	DataDir  string // JetStream files go to DataDir/jetstream
+	URL      string // external NATS; "" runs the embedded server
+	Replicas int    // stream replicas on an external cluster
+	// FsyncAlways makes the embedded server sync every write to disk before
+	// acknowledging it; otherwise it syncs every second.
+	FsyncAlways bool
+	MaxStore    int64 // bytes of JetStream file storage (default 10 GiB)
+	Logger      *slog.Logger
+}
+
+// Broker is a connected JetStream with sendbox's streams in place.
+type Broker struct {
+	NC  *nats.Conn
+	JS  jetstream.JetStream
+	srv *server.Server // nil with an external NATS
+	log *slog.Logger
+}
+
+// Start starts the embedded server (or connects to the external one) and
+// creates or updates the streams.
+func Start(ctx context.Context, o Options) (*Broker, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Broker{log: log}
+	var err error
+	if o.URL == "" {
+		dir := filepath.Join(o.DataDir, "jetstream")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("broker folder: %w", err)
+		}
+		maxStore := o.MaxStore
+		if maxStore == 0 {
+			maxStore = 10 << 30
+		}
+		opts := &server.Options{
+			ServerName:         "sendbox",
+			DontListen:         true, // in-process only: nothing to secure on the network
+			JetStream:          true,
+			StoreDir:           dir,
+			JetStreamMaxMemory: 64 << 20,
+			JetStreamMaxStore:  maxStore,
+			NoSigs:             true, // sendbox owns signals and closes the store itself
+			SyncInterval:       time.Second,
+			SyncAlways:         o.FsyncAlways,
+		}
+		if b.srv, err = server.NewServer(opts); err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+		b.srv.SetLoggerV2(&natsLogger{log: log.With(slog.String("component", "nats"))}, false, false, false)
+		go b.srv.Start()
+		if !b.srv.ReadyForConnections(30 * time.Second) {
+			b.srv.Shutdown()
+			return nil, errors.New("broker: the embedded NATS server did not become ready in 30 s")
+		}
+		b.NC, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Name("sendbox"), nats.MaxReconnects(-1))
+	} else {
+		b.NC, err = nats.Connect(o.URL, nats.Name("sendbox"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
+			nats.ReconnectWait(time.Second))
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("broker connect: %w", err)
+	}
+	if b.JS, err = jetstream.New(b.NC); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	replicas := max(1, o.Replicas)
+	if o.URL == "" {
+		replicas = 1
+	}
+	for _, sc := range streamConfigs(replicas) {
+		if err := b.ensureStream(ctx, sc); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func streamConfigs(replicas int) []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{
+		{Name: StreamInbound, Subjects: []string{"inbound.>"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: replicas,
+			Description: "signature-checked webhook bodies waiting to be ingested"},
+		{Name: StreamOutbound, Subjects: []string{"outbound.>"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: replicas,
+			Description: "messages waiting for the sender"},
+		{Name: StreamEvents, Subjects: []string{"events.>"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.LimitsPolicy, Duplicates: 2 * time.Minute, MaxAge: 72 * time.Hour, MaxBytes: 1 << 30,
+			Replicas: replicas, Description: "domain events for search, live updates and automations"},
+		{Name: StreamJobs, Subjects: []string{"jobs.>"}, Storage: jetstream.FileStorage,
+			Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: replicas,
+			Description: "background jobs"},
+	}
+}
+
+// ensureStream creates the stream or updates it to the wanted config,
+// retrying briefly: on a cluster the first calls may wait for a leader.
+func (b *Broker) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = b.JS.CreateOrUpdateStream(cctx, sc)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("stream %s: %w", sc.Name, err)
+}
+
+// Publish stores data on subject, deduplicated by msgID within the stream's
+// window, and returns once the broker has it. dup reports a duplicate.
+func (b *Broker) Publish(ctx context.Context, subject string, data []byte, msgID string) (dup bool, err error) {
+	var opts []jetstream.PublishOpt
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	ack, err := b.JS.Publish(ctx, subject, data, opts...)
+	if err != nil {
+		return false, err
+	}
+	return ack.Duplicate, nil
+}
+
+// Consumer creates or updates a durable pull consumer on stream.
+func (b *Broker) Consumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	c, err := b.JS.CreateOrUpdateConsumer(ctx, stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", cfg.Durable, stream, err)
+	}
+	return c, nil
+}
+
+// StreamDepths returns the number of messages held by each stream.
+func (b *Broker) StreamDepths(ctx context.Context) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, name := range []string{StreamInbound, StreamOutbound, StreamEvents, StreamJobs} {
+		s, err := b.JS.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		out[name] = s.CachedInfo().State.Msgs
+		if info, err := s.Info(ctx); err == nil {
+			out[name] = info.State.Msgs
+		}
+	}
+	return out
+}
+
+// Ready reports whether the broker can take work.
+func (b *Broker) Ready(ctx context.Context) error {
+	if b.NC == nil || !b.NC.IsConnected() {
+		return errors.New("broker not connected")
+	}
+	_, err := b.JS.AccountInfo(ctx)
+	return err
+}
+
+// Close drains the connection and shuts the embedded server down.
+func (b *Broker) Close() {
+	if b.NC != nil {
+		if err := b.NC.Drain(); err == nil {
+			deadline := time.Now().Add(5 * time.Second)
+			for b.NC.IsDraining() && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		b.NC.Close()
+	}
+	if b.srv != nil {
+		b.srv.Shutdown()
+		b.srv.WaitForShutdown()
+	}
+}
+
+// natsLogger sends the NATS server's log lines to slog.
+type natsLogger struct{ log *slog.Logger }
+
+func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any)  {}

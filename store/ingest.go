@@ -1,0 +1,450 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// InboundMessage is one customer message to store, already decoded by the
+// inbox from Meta's webhook.
+type InboundMessage struct {
+	WAMID         string
+	PhoneNumberID string
+
+	// Who sent it: at least one of WaID and UserID is set.
+	WaID, UserID, ParentUserID string
+	ProfileName, Username      string
+
+	Type      string
+	Text      string
+	Preview   string // the conversation list's one-line summary
+	Silent    bool   // reactions, edits, deletions, notices: no unread, no preview
+	Timestamp time.Time
+
+	MediaID, MediaMime, MediaSHA256, MediaFilename string
+	Latitude, Longitude                            *float64
+	ReplyID, ContextWAMID, RelatedWAMID            string
+	Error                                          *MessageError
+	Raw                                            []byte
+
+	// Effect is what the message does to earlier rows: "" (nothing),
+	// EffectEdit (RelatedWAMID gets Text), EffectRevoke (RelatedWAMID is
+	// marked deleted) or EffectNumberChanged (the contact's wa_id becomes NewWaID).
+	Effect  string
+	NewWaID string
+}
+
+// Effects of an inbound message on earlier rows.
+const (
+	EffectEdit          = "edit"
+	EffectRevoke        = "revoke"
+	EffectNumberChanged = "number_changed"
+)
+
+// StatusUpdate is one status webhook about a message the business sent.
+type StatusUpdate struct {
+	WAMID           string
+	Status          string
+	Timestamp       time.Time
+	RecipientID     string
+	Error           *MessageError
+	PricingCategory string
+	PricingType     string
+	Raw             []byte
+}
+
+// EventInput is a non-message webhook change to record.
+type EventInput struct {
+	Field         string
+	Type          string
+	WABAID        string
+	PhoneNumberID string
+	EventTime     time.Time
+	Value         []byte
+}
+
+// IngestBatch is everything parsed out of a batch of webhooks.
+type IngestBatch struct {
+	Messages []InboundMessage
+	Statuses []StatusUpdate
+	Events   []EventInput
+}
+
+// IngestResult counts what a batch changed.
+type IngestResult struct {
+	NewMessages     int
+	Duplicates      int
+	StatusesNew     int // (wamid, status) pairs seen for the first time
+	StatusesApplied int // of which moved a message's state forward
+	EventsNew       int
+}
+
+// rankSQL orders message states; failed is terminal and handled apart.
+const rankSQL = `CASE %s WHEN 'queued' THEN 0 WHEN 'accepted' THEN 1 WHEN 'sent' THEN 2
+	WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'played' THEN 5 ELSE -1 END`
+
+type ingestStmts struct {
+	msgExists, contactByWa, contactByUser, insertContact, touchContact, setContactUser,
+	setContactWa, openConv, insertConv, insertMsg, touchConv, applyEdit, applyRevoke,
+	insertStatus, applyStatus, insertEvent, insertOutbox *sql.Stmt
+}
+
+func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
+	st := &ingestStmts{}
+	list := []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&st.msgExists, `SELECT 1 FROM messages WHERE wamid = ?`},
+		{&st.contactByWa, `SELECT id, COALESCE(user_id, '') FROM contacts WHERE wa_id = ?`},
+		{&st.contactByUser, `SELECT id, COALESCE(user_id, '') FROM contacts WHERE user_id = ?`},
+		{&st.insertContact, `INSERT INTO contacts (wa_id, user_id, parent_user_id, name, username, last_inbound_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&st.touchContact, `UPDATE contacts SET
+			name = CASE WHEN ?1 != '' THEN ?1 ELSE name END,
+			username = CASE WHEN ?2 != '' THEN ?2 ELSE username END,
+			parent_user_id = COALESCE(?3, parent_user_id),
+			last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?4),
+			updated_at = ?5
+			WHERE id = ?6`},
+		{&st.setContactUser, `UPDATE OR IGNORE contacts SET user_id = ? WHERE id = ? AND user_id IS NULL`},
+		{&st.setContactWa, `UPDATE OR IGNORE contacts SET wa_id = ?, updated_at = ? WHERE id = ?`},
+		{&st.openConv, `SELECT id FROM conversations WHERE contact_id = ? AND phone_number_id = ? AND status != 'resolved'
+			ORDER BY id DESC LIMIT 1`},
+		{&st.insertConv, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at, created_at, updated_at)
+			VALUES (?, ?, 'open', ?, ?, ?) RETURNING id`},
+		{&st.insertMsg, `INSERT INTO messages (wamid, direction, conversation_id, contact_id, phone_number_id, type, text,
+			media_id, media_mime, media_sha256, media_filename, media_state, latitude, longitude, reply_id, context_wamid,
+			related_wamid, status, error_code, error_title, error_detail, sent_at, created_at, raw)
+			VALUES (?, 'inbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(wamid) DO NOTHING RETURNING id`},
+		{&st.touchConv, `UPDATE conversations SET
+			preview = CASE WHEN ?1 AND ?2 >= last_message_at THEN ?3 ELSE preview END,
+			last_message_at = CASE WHEN ?1 THEN MAX(last_message_at, ?2) ELSE last_message_at END,
+			last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
+			unread = unread + ?4,
+			status = CASE WHEN ?1 AND status = 'snoozed' THEN 'open' ELSE status END,
+			updated_at = ?5
+			WHERE id = ?6`},
+		{&st.applyEdit, `UPDATE messages SET text = ?, edited_at = ? WHERE wamid = ? AND direction = 'inbound'
+			RETURNING id, conversation_id, contact_id`},
+		{&st.applyRevoke, `UPDATE messages SET revoked_at = ? WHERE wamid = ? AND direction = 'inbound'
+			RETURNING id, conversation_id, contact_id`},
+		{&st.insertStatus, `INSERT INTO statuses (wamid, status, ts, recipient_id, error_code, error_title, error_detail,
+			pricing_category, pricing_type, raw, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (wamid, status) DO NOTHING`},
+		{&st.applyStatus, fmt.Sprintf(`UPDATE messages SET status = ?1, status_at = ?2,
+			error_code = COALESCE(?3, error_code), error_title = COALESCE(?4, error_title), error_detail = COALESCE(?5, error_detail)
+			WHERE wamid = ?6 AND direction = 'outbound' AND status != 'failed'
+			AND (?1 = 'failed' OR %s < %s)
+			RETURNING id, conversation_id, contact_id`, fmt.Sprintf(rankSQL, "status"), fmt.Sprintf(rankSQL, "?1"))},
+		{&st.insertEvent, `INSERT INTO webhook_events (dedup, field, type, waba_id, phone_number_id, event_time, value, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedup) DO NOTHING`},
+		{&st.insertOutbox, `INSERT INTO outbox (subject, msg_id, payload, created_at) VALUES (?, ?, ?, ?)`},
+	}
+	for _, p := range list {
+		s, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			st.close()
+			return nil, fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.dst = s
+	}
+	return st, nil
+}
+
+func (st *ingestStmts) close() {
+	for _, s := range []*sql.Stmt{st.msgExists, st.contactByWa, st.contactByUser, st.insertContact, st.touchContact,
+		st.setContactUser, st.setContactWa, st.openConv, st.insertConv, st.insertMsg, st.touchConv, st.applyEdit,
+		st.applyRevoke, st.insertStatus, st.applyStatus, st.insertEvent, st.insertOutbox} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// ingestTx binds the prepared statements to one transaction.
+type ingestTx struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	st     *ingestStmts
+	bound  map[*sql.Stmt]*sql.Stmt
+	now    time.Time
+	outbox int
+}
+
+func (t *ingestTx) stmt(s *sql.Stmt) *sql.Stmt {
+	if b, ok := t.bound[s]; ok {
+		return b
+	}
+	b := t.tx.StmtContext(t.ctx, s)
+	t.bound[s] = b
+	return b
+}
+
+// emit writes one domain event to the outbox in the current transaction.
+func (t *ingestTx) emit(ev Event) error {
+	ev.At = t.now
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	id := ev.MessageID
+	if id == 0 {
+		id = ev.ConversationID
+	}
+	if id == 0 {
+		id = ev.ContactID
+	}
+	msgID := ev.Type + "." + strconv.FormatInt(id, 10)
+	if ev.Status != "" {
+		msgID += "." + ev.Status
+	}
+	return t.job(SubjectEvents+ev.Type, msgID, payload)
+}
+
+// job writes one publication to the outbox in the current transaction.
+func (t *ingestTx) job(subject, msgID string, payload []byte) error {
+	if _, err := t.stmt(t.st.insertOutbox).ExecContext(t.ctx, subject, msgID, payload, t.now.UnixMilli()); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	t.outbox++
+	return nil
+}
+
+// Ingest stores a batch in one transaction. It is idempotent: a message is
+// keyed by its wamid, a status by (wamid, status), an event by the hash of
+// its field and value, so Meta's retries and the broker's redeliveries
+// change nothing the second time.
+func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error) {
+	var res IngestResult
+	var outbox int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res = IngestResult{}
+		t := &ingestTx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		defer func() {
+			for _, b := range t.bound {
+				b.Close()
+			}
+		}()
+		for i := range b.Messages {
+			if err := t.message(&b.Messages[i], &res); err != nil {
+				return fmt.Errorf("message %s: %w", b.Messages[i].WAMID, err)
+			}
+		}
+		for i := range b.Statuses {
+			if err := t.status(&b.Statuses[i], &res); err != nil {
+				return fmt.Errorf("status %s %s: %w", b.Statuses[i].WAMID, b.Statuses[i].Status, err)
+			}
+		}
+		for i := range b.Events {
+			if err := t.event(&b.Events[i], &res); err != nil {
+				return fmt.Errorf("event %s: %w", b.Events[i].Field, err)
+			}
+		}
+		outbox = t.outbox
+		return nil
+	})
+	if err == nil && outbox > 0 && s.Notify != nil {
+		s.Notify()
+	}
+	return res, err
+}
+
+func (t *ingestTx) message(m *InboundMessage, res *IngestResult) error {
+	if m.WAMID == "" {
+		return errors.New("message without id")
+	}
+	var one int
+	switch err := t.stmt(t.st.msgExists).QueryRowContext(t.ctx, m.WAMID).Scan(&one); {
+	case err == nil:
+		res.Duplicates++
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	ts := m.Timestamp
+	if ts.IsZero() {
+		ts = t.now
+	}
+	contactID, err := t.contact(m, ts)
+	if err != nil {
+		return fmt.Errorf("contact: %w", err)
+	}
+	var convID int64
+	switch err := t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID).Scan(&convID); {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := t.stmt(t.st.insertConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID, ts.UnixMilli(),
+			t.now.UnixMilli(), t.now.UnixMilli()).Scan(&convID); err != nil {
+			return fmt.Errorf("create conversation: %w", err)
+		}
+		if err := t.emit(Event{Type: EventConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("find conversation: %w", err)
+	}
+
+	var mediaState any
+	if m.MediaID != "" {
+		mediaState = "pending"
+	}
+	var code, title, detail any
+	if m.Error != nil {
+		code, title, detail = m.Error.Code, m.Error.Title, m.Error.Detail
+	}
+	var msgID int64
+	err = t.stmt(t.st.insertMsg).QueryRowContext(t.ctx, m.WAMID, convID, contactID, m.PhoneNumberID, m.Type, m.Text,
+		nullStr(m.MediaID), nullStr(m.MediaMime), nullStr(m.MediaSHA256), nullStr(m.MediaFilename), mediaState,
+		m.Latitude, m.Longitude, nullStr(m.ReplyID), nullStr(m.ContextWAMID), nullStr(m.RelatedWAMID),
+		code, title, detail, ts.UnixMilli(), t.now.UnixMilli(), string(m.Raw)).Scan(&msgID)
+	if errors.Is(err, sql.ErrNoRows) { // same wamid earlier in this very batch
+		res.Duplicates++
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("insert: %w", err)
+	}
+	res.NewMessages++
+
+	unread := 1
+	if m.Silent {
+		unread = 0
+	}
+	if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, ts.UnixMilli(), m.Preview, unread,
+		t.now.UnixMilli(), convID); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
+	}
+	if err := t.effect(m); err != nil {
+		return err
+	}
+	if m.MediaID != "" {
+		job, _ := json.Marshal(Event{Type: "media.download", MessageID: msgID, At: t.now})
+		if err := t.job(SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job); err != nil {
+			return err
+		}
+	}
+	return t.emit(Event{Type: EventMessageReceived, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
+}
+
+// contact finds the sender by wa_id, then by BSUID, creating it if new, and
+// refreshes its profile and its customer service window.
+func (t *ingestTx) contact(m *InboundMessage, ts time.Time) (int64, error) {
+	var id int64
+	var userID string
+	err := sql.ErrNoRows
+	if m.WaID != "" {
+		err = t.stmt(t.st.contactByWa).QueryRowContext(t.ctx, m.WaID).Scan(&id, &userID)
+	}
+	if errors.Is(err, sql.ErrNoRows) && m.UserID != "" {
+		err = t.stmt(t.st.contactByUser).QueryRowContext(t.ctx, m.UserID).Scan(&id, &userID)
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if m.WaID == "" && m.UserID == "" {
+			return 0, errors.New("sender has neither wa_id nor user_id")
+		}
+		if err := t.stmt(t.st.insertContact).QueryRowContext(t.ctx, nullStr(m.WaID), nullStr(m.UserID),
+			nullStr(m.ParentUserID), m.ProfileName, m.Username, ts.UnixMilli(), t.now.UnixMilli(), t.now.UnixMilli()).Scan(&id); err != nil {
+			return 0, err
+		}
+		return id, t.emit(Event{Type: EventContactCreated, ContactID: id})
+	case err != nil:
+		return 0, err
+	}
+	if _, err := t.stmt(t.st.touchContact).ExecContext(t.ctx, m.ProfileName, m.Username, nullStr(m.ParentUserID),
+		ts.UnixMilli(), t.now.UnixMilli(), id); err != nil {
+		return 0, err
+	}
+	if userID == "" && m.UserID != "" {
+		if _, err := t.stmt(t.st.setContactUser).ExecContext(t.ctx, m.UserID, id); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func (t *ingestTx) effect(m *InboundMessage) error {
+	var row *sql.Row
+	switch m.Effect {
+	case EffectEdit:
+		row = t.stmt(t.st.applyEdit).QueryRowContext(t.ctx, m.Text, t.now.UnixMilli(), m.RelatedWAMID)
+	case EffectRevoke:
+		row = t.stmt(t.st.applyRevoke).QueryRowContext(t.ctx, t.now.UnixMilli(), m.RelatedWAMID)
+	case EffectNumberChanged:
+		if m.NewWaID == "" || m.WaID == "" {
+			return nil
+		}
+		var id int64
+		var userID string
+		if err := t.stmt(t.st.contactByWa).QueryRowContext(t.ctx, m.WaID).Scan(&id, &userID); err != nil {
+			return nil // the sender was found by BSUID only: nothing to renumber
+		}
+		_, err := t.stmt(t.st.setContactWa).ExecContext(t.ctx, m.NewWaID, t.now.UnixMilli(), id)
+		return err
+	default:
+		return nil
+	}
+	var id, conv, contact int64
+	switch err := row.Scan(&id, &conv, &contact); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // the original is unknown to us (sent before sendbox ran)
+	case err != nil:
+		return err
+	}
+	return t.emit(Event{Type: EventMessageUpdated, MessageID: id, ConversationID: conv, ContactID: contact})
+}
+
+func (t *ingestTx) status(u *StatusUpdate, res *IngestResult) error {
+	ts := u.Timestamp
+	if ts.IsZero() {
+		ts = t.now
+	}
+	var code, title, detail any
+	if u.Error != nil {
+		code, title, detail = u.Error.Code, nullStr(u.Error.Title), nullStr(u.Error.Detail)
+	}
+	r, err := t.stmt(t.st.insertStatus).ExecContext(t.ctx, u.WAMID, u.Status, ts.UnixMilli(), nullStr(u.RecipientID),
+		code, title, detail, nullStr(u.PricingCategory), nullStr(u.PricingType), string(u.Raw), t.now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil // seen before
+	}
+	res.StatusesNew++
+	var id, conv, contact int64
+	switch err := t.stmt(t.st.applyStatus).QueryRowContext(t.ctx, u.Status, ts.UnixMilli(), code, title, detail, u.WAMID).
+		Scan(&id, &conv, &contact); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // older than the message's state, or about a message we have not recorded yet
+	case err != nil:
+		return err
+	}
+	res.StatusesApplied++
+	return t.emit(Event{Type: EventMessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
+		WAMID: u.WAMID, Status: u.Status})
+}
+
+func (t *ingestTx) event(e *EventInput, res *IngestResult) error {
+	h := sha256.New()
+	h.Write([]byte(e.Field))
+	h.Write([]byte{0})
+	h.Write(e.Value)
+	r, err := t.stmt(t.st.insertEvent).ExecContext(t.ctx, hex.EncodeToString(h.Sum(nil)), e.Field, e.Type, e.WABAID,
+		e.PhoneNumberID, ms(e.EventTime), string(e.Value), t.now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n > 0 {
+		res.EventsNew++
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// SetMediaStored records that a message's media is on disk.
+func (s *Store) SetMediaStored(ctx context.Context, msgID int64, path string, size int64, mime string) error {
+	return s.setMedia(ctx, msgID, `UPDATE messages SET media_state = 'stored', media_path = ?, media_size = ?,
+		media_mime = COALESCE(NULLIF(media_mime, ''), ?), media_error = NULL WHERE id = ?
+		RETURNING conversation_id, contact_id`, path, size, mime, msgID)
+}
+
+// SetMediaFailed records why a message's media could not be stored.
+func (s *Store) SetMediaFailed(ctx context.Context, msgID int64, reason string) error {
+	return s.setMedia(ctx, msgID, `UPDATE messages SET media_state = 'failed', media_error = ? WHERE id = ?
+		RETURNING conversation_id, contact_id`, reason, msgID)
+}
+
+func (s *Store) setMedia(ctx context.Context, msgID int64, query string, args ...any) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		t := &ingestTx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		defer func() {
+			for _, b := range t.bound {
+				b.Close()
+			}
+		}()
+		var conv, contact int64
+		if err := tx.QueryRowContext(ctx, query, args...).Scan(&conv, &contact); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return fmt.Errorf("media of message %d: %w", msgID, err)
+		}
+		return t.emit(Event{Type: EventMessageUpdated, MessageID: msgID, ConversationID: conv, ContactID: contact, Status: "media"})
+	})
+	if err == nil && s.Notify != nil {
+		s.Notify()
+	}
+	return err
+}
+
+// PendingMedia lists messages whose media is still to be downloaded.
+func (s *Store) PendingMedia(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id FROM messages WHERE media_state = 'pending' ORDER BY id LIMIT ?", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

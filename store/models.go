@@ -1,0 +1,153 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Contact is a customer.
+type Contact struct {
+	ID            int64     `json:"id"`
+	WaID          string    `json:"wa_id"`
+	UserID        string    `json:"user_id,omitempty"`
+	ParentUserID  string    `json:"parent_user_id,omitempty"`
+	Name          string    `json:"name"`
+	Username      string    `json:"username,omitempty"`
+	LastInboundAt time.Time `json:"last_inbound_at,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Conversation is a thread with one contact on one business number.
+type Conversation struct {
+	ID            int64     `json:"id"`
+	ContactID     int64     `json:"contact_id"`
+	PhoneNumberID string    `json:"phone_number_id"`
+	Status        string    `json:"status"`
+	LastMessageAt time.Time `json:"last_message_at"`
+	LastInboundAt time.Time `json:"last_inbound_at,omitzero"`
+	Preview       string    `json:"preview"`
+	Unread        int       `json:"unread"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	Contact       *Contact  `json:"contact,omitempty"`
+}
+
+// Message is one inbound or outbound message with its typed columns.
+type Message struct {
+	ID             int64           `json:"id"`
+	WAMID          string          `json:"wamid,omitempty"`
+	Direction      string          `json:"direction"`
+	ConversationID int64           `json:"conversation_id"`
+	ContactID      int64           `json:"contact_id"`
+	PhoneNumberID  string          `json:"phone_number_id"`
+	Type           string          `json:"type"`
+	Text           string          `json:"text"`
+	Media          *Media          `json:"media,omitempty"`
+	Latitude       *float64        `json:"latitude,omitempty"`
+	Longitude      *float64        `json:"longitude,omitempty"`
+	ReplyID        string          `json:"reply_id,omitempty"`
+	ContextWAMID   string          `json:"context_wamid,omitempty"`
+	RelatedWAMID   string          `json:"related_wamid,omitempty"`
+	EditedAt       time.Time       `json:"edited_at,omitzero"`
+	RevokedAt      time.Time       `json:"revoked_at,omitzero"`
+	Status         string          `json:"status"`
+	StatusAt       time.Time       `json:"status_at,omitzero"`
+	Error          *MessageError   `json:"error,omitempty"`
+	Timestamp      time.Time       `json:"timestamp"`
+	CreatedAt      time.Time       `json:"created_at"`
+	IdempotencyKey string          `json:"-"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+	Attempts       int             `json:"attempts,omitempty"`
+	Raw            json.RawMessage `json:"raw,omitempty"`
+}
+
+// Media is a message's attachment and where it is kept.
+type Media struct {
+	ID       string `json:"id,omitempty"` // Meta's media id
+	MimeType string `json:"mime_type,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Filename string `json:"filename,omitempty"`
+	Path     string `json:"-"` // relative to the data folder
+	Size     int64  `json:"size,omitempty"`
+	State    string `json:"state,omitempty"` // pending, stored, failed
+	Error    string `json:"error,omitempty"`
+}
+
+// MessageError is why a message failed.
+type MessageError struct {
+	Code   int    `json:"code"`
+	Title  string `json:"title,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Message directions and local states (Meta's statuses are added to them).
+const (
+	Inbound  = "inbound"
+	Outbound = "outbound"
+
+	StateReceived = "received" // inbound
+	StateQueued   = "queued"   // outbound, waiting for the sender
+	StateAccepted = "accepted" // Meta answered 200 with a wamid
+	StateFailed   = "failed"
+)
+
+// Event is a domain event as it travels on the broker (JSON). Consumers
+// (search, live updates, automations) look the rows up by these ids.
+type Event struct {
+	Type           string    `json:"type"`
+	MessageID      int64     `json:"message_id,omitempty"`
+	ConversationID int64     `json:"conversation_id,omitempty"`
+	ContactID      int64     `json:"contact_id,omitempty"`
+	WAMID          string    `json:"wamid,omitempty"`
+	Status         string    `json:"status,omitempty"`
+	At             time.Time `json:"at"`
+}
+
+// Event types and the subjects they are published on.
+const (
+	EventMessageReceived     = "message.received"
+	EventMessageQueued       = "message.queued"
+	EventMessageStatus       = "message.status"
+	EventMessageUpdated      = "message.updated"
+	EventConversationCreated = "conversation.created"
+	EventContactCreated      = "contact.created"
+
+	// SubjectEvents prefixes domain events: "events." + type.
+	SubjectEvents = "events."
+	// SubjectMediaDownload carries jobs to fetch inbound media.
+	SubjectMediaDownload = "jobs.media.download"
+	// SubjectSend carries outbound messages to the sender.
+	SubjectSend = "outbound.send"
+)
+
+// OutboxItem is one pending publication of the transactional outbox.
+type OutboxItem struct {
+	ID      int64
+	Subject string
+	MsgID   string
+	Payload []byte
+}
+
+// APIKey is a stored API key (never the key itself).
+type APIKey struct {
+	ID         int64     `json:"id"`
+	Name       string    `json:"name"`
+	Prefix     string    `json:"prefix"`
+	Role       string    `json:"role"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+}
+
+// WebhookEvent is a recorded non-message webhook change.
+type WebhookEvent struct {
+	ID            int64           `json:"id"`
+	Field         string          `json:"field"`
+	Type          string          `json:"type,omitempty"`
+	WABAID        string          `json:"waba_id,omitempty"`
+	PhoneNumberID string          `json:"phone_number_id,omitempty"`
+	EventTime     time.Time       `json:"event_time,omitzero"`
+	Value         json.RawMessage `json:"value"`
+	ReceivedAt    time.Time       `json:"received_at"`
+}

@@ -1,0 +1,388 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const messageCols = `m.id, COALESCE(m.wamid, ''), m.direction, m.conversation_id, m.contact_id, m.phone_number_id, m.type, m.text,
+	COALESCE(m.media_id, ''), COALESCE(m.media_mime, ''), COALESCE(m.media_sha256, ''), COALESCE(m.media_filename, ''),
+	COALESCE(m.media_path, ''), COALESCE(m.media_size, 0), COALESCE(m.media_state, ''), COALESCE(m.media_error, ''),
+	m.latitude, m.longitude, COALESCE(m.reply_id, ''), COALESCE(m.context_wamid, ''), COALESCE(m.related_wamid, ''),
+	m.edited_at, m.revoked_at, m.status, m.status_at, m.error_code, COALESCE(m.error_title, ''), COALESCE(m.error_detail, ''),
+	m.sent_at, m.created_at, COALESCE(m.idempotency_key, ''), COALESCE(m.payload, ''), m.attempts, COALESCE(m.raw, '')`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMessage(sc scanner) (*Message, error) {
+	var m Message
+	var md Media
+	var lat, lon sql.NullFloat64
+	var edited, revoked, statusAt, code sql.NullInt64
+	var sentAt, createdAt int64
+	var title, detail, payload, raw string
+	if err := sc.Scan(&m.ID, &m.WAMID, &m.Direction, &m.ConversationID, &m.ContactID, &m.PhoneNumberID, &m.Type, &m.Text,
+		&md.ID, &md.MimeType, &md.SHA256, &md.Filename, &md.Path, &md.Size, &md.State, &md.Error,
+		&lat, &lon, &m.ReplyID, &m.ContextWAMID, &m.RelatedWAMID,
+		&edited, &revoked, &m.Status, &statusAt, &code, &title, &detail,
+		&sentAt, &createdAt, &m.IdempotencyKey, &payload, &m.Attempts, &raw); err != nil {
+		return nil, err
+	}
+	if md.ID != "" || md.State != "" {
+		m.Media = &md
+	}
+	if lat.Valid && lon.Valid {
+		m.Latitude, m.Longitude = &lat.Float64, &lon.Float64
+	}
+	m.EditedAt, m.RevokedAt, m.StatusAt = fromMS(edited), fromMS(revoked), fromMS(statusAt)
+	if code.Valid {
+		m.Error = &MessageError{Code: int(code.Int64), Title: title, Detail: detail}
+	}
+	m.Timestamp, m.CreatedAt = time.UnixMilli(sentAt).UTC(), time.UnixMilli(createdAt).UTC()
+	if payload != "" {
+		m.Payload = []byte(payload)
+	}
+	if raw != "" {
+		m.Raw = []byte(raw)
+	}
+	return &m, nil
+}
+
+func (s *Store) messageWhere(ctx context.Context, q querier, where string, args ...any) (*Message, error) {
+	m, err := scanMessage(q.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages m WHERE "+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return m, err
+}
+
+// MessageByID returns one message.
+func (s *Store) MessageByID(ctx context.Context, id int64) (*Message, error) {
+	return s.messageWhere(ctx, s.r, "m.id = ?", id)
+}
+
+// MessageByWAMID returns one message by Meta's id.
+func (s *Store) MessageByWAMID(ctx context.Context, wamid string) (*Message, error) {
+	return s.messageWhere(ctx, s.r, "m.wamid = ?", wamid)
+}
+
+// MessageFilter selects messages. Zero fields do not filter.
+type MessageFilter struct {
+	Direction      string
+	ContactID      int64
+	ConversationID int64
+	Since          time.Time // sent at or after
+	Ascending      bool      // oldest first (default newest first)
+	After          int64     // cursor: the last id of the previous page
+	Limit          int
+}
+
+// ListMessages returns one page of messages, the total matching the filter
+// (ignoring the cursor), and the cursor of the next page (0 at the end).
+func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, int, int64, error) {
+	var where []string
+	var args []any
+	if f.Direction != "" {
+		where, args = append(where, "m.direction = ?"), append(args, f.Direction)
+	}
+	if f.ContactID != 0 {
+		where, args = append(where, "m.contact_id = ?"), append(args, f.ContactID)
+	}
+	if f.ConversationID != 0 {
+		where, args = append(where, "m.conversation_id = ?"), append(args, f.ConversationID)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "m.sent_at >= ?"), append(args, f.Since.UnixMilli())
+	}
+	cond := "1"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM messages m WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, 0, fmt.Errorf("count messages: %w", err)
+	}
+	order, cmp := "DESC", "<"
+	if f.Ascending {
+		order, cmp = "ASC", ">"
+	}
+	if f.After != 0 {
+		cond += " AND m.id " + cmp + " ?"
+		args = append(args, f.After)
+	}
+	limit := clampLimit(f.Limit)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+messageCols+" FROM messages m WHERE "+cond+
+		" ORDER BY m.id "+order+" LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Message, 0, limit)
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		out = append(out, *m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, 0, err
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, total, next, nil
+}
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 500:
+		return 500
+	}
+	return n
+}
+
+const contactCols = `c.id, COALESCE(c.wa_id, ''), COALESCE(c.user_id, ''), COALESCE(c.parent_user_id, ''), c.name, c.username,
+	c.last_inbound_at, c.created_at, c.updated_at`
+
+func scanContact(sc scanner) (*Contact, error) {
+	var c Contact
+	var last sql.NullInt64
+	var created, updated int64
+	if err := sc.Scan(&c.ID, &c.WaID, &c.UserID, &c.ParentUserID, &c.Name, &c.Username, &last, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.LastInboundAt = fromMS(last)
+	c.CreatedAt, c.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return &c, nil
+}
+
+// ContactByID returns one contact.
+func (s *Store) ContactByID(ctx context.Context, id int64) (*Contact, error) {
+	c, err := scanContact(s.r.QueryRowContext(ctx, "SELECT "+contactCols+" FROM contacts c WHERE c.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return c, err
+}
+
+// ContactByRecipient finds a contact by phone digits or, failing that, BSUID.
+func (s *Store) ContactByRecipient(ctx context.Context, waID, userID string) (*Contact, error) {
+	if waID != "" {
+		c, err := scanContact(s.r.QueryRowContext(ctx, "SELECT "+contactCols+" FROM contacts c WHERE c.wa_id = ?", waID))
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return c, err
+		}
+	}
+	if userID != "" {
+		c, err := scanContact(s.r.QueryRowContext(ctx, "SELECT "+contactCols+" FROM contacts c WHERE c.user_id = ?", userID))
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return c, err
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// ContactFilter selects contacts.
+type ContactFilter struct {
+	Query string // matches the start of the name, phone or username
+	After int64  // cursor: last id of the previous page
+	Limit int
+}
+
+// ListContacts returns one page of contacts, newest first, with the total.
+func (s *Store) ListContacts(ctx context.Context, f ContactFilter) ([]Contact, int, int64, error) {
+	cond, args := "1", []any{}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		like := escapeLike(strings.TrimPrefix(q, "+")) + "%"
+		cond = `(c.name LIKE ?1 ESCAPE '\' OR c.wa_id LIKE ?1 ESCAPE '\' OR c.username LIKE ?1 ESCAPE '\'
+			OR c.name LIKE '% ' || ?1 ESCAPE '\')`
+		args = append(args, like)
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts c WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, 0, fmt.Errorf("count contacts: %w", err)
+	}
+	if f.After != 0 {
+		cond += fmt.Sprintf(" AND c.id < ?%d", len(args)+1)
+		args = append(args, f.After)
+	}
+	limit := clampLimit(f.Limit)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+contactCols+" FROM contacts c WHERE "+cond+
+		fmt.Sprintf(" ORDER BY c.id DESC LIMIT ?%d", len(args)+1), append(args, limit+1)...)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("list contacts: %w", err)
+	}
+	defer rows.Close()
+	var out []Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, 0, err
+	}
+	var next int64
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, total, next, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+const conversationCols = `v.id, v.contact_id, v.phone_number_id, v.status, v.last_message_at, v.last_inbound_at, v.preview, v.unread,
+	v.created_at, v.updated_at, ` + contactCols
+
+func scanConversation(sc scanner) (*Conversation, error) {
+	var v Conversation
+	var c Contact
+	var lastMsg, created, updated, cCreated, cUpdated int64
+	var lastIn, cLast sql.NullInt64
+	if err := sc.Scan(&v.ID, &v.ContactID, &v.PhoneNumberID, &v.Status, &lastMsg, &lastIn, &v.Preview, &v.Unread,
+		&created, &updated,
+		&c.ID, &c.WaID, &c.UserID, &c.ParentUserID, &c.Name, &c.Username, &cLast, &cCreated, &cUpdated); err != nil {
+		return nil, err
+	}
+	v.LastMessageAt, v.LastInboundAt = time.UnixMilli(lastMsg).UTC(), fromMS(lastIn)
+	v.CreatedAt, v.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	c.LastInboundAt = fromMS(cLast)
+	c.CreatedAt, c.UpdatedAt = time.UnixMilli(cCreated).UTC(), time.UnixMilli(cUpdated).UTC()
+	v.Contact = &c
+	return &v, nil
+}
+
+// ConversationByID returns one conversation with its contact.
+func (s *Store) ConversationByID(ctx context.Context, id int64) (*Conversation, error) {
+	v, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+conversationCols+
+		" FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return v, err
+}
+
+// ConversationFilter selects conversations.
+type ConversationFilter struct {
+	Status    string
+	ContactID int64
+	After     string // cursor from the previous page
+	Limit     int
+}
+
+// ErrBadCursor is returned for a cursor this store did not make.
+var ErrBadCursor = errors.New("bad cursor")
+
+// ListConversations returns one page of conversations, most recent activity
+// first, with the total matching the filter and the next page's cursor ("" at the end).
+func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, int, string, error) {
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where, args = append(where, "v.status = ?"), append(args, f.Status)
+	}
+	if f.ContactID != 0 {
+		where, args = append(where, "v.contact_id = ?"), append(args, f.ContactID)
+	}
+	cond := "1"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations v WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, "", fmt.Errorf("count conversations: %w", err)
+	}
+	if f.After != "" {
+		at, id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		cond += " AND (v.last_message_at < ? OR (v.last_message_at = ? AND v.id < ?))"
+		args = append(args, at, at, id)
+	}
+	limit := clampLimit(f.Limit)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+conversationCols+
+		" FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE "+cond+
+		" ORDER BY v.last_message_at DESC, v.id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("list conversations: %w", err)
+	}
+	defer rows.Close()
+	var out []Conversation
+	for rows.Next() {
+		v, err := scanConversation(rows)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		out = append(out, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(last.LastMessageAt.UnixMilli(), last.ID)
+	}
+	return out, total, next, nil
+}
+
+func encodeCursor(at, id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	a, i, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return 0, 0, ErrBadCursor
+	}
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(i, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, ErrBadCursor
+	}
+	return at, id, nil
+}
+
+// Counts are totals for dashboards and tests.
+type Counts struct {
+	Contacts, Conversations, Messages, Inbound, Outbound, Statuses, Events int
+}
+
+// Count returns row totals.
+func (s *Store) Count(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM contacts), (SELECT COUNT(*) FROM conversations),
+		(SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM messages WHERE direction = 'inbound'),
+		(SELECT COUNT(*) FROM messages WHERE direction = 'outbound'),
+		(SELECT COUNT(*) FROM statuses), (SELECT COUNT(*) FROM webhook_events)`).
+		Scan(&c.Contacts, &c.Conversations, &c.Messages, &c.Inbound, &c.Outbound, &c.Statuses, &c.Events)
+	return c, err
+}
