@@ -13,8 +13,9 @@ type Webhook struct {
 	// Statuses are the status updates of messages the business sent (value.statuses[]).
 	Statuses []Status
 	// Events are everything else: non-"messages" fields (template status,
-	// account_update, user_preferences, smb_message_echoes, calls, …) and the
-	// system-level value.errors[] of a "messages" change. Nothing is dropped.
+	// account_update, user_preferences, smb_message_echoes, calls, …), the
+	// system-level value.errors[] of a "messages" change, and a "messages"
+	// change with none of messages, statuses or errors. Nothing is dropped.
 	Events []Event
 }
 
@@ -50,9 +51,16 @@ type InboundMessage struct {
 	Type             string    // text, image, …, or any type Meta adds later
 	Profile          Profile   // the matching value.contacts[] entry (zero if none)
 
+	// GroupID is the group the message was posted in (Groups API), else "".
+	GroupID string
+
 	// Text is the human-readable text of the message whatever its type: the
-	// text body, a media caption, an interactive or button title, a location
-	// name, an order's text, a system body, an edit's new text. Empty if none.
+	// text body, a media caption, a reply button or list row title, a Flow
+	// reply's body, a template button's text, a location's name (else its
+	// address), the shared contacts' names joined by ", ", a reaction's
+	// emoji, an order's text, a system body, an edit's new text or caption.
+	// Empty if none (stickers, revokes, request_welcome, unsupported and
+	// unknown types).
 	Text string
 
 	Media       *Media
@@ -119,7 +127,12 @@ type InteractiveReply struct {
 	// FlowResponse is nfm_reply.response_json decoded from its JSON string.
 	FlowResponse json.RawMessage
 	FlowToken    string // response_json.flow_token, if present
-	Response     string // call_permission_reply.response
+	Response     string // call_permission_reply.response ("accept", "reject")
+	// ResponseSource is call_permission_reply.response_source (e.g. "user_action").
+	ResponseSource string
+	// ExpiresAt is call_permission_reply.expiration_timestamp: until when an
+	// accepted permission lets the business call.
+	ExpiresAt time.Time
 }
 
 // ButtonReply is a tap on a template quick-reply button (type "button").
@@ -215,14 +228,26 @@ type Status struct {
 	RecipientID     string // wa_id; may be "" for BSUID-only users
 	RecipientUserID string
 	RecipientType   string // "group" for the Groups API, else ""
-	BizOpaque       string // biz_opaque_callback_data echoed back
-	// PricingCategory and PricingType are pricing.category and pricing.type.
+	// RecipientParticipantID is the group member a group status is about.
+	RecipientParticipantID string
+	BizOpaque              string // biz_opaque_callback_data echoed back
+	// Profile is the matching value.contacts[] entry, which newer status
+	// webhooks carry: it links a BSUID to a phone number. Zero if none.
+	Profile Profile
+	// PricingCategory, PricingType and PricingModel are pricing.category,
+	// pricing.type and pricing.pricing_model ("PMP"; "CBP" before 2025-07).
+	// Derive billing from type and category: billable is being deprecated.
 	PricingCategory string
 	PricingType     string
+	PricingModel    string
 	Billable        *bool
-	ConversationID  string
-	Errors          []Error
-	Raw             json.RawMessage
+	// ConversationID, ConversationOrigin and ConversationExpiresAt come from
+	// the conversation object, which v24.0+ webhooks mostly omit.
+	ConversationID        string
+	ConversationOrigin    string
+	ConversationExpiresAt time.Time
+	Errors                []Error // only on failed
+	Raw                   json.RawMessage
 }
 
 // Event is any webhook content that is not an inbound message or a status:
@@ -230,10 +255,16 @@ type Status struct {
 // "messages" change (Field "messages.errors").
 type Event struct {
 	Metadata
-	Field string    // the change's field, e.g. "message_template_status_update"
-	Type  string    // value.event when present (e.g. "APPROVED"), else ""
-	Time  time.Time // entry[].time when present, else zero
+	Field string // the change's field, e.g. "message_template_status_update"
+	// Type is value.event when it is a string (e.g. "APPROVED"), else
+	// value.decision (account_review_update, phone_number_name_update), else "".
+	Type string
+	Time time.Time // entry[].time when present, else zero
+	// Value is the change's whole value, or the error item for
+	// "messages.errors", exactly as received.
 	Value json.RawMessage
+	// Error is the decoded error of a "messages.errors" event, else nil.
+	Error *Error
 	// UserPreferences holds the decoded items of a user_preferences change.
 	UserPreferences []UserPreference
 }
