@@ -1,0 +1,141 @@
+// Package events carries sendbox's domain events: the relay that moves the
+// store's transactional outbox onto the broker, so that every row written
+// is followed by its event or job, even across a crash.
+package events
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"sendbox/embed"
+	"sendbox/metrics"
+	"sendbox/store"
+)
+
+// Relay publishes outbox items in order and deletes them once the broker
+// has acknowledged them. Items carry a deterministic message id, so a
+// publish repeated after a crash is dropped by the broker's dedup window and,
+// past it, by consumers that are idempotent anyway.
+type Relay struct {
+	store     *store.Store
+	broker    *embed.Broker
+	log       *slog.Logger
+	wake      chan struct{}
+	done      chan struct{}
+	published *metrics.Counter
+	failed    *metrics.Counter
+}
+
+// NewRelay builds the relay; call Run to start it.
+func NewRelay(st *store.Store, br *embed.Broker, reg *metrics.Registry, log *slog.Logger) *Relay {
+	c := reg.Counter("sendbox_outbox_published_total", "Outbox items relayed to the broker, by result.", "result")
+	r := &Relay{store: st, broker: br, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		published: c.With("ok"), failed: c.With("error")}
+	reg.GaugeFunc("sendbox_outbox_pending", "Outbox items not yet relayed to the broker.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, _ := st.OutboxLen(ctx)
+		return float64(n)
+	})
+	return r
+}
+
+// Notify wakes the relay after a commit that wrote to the outbox. It never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends, then makes a last bounded attempt to flush.
+func (r *Relay) Run(ctx context.Context) {
+	defer close(r.done)
+	tick := time.NewTicker(time.Second) // also picks up items left by a crash
+	defer tick.Stop()
+	for {
+		r.drain(ctx)
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			r.drain(fctx)
+			cancel()
+			return
+		case <-r.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// Done is closed when Run has returned.
+func (r *Relay) Done() <-chan struct{} { return r.done }
+
+const relayBatch = 512
+
+// drain publishes until the outbox is empty or an error stops it.
+func (r *Relay) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		items, err := r.store.PendingOutbox(ctx, relayBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("read outbox", slog.Any("err", err))
+			}
+			return
+		}
+		if len(items) == 0 {
+			return
+		}
+		last, err := r.publish(ctx, items)
+		if last > 0 {
+			if derr := r.store.DeleteOutbox(ctx, last); derr != nil {
+				r.log.Error("trim outbox", slog.Any("err", derr))
+				return
+			}
+		}
+		if err != nil {
+			r.log.Warn("relay outbox to broker; will retry", slog.Any("err", err))
+			return
+		}
+		if len(items) < relayBatch {
+			return
+		}
+	}
+}
+
+// publish sends items asynchronously and returns the id of the last item of
+// the unbroken acknowledged prefix.
+func (r *Relay) publish(ctx context.Context, items []store.OutboxItem) (int64, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(items))
+	var firstErr error
+	for _, it := range items {
+		f, err := r.broker.JS.PublishAsync(it.Subject, it.Payload, jetstream.WithMsgID(it.MsgID))
+		if err != nil {
+			firstErr = err
+			break
+		}
+		futures = append(futures, f)
+	}
+	var last int64
+	broken := false
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			if !broken {
+				last = items[i].ID
+			}
+			r.published.Inc()
+		case err := <-f.Err():
+			r.failed.Inc()
+			if !broken && firstErr == nil {
+				firstErr = err
+			}
+			broken = true
+		case <-ctx.Done():
+			return last, ctx.Err()
+		}
+	}
+	return last, firstErr
+}

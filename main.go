@@ -1,0 +1,195 @@
+// Command sendbox is a self-hosted WhatsApp Business platform in one binary.
+//
+//	sendbox [serve]                 run (the default)
+//	sendbox version                 print the version
+//	sendbox config                  print the effective configuration, secrets masked
+//	sendbox apikey create --name N  create an API key (printed once)
+//	sendbox apikey list             list API keys
+//	sendbox apikey revoke ID        revoke an API key
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"sendbox/config"
+	"sendbox/server"
+	"sendbox/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "sendbox %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	case "config":
+		var cfg *config.Config
+		if cfg, _, err = config.Load("sendbox config", args, config.Getenv, stderr); err == nil {
+			cfg.Print(stdout)
+		}
+	case "apikey":
+		err = apikey(args, stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "sendbox: unknown command %q\n\n", cmd)
+		usage(stderr)
+		return 2
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "sendbox %s: %v\n", cmd, err)
+		}
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: sendbox [command] [flags]
+
+commands:
+  serve                   run sendbox (the default)
+  version                 print the version
+  config                  print the effective configuration, secrets masked
+  apikey create --name N  create an API key; it is printed once [--role owner|admin|agent|viewer]
+  apikey list             list API keys
+  apikey revoke ID        revoke an API key
+
+Every command takes --data (SENDBOX_DATA); "sendbox serve -h" lists every flag.
+`)
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(args []string, stderr io.Writer) error {
+	cfg, fs, err := config.Load("sendbox serve", args, config.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	log := newLogger(cfg, stderr)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	app, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("started", slog.Duration("in", time.Since(start)), slog.String("version", version))
+	if app.Sim != nil {
+		log.Info("sandbox mode: the built-in simulator stands in for Meta; set SENDBOX_WA_PHONE_NUMBER_ID and SENDBOX_WA_TOKEN to connect a real number")
+	}
+	return app.Run(ctx)
+}
+
+func apikey(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("say what to do: create, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("sendbox apikey "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "a name saying who uses the key")
+	role := fs.String("role", "admin", "the key's role: owner, admin, agent or viewer")
+	data := fs.String("data", "", "data folder (default SENDBOX_DATA or ./sendbox-data)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, _, err := config.Load("sendbox", nil, config.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.Path("sendbox.db"), nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "create":
+		if *name == "" {
+			return errors.New("--name is required, e.g. --name zapier")
+		}
+		key, k, err := server.CreateAPIKey(ctx, st, *name, *role)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Created API key %d %q (role %s). It is shown only this once:\n", k.ID, k.Name, k.Role)
+		fmt.Fprintln(stdout, key)
+	case "list":
+		keys, err := st.ListAPIKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tROLE\tCREATED\tLAST USED\tREVOKED")
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, k.Role, day(k.CreatedAt), day(k.LastUsedAt), day(k.RevokedAt))
+		}
+		tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("give the id of the key to revoke (see: sendbox apikey list)")
+		}
+		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a key id", fs.Arg(0))
+		}
+		if err := st.RevokeAPIKey(ctx, id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no live API key with id %d", id)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "API key %d revoked.\n", id)
+	default:
+		return fmt.Errorf("unknown apikey command %q: use create, list or revoke", sub)
+	}
+	return nil
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04")
+}

@@ -1,0 +1,116 @@
+// Package outbound sends the business's messages: it checks and queues them
+// (Service) and delivers them to the Graph API within Meta's limits (Sender).
+package outbound
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"sendbox/store"
+	"sendbox/whatsapp"
+)
+
+// Window is the customer service window: free-form messages may only be
+// sent within 24 hours of the customer's last message.
+const Window = 24 * time.Hour
+
+// ErrOutsideWindow refuses a free-form message to a customer who has not
+// written in the last 24 hours: only an approved template may be sent.
+var ErrOutsideWindow = errors.New("more than 24 hours since the customer's last message: only a template can be sent")
+
+// WindowError is ErrOutsideWindow with when the customer last wrote.
+type WindowError struct {
+	LastInbound time.Time // zero if the customer never wrote
+}
+
+func (e *WindowError) Error() string {
+	if e.LastInbound.IsZero() {
+		return "the customer has never written to this number: only a template can be sent"
+	}
+	return fmt.Sprintf("the customer last wrote %s ago (over 24 hours): only a template can be sent",
+		time.Since(e.LastInbound).Round(time.Minute))
+}
+
+// Unwrap lets errors.Is match ErrOutsideWindow.
+func (e *WindowError) Unwrap() error { return ErrOutsideWindow }
+
+// WindowOpen reports whether a free-form message may be sent to a customer
+// whose last message was at last.
+func WindowOpen(last, now time.Time) bool {
+	return !last.IsZero() && now.Sub(last) < Window
+}
+
+// Service validates and queues outbound messages.
+type Service struct {
+	Store         *store.Store
+	PhoneNumberID string
+	Now           func() time.Time
+}
+
+// Request is one message to send.
+type Request struct {
+	Message        whatsapp.OutboundMessage
+	IdempotencyKey string
+}
+
+// Enqueue checks the message against Meta's limits and the 24-hour window,
+// then queues it durably. It returns the stored message; created is false
+// when the idempotency key had already been used (the earlier message is
+// returned). Errors are *whatsapp.ValidationError, *WindowError or storage errors.
+func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, bool, error) {
+	m := req.Message
+	if err := m.Validate(); err != nil {
+		return nil, false, err
+	}
+	to, err := whatsapp.NormalizeRecipient(m.To)
+	if err != nil {
+		return nil, false, err
+	}
+	m.To = to
+	waID, userID := strings.TrimPrefix(to, "+"), ""
+	if !strings.HasPrefix(to, "+") {
+		waID, userID = "", to
+	}
+	if !m.IsTemplate() {
+		c, err := s.Store.ContactByRecipient(ctx, waID, userID)
+		var last time.Time
+		switch {
+		case err == nil:
+			last = c.LastInboundAt
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, false, err
+		}
+		if !WindowOpen(last, s.now()) {
+			return nil, false, &WindowError{LastInbound: last}
+		}
+	}
+	payload, err := json.Marshal(&m)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode message: %w", err)
+	}
+	ctxWAMID := ""
+	if m.Context != nil {
+		ctxWAMID = m.Context.MessageID
+	}
+	return s.Store.QueueOutbound(ctx, store.OutboundInput{
+		PhoneNumberID:  s.PhoneNumberID,
+		WaID:           waID,
+		UserID:         userID,
+		Type:           m.Type,
+		Text:           m.Summary(),
+		ContextWAMID:   ctxWAMID,
+		Payload:        payload,
+		IdempotencyKey: req.IdempotencyKey,
+	})
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}

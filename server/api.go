@@ -1,0 +1,407 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"sendbox/outbound"
+	"sendbox/store"
+	"sendbox/whatsapp"
+)
+
+// list is the shape of every list response.
+type list[T any] struct {
+	Data       []T    `json:"data"`
+	Total      int    `json:"total"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+type one[T any] struct {
+	Data T `json:"data"`
+}
+
+// decodeJSON reads a JSON body strictly: unknown fields and trailing data
+// are errors, so that a typo is reported rather than silently ignored.
+func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, max))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is over %d bytes", max))
+		case errors.Is(err, io.EOF):
+			writeError(w, http.StatusBadRequest, "invalid_json", "the body is empty: send a JSON object")
+		default:
+			writeError(w, http.StatusBadRequest, "invalid_json", "the body is not valid JSON for this endpoint: "+err.Error())
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "invalid_json", "the body has data after the JSON object")
+		return false
+	}
+	return true
+}
+
+// sendRequest is Meta's send body; messaging_product is accepted and ignored.
+type sendRequest struct {
+	whatsapp.OutboundMessage
+	MessagingProduct string `json:"messaging_product,omitempty"`
+}
+
+// handleSendMessage queues a message: 202 with its id and state "queued",
+// or 200 with the earlier message when the Idempotency-Key was used before.
+func (a *App) handleSendMessage(w http.ResponseWriter, r *http.Request) {
+	var req sendRequest
+	if !decodeJSON(w, r, 1<<20, &req) {
+		return
+	}
+	if req.MessagingProduct != "" && req.MessagingProduct != "whatsapp" {
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_field", "messaging_product", `messaging_product must be "whatsapp"`)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		writeError(w, http.StatusBadRequest, "invalid_header", "Idempotency-Key is longer than 255 characters")
+		return
+	}
+	msg, created, err := a.Outbound.Enqueue(r.Context(), outbound.Request{Message: req.OutboundMessage, IdempotencyKey: key})
+	var ve *whatsapp.ValidationError
+	var we *outbound.WindowError
+	switch {
+	case errors.As(err, &ve):
+		writeFieldError(w, http.StatusUnprocessableEntity, ve.Code, ve.Field, ve.Message)
+		return
+	case errors.As(err, &we):
+		writeError(w, http.StatusUnprocessableEntity, "outside_window", we.Error())
+		return
+	case err != nil:
+		a.internalError(w, r, err)
+		return
+	}
+	status := http.StatusAccepted
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, one[*store.Message]{msg})
+}
+
+func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, "invalid_id", "the id in the path must be a positive number")
+		return 0, false
+	}
+	return id, true
+}
+
+// queryInt reads an optional integer query parameter.
+func queryInt(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", name, name+" must be a non-negative whole number")
+		return 0, false
+	}
+	return n, true
+}
+
+// parseSince accepts RFC 3339 or unix seconds.
+func parseSince(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return time.Unix(n, 0), nil
+	}
+	return time.Time{}, errors.New("since must be an RFC 3339 time (2026-11-21T09:00:00Z) or unix seconds")
+}
+
+// contactParam resolves ?contact= to a contact id: a number under 8 digits
+// is an id, anything longer or starting with "+" a phone number, anything
+// with a dot a BSUID. found is false when no such contact exists.
+func (a *App) contactParam(w http.ResponseWriter, r *http.Request) (id int64, found, ok bool) {
+	v := strings.TrimSpace(r.URL.Query().Get("contact"))
+	if v == "" {
+		return 0, true, true
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && len(v) < 8 && n > 0 {
+		return n, true, true
+	}
+	to, err := whatsapp.NormalizeRecipient(v)
+	if err != nil {
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", "contact", "contact must be a contact id, a phone number or a user id")
+		return 0, false, false
+	}
+	waID, userID := strings.TrimPrefix(to, "+"), ""
+	if !strings.HasPrefix(to, "+") {
+		waID, userID = "", to
+	}
+	c, err := a.Store.ContactByRecipient(r.Context(), waID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, true
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return 0, false, false
+	}
+	return c.ID, true, true
+}
+
+func (a *App) handleListMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.MessageFilter{Direction: q.Get("direction")}
+	if f.Direction != "" && f.Direction != store.Inbound && f.Direction != store.Outbound {
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", "direction", "direction must be inbound or outbound")
+		return
+	}
+	var err error
+	if f.Since, err = parseSince(q.Get("since")); err != nil {
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", "since", err.Error())
+		return
+	}
+	contactID, found, ok := a.contactParam(w, r)
+	if !ok {
+		return
+	}
+	if !found {
+		writeJSON(w, http.StatusOK, list[store.Message]{Data: []store.Message{}})
+		return
+	}
+	f.ContactID = contactID
+	a.listMessages(w, r, f)
+}
+
+func (a *App) handleConversationMessages(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := a.Store.ConversationByID(r.Context(), id); err != nil {
+		a.notFoundOr(w, r, err, "conversation")
+		return
+	}
+	a.listMessages(w, r, store.MessageFilter{ConversationID: id})
+}
+
+func (a *App) listMessages(w http.ResponseWriter, r *http.Request, f store.MessageFilter) {
+	q := r.URL.Query()
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		f.Ascending = true
+	default:
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", "order", "order must be asc or desc")
+		return
+	}
+	var ok bool
+	var limit int64
+	if f.After, ok = queryInt(w, r, "cursor"); !ok {
+		return
+	}
+	if limit, ok = queryInt(w, r, "limit"); !ok {
+		return
+	}
+	f.Limit = int(limit)
+	msgs, total, next, err := a.Store.ListMessages(r.Context(), f)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	out := list[store.Message]{Data: msgs, Total: total}
+	if next != 0 {
+		out.NextCursor = strconv.FormatInt(next, 10)
+	}
+	if out.Data == nil {
+		out.Data = []store.Message{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *App) notFoundOr(w http.ResponseWriter, r *http.Request, err error, what string) {
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no such "+what)
+		return
+	}
+	a.internalError(w, r, err)
+}
+
+func (a *App) handleGetMessage(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	m, err := a.Store.MessageByID(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "message")
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*store.Message]{m})
+}
+
+var conversationStatuses = map[string]bool{"open": true, "pending": true, "snoozed": true, "resolved": true}
+
+func (a *App) handleListConversations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.ConversationFilter{Status: q.Get("status"), After: q.Get("cursor")}
+	if f.Status != "" && !conversationStatuses[f.Status] {
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", "status", "status must be open, pending, snoozed or resolved")
+		return
+	}
+	limit, ok := queryInt(w, r, "limit")
+	if !ok {
+		return
+	}
+	f.Limit = int(limit)
+	contactID, found, ok := a.contactParam(w, r)
+	if !ok {
+		return
+	}
+	if !found {
+		writeJSON(w, http.StatusOK, list[store.Conversation]{Data: []store.Conversation{}})
+		return
+	}
+	f.ContactID = contactID
+	convs, total, next, err := a.Store.ListConversations(r.Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		writeFieldError(w, http.StatusBadRequest, "invalid_query", "cursor", "the cursor is not one this API returned")
+		return
+	}
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if convs == nil {
+		convs = []store.Conversation{}
+	}
+	writeJSON(w, http.StatusOK, list[store.Conversation]{Data: convs, Total: total, NextCursor: next})
+}
+
+func (a *App) handleGetConversation(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	c, err := a.Store.ConversationByID(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "conversation")
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*store.Conversation]{c})
+}
+
+func (a *App) handleListContacts(w http.ResponseWriter, r *http.Request) {
+	f := store.ContactFilter{Query: r.URL.Query().Get("q")}
+	var ok bool
+	var limit int64
+	if f.After, ok = queryInt(w, r, "cursor"); !ok {
+		return
+	}
+	if limit, ok = queryInt(w, r, "limit"); !ok {
+		return
+	}
+	f.Limit = int(limit)
+	cs, total, next, err := a.Store.ListContacts(r.Context(), f)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	out := list[store.Contact]{Data: cs, Total: total}
+	if next != 0 {
+		out.NextCursor = strconv.FormatInt(next, 10)
+	}
+	if out.Data == nil {
+		out.Data = []store.Contact{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *App) handleGetContact(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	c, err := a.Store.ContactByID(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "contact")
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*store.Contact]{c})
+}
+
+// handleMedia serves a message's stored media file.
+func (a *App) handleMedia(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	m, err := a.Store.MessageByID(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "message")
+		return
+	}
+	if m.Media == nil {
+		writeError(w, http.StatusNotFound, "no_media", "this message has no media")
+		return
+	}
+	if m.Media.State != "stored" {
+		msg := "the media is still being downloaded"
+		if m.Media.State == "failed" {
+			msg = "the media could not be downloaded: " + m.Media.Error
+		}
+		writeError(w, http.StatusConflict, "media_"+m.Media.State, msg)
+		return
+	}
+	path := filepath.Join(a.Config.DataDir, filepath.Clean(m.Media.Path))
+	f, err := os.Open(path)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if m.Media.MimeType != "" {
+		w.Header().Set("Content-Type", m.Media.MimeType)
+	}
+	// Never rendered inline as a page of ours: a customer's file is untrusted.
+	w.Header().Set("Content-Security-Policy", "sandbox")
+	if m.Media.Filename != "" {
+		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", m.Media.Filename))
+	}
+	http.ServeContent(w, r, "", st.ModTime(), f)
+}
+
+func (a *App) handleWebhookEvents(w http.ResponseWriter, r *http.Request) {
+	limit, ok := queryInt(w, r, "limit")
+	if !ok {
+		return
+	}
+	evs, err := a.Store.ListWebhookEvents(r.Context(), r.URL.Query().Get("field"), int(limit))
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if evs == nil {
+		evs = []store.WebhookEvent{}
+	}
+	writeJSON(w, http.StatusOK, list[store.WebhookEvent]{Data: evs, Total: len(evs)})
+}

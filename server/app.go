@@ -1,0 +1,285 @@
+// Package server wires sendbox together and serves it over HTTP: the
+// WhatsApp webhook, the REST API, health and metrics, and in sandbox mode the
+// built-in Graph API simulator.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sendbox/config"
+	"sendbox/embed"
+	"sendbox/events"
+	"sendbox/inbox"
+	"sendbox/media"
+	"sendbox/metrics"
+	"sendbox/outbound"
+	"sendbox/store"
+	"sendbox/whatsapp"
+	"sendbox/whatsapp/sim"
+)
+
+// App is one running sendbox.
+type App struct {
+	Config *config.Config
+	Log    *slog.Logger
+
+	Store    *store.Store
+	Broker   *embed.Broker
+	Metrics  *metrics.Registry
+	Graph    *whatsapp.Client
+	Sim      *sim.Simulator // nil unless in sandbox mode
+	Outbound *outbound.Service
+
+	relay    *events.Relay
+	ingest   *inbox.Ingestor
+	sender   *outbound.Sender
+	media    *media.Downloader
+	bgCancel context.CancelFunc
+
+	appSecret   []byte
+	verifyToken string
+
+	ln      net.Listener
+	httpSrv *http.Server
+	baseURL string
+	keys    *keyCache
+	ready   atomic.Bool
+	m       appMetrics
+
+	closeOnce sync.Once
+	closeErr  error
+	served    chan struct{}
+}
+
+// New starts everything but the HTTP server, in order: listener (so the
+// simulator knows its own address), store, broker, simulator, outbox relay,
+// workers. On error, what was started is closed again.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a = &App{Config: cfg, Log: log, Metrics: metrics.NewRegistry(), served: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.Close(context.Background())
+			a = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return a, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
+	}
+	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return a, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	a.baseURL = "http://" + loopbackAddr(a.ln.Addr().(*net.TCPAddr), cfg.HTTPAddr)
+	a.m = newAppMetrics(a.Metrics)
+
+	if a.Store, err = store.Open(ctx, cfg.Path("sendbox.db"), log.With(slog.String("component", "store"))); err != nil {
+		return a, err
+	}
+	a.Broker, err = embed.Start(ctx, embed.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, Replicas: cfg.NATSReplicas,
+		FsyncAlways: cfg.Fsync == "always", Logger: log})
+	if err != nil {
+		return a, err
+	}
+	if err := a.setupWhatsApp(); err != nil {
+		return a, err
+	}
+
+	a.relay = events.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
+	a.Store.Notify = a.relay.Notify
+	bg, cancel := context.WithCancel(context.Background())
+	a.bgCancel = cancel
+	go a.relay.Run(bg)
+
+	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID}
+	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
+	if err := a.ingest.Start(ctx); err != nil {
+		return a, err
+	}
+	a.sender = &outbound.Sender{Store: a.Store, Broker: a.Broker, Client: a.Graph, MPS: cfg.WA.MPS, Metrics: a.Metrics,
+		Log: log.With(slog.String("component", "sender"))}
+	if err := a.sender.Start(ctx); err != nil {
+		return a, err
+	}
+	a.media = &media.Downloader{Store: a.Store, Broker: a.Broker, Client: a.Graph, DataDir: cfg.DataDir,
+		MaxBytes: cfg.MediaMaxBytes, Metrics: a.Metrics, Log: log.With(slog.String("component", "media"))}
+	if err := a.media.Start(ctx); err != nil {
+		return a, err
+	}
+	a.keys = newKeyCache(a.Store)
+	a.registerGauges()
+	a.httpSrv = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	return a, nil
+}
+
+// setupWhatsApp builds the Graph client: against Meta with credentials, or
+// against the built-in simulator, served by this very process, in sandbox mode.
+func (a *App) setupWhatsApp() error {
+	cfg := a.Config
+	httpClient := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}}
+	if !cfg.Sandbox() {
+		a.appSecret, a.verifyToken = []byte(cfg.WA.AppSecret), cfg.WA.VerifyToken
+		a.Graph = &whatsapp.Client{BaseURL: cfg.WA.APIURL, Version: cfg.WA.APIVersion, PhoneNumberID: cfg.WA.PhoneNumberID,
+			WABAID: cfg.WA.WABAID, Token: cfg.WA.Token, HTTP: httpClient}
+		return nil
+	}
+	sec, err := loadSandboxSecrets(cfg.Path("sandbox.json"))
+	if err != nil {
+		return err
+	}
+	// Explicit values win, so a test or a developer can pin them.
+	a.appSecret = []byte(firstNonEmpty(cfg.WA.AppSecret, sec.AppSecret))
+	a.verifyToken = firstNonEmpty(cfg.WA.VerifyToken, sec.VerifyToken)
+	a.Sim, err = sim.New(sim.Options{
+		PhoneNumberID:  sim.DefaultPhoneNumberID,
+		WABAID:         sim.DefaultWABAID,
+		Token:          sec.Token,
+		AppSecret:      a.appSecret,
+		WebhookURL:     a.baseURL + "/webhooks/whatsapp",
+		BaseURL:        a.baseURL + "/sim/graph",
+		MPS:            cfg.WA.MPS,
+		StatusWebhooks: true,
+		StateFile:      cfg.Path("simulator.json"),
+		HTTPClient:     httpClient,
+		Logger:         a.Log.With(slog.String("component", "simulator")),
+	})
+	if err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	a.Graph = &whatsapp.Client{BaseURL: a.baseURL + "/sim/graph", Version: cfg.WA.APIVersion,
+		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, Token: sec.Token, HTTP: httpClient}
+	return nil
+}
+
+// URL is where this sendbox answers, e.g. http://127.0.0.1:8080.
+func (a *App) URL() string { return a.baseURL }
+
+// AppSecret is the secret webhooks must be signed with.
+func (a *App) AppSecret() []byte { return a.appSecret }
+
+// VerifyToken is the webhook verify token.
+func (a *App) VerifyToken() string { return a.verifyToken }
+
+// Serve serves HTTP until Close. It returns nil after a clean shutdown.
+func (a *App) Serve() error {
+	defer close(a.served)
+	a.ready.Store(true)
+	err := a.httpSrv.Serve(a.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Run serves until ctx is done, then shuts down within the configured time.
+func (a *App) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- a.Serve() }()
+	a.Log.Info("sendbox ready", slog.String("url", a.baseURL), slog.Bool("sandbox", a.Sim != nil),
+		slog.String("data", a.Config.DataDir))
+	select {
+	case err := <-errc:
+		a.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	return a.Close(sctx)
+}
+
+// Close shuts down in the reverse order of New, within ctx. It is safe to
+// call twice. The sender and the simulator stop first, while HTTP still
+// serves, because in sandbox mode the simulator is reached over HTTP and
+// posts its last status webhooks to this very server; then HTTP stops
+// accepting, the ingest worker stores what it pulled, the outbox relay
+// flushes, and the broker and the store close.
+func (a *App) Close(ctx context.Context) error {
+	a.closeOnce.Do(func() {
+		var errs []error
+		a.ready.Store(false)
+		if a.sender != nil {
+			a.sender.Stop()
+		}
+		if a.media != nil {
+			a.media.Stop()
+		}
+		if a.Sim != nil {
+			if err := a.Sim.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("simulator: %w", err))
+			}
+		}
+		if a.httpSrv != nil {
+			if err := a.httpSrv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			}
+		}
+		if a.ln != nil {
+			a.ln.Close() // in case Serve never ran
+		}
+		if a.ingest != nil {
+			a.ingest.Stop()
+		}
+		if a.bgCancel != nil {
+			a.bgCancel()
+			<-a.relay.Done()
+		}
+		if a.Broker != nil {
+			a.Broker.Close()
+		}
+		if a.Store != nil {
+			if err := a.Store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("store: %w", err))
+			}
+		}
+		a.closeErr = errors.Join(errs...)
+	})
+	return a.closeErr
+}
+
+// loopbackAddr is the address this process can reach itself on: the bound
+// port on 127.0.0.1 when listening on all interfaces.
+func loopbackAddr(tcp *net.TCPAddr, configured string) string {
+	host, _, _ := net.SplitHostPort(configured)
+	if host == "" || tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"sendbox/metrics"
+)
+
+type appMetrics struct {
+	webhooks       *metrics.CounterVec
+	rejected       *metrics.CounterVec
+	webhookLatency *metrics.Histogram
+}
+
+func newAppMetrics(reg *metrics.Registry) appMetrics {
+	return appMetrics{
+		webhooks:       reg.Counter("sendbox_webhooks_received_total", "Signed webhooks stored in the broker (accepted) or recognised as repeats (duplicate).", "result"),
+		rejected:       reg.Counter("sendbox_webhooks_rejected_total", "Webhooks refused, by reason.", "reason"),
+		webhookLatency: reg.Histogram("sendbox_webhook_latency_seconds", "Time to acknowledge a webhook.", metrics.LatencyBuckets).With(),
+	}
+}
+
+// registerGauges adds the scrape-time gauges that read the broker.
+func (a *App) registerGauges() {
+	a.Metrics.GaugeVecFunc("sendbox_queue_depth", "Messages held by each broker stream (work waiting, or events kept).",
+		[]string{"stream"}, func() []metrics.Sample {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			var out []metrics.Sample
+			for name, n := range a.Broker.StreamDepths(ctx) {
+				out = append(out, metrics.Sample{Labels: []string{name}, Value: float64(n)})
+			}
+			return out
+		})
+}
+
+func (a *App) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz says whether sendbox can take traffic: serving, store and broker up.
+func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"http": "ok", "store": "ok", "broker": "ok"}
+	ok := true
+	if !a.ready.Load() {
+		checks["http"], ok = "starting or stopping", false
+	}
+	if err := a.Store.Ping(ctx); err != nil {
+		checks["store"], ok = err.Error(), false
+	}
+	if err := a.Broker.Ready(ctx); err != nil {
+		checks["broker"], ok = err.Error(), false
+	}
+	status, code := "ready", http.StatusOK
+	if !ok {
+		status, code = "not ready", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"status": status, "checks": checks})
+}
+
+func (a *App) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	a.Metrics.WriteText(w)
+}

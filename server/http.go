@@ -1,0 +1,153 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"sendbox/store"
+)
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.handleHealthz)
+	mux.HandleFunc("GET /readyz", a.handleReadyz)
+	mux.HandleFunc("GET /metrics", a.handleMetrics)
+
+	mux.HandleFunc("GET /webhooks/whatsapp", a.handleWebhookVerify)
+	mux.HandleFunc("POST /webhooks/whatsapp", a.handleWebhook)
+
+	api := func(pattern string, role string, h http.HandlerFunc) {
+		mux.Handle(pattern, a.requireKey(role, h))
+	}
+	api("POST /api/v1/messages", "agent", a.handleSendMessage)
+	api("GET /api/v1/messages", "viewer", a.handleListMessages)
+	api("GET /api/v1/messages/{id}", "viewer", a.handleGetMessage)
+	api("GET /api/v1/conversations", "viewer", a.handleListConversations)
+	api("GET /api/v1/conversations/{id}", "viewer", a.handleGetConversation)
+	api("GET /api/v1/conversations/{id}/messages", "viewer", a.handleConversationMessages)
+	api("GET /api/v1/contacts", "viewer", a.handleListContacts)
+	api("GET /api/v1/contacts/{id}", "viewer", a.handleGetContact)
+	api("GET /api/v1/media/{id}", "viewer", a.handleMedia)
+	api("GET /api/v1/webhook-events", "admin", a.handleWebhookEvents)
+
+	api("POST /api/v1/sandbox/inbound", "agent", a.handleSandboxInbound)
+	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)
+	api("POST /api/v1/sandbox/unreachable", "admin", a.handleSandboxUnreachable)
+	api("POST /api/v1/sandbox/faults", "admin", a.handleSandboxFault)
+	if a.Sim != nil {
+		mux.Handle("/sim/graph/", http.StripPrefix("/sim/graph", a.Sim.Handler()))
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such API endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return a.recoverer(securityHeaders(mux))
+}
+
+// securityHeaders are sent on every response.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic into a 500 with the error shape, and logs it.
+func (a *App) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.Log.Error("panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", v),
+					slog.String("stack", string(debug.Stack())))
+				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// APIError is the one error shape of the API: {"error": {"code", "message"}}.
+type APIError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]APIError{"error": {Code: code, Message: msg}})
+}
+
+func writeFieldError(w http.ResponseWriter, status int, code, field, msg string) {
+	writeJSON(w, status, map[string]APIError{"error": {Code: code, Message: msg, Field: field}})
+}
+
+// internalError logs err and answers 500 without leaking details.
+func (a *App) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the client went away
+	}
+	a.Log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+	writeError(w, http.StatusInternalServerError, "internal", "internal error; see the server log")
+}
+
+type principalKey struct{}
+
+// Principal is who makes an API request.
+type Principal struct {
+	KeyID int64
+	Name  string
+	Role  string
+}
+
+var roleRank = map[string]int{"viewer": 1, "agent": 2, "admin": 3, "owner": 4}
+
+// requireKey authenticates "Authorization: Bearer <api key>" and checks
+// that the key's role is at least min.
+func (a *App) requireKey(min string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		scheme, token, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sendbox"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "send an API key as: Authorization: Bearer <key>")
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		k, err := a.keys.lookup(ctx, strings.TrimSpace(token))
+		cancel()
+		if errors.Is(err, store.ErrNotFound) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sendbox", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "the API key is not valid or was revoked")
+			return
+		}
+		if err != nil {
+			a.internalError(w, r, err)
+			return
+		}
+		if roleRank[k.Role] < roleRank[min] {
+			writeError(w, http.StatusForbidden, "forbidden", "this API key's role ("+k.Role+") may not do this; it needs "+min)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, &Principal{KeyID: k.ID, Name: k.Name, Role: k.Role})))
+	})
+}

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"sendbox/embed"
+	"sendbox/whatsapp"
+)
+
+// MaxWebhookBytes caps a webhook body: Meta's are at most 3 MB.
+const MaxWebhookBytes = 4 << 20
+
+// handleWebhookVerify answers Meta's subscription handshake: the raw
+// challenge as plain text when the verify token matches.
+func (a *App) handleWebhookVerify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("hub.mode") != "subscribe" {
+		writeError(w, http.StatusBadRequest, "bad_mode", `hub.mode must be "subscribe"`)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(a.verifyToken)) != 1 || a.verifyToken == "" {
+		a.Log.Warn("webhook verification refused: wrong verify token")
+		writeError(w, http.StatusForbidden, "bad_verify_token", "the verify token does not match SENDBOX_WA_VERIFY_TOKEN")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, q.Get("hub.challenge"))
+}
+
+// handleWebhook checks the signature on the raw bytes, stores the body in
+// the broker (deduplicated by its hash) and only then answers 200: a
+// webhook Meta sees acknowledged is never lost. Everything else happens
+// behind the stream.
+func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			a.reject(w, http.StatusRequestEntityTooLarge, "body_too_large", "the webhook body is over 4 MB")
+			return
+		}
+		a.reject(w, http.StatusBadRequest, "bad_body", "could not read the body")
+		return
+	}
+	if err := whatsapp.VerifySignature(a.appSecret, body, r.Header.Get(whatsapp.SignatureHeader)); err != nil {
+		code := "bad_signature"
+		if errors.Is(err, whatsapp.ErrNoSignature) {
+			code = "missing_signature"
+		}
+		a.Log.Warn("webhook refused", slog.String("reason", code), slog.String("remote", r.RemoteAddr))
+		a.reject(w, http.StatusUnauthorized, code, err.Error())
+		return
+	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(body) {
+		a.reject(w, http.StatusBadRequest, "malformed_json", "the body is not a JSON object")
+		return
+	}
+	sum := sha256.Sum256(body)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	dup, err := a.Broker.Publish(ctx, embed.SubjectWebhook, body, hex.EncodeToString(sum[:]))
+	cancel()
+	if err != nil {
+		// No 200: Meta will send it again.
+		a.Log.Error("webhook not stored", slog.Any("err", err))
+		a.reject(w, http.StatusServiceUnavailable, "unavailable", "the webhook could not be stored; retry")
+		return
+	}
+	if dup {
+		a.m.webhooks.With("duplicate").Inc()
+	} else {
+		a.m.webhooks.With("accepted").Inc()
+	}
+	a.m.webhookLatency.ObserveSince(start)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, `{"ok":true}`)
+}
+
+func (a *App) reject(w http.ResponseWriter, status int, code, msg string) {
+	a.m.rejected.With(code).Inc()
+	writeError(w, status, code, msg)
+}
