@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -148,6 +149,7 @@ func newEnv(t testing.TB, edit func(*Options)) *env {
 		SentDelay:      time.Millisecond,
 		DeliveredDelay: 2 * time.Millisecond,
 		Now:            e.clock.Now,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if edit != nil {
 		edit(&opts)
