@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"sendbox/whatsapp"
 )
 
 // loadServer is the simulator as the outbound benchmark uses it: real
@@ -135,4 +137,31 @@ func TestSustainedLoad(t *testing.T) {
 	if bad.Load() > 0 {
 		t.Fatalf("%d sends failed", bad.Load())
 	}
+}
+
+// BenchmarkSendClient is BenchmarkSend through sendbox's own Graph client
+// (validation, JSON encoding and error decoding included), the way the
+// outbound benchmark drives the simulator.
+func BenchmarkSendClient(b *testing.B) {
+	srv, _ := loadServer(b)
+	c := &whatsapp.Client{BaseURL: srv.URL, Version: "v25.0", PhoneNumberID: DefaultPhoneNumberID, Token: testToken}
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			_, err := c.Send(b.Context(), &whatsapp.OutboundMessage{
+				To: fmt.Sprintf("+1650%07d", i%50000), Type: "template",
+				Template: &whatsapp.Template{Name: "order_update", Language: whatsapp.TemplateLanguage{Code: "en_US"},
+					Components: []whatsapp.TemplateComponent{{Type: "body", Parameters: []whatsapp.TemplateParameter{{Type: "text", Text: fmt.Sprint("A-", i)}}}}},
+			})
+			if err != nil {
+				b.Errorf("send: %v", err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sends/s")
 }
