@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,22 @@ type PhoneMessage struct {
 	ErrorCode int    `json:"error_code,omitempty"` // failed: Meta's code
 	ReplyTo   string `json:"reply_to,omitempty"`   // context.message_id / context.id
 	MediaID   string `json:"media_id,omitempty"`
+	// Buttons are what the customer can tap on a business message: reply
+	// buttons, list rows, template buttons.
+	Buttons []PhoneButton `json:"buttons,omitempty"`
+}
+
+// PhoneButton is one tappable choice on a business message.
+type PhoneButton struct {
+	Kind        string `json:"kind"` // reply (reply button), row (list row), quick_reply (template), url
+	ID          string `json:"id,omitempty"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"` // list rows
+	URL         string `json:"url,omitempty"`         // url buttons
+	// Reply is the Inbound.Message a tap sends, in Meta's shape and quoting
+	// this message (button_reply, list_reply or a template "button"); nil
+	// for url buttons, which open a browser instead.
+	Reply json.RawMessage `json:"reply,omitempty"`
 }
 
 // PhoneChat is one customer the simulator knows, as a chat list shows it.
@@ -366,4 +383,97 @@ func inboundText(typ string, msg map[string]json.RawMessage) string {
 		}
 	}
 	return "[" + typ + "]"
+}
+
+// The inbound messages a tap produces, in Meta's shape (shared docs §3.2).
+type (
+	tapContext struct {
+		From string `json:"from"` // the business's display number
+		ID   string `json:"id"`   // the wamid tapped on
+	}
+	tapChoice struct {
+		ID          string `json:"id"`
+		Title       string `json:"title"`
+		Description string `json:"description,omitempty"`
+	}
+	tapInteractive struct {
+		Type        string     `json:"type"`
+		ButtonReply *tapChoice `json:"button_reply,omitempty"`
+		ListReply   *tapChoice `json:"list_reply,omitempty"`
+	}
+	tapButton struct {
+		Payload string `json:"payload"`
+		Text    string `json:"text"`
+	}
+	tapMessage struct {
+		Context     tapContext      `json:"context"`
+		Type        string          `json:"type"`
+		Interactive *tapInteractive `json:"interactive,omitempty"`
+		Button      *tapButton      `json:"button,omitempty"`
+	}
+)
+
+// phoneButtons lists the tappable choices of a business message, each with
+// the inbound message its tap produces: button_reply, list_reply, or
+// "button" for a template quick reply, quoting the message.
+func phoneButtons(m *whatsapp.OutboundMessage, tpl *Template, wamid, display string) []PhoneButton {
+	c := tapContext{From: display, ID: wamid}
+	encode := func(t tapMessage) json.RawMessage {
+		b, _ := json.Marshal(t)
+		return b
+	}
+	var out []PhoneButton
+	switch {
+	case m.Type == "interactive" && m.Interactive != nil:
+		a := m.Interactive.Action
+		switch m.Interactive.Type {
+		case "button":
+			for _, b := range a.Buttons {
+				ch := &tapChoice{ID: b.Reply.ID, Title: b.Reply.Title}
+				out = append(out, PhoneButton{Kind: "reply", ID: ch.ID, Title: ch.Title,
+					Reply: encode(tapMessage{Context: c, Type: "interactive", Interactive: &tapInteractive{Type: "button_reply", ButtonReply: ch}})})
+			}
+		case "list":
+			for _, sec := range a.Sections {
+				for _, row := range sec.Rows {
+					ch := &tapChoice{ID: row.ID, Title: row.Title, Description: row.Description}
+					out = append(out, PhoneButton{Kind: "row", ID: ch.ID, Title: ch.Title, Description: ch.Description,
+						Reply: encode(tapMessage{Context: c, Type: "interactive", Interactive: &tapInteractive{Type: "list_reply", ListReply: ch}})})
+				}
+			}
+		case "cta_url":
+			var p whatsapp.CTAURLParameters
+			if json.Unmarshal(a.Parameters, &p) == nil && p.URL != "" {
+				out = append(out, PhoneButton{Kind: "url", Title: p.DisplayText, URL: p.URL})
+			}
+		}
+	case tpl != nil && m.Template != nil:
+		// Button components point at the template's buttons by index.
+		params := map[int]whatsapp.TemplateParameter{}
+		for _, comp := range m.Template.Components {
+			if strings.EqualFold(comp.Type, "button") && len(comp.Parameters) > 0 {
+				if i, err := strconv.Atoi(comp.Index); err == nil {
+					params[i] = comp.Parameters[0]
+				}
+			}
+		}
+		for i, b := range tpl.Buttons {
+			switch strings.ToUpper(b.Type) {
+			case "QUICK_REPLY":
+				payload := b.Text // Meta's default payload is the label
+				if p, ok := params[i]; ok && p.Payload != "" {
+					payload = p.Payload
+				}
+				out = append(out, PhoneButton{Kind: "quick_reply", ID: payload, Title: b.Text,
+					Reply: encode(tapMessage{Context: c, Type: "button", Button: &tapButton{Payload: payload, Text: b.Text}})})
+			case "URL":
+				u := b.URL
+				if p, ok := params[i]; ok {
+					u = placeholderRE.ReplaceAllLiteralString(u, p.Text)
+				}
+				out = append(out, PhoneButton{Kind: "url", Title: b.Text, URL: u})
+			}
+		}
+	}
+	return out
 }

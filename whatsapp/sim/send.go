@@ -202,6 +202,9 @@ func (s *Simulator) accept(now time.Time, to, wamid string, msg *whatsapp.Outbou
 	if msg.Context != nil {
 		m.ReplyTo = msg.Context.MessageID
 	}
+	if msg.Type == "interactive" || tpl != nil {
+		m.Buttons = phoneButtons(msg, tpl, wamid, s.opts.DisplayPhoneNumber)
+	}
 	ev := statusEvent{bizOpaque: msg.BizOpaque, category: "service", pricingType: "free_customer_service"}
 	if isPhone(to) {
 		ev.recipientID = to

@@ -270,3 +270,48 @@ func TestStatusesParseWithTheWebhookParser(t *testing.T) {
 		t.Fatalf("marketing template pricing: %+v", sts[0])
 	}
 }
+
+func TestTappingButtons(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *Options) { o.StatusWebhooks = false })
+	e.inbound(t, "16505551234", `{"type":"text","text":{"body":"hi"}}`)
+	e.hooks.next(t)
+
+	buttons := e.sendOK(t, `{"messaging_product":"whatsapp","to":"+16505551234","type":"interactive","interactive":{"type":"button","body":{"text":"Still coming?"},
+		"action":{"buttons":[{"type":"reply","reply":{"id":"yes","title":"Yes"}},{"type":"reply","reply":{"id":"no","title":"No"}}]}}}`)
+	list := e.sendOK(t, `{"messaging_product":"whatsapp","to":"+16505551234","type":"interactive","interactive":{"type":"list","body":{"text":"Pick a slot"},
+		"action":{"button":"Slots","sections":[{"title":"Mon","rows":[{"id":"mon9","title":"9:00","description":"with Bea"}]}]}}}`)
+	tpl := e.sendOK(t, `{"messaging_product":"whatsapp","to":"+16505551234","type":"template","template":{"name":"appointment_reminder","language":{"code":"en"},
+		"components":[{"type":"body","parameters":[{"type":"text","text":"May 5"},{"type":"text","text":"9:00"}]},
+		{"type":"button","sub_type":"quick_reply","index":"1","parameters":[{"type":"payload","payload":"CANCEL_42"}]}]}}`)
+
+	ph := e.sim.Phone("16505551234", false)
+	if len(ph) != 4 || len(ph[1].Buttons) != 2 || len(ph[2].Buttons) != 1 || len(ph[3].Buttons) != 2 {
+		t.Fatalf("buttons: %+v", ph)
+	}
+	for _, tc := range []struct {
+		b     PhoneButton
+		check func(m whatsapp.InboundMessage) bool
+	}{
+		{ph[1].Buttons[0], func(m whatsapp.InboundMessage) bool {
+			return m.Interactive != nil && m.Interactive.ID == "yes" && m.Text == "Yes" && m.Context.ID == buttons
+		}},
+		{ph[2].Buttons[0], func(m whatsapp.InboundMessage) bool {
+			return m.Interactive != nil && m.Interactive.ID == "mon9" && m.Interactive.Description == "with Bea" && m.Context.ID == list
+		}},
+		{ph[3].Buttons[0], func(m whatsapp.InboundMessage) bool {
+			return m.Button != nil && m.Button.Payload == "Confirm" && m.Context.ID == tpl
+		}},
+		{ph[3].Buttons[1], func(m whatsapp.InboundMessage) bool {
+			return m.Button != nil && m.Button.Payload == "CANCEL_42" && m.Button.Text == "Cancel" && m.Context.ID == tpl
+		}},
+	} {
+		if _, err := e.sim.SendInbound(t.Context(), Inbound{From: "16505551234", Message: tc.b.Reply}); err != nil {
+			t.Fatal(err)
+		}
+		wh, err := whatsapp.ParseWebhook(e.hooks.next(t))
+		if err != nil || len(wh.Messages) != 1 || wh.Messages[0].Context == nil || !tc.check(wh.Messages[0]) {
+			t.Fatalf("tap on %+v: %v %+v", tc.b, err, wh.Messages)
+		}
+	}
+}
