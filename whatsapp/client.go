@@ -369,7 +369,7 @@ func (c *Client) Download(ctx context.Context, mediaURL string, maxBytes int64, 
 	default:
 		return 0, invalid("url", "invalid_url", "the media URL must be https")
 	}
-	resp, err := c.roundTrip(ctx, http.MethodGet, u.String(), "", nil, 0)
+	resp, err := c.roundTrip(ctx, http.MethodGet, u.String(), "", "", nil, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -447,7 +447,7 @@ func (c *Client) PhoneNumber(ctx context.Context) (*PhoneNumberInfo, error) {
 
 // do performs a Graph call and decodes a 2xx JSON answer into out.
 func (c *Client) do(ctx context.Context, method, u, contentType string, body io.Reader, length int64, out any) error {
-	resp, err := c.roundTrip(ctx, method, u, contentType, body, length)
+	resp, err := c.roundTrip(ctx, method, u, contentType, "application/json", body, length)
 	if err != nil {
 		return err
 	}
@@ -471,7 +471,7 @@ func (c *Client) do(ctx context.Context, method, u, contentType string, body io.
 // roundTrip sends one authenticated request. The token goes only in the
 // Authorization header, never in the URL, so that transport errors (which
 // quote the URL) cannot leak it.
-func (c *Client) roundTrip(ctx context.Context, method, u, contentType string, body io.Reader, length int64) (*http.Response, error) {
+func (c *Client) roundTrip(ctx context.Context, method, u, contentType, accept string, body io.Reader, length int64) (*http.Response, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -485,7 +485,9 @@ func (c *Client) roundTrip(ctx context.Context, method, u, contentType string, b
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
-	req.Header.Set("Accept", "application/json")
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	req.Header.Set("User-Agent", "sendbox")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

@@ -340,3 +340,30 @@ func TestIsTemplateAndSummary(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidate feeds arbitrary send requests, as the REST API receives
+// them, to Validate, Summary and NormalizeRecipient: none may panic, and a
+// normalized recipient must normalize to itself.
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte(`{"to":"+1 650 555 1234","type":"text","text":{"body":"hi"}}`))
+	f.Add([]byte(`{"to":"US.1349","type":"interactive","interactive":{"type":"list","body":{"text":"b"},"action":{"button":"x","sections":[{"rows":[{"id":"1","title":"t"}]}]}}}`))
+	f.Add([]byte(`{"to":"0044 20","type":"interactive","interactive":{"type":"cta_url","action":{"name":"cta_url","parameters":{"display_text":"d","url":"https://x"}}}}`))
+	f.Add([]byte(`{"to":"+16505551234","type":"template","template":{"name":"t","language":{"code":"en"},"components":[{"type":"button","index":"0","parameters":[{"type":"image"}]}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m OutboundMessage
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		err := m.Validate()
+		var ve *ValidationError
+		if err != nil && (!errors.As(err, &ve) || ve.Code == "" || ve.Message == "") {
+			t.Fatalf("Validate returned %#v", err)
+		}
+		_ = m.Summary()
+		if to, err := NormalizeRecipient(m.To); err == nil {
+			if again, err := NormalizeRecipient(to); err != nil || again != to {
+				t.Fatalf("NormalizeRecipient(%q) = %q, then %q, %v", m.To, to, again, err)
+			}
+		}
+	})
+}

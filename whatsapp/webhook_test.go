@@ -738,3 +738,42 @@ func show(v any) string {
 	}
 	return fmt.Sprintf("%+v", v)
 }
+
+// benchTextWebhook is a realistic single-text webhook, as Meta sends it
+// (compact JSON, BSUID fields of 2026).
+const benchTextWebhook = `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[{"profile":{"name":"Sheena Nelson","username":"@realsheenanelson","country_code":"US"},"wa_id":"16505551234","user_id":"US.13491208655302741918","parent_user_id":"US.11815799212886844830"}],"messages":[{"from":"16505551234","from_user_id":"US.13491208655302741918","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}`
+
+// benchBatchWebhook builds one webhook carrying n text messages from n
+// customers, the batched shape Meta uses under load.
+func benchBatchWebhook(n int) []byte {
+	var contacts, messages []string
+	for i := range n {
+		wa := fmt.Sprintf("1650555%04d", i)
+		contacts = append(contacts, fmt.Sprintf(`{"profile":{"name":"Customer %d"},"wa_id":"%s","user_id":"US.1349120865530274%04d"}`, i, wa, i))
+		messages = append(messages, fmt.Sprintf(`{"from":"%s","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAz%06d=","timestamp":"17494163%02d","type":"text","text":{"body":"Hello, I would like to know whether order %d has shipped yet. Thanks!"}}`, wa, i, i%100, i))
+	}
+	return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"contacts":[` +
+		strings.Join(contacts, ",") + `],"messages":[` + strings.Join(messages, ",") + `]},"field":"messages"}]}]}`)
+}
+
+func BenchmarkParseWebhook(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		body []byte
+		msgs int
+	}{
+		{"text", []byte(benchTextWebhook), 1},
+		{"batch100", benchBatchWebhook(100), 100},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.body)))
+			for b.Loop() {
+				w, err := ParseWebhook(bc.body)
+				if err != nil || len(w.Messages) != bc.msgs {
+					b.Fatalf("%v, %d messages", err, len(w.Messages))
+				}
+			}
+		})
+	}
+}
