@@ -157,6 +157,9 @@ func (s *Simulator) SendInbound(ctx context.Context, in Inbound) (string, error)
 	}
 	name := c.name
 	s.windows[key] = now.Unix()
+	if len(s.windows) > s.windowsMax {
+		s.pruneWindows(now)
+	}
 	s.appendMsg(c, pm)
 	s.mu.Unlock()
 
@@ -247,4 +250,18 @@ func (s *Simulator) attachMedia(msg map[string]json.RawMessage, typ string, m *I
 	}
 	msg[typ] = b
 	return it.id, nil
+}
+
+// pruneWindows forgets closed customer service windows, so that the map is
+// bounded by the customers who wrote in the last 24 hours. The next prune
+// waits until the map doubles, which keeps the cost per message constant.
+// Called with s.mu held.
+func (s *Simulator) pruneWindows(now time.Time) {
+	cutoff := now.Add(-windowDuration).Unix()
+	for k, v := range s.windows {
+		if v < cutoff {
+			delete(s.windows, k)
+		}
+	}
+	s.windowsMax = max(1024, 2*len(s.windows))
 }

@@ -15,11 +15,13 @@
 // media upload, info, download and delete; the phone-number node; and sent →
 // delivered → read status webhooks.
 //
-// Locking: Simulator.mu guards the customer state (chats, windows, messages,
-// templates are read-only after New); Simulator.rateMu guards the rate
-// buckets; media has its own lock; the webhook queues have theirs. No lock is
-// held across network I/O, and no two of them are held at once except where a
-// comment says so.
+// Locking: Simulator.mu guards the customer state (chats, messages, windows,
+// unreachable numbers, faults); templates are read-only after New.
+// Simulator.rateMu guards the rate buckets; the media store, the stats and
+// each webhook queue have their own lock. The only nesting is s.mu, then a
+// webhook queue's lock or the stats lock: a status is queued under s.mu so
+// that a message's statuses keep their order. No lock is held across
+// network I/O.
 package sim
 
 import (
@@ -47,8 +49,8 @@ const (
 
 // Bounds that keep the simulator's memory flat however long it runs.
 const (
-	maxChats         = 2000             // customers kept in the phone view (least recently active evicted)
-	maxChatMessages  = 200              // messages kept per chat (oldest dropped)
+	maxChats         = 1000             // customers kept in the phone view (least recently active evicted)
+	maxChatMessages  = 100              // messages kept per chat (oldest dropped)
 	maxRecent        = 10000            // recent send requests kept for Stats
 	maxMediaBytes    = 256 << 20        // media kept in memory (oldest evicted)
 	windowDuration   = 24 * time.Hour   // customer service window
@@ -128,6 +130,7 @@ type Simulator struct {
 	mu          sync.Mutex
 	chats       map[string]*chat // by chat key (wa_id, or BSUID when the number is hidden)
 	windows     map[string]int64 // chat key → unix seconds of the last inbound message
+	windowsMax  int              // prune closed windows when the map grows past this
 	unreachable map[string]bool
 	byWAMID     map[string]*phoneMsg // messages still in some chat's ring
 	faults      []Fault
@@ -187,6 +190,7 @@ func New(opts Options) (*Simulator, error) {
 		client:      opts.HTTPClient,
 		chats:       make(map[string]*chat),
 		windows:     make(map[string]int64),
+		windowsMax:  1024,
 		unreachable: make(map[string]bool),
 		byWAMID:     make(map[string]*phoneMsg),
 		pairs:       make(map[string]*bucket),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,15 +85,8 @@ func (s *Simulator) load() error {
 // snapshot copies the state to save. Called with s.mu held; the encoding
 // and the write happen after it is released.
 func (s *Simulator) snapshot(now time.Time) stateFile {
-	st := stateFile{Version: stateVersion, Windows: make(map[string]int64, len(s.windows))}
-	cutoff := now.Add(-windowDuration).Unix()
-	for k, v := range s.windows {
-		if v >= cutoff {
-			st.Windows[k] = v
-		} else {
-			delete(s.windows, k) // closed: nothing to remember
-		}
-	}
+	s.pruneWindows(now) // closed windows need not be saved
+	st := stateFile{Version: stateVersion, Windows: maps.Clone(s.windows)}
 	for k := range s.unreachable {
 		st.Unreachable = append(st.Unreachable, k)
 	}
