@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +61,7 @@ type proc struct {
 }
 
 // start runs the binary on dataDir and waits until /readyz answers 200.
-func start(t *testing.T, dataDir string, env ...string) *proc {
+func start(t testing.TB, dataDir string, env ...string) *proc {
 	t.Helper()
 	p := &proc{addr: freePort(t), log: &bytes.Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "serve")
@@ -95,8 +95,8 @@ func start(t *testing.T, dataDir string, env ...string) *proc {
 	}
 }
 
-// queueDepth reads a stream's depth from /metrics.
-func (p *proc) metric(t *testing.T, name string) string {
+// metric reads one series from /metrics.
+func (p *proc) metric(t testing.TB, name string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + p.addr + "/metrics")
 	if err != nil {
@@ -230,7 +230,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	t.Logf("stored %d messages: all %d acknowledged, once each (wamid is unique)", c.Inbound, ackedN)
 }
 
-func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
+func runCLI(t testing.TB, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)

@@ -159,7 +159,9 @@ func (d *Downloader) fetch(ctx context.Context, msg *store.Message) (string, int
 		return "", 0, "", fmt.Errorf("media info: %w", err)
 	}
 	mimeType := firstNonEmpty(msg.Media.MimeType, info.MimeType)
-	limit := whatsapp.MaxMediaBytes(msg.Type, mimeType)
+	// Meta's per-type limits bind what a business sends; customers' files
+	// reach up to 100 MB.
+	limit := int64(whatsapp.MaxInboundMediaBytes)
 	if d.MaxBytes > 0 && d.MaxBytes < limit {
 		limit = d.MaxBytes
 	}

@@ -42,8 +42,12 @@ func (l *rateLimiter) pause(until time.Time) {
 }
 
 // pacer is Meta's pair rate limit per recipient: a token bucket of burst
-// tokens refilled one every interval (1 per 6 s, bursts up to 45). A
-// message may use a token ahead of time; it then waits for it.
+// tokens refilled one every interval (1 per 6 s, bursts up to 45).
+//
+// Meta's bucket runs on arrival times and ours on departure times, so once
+// the burst is spent a message waits pacerSlack more than the bucket says:
+// otherwise a first message slowed by a new connection would make the 46th
+// arrive a hair early and get 131056.
 type pacer struct {
 	mu       sync.Mutex // guards buckets
 	burst    float64
@@ -68,8 +72,11 @@ func (p *pacer) peek(key int64, now time.Time) time.Duration {
 	if b.tokens >= 1 {
 		return 0
 	}
-	return time.Duration((1 - b.tokens) * float64(p.interval))
+	return time.Duration((1-b.tokens)*float64(p.interval)) + pacerSlack
 }
+
+// pacerSlack absorbs the difference in network latency between messages.
+const pacerSlack = 500 * time.Millisecond
 
 // take consumes a token for key (it must have been available per peek).
 func (p *pacer) take(key int64, now time.Time) {
