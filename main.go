@@ -60,10 +60,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "sendbox %s: %v\n", cmd, err)
-		}
+		fmt.Fprintf(stderr, "sendbox %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0

@@ -52,15 +52,18 @@ func NewRegistry() *Registry {
 	return r
 }
 
-func (r *Registry) add(f family) {
+// add registers f, or returns the family already registered under its name
+// so that two parts of sendbox can count into one series.
+func (r *Registry) add(f family) family {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, g := range r.families {
 		if g.name() == f.name() {
-			panic("metrics: duplicate family " + f.name()) // a programming error at start-up
+			return g
 		}
 	}
 	r.families = append(r.families, f)
+	return f
 }
 
 // WriteText writes every family in the Prometheus text format, sorted by name.
@@ -132,10 +135,13 @@ type CounterVec struct {
 	order       [][]string
 }
 
-// Counter registers a counter family; call With to get one series.
+// Counter registers a counter family (or returns the one of that name);
+// call With to get one series.
 func (r *Registry) Counter(name, help string, labels ...string) *CounterVec {
-	c := &CounterVec{fname: name, help: help, labels: labels, series: map[string]*Counter{}}
-	r.add(c)
+	c, ok := r.add(&CounterVec{fname: name, help: help, labels: labels, series: map[string]*Counter{}}).(*CounterVec)
+	if !ok || len(c.labels) != len(labels) {
+		panic("metrics: " + name + " registered twice with different types or labels") // a programming error
+	}
 	return c
 }
 
@@ -193,7 +199,7 @@ type Sample struct {
 
 // GaugeFunc registers a gauge whose value fn returns at each scrape.
 func (r *Registry) GaugeFunc(name, help string, fn func() float64) {
-	r.add(&gaugeFunc{fname: name, help: help, fn: func() []Sample { return []Sample{{Value: fn()}} }})
+	r.add(&gaugeFunc{fname: name, help: help, fn: func() []Sample { return []Sample{{Value: fn()}} }}) // first wins
 }
 
 // GaugeVecFunc registers a labelled gauge family read by fn at each scrape.
@@ -255,8 +261,10 @@ var LatencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1
 func (r *Registry) Histogram(name, help string, buckets []float64, labels ...string) *HistogramVec {
 	b := append([]float64(nil), buckets...)
 	sort.Float64s(b)
-	h := &HistogramVec{fname: name, help: help, labels: labels, buckets: b, series: map[string]*Histogram{}}
-	r.add(h)
+	h, ok := r.add(&HistogramVec{fname: name, help: help, labels: labels, buckets: b, series: map[string]*Histogram{}}).(*HistogramVec)
+	if !ok || len(h.labels) != len(labels) {
+		panic("metrics: " + name + " registered twice with different types or labels") // a programming error
+	}
 	return h
 }
 

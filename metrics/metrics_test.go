@@ -57,3 +57,18 @@ func TestLabelArityPanics(t *testing.T) {
 	}()
 	c.With()
 }
+
+func TestSameNameSharesTheFamily(t *testing.T) {
+	r := NewRegistry()
+	r.Counter("stored_total", "Stored.", "direction").With("inbound").Add(2)
+	r.Counter("stored_total", "Stored.", "direction").With("inbound").Inc()
+	if v := r.Counter("stored_total", "Stored.", "direction").With("inbound").Value(); v != 3 {
+		t.Fatalf("got %d", v)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("re-registering with other labels did not panic")
+		}
+	}()
+	r.Counter("stored_total", "Stored.")
+}

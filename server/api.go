@@ -91,6 +91,8 @@ func (a *App) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusAccepted
 	if !created {
 		status = http.StatusOK
+	} else {
+		a.Metrics.Counter("sendbox_messages_stored_total", "Messages stored, by direction.", "direction").With(store.Outbound).Inc()
 	}
 	writeJSON(w, status, one[*store.Message]{msg})
 }

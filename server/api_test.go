@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,7 +27,8 @@ type msgList struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// inbound writes as a customer through the sandbox test phone.
+// inbound writes as a customer through the sandbox test phone and waits
+// until the message is stored (the webhook is acknowledged before that).
 func inbound(t *testing.T, a *sendboxtest.App, from, body string) string {
 	t.Helper()
 	code, resp := a.Do("POST", "/api/v1/sandbox/inbound", map[string]any{
@@ -33,7 +36,12 @@ func inbound(t *testing.T, a *sendboxtest.App, from, body string) string {
 	if code != http.StatusCreated {
 		t.Fatalf("sandbox inbound: %d %s", code, resp)
 	}
-	return sendboxtest.JSON[struct{ Data struct{ WAMID string } }](t, resp).Data.WAMID
+	wamid := sendboxtest.JSON[struct{ Data struct{ WAMID string } }](t, resp).Data.WAMID
+	sendboxtest.Eventually(t, 20*time.Second, "the inbound message to be stored", func() bool {
+		_, err := a.Store.MessageByWAMID(context.Background(), wamid)
+		return err == nil
+	})
+	return wamid
 }
 
 func TestAPIAuth(t *testing.T) {
@@ -289,7 +297,7 @@ func TestInboundMediaIsDownloaded(t *testing.T) {
 	if m.Text != "Il divano verde" || m.Media.Size != int64(len(photo)) {
 		t.Fatalf("stored: %+v %+v", m, m.Media)
 	}
-	code, got := a.Do("GET", fmt.Sprintf("/api/v1/media/%d", m.ID), nil)
+	code, got := a.Do("GET", fmt.Sprintf("/api/v1/messages/%d/media", m.ID), nil)
 	if code != 200 || !bytes.Equal(got, photo) {
 		t.Fatalf("media: %d, %d bytes", code, len(got))
 	}
@@ -303,5 +311,58 @@ func TestSandboxOnlyEndpointsInProduction(t *testing.T) {
 	}
 	if code, _ := a.Do("GET", "/sim/graph/v25.0/100000000000001", nil); code != 404 {
 		t.Fatalf("the simulator is served in production: %d", code)
+	}
+}
+
+// TestMarkReadAndUploadedMedia: an agent marks the customer's message read
+// (the customer sees blue ticks), uploads a PDF and sends it by media id.
+func TestMarkReadAndUploadedMedia(t *testing.T) {
+	a := sendboxtest.New(t)
+	wamid := inbound(t, a, "393338887777", "Mi mandate il listino?")
+	in, _ := a.Store.MessageByWAMID(context.Background(), wamid)
+	code, body := a.Do("POST", fmt.Sprintf("/api/v1/messages/%d/read", in.ID), `{"typing":true}`)
+	if code != 200 {
+		t.Fatalf("mark read: %d %s", code, body)
+	}
+	if conv, _ := a.Store.ConversationByID(context.Background(), in.ConversationID); conv.Unread != 0 {
+		t.Fatalf("unread after mark read: %d", conv.Unread)
+	}
+	phone := a.Sim.Phone("393338887777", false)
+	if len(phone) != 1 || phone[0].Status != "read" {
+		t.Fatalf("the customer does not see the message read: %+v", phone)
+	}
+
+	// Upload a PDF, then send it by the id Meta returned.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "listino-2026.pdf")
+	fw.Write([]byte("%PDF-1.4 listino prezzi"))
+	mw.WriteField("type", "application/pdf")
+	mw.Close()
+	req, _ := http.NewRequest("POST", a.URL()+"/api/v1/media", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+a.Key)
+	resp, err := a.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct{ Data struct{ ID string } }
+	json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || up.Data.ID == "" {
+		t.Fatalf("upload: %d %+v", resp.StatusCode, up)
+	}
+	m := queueOK(t, a, map[string]any{"to": "+393338887777", "type": "document",
+		"document": map[string]string{"id": up.Data.ID, "filename": "listino-2026.pdf", "caption": "Ecco il listino"}})
+	sendboxtest.Eventually(t, 20*time.Second, "the document to be sent", func() bool {
+		got, _ := a.Store.MessageByID(context.Background(), m.ID)
+		return got.WAMID != ""
+	})
+	if code, body := a.Do("POST", "/api/v1/media", "not multipart"); code != 400 {
+		t.Fatalf("upload without a file: %d %s", code, body)
+	}
+	out, _ := a.Store.MessageByID(context.Background(), m.ID)
+	if code, _ := a.Do("POST", fmt.Sprintf("/api/v1/messages/%d/read", out.ID), nil); code != 422 {
+		t.Fatalf("marking an outbound message read: %d", code)
 	}
 }

@@ -33,7 +33,9 @@ func (a *App) routes() http.Handler {
 	api("GET /api/v1/conversations/{id}/messages", "viewer", a.handleConversationMessages)
 	api("GET /api/v1/contacts", "viewer", a.handleListContacts)
 	api("GET /api/v1/contacts/{id}", "viewer", a.handleGetContact)
-	api("GET /api/v1/media/{id}", "viewer", a.handleMedia)
+	api("POST /api/v1/messages/{id}/read", "agent", a.handleMarkRead)
+	api("POST /api/v1/media", "agent", a.handleUploadMedia)
+	api("GET /api/v1/messages/{id}/media", "viewer", a.handleMedia)
 	api("GET /api/v1/webhook-events", "admin", a.handleWebhookEvents)
 
 	api("POST /api/v1/sandbox/inbound", "agent", a.handleSandboxInbound)

@@ -170,8 +170,9 @@ func (st *ingestStmts) close() {
 	}
 }
 
-// ingestTx binds the prepared statements to one transaction.
-type ingestTx struct {
+// wtx is one write transaction with the prepared statements bound to it
+// and the outbox at hand.
+type wtx struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	st     *ingestStmts
@@ -180,7 +181,30 @@ type ingestTx struct {
 	outbox int
 }
 
-func (t *ingestTx) stmt(s *sql.Stmt) *sql.Stmt {
+// update runs fn in one write transaction and wakes the relay if fn wrote
+// to the outbox.
+func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
+	var outbox int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		t := &wtx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		defer func() {
+			for _, b := range t.bound {
+				b.Close()
+			}
+		}()
+		if err := fn(t); err != nil {
+			return err
+		}
+		outbox = t.outbox
+		return nil
+	})
+	if err == nil && outbox > 0 && s.Notify != nil {
+		s.Notify()
+	}
+	return err
+}
+
+func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt {
 	if b, ok := t.bound[s]; ok {
 		return b
 	}
@@ -190,7 +214,7 @@ func (t *ingestTx) stmt(s *sql.Stmt) *sql.Stmt {
 }
 
 // emit writes one domain event to the outbox in the current transaction.
-func (t *ingestTx) emit(ev Event) error {
+func (t *wtx) emit(ev Event) error {
 	ev.At = t.now
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -207,11 +231,15 @@ func (t *ingestTx) emit(ev Event) error {
 	if ev.Status != "" {
 		msgID += "." + ev.Status
 	}
+	if ev.Type == EventConversationUpdated || ev.Type == EventMessageUpdated {
+		// These recur for the same row: only a crash-replay may be deduplicated.
+		msgID += "." + strconv.FormatInt(t.now.UnixNano(), 36)
+	}
 	return t.job(SubjectEvents+ev.Type, msgID, payload)
 }
 
 // job writes one publication to the outbox in the current transaction.
-func (t *ingestTx) job(subject, msgID string, payload []byte) error {
+func (t *wtx) job(subject, msgID string, payload []byte) error {
 	if _, err := t.stmt(t.st.insertOutbox).ExecContext(t.ctx, subject, msgID, payload, t.now.UnixMilli()); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -225,15 +253,8 @@ func (t *ingestTx) job(subject, msgID string, payload []byte) error {
 // change nothing the second time.
 func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error) {
 	var res IngestResult
-	var outbox int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.update(ctx, func(t *wtx) error {
 		res = IngestResult{}
-		t := &ingestTx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
-		defer func() {
-			for _, b := range t.bound {
-				b.Close()
-			}
-		}()
 		for i := range b.Messages {
 			if err := t.message(&b.Messages[i], &res); err != nil {
 				return fmt.Errorf("message %s: %w", b.Messages[i].WAMID, err)
@@ -249,16 +270,12 @@ func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error
 				return fmt.Errorf("event %s: %w", b.Events[i].Field, err)
 			}
 		}
-		outbox = t.outbox
 		return nil
 	})
-	if err == nil && outbox > 0 && s.Notify != nil {
-		s.Notify()
-	}
 	return res, err
 }
 
-func (t *ingestTx) message(m *InboundMessage, res *IngestResult) error {
+func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	if m.WAMID == "" {
 		return errors.New("message without id")
 	}
@@ -336,7 +353,7 @@ func (t *ingestTx) message(m *InboundMessage, res *IngestResult) error {
 
 // contact finds the sender by wa_id, then by BSUID, creating it if new, and
 // refreshes its profile and its customer service window.
-func (t *ingestTx) contact(m *InboundMessage, ts time.Time) (int64, error) {
+func (t *wtx) contact(m *InboundMessage, ts time.Time) (int64, error) {
 	var id int64
 	var userID string
 	err := sql.ErrNoRows
@@ -371,7 +388,7 @@ func (t *ingestTx) contact(m *InboundMessage, ts time.Time) (int64, error) {
 	return id, nil
 }
 
-func (t *ingestTx) effect(m *InboundMessage) error {
+func (t *wtx) effect(m *InboundMessage) error {
 	var row *sql.Row
 	switch m.Effect {
 	case EffectEdit:
@@ -402,7 +419,7 @@ func (t *ingestTx) effect(m *InboundMessage) error {
 	return t.emit(Event{Type: EventMessageUpdated, MessageID: id, ConversationID: conv, ContactID: contact})
 }
 
-func (t *ingestTx) status(u *StatusUpdate, res *IngestResult) error {
+func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
 	ts := u.Timestamp
 	if ts.IsZero() {
 		ts = t.now
@@ -433,7 +450,7 @@ func (t *ingestTx) status(u *StatusUpdate, res *IngestResult) error {
 		WAMID: u.WAMID, Status: u.Status})
 }
 
-func (t *ingestTx) event(e *EventInput, res *IngestResult) error {
+func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	h := sha256.New()
 	h.Write([]byte(e.Field))
 	h.Write([]byte{0})

@@ -21,15 +21,9 @@ func (s *Store) SetMediaFailed(ctx context.Context, msgID int64, reason string) 
 }
 
 func (s *Store) setMedia(ctx context.Context, msgID int64, query string, args ...any) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		t := &ingestTx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
-		defer func() {
-			for _, b := range t.bound {
-				b.Close()
-			}
-		}()
+	return s.update(ctx, func(t *wtx) error {
 		var conv, contact int64
-		if err := tx.QueryRowContext(ctx, query, args...).Scan(&conv, &contact); err != nil {
+		if err := t.tx.QueryRowContext(ctx, query, args...).Scan(&conv, &contact); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
@@ -37,10 +31,6 @@ func (s *Store) setMedia(ctx context.Context, msgID int64, query string, args ..
 		}
 		return t.emit(Event{Type: EventMessageUpdated, MessageID: msgID, ConversationID: conv, ContactID: contact, Status: "media"})
 	})
-	if err == nil && s.Notify != nil {
-		s.Notify()
-	}
-	return err
 }
 
 // PendingMedia lists messages whose media is still to be downloaded.

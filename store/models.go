@@ -111,6 +111,7 @@ const (
 	EventMessageStatus       = "message.status"
 	EventMessageUpdated      = "message.updated"
 	EventConversationCreated = "conversation.created"
+	EventConversationUpdated = "conversation.updated"
 	EventContactCreated      = "contact.created"
 
 	// SubjectEvents prefixes domain events: "events." + type.

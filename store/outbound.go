@@ -30,13 +30,8 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 		return nil, false, errors.New("queue outbound: no recipient")
 	}
 	var id int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		t := &ingestTx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
-		defer func() {
-			for _, b := range t.bound {
-				b.Close()
-			}
-		}()
+	err = s.update(ctx, func(t *wtx) error {
+		tx := t.tx
 		if in.IdempotencyKey != "" {
 			switch err := tx.QueryRowContext(ctx, "SELECT id FROM messages WHERE idempotency_key = ?", in.IdempotencyKey).Scan(&id); {
 			case err == nil:
@@ -83,15 +78,12 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 	if err != nil {
 		return nil, false, err
 	}
-	if created && s.Notify != nil {
-		s.Notify()
-	}
 	msg, err = s.messageWhere(ctx, s.w, "m.id = ?", id)
 	return msg, created, err
 }
 
 // recipient finds or creates the contact a message is sent to.
-func (t *ingestTx) recipient(waID, userID string) (int64, error) {
+func (t *wtx) recipient(waID, userID string) (int64, error) {
 	var id int64
 	var u string
 	err := sql.ErrNoRows
@@ -127,13 +119,8 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 	if len(outs) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		t := &ingestTx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
-		defer func() {
-			for _, b := range t.bound {
-				b.Close()
-			}
-		}()
+	return s.update(ctx, func(t *wtx) error {
+		tx := t.tx
 		for _, o := range outs {
 			var conv, contact int64
 			var state string
@@ -168,14 +155,10 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 		}
 		return nil
 	})
-	if err == nil && s.Notify != nil {
-		s.Notify()
-	}
-	return err
 }
 
 // applyEarlyStatuses replays statuses that arrived before the wamid was known.
-func (t *ingestTx) applyEarlyStatuses(wamid string) error {
+func (t *wtx) applyEarlyStatuses(wamid string) error {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT status, ts, error_code, error_title, error_detail FROM statuses
 		WHERE wamid = ? ORDER BY `+fmt.Sprintf(rankSQL, "status"), wamid)
 	if err != nil {

@@ -386,3 +386,19 @@ func (s *Store) Count(ctx context.Context) (Counts, error) {
 		Scan(&c.Contacts, &c.Conversations, &c.Messages, &c.Inbound, &c.Outbound, &c.Statuses, &c.Events)
 	return c, err
 }
+
+// MarkConversationRead clears a conversation's unread count.
+func (s *Store) MarkConversationRead(ctx context.Context, convID int64) error {
+	return s.update(ctx, func(t *wtx) error {
+		var contact int64
+		err := t.tx.QueryRowContext(ctx, `UPDATE conversations SET unread = 0, updated_at = ? WHERE id = ?
+			RETURNING contact_id`, t.now.UnixMilli(), convID).Scan(&contact)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventConversationUpdated, ConversationID: convID, ContactID: contact, Status: "read"})
+	})
+}
