@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"cmp"
 	"strings"
 
 	"sendbox/store"
@@ -13,9 +14,9 @@ func inboundRow(m *whatsapp.InboundMessage) (store.InboundMessage, bool) {
 	r := store.InboundMessage{
 		WAMID:         m.ID,
 		PhoneNumberID: m.PhoneNumberID,
-		WaID:          firstNonEmpty(m.From, m.Profile.WaID),
-		UserID:        firstNonEmpty(m.FromUserID, m.Profile.UserID),
-		ParentUserID:  firstNonEmpty(m.FromParentUserID, m.Profile.ParentUserID),
+		WaID:          cmp.Or(m.From, m.Profile.WaID),
+		UserID:        cmp.Or(m.FromUserID, m.Profile.UserID),
+		ParentUserID:  cmp.Or(m.FromParentUserID, m.Profile.ParentUserID),
 		ProfileName:   m.Profile.Name,
 		Username:      m.Profile.Username,
 		Type:          m.Type,
@@ -47,7 +48,7 @@ func inboundRow(m *whatsapp.InboundMessage) (store.InboundMessage, bool) {
 	}
 	if len(m.Errors) > 0 {
 		e := m.Errors[0]
-		r.Error = &store.MessageError{Code: e.Code, Title: e.Title, Detail: firstNonEmpty(e.Details, e.Message)}
+		r.Error = &store.MessageError{Code: e.Code, Title: e.Title, Detail: cmp.Or(e.Details, e.Message)}
 	}
 	switch {
 	case m.Reaction != nil:
@@ -81,7 +82,7 @@ func Preview(typ, text, filename string) string {
 	case "audio":
 		label = "Audio"
 	case "document":
-		label = firstNonEmpty(filename, "Document")
+		label = cmp.Or(filename, "Document")
 	case "sticker":
 		label = "Sticker"
 	case "location":
@@ -123,23 +124,14 @@ func statusRow(s *whatsapp.Status) store.StatusUpdate {
 		WAMID:           s.ID,
 		Status:          s.Status,
 		Timestamp:       s.Timestamp,
-		RecipientID:     firstNonEmpty(s.RecipientID, s.RecipientUserID),
+		RecipientID:     cmp.Or(s.RecipientID, s.RecipientUserID),
 		PricingCategory: s.PricingCategory,
 		PricingType:     s.PricingType,
 		Raw:             s.Raw,
 	}
 	if len(s.Errors) > 0 {
 		e := s.Errors[0]
-		u.Error = &store.MessageError{Code: e.Code, Title: e.Title, Detail: firstNonEmpty(e.Details, e.Message)}
+		u.Error = &store.MessageError{Code: e.Code, Title: e.Title, Detail: cmp.Or(e.Details, e.Message)}
 	}
 	return u
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -5,6 +5,7 @@
 package media
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -158,7 +159,7 @@ func (d *Downloader) fetch(ctx context.Context, msg *store.Message) (string, int
 	if err != nil {
 		return "", 0, "", fmt.Errorf("media info: %w", err)
 	}
-	mimeType := firstNonEmpty(msg.Media.MimeType, info.MimeType)
+	mimeType := cmp.Or(msg.Media.MimeType, info.MimeType)
 	// Meta's per-type limits bind what a business sends; customers' files
 	// reach up to 100 MB.
 	limit := int64(whatsapp.MaxInboundMediaBytes)
@@ -226,13 +227,4 @@ func extension(mimeType, filename string) string {
 		return exts[0]
 	}
 	return ".bin"
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

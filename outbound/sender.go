@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -403,7 +404,7 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	me := &store.MessageError{Title: "could not reach the WhatsApp API", Detail: err.Error()}
 	var ae *whatsapp.APIError
 	if errors.As(err, &ae) {
-		me = &store.MessageError{Code: ae.Code, Title: firstNonEmpty(ae.Title, ae.Message), Detail: ae.Details}
+		me = &store.MessageError{Code: ae.Code, Title: cmp.Or(ae.Title, ae.Message), Detail: ae.Details}
 	}
 	s.Log.Warn("send failed", slog.Int64("id", j.messageID), slog.Int("code", me.Code), slog.String("error", me.Title))
 	return s.fail(j, me, "failed"), 0
@@ -468,13 +469,4 @@ func (s *Sender) recordLoop() {
 		flush()
 	}
 	flush()
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -120,6 +120,27 @@ func queryInt(w http.ResponseWriter, r *http.Request, name string) (int64, bool)
 	return n, true
 }
 
+// pageParams reads ?cursor= (an id) and ?limit=.
+func pageParams(w http.ResponseWriter, r *http.Request) (after int64, limit int, ok bool) {
+	if after, ok = queryInt(w, r, "cursor"); !ok {
+		return 0, 0, false
+	}
+	n, ok := queryInt(w, r, "limit")
+	return after, int(n), ok
+}
+
+// writePage answers a list whose cursor is the last id of the page (0 at the end).
+func writePage[T any](w http.ResponseWriter, data []T, total int, next int64) {
+	out := list[T]{Data: data, Total: total}
+	if next != 0 {
+		out.NextCursor = strconv.FormatInt(next, 10)
+	}
+	if out.Data == nil {
+		out.Data = []T{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // parseSince accepts RFC 3339 or unix seconds.
 func parseSince(v string) (time.Time, error) {
 	if v == "" {
@@ -182,7 +203,7 @@ func (a *App) handleListMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found {
-		writeJSON(w, http.StatusOK, list[store.Message]{Data: []store.Message{}})
+		writePage[store.Message](w, nil, 0, 0)
 		return
 	}
 	f.ContactID = contactID
@@ -212,27 +233,15 @@ func (a *App) listMessages(w http.ResponseWriter, r *http.Request, f store.Messa
 		return
 	}
 	var ok bool
-	var limit int64
-	if f.After, ok = queryInt(w, r, "cursor"); !ok {
+	if f.After, f.Limit, ok = pageParams(w, r); !ok {
 		return
 	}
-	if limit, ok = queryInt(w, r, "limit"); !ok {
-		return
-	}
-	f.Limit = int(limit)
 	msgs, total, next, err := a.Store.ListMessages(r.Context(), f)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
 	}
-	out := list[store.Message]{Data: msgs, Total: total}
-	if next != 0 {
-		out.NextCursor = strconv.FormatInt(next, 10)
-	}
-	if out.Data == nil {
-		out.Data = []store.Message{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, msgs, total, next)
 }
 
 func (a *App) notFoundOr(w http.ResponseWriter, r *http.Request, err error, what string) {
@@ -310,27 +319,15 @@ func (a *App) handleGetConversation(w http.ResponseWriter, r *http.Request) {
 func (a *App) handleListContacts(w http.ResponseWriter, r *http.Request) {
 	f := store.ContactFilter{Query: r.URL.Query().Get("q")}
 	var ok bool
-	var limit int64
-	if f.After, ok = queryInt(w, r, "cursor"); !ok {
+	if f.After, f.Limit, ok = pageParams(w, r); !ok {
 		return
 	}
-	if limit, ok = queryInt(w, r, "limit"); !ok {
-		return
-	}
-	f.Limit = int(limit)
 	cs, total, next, err := a.Store.ListContacts(r.Context(), f)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
 	}
-	out := list[store.Contact]{Data: cs, Total: total}
-	if next != 0 {
-		out.NextCursor = strconv.FormatInt(next, 10)
-	}
-	if out.Data == nil {
-		out.Data = []store.Contact{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, cs, total, next)
 }
 
 func (a *App) handleGetContact(w http.ResponseWriter, r *http.Request) {

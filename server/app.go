@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -155,8 +156,8 @@ func (a *App) setupWhatsApp() error {
 		return err
 	}
 	// Explicit values win, so a test or a developer can pin them.
-	a.appSecret = []byte(firstNonEmpty(cfg.WA.AppSecret, sec.AppSecret))
-	a.verifyToken = firstNonEmpty(cfg.WA.VerifyToken, sec.VerifyToken)
+	a.appSecret = []byte(cmp.Or(cfg.WA.AppSecret, sec.AppSecret))
+	a.verifyToken = cmp.Or(cfg.WA.VerifyToken, sec.VerifyToken)
 	a.Sim, err = sim.New(sim.Options{
 		PhoneNumberID:  sim.DefaultPhoneNumberID,
 		WABAID:         sim.DefaultWABAID,
@@ -273,13 +274,4 @@ func loopbackAddr(tcp *net.TCPAddr, configured string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -127,24 +127,31 @@ func (s *Store) ListMessages(ctx context.Context, f MessageFilter) ([]Message, i
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("list messages: %w", err)
 	}
+	out, next, err := collect(rows, limit, scanMessage, func(m *Message) int64 { return m.ID })
+	return out, total, next, err
+}
+
+// collect scans up to limit+1 rows; the extra row only tells that there is
+// a next page, whose cursor is the id of the last row kept (0 at the end).
+func collect[T any](rows *sql.Rows, limit int, scan func(scanner) (*T, error), id func(*T) int64) ([]T, int64, error) {
 	defer rows.Close()
-	out := make([]Message, 0, limit)
+	out := make([]T, 0, min(limit, 64))
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		v, err := scan(rows)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, err
 		}
-		out = append(out, *m)
+		out = append(out, *v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, 0, err
+		return nil, 0, err
 	}
 	var next int64
 	if len(out) > limit {
 		out = out[:limit]
-		next = out[limit-1].ID
+		next = id(&out[limit-1])
 	}
-	return out, total, next, nil
+	return out, next, nil
 }
 
 func clampLimit(n int) int {
@@ -228,24 +235,8 @@ func (s *Store) ListContacts(ctx context.Context, f ContactFilter) ([]Contact, i
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("list contacts: %w", err)
 	}
-	defer rows.Close()
-	var out []Contact
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		out = append(out, *c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, 0, err
-	}
-	var next int64
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, total, next, nil
+	out, next, err := collect(rows, limit, scanContact, func(c *Contact) int64 { return c.ID })
+	return out, total, next, err
 }
 
 func escapeLike(s string) string {
