@@ -115,6 +115,7 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info("started", slog.Duration("in", time.Since(start)), slog.String("version", version))
 	if app.Sim != nil {
 		log.Info("sandbox mode: the built-in simulator stands in for Meta; set SENDBOX_WA_PHONE_NUMBER_ID and SENDBOX_WA_TOKEN to connect a real number")
+		log.Info("create an API key with: sendbox apikey create --name me")
 	}
 	return app.Run(ctx)
 }

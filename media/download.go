@@ -188,7 +188,9 @@ func (d *Downloader) fetch(ctx context.Context, msg *store.Message) (string, int
 	sum := h.Sum(nil)
 	for _, want := range []string{msg.Media.SHA256, info.SHA256} {
 		if !whatsapp.SHA256Matches(want, sum) {
-			return "", 0, "", fmt.Errorf("the downloaded file's sha256 does not match %q", want)
+			// A cut transfer fails as an I/O error; a complete file with the
+			// wrong digest is not what the customer sent, and never will be.
+			return "", 0, "", fmt.Errorf("%w: the downloaded file's sha256 does not match %q", errFinal, want)
 		}
 	}
 	hexSum := hex.EncodeToString(sum)
