@@ -35,7 +35,26 @@ type Config struct {
 
 	MediaMaxBytes   int64
 	ShutdownTimeout time.Duration
+
+	TLS TLS
+
+	// explicit holds the env names of options given in the environment or by flag.
+	explicit map[string]bool
 }
+
+// TLS is automatic HTTPS: with a domain, sendbox obtains and renews a
+// certificate over ACME and serves everything on HTTPS.
+type TLS struct {
+	Domain    string // --domain, SENDBOX_DOMAIN; "" serves plain HTTP
+	Email     string // --acme-email, SENDBOX_ACME_EMAIL
+	CA        string // --acme-ca, SENDBOX_ACME_CA; "" is Let's Encrypt
+	CARoot    string // SENDBOX_ACME_CA_ROOT: PEM file to trust for a private CA's directory
+	HTTPSAddr string // --https, SENDBOX_HTTPS
+}
+
+// Explicit reports whether the option with this env name was given in the
+// environment or by flag rather than left at its default.
+func (c *Config) Explicit(env string) bool { return c.explicit[env] }
 
 // WhatsApp holds the Cloud API connection. With no phone number id or no
 // token, sendbox runs in sandbox mode against its built-in simulator.
@@ -142,6 +161,16 @@ var Options = func() []Option {
 			return nil
 		},
 		func(c *Config) string { return strconv.FormatInt(c.MediaMaxBytes, 10) })
+	s, g = str(func(c *Config) *string { return &c.TLS.Domain })
+	add(Option{Flag: "domain", Env: "SENDBOX_DOMAIN", Help: "domain to serve on HTTPS with an automatic certificate (empty: plain HTTP)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.TLS.Email })
+	add(Option{Flag: "acme-email", Env: "SENDBOX_ACME_EMAIL", Help: "e-mail the certificate authority may write to about the certificate"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.TLS.CA })
+	add(Option{Flag: "acme-ca", Env: "SENDBOX_ACME_CA", Help: "ACME directory URL of another certificate authority (empty: Let's Encrypt)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.TLS.CARoot })
+	add(Option{Env: "SENDBOX_ACME_CA_ROOT", Help: "PEM file of the root to trust for a private certificate authority's directory"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.TLS.HTTPSAddr })
+	add(Option{Flag: "https", Env: "SENDBOX_HTTPS", Default: ":443", Help: "HTTPS listen address, used with a domain"}, s, g)
 	add(Option{Env: "SENDBOX_SHUTDOWN_TIMEOUT", Default: "15s", Help: "how long shutdown waits for in-flight work"},
 		func(c *Config, v string) error {
 			d, err := time.ParseDuration(strings.TrimSpace(v))
@@ -171,11 +200,13 @@ func Defaults() *Config {
 // The returned FlagSet has parsed args; its Args() are the positional rest.
 func Load(name string, args []string, getenv func(string) string, out io.Writer) (*Config, *flag.FlagSet, error) {
 	c := Defaults()
+	c.explicit = map[string]bool{}
 	for _, o := range Options {
 		if v := getenv(o.Env); v != "" {
 			if err := o.set(c, v); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", o.Env, err)
 			}
+			c.explicit[o.Env] = true
 		}
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -186,11 +217,17 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		}
 		o := o
 		fs.Func(o.Flag, fmt.Sprintf("%s (env %s, default %q)", o.Help, o.Env, o.Default), func(v string) error {
+			c.explicit[o.Env] = true
 			return o.set(c, v)
 		})
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err
+	}
+	if c.TLS.Domain != "" && !c.explicit["SENDBOX_HTTP"] {
+		// With a domain, plain HTTP serves the ACME challenge and redirects:
+		// it must be port 80.
+		c.HTTPAddr = ":80"
 	}
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
@@ -224,12 +261,38 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("SENDBOX_WA_VERIFY_TOKEN is required with real credentials: Meta's webhook handshake needs it"))
 		}
 	}
+	if d := c.TLS.Domain; d != "" {
+		if strings.ContainsAny(d, "/: ") || !strings.Contains(d, ".") {
+			errs = append(errs, fmt.Errorf("SENDBOX_DOMAIN: want a domain name such as inbox.example.com, got %q", d))
+		}
+		if _, _, err := net.SplitHostPort(c.TLS.HTTPSAddr); err != nil {
+			errs = append(errs, fmt.Errorf("SENDBOX_HTTPS: want host:port, got %q", c.TLS.HTTPSAddr))
+		}
+	}
+	if ca := c.TLS.CA; ca != "" {
+		if u, err := url.Parse(ca); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("SENDBOX_ACME_CA: want the https URL of an ACME directory, got %q", ca))
+		}
+	}
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
 			errs = append(errs, fmt.Errorf("SENDBOX_NATS_URL: want a URL such as nats://host:4222, got %q", c.NATSURL))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PublicURL is the address users and Meta reach sendbox on: https://domain
+// with a domain, else "" (the caller knows its listener).
+func (c *Config) PublicURL() string {
+	if c.TLS.Domain == "" {
+		return ""
+	}
+	_, port, _ := net.SplitHostPort(c.TLS.HTTPSAddr)
+	if port == "443" || port == "" {
+		return "https://" + c.TLS.Domain
+	}
+	return "https://" + net.JoinHostPort(c.TLS.Domain, port)
 }
 
 // Path returns a path inside the data folder.

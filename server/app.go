@@ -49,8 +49,8 @@ type App struct {
 	appSecret   []byte
 	verifyToken string
 
-	ln      net.Listener
-	httpSrv *http.Server
+	handler http.Handler // every route, served by the listeners of listen.go
+	lst     listeners
 	baseURL string
 	keys    *keyCache
 	ready   atomic.Bool
@@ -78,11 +78,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return a, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
 	}
-	a.ln, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return a, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	if err := a.listen(ctx); err != nil {
+		return a, err
 	}
-	a.baseURL = "http://" + loopbackAddr(a.ln.Addr().(*net.TCPAddr), cfg.HTTPAddr)
 	a.m = newAppMetrics(a.Metrics)
 
 	if a.Store, err = store.Open(ctx, cfg.Path("sendbox.db"), log.With(slog.String("component", "store"))); err != nil {
@@ -120,15 +118,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 	a.keys = newKeyCache(a.Store)
 	a.registerGauges()
-	a.httpSrv = &http.Server{
-		Handler:           a.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	a.handler = a.routes()
+	a.newServers()
 	return a, nil
 }
 
@@ -179,25 +170,11 @@ func (a *App) setupWhatsApp() error {
 	return nil
 }
 
-// URL is where this sendbox answers, e.g. http://127.0.0.1:8080.
-func (a *App) URL() string { return a.baseURL }
-
 // AppSecret is the secret webhooks must be signed with.
 func (a *App) AppSecret() []byte { return a.appSecret }
 
 // VerifyToken is the webhook verify token.
 func (a *App) VerifyToken() string { return a.verifyToken }
-
-// Serve serves HTTP until Close. It returns nil after a clean shutdown.
-func (a *App) Serve() error {
-	defer close(a.served)
-	a.ready.Store(true)
-	err := a.httpSrv.Serve(a.ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
 
 // Run serves until ctx is done, then shuts down within the configured time.
 func (a *App) Run(ctx context.Context) error {
@@ -238,13 +215,8 @@ func (a *App) Close(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("simulator: %w", err))
 			}
 		}
-		if a.httpSrv != nil {
-			if err := a.httpSrv.Shutdown(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
-			}
-		}
-		if a.ln != nil {
-			a.ln.Close() // in case Serve never ran
+		if err := a.shutdownHTTP(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 		if a.ingest != nil {
 			a.ingest.Stop()
@@ -264,14 +236,4 @@ func (a *App) Close(ctx context.Context) error {
 		a.closeErr = errors.Join(errs...)
 	})
 	return a.closeErr
-}
-
-// loopbackAddr is the address this process can reach itself on: the bound
-// port on 127.0.0.1 when listening on all interfaces.
-func loopbackAddr(tcp *net.TCPAddr, configured string) string {
-	host, _, _ := net.SplitHostPort(configured)
-	if host == "" || tcp.IP.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
 }
