@@ -23,6 +23,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"sendbox/accounts"
 	"sendbox/config"
 	"sendbox/server"
 	"sendbox/store"
@@ -151,7 +152,7 @@ func apikey(args []string, stdout, stderr io.Writer) error {
 		if *name == "" {
 			return errors.New("--name is required, e.g. --name zapier")
 		}
-		key, k, err := server.CreateAPIKey(ctx, st, *name, *role)
+		key, k, err := accounts.CreateAPIKey(ctx, st, *name, *role)
 		if err != nil {
 			return err
 		}

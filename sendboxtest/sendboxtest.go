@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"sendbox/accounts"
 	"sendbox/config"
 	"sendbox/server"
 	"sendbox/whatsapp"
@@ -139,7 +140,7 @@ func New(t testing.TB, opts ...Option) *App {
 	}
 	served := make(chan struct{})
 	go func() { defer close(served); app.Serve() }()
-	key, _, err := server.CreateAPIKey(context.Background(), app.Store, "test", "owner")
+	key, _, err := accounts.CreateAPIKey(context.Background(), app.Store, "test", "owner")
 	if err != nil {
 		t.Fatalf("sendboxtest: api key: %v", err)
 	}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"sendbox/accounts"
 	"sendbox/sendboxtest"
-	"sendbox/server"
 	"sendbox/store"
 )
 
@@ -46,11 +46,11 @@ func inbound(t *testing.T, a *sendboxtest.App, from, body string) string {
 
 func TestAPIAuth(t *testing.T) {
 	a := sendboxtest.New(t)
-	viewer, _, err := server.CreateAPIKey(context.Background(), a.Store, "dashboard", "viewer")
+	viewer, _, err := accounts.CreateAPIKey(context.Background(), a.Store, "dashboard", "viewer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoked, k, _ := server.CreateAPIKey(context.Background(), a.Store, "old", "admin")
+	revoked, k, _ := accounts.CreateAPIKey(context.Background(), a.Store, "old", "admin")
 	if err := a.Store.RevokeAPIKey(context.Background(), k.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/accounts"
 	"sendbox/store"
 )
 
@@ -121,8 +122,6 @@ type Principal struct {
 	Role  string
 }
 
-var roleRank = map[string]int{"viewer": 1, "agent": 2, "admin": 3, "owner": 4}
-
 // requireKey authenticates "Authorization: Bearer <api key>" and checks
 // that the key's role is at least min.
 func (a *App) requireKey(min string, next http.HandlerFunc) http.Handler {
@@ -146,7 +145,7 @@ func (a *App) requireKey(min string, next http.HandlerFunc) http.Handler {
 			a.internalError(w, r, err)
 			return
 		}
-		if roleRank[k.Role] < roleRank[min] {
+		if !accounts.Can(k.Role, min) {
 			writeError(w, http.StatusForbidden, "forbidden", "this API key's role ("+k.Role+") may not do this; it needs "+min)
 			return
 		}

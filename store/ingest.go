@@ -231,7 +231,7 @@ func (t *wtx) emit(ev Event) error {
 	if ev.Status != "" {
 		msgID += "." + ev.Status
 	}
-	if ev.Type == EventConversationUpdated || ev.Type == EventMessageUpdated {
+	if ev.Type == EventConversationUpdated || ev.Type == EventMessageUpdated || ev.Type == EventContactUpdated {
 		// These recur for the same row: only a crash-replay may be deduplicated.
 		msgID += "." + strconv.FormatInt(t.now.UnixNano(), 36)
 	}

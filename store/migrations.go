@@ -37,6 +37,7 @@ func execAll(script string) func(ctx context.Context, tx *sql.Tx) error {
 
 var migrations = []migration{
 	{1, "core: contacts, conversations, messages, statuses, events, api keys, outbox", execAll(schemaV1)},
+	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -234,5 +235,118 @@ CREATE TABLE settings (
 	key        TEXT PRIMARY KEY,
 	value      TEXT NOT NULL,
 	updated_at INTEGER NOT NULL
+);
+`
+
+const schemaV2 = `
+CREATE TABLE users (
+	id            INTEGER PRIMARY KEY,
+	email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	name          TEXT NOT NULL,
+	password_hash TEXT NOT NULL DEFAULT '', -- argon2id, PHC string; '' until an invitation is accepted
+	role          TEXT NOT NULL CHECK (role IN ('owner','admin','agent','viewer')),
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL,
+	last_login_at INTEGER,
+	disabled_at   INTEGER
+);
+
+CREATE TABLE sessions (
+	id         TEXT PRIMARY KEY,            -- sha256 of the cookie's token: a stolen database opens no session
+	user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	csrf       TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	seen_at    INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	ip         TEXT NOT NULL DEFAULT '',
+	user_agent TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+
+-- One-time links: the owner's setup link and invitations to set a password.
+CREATE TABLE tokens (
+	hash       TEXT PRIMARY KEY,            -- sha256 of the token in the link
+	purpose    TEXT NOT NULL,               -- setup, invite
+	user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE teams (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE team_members (
+	team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+	user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	PRIMARY KEY (team_id, user_id)
+) WITHOUT ROWID;
+
+ALTER TABLE conversations ADD COLUMN assignee_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
+ALTER TABLE conversations ADD COLUMN team_id INTEGER REFERENCES teams(id) ON DELETE SET NULL;
+ALTER TABLE conversations ADD COLUMN snoozed_until INTEGER;
+CREATE INDEX conversations_status_recent ON conversations(status, last_message_at DESC, id DESC);
+CREATE INDEX conversations_assignee ON conversations(assignee_id, last_message_at DESC);
+CREATE INDEX conversations_snoozed ON conversations(snoozed_until) WHERE status = 'snoozed';
+
+CREATE TABLE labels (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	color      INTEGER NOT NULL DEFAULT 0,  -- index into the panel's palette
+	created_at INTEGER NOT NULL
+);
+CREATE TABLE conversation_labels (
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	label_id        INTEGER NOT NULL REFERENCES labels(id) ON DELETE CASCADE,
+	PRIMARY KEY (conversation_id, label_id)
+) WITHOUT ROWID;
+CREATE INDEX conversation_labels_label ON conversation_labels(label_id, conversation_id);
+
+-- The timeline: private notes and what people did to a conversation.
+CREATE TABLE conversation_events (
+	id              INTEGER PRIMARY KEY,
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	kind            TEXT NOT NULL,          -- note, assigned, team, status, snoozed, labels
+	actor_id        INTEGER REFERENCES users(id) ON DELETE SET NULL,
+	body            TEXT NOT NULL DEFAULT '',
+	created_at      INTEGER NOT NULL
+);
+CREATE INDEX conversation_events_conversation ON conversation_events(conversation_id, id);
+
+ALTER TABLE contacts ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE contacts ADD COLUMN consent TEXT NOT NULL DEFAULT 'unknown' CHECK (consent IN ('unknown','opted_in','opted_out'));
+ALTER TABLE contacts ADD COLUMN consent_at INTEGER;
+ALTER TABLE contacts ADD COLUMN consent_source TEXT NOT NULL DEFAULT '';
+CREATE TABLE contact_tags (
+	contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+	tag        TEXT NOT NULL COLLATE NOCASE,
+	PRIMARY KEY (contact_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX contact_tags_tag ON contact_tags(tag, contact_id);
+
+ALTER TABLE messages ADD COLUMN author_id INTEGER REFERENCES users(id) ON DELETE SET NULL;
+
+CREATE TABLE canned_replies (
+	id         INTEGER PRIMARY KEY,
+	shortcut   TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	body       TEXT NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+
+-- Message templates as Meta approved them, synced from the Graph API.
+CREATE TABLE templates (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	language   TEXT NOT NULL,
+	category   TEXT NOT NULL DEFAULT '',
+	status     TEXT NOT NULL,
+	components TEXT NOT NULL DEFAULT '[]',
+	synced_at  INTEGER NOT NULL,
+	UNIQUE (name, language)
 );
 `

@@ -16,7 +16,22 @@ type Contact struct {
 	LastInboundAt time.Time `json:"last_inbound_at,omitzero"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+
+	Email         string            `json:"email,omitempty"`
+	Notes         string            `json:"notes,omitempty"`
+	Attributes    map[string]string `json:"attributes,omitempty"`
+	Consent       string            `json:"consent"` // unknown, opted_in, opted_out (marketing)
+	ConsentAt     time.Time         `json:"consent_at,omitzero"`
+	ConsentSource string            `json:"consent_source,omitempty"`
+	Tags          []string          `json:"tags,omitempty"`
 }
+
+// Marketing consent states of a contact.
+const (
+	ConsentUnknown  = "unknown"
+	ConsentOptedIn  = "opted_in"
+	ConsentOptedOut = "opted_out"
+)
 
 // Conversation is a thread with one contact on one business number.
 type Conversation struct {
@@ -31,6 +46,20 @@ type Conversation struct {
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	Contact       *Contact  `json:"contact,omitempty"`
+
+	AssigneeID   int64     `json:"assignee_id,omitempty"`
+	AssigneeName string    `json:"assignee_name,omitempty"`
+	TeamID       int64     `json:"team_id,omitempty"`
+	TeamName     string    `json:"team_name,omitempty"`
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	Labels       []Label   `json:"labels,omitempty"`
+}
+
+// Label tags conversations; Color indexes the panel's palette.
+type Label struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Color int    `json:"color"`
 }
 
 // Message is one inbound or outbound message with its typed columns.
@@ -60,6 +89,7 @@ type Message struct {
 	Payload        json.RawMessage `json:"payload,omitempty"`
 	Attempts       int             `json:"attempts,omitempty"`
 	Raw            json.RawMessage `json:"raw,omitempty"`
+	AuthorID       int64           `json:"author_id,omitempty"` // the agent who sent it from the panel
 }
 
 // Media is a message's attachment and where it is kept.
@@ -113,6 +143,7 @@ const (
 	EventConversationCreated = "conversation.created"
 	EventConversationUpdated = "conversation.updated"
 	EventContactCreated      = "contact.created"
+	EventContactUpdated      = "contact.updated"
 
 	// SubjectEvents prefixes domain events: "events." + type.
 	SubjectEvents = "events."

@@ -19,6 +19,9 @@ type OutboundInput struct {
 	ContextWAMID   string // quoted reply
 	Payload        []byte // the send request in Meta's shape
 	IdempotencyKey string // the API client's key; "" for none
+	AuthorID       int64  // the agent who sent it from the panel; 0 for the API
+	// Media is a file sent from the panel, kept so the thread can show it.
+	Media *Media
 }
 
 // QueueOutbound records an outbound message as queued and, in the same
@@ -58,11 +61,25 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 		case err != nil:
 			return err
 		}
+		var author any
+		if in.AuthorID != 0 {
+			author = in.AuthorID
+		}
+		md := in.Media
+		if md == nil {
+			md = &Media{}
+		}
+		var mediaState any
+		if md.Path != "" {
+			mediaState = "stored"
+		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, conversation_id, contact_id, phone_number_id,
-			type, text, context_wamid, status, sent_at, created_at, idempotency_key, payload)
-			VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) RETURNING id`,
+			type, text, context_wamid, status, sent_at, created_at, idempotency_key, payload, author_id,
+			media_id, media_mime, media_filename, media_path, media_size, media_state)
+			VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			convID, contactID, in.PhoneNumberID, in.Type, in.Text, nullStr(in.ContextWAMID), nowMS, nowMS,
-			nullStr(in.IdempotencyKey), string(in.Payload)).Scan(&id); err != nil {
+			nullStr(in.IdempotencyKey), string(in.Payload), author,
+			nullStr(md.ID), nullStr(md.MimeType), nullStr(md.Filename), nullStr(md.Path), md.Size, mediaState).Scan(&id); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = MAX(last_message_at, ?1),

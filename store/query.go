@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -21,7 +22,8 @@ const messageCols = `m.id, COALESCE(m.wamid, ''), m.direction, m.conversation_id
 	COALESCE(m.media_path, ''), COALESCE(m.media_size, 0), COALESCE(m.media_state, ''), COALESCE(m.media_error, ''),
 	m.latitude, m.longitude, COALESCE(m.reply_id, ''), COALESCE(m.context_wamid, ''), COALESCE(m.related_wamid, ''),
 	m.edited_at, m.revoked_at, m.status, m.status_at, m.error_code, COALESCE(m.error_title, ''), COALESCE(m.error_detail, ''),
-	m.sent_at, m.created_at, COALESCE(m.idempotency_key, ''), COALESCE(m.payload, ''), m.attempts, COALESCE(m.raw, '')`
+	m.sent_at, m.created_at, COALESCE(m.idempotency_key, ''), COALESCE(m.payload, ''), m.attempts, COALESCE(m.raw, ''),
+	COALESCE(m.author_id, 0)`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -36,7 +38,7 @@ func scanMessage(sc scanner) (*Message, error) {
 		&md.ID, &md.MimeType, &md.SHA256, &md.Filename, &md.Path, &md.Size, &md.State, &md.Error,
 		&lat, &lon, &m.ReplyID, &m.ContextWAMID, &m.RelatedWAMID,
 		&edited, &revoked, &m.Status, &statusAt, &code, &title, &detail,
-		&sentAt, &createdAt, &m.IdempotencyKey, &payload, &m.Attempts, &raw); err != nil {
+		&sentAt, &createdAt, &m.IdempotencyKey, &payload, &m.Attempts, &raw, &m.AuthorID); err != nil {
 		return nil, err
 	}
 	if md.ID != "" || md.State != "" {
@@ -165,18 +167,32 @@ func clampLimit(n int) int {
 }
 
 const contactCols = `c.id, COALESCE(c.wa_id, ''), COALESCE(c.user_id, ''), COALESCE(c.parent_user_id, ''), c.name, c.username,
-	c.last_inbound_at, c.created_at, c.updated_at`
+	c.last_inbound_at, c.created_at, c.updated_at, c.email, c.notes, c.attributes, c.consent, c.consent_at, c.consent_source`
 
 func scanContact(sc scanner) (*Contact, error) {
 	var c Contact
-	var last sql.NullInt64
-	var created, updated int64
-	if err := sc.Scan(&c.ID, &c.WaID, &c.UserID, &c.ParentUserID, &c.Name, &c.Username, &last, &created, &updated); err != nil {
+	dest, finish := contactDest(&c)
+	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
-	c.LastInboundAt = fromMS(last)
-	c.CreatedAt, c.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	finish()
 	return &c, nil
+}
+
+// contactDest returns scan destinations for contactCols into c, and the
+// function that converts them once scanned.
+func contactDest(c *Contact) ([]any, func()) {
+	var last, created, updated, consentAt sql.NullInt64
+	var attrs string
+	dest := []any{&c.ID, &c.WaID, &c.UserID, &c.ParentUserID, &c.Name, &c.Username, &last, &created, &updated,
+		&c.Email, &c.Notes, &attrs, &c.Consent, &consentAt, &c.ConsentSource}
+	return dest, func() {
+		c.LastInboundAt, c.ConsentAt = fromMS(last), fromMS(consentAt)
+		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+		if attrs != "" && attrs != "{}" {
+			json.Unmarshal([]byte(attrs), &c.Attributes)
+		}
+	}
 }
 
 // ContactByID returns one contact.
@@ -207,35 +223,47 @@ func (s *Store) ContactByRecipient(ctx context.Context, waID, userID string) (*C
 
 // ContactFilter selects contacts.
 type ContactFilter struct {
-	Query string // matches the start of the name, phone or username
-	After int64  // cursor: last id of the previous page
-	Limit int
+	Query   string // matches the start of the name, phone or username
+	Tag     string
+	Consent string
+	After   int64 // cursor: last id of the previous page
+	Limit   int
 }
 
 // ListContacts returns one page of contacts, newest first, with the total.
 func (s *Store) ListContacts(ctx context.Context, f ContactFilter) ([]Contact, int, int64, error) {
-	cond, args := "1", []any{}
+	conds, args := []string{"1"}, []any{}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		like := escapeLike(strings.TrimPrefix(q, "+")) + "%"
-		cond = `(c.name LIKE ?1 ESCAPE '\' OR c.wa_id LIKE ?1 ESCAPE '\' OR c.username LIKE ?1 ESCAPE '\'
-			OR c.name LIKE '% ' || ?1 ESCAPE '\')`
-		args = append(args, like)
+		conds = append(conds, `(c.name LIKE ? ESCAPE '\' OR c.wa_id LIKE ? ESCAPE '\' OR c.username LIKE ? ESCAPE '\'
+			OR c.name LIKE ? ESCAPE '\' OR c.email LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like, "% "+like, like)
 	}
+	if f.Tag != "" {
+		conds, args = append(conds, "c.id IN (SELECT contact_id FROM contact_tags WHERE tag = ?)"), append(args, f.Tag)
+	}
+	if f.Consent != "" {
+		conds, args = append(conds, "c.consent = ?"), append(args, f.Consent)
+	}
+	cond := strings.Join(conds, " AND ")
 	var total int
 	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts c WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, 0, fmt.Errorf("count contacts: %w", err)
 	}
 	if f.After != 0 {
-		cond += fmt.Sprintf(" AND c.id < ?%d", len(args)+1)
+		cond += " AND c.id < ?"
 		args = append(args, f.After)
 	}
 	limit := clampLimit(f.Limit)
 	rows, err := s.r.QueryContext(ctx, "SELECT "+contactCols+" FROM contacts c WHERE "+cond+
-		fmt.Sprintf(" ORDER BY c.id DESC LIMIT ?%d", len(args)+1), append(args, limit+1)...)
+		" ORDER BY c.id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("list contacts: %w", err)
 	}
 	out, next, err := collect(rows, limit, scanContact, func(c *Contact) int64 { return c.ID })
+	if err == nil {
+		err = s.attachTags(ctx, out)
+	}
 	return out, total, next, err
 }
 
@@ -244,34 +272,44 @@ func escapeLike(s string) string {
 }
 
 const conversationCols = `v.id, v.contact_id, v.phone_number_id, v.status, v.last_message_at, v.last_inbound_at, v.preview, v.unread,
-	v.created_at, v.updated_at, ` + contactCols
+	v.created_at, v.updated_at, COALESCE(v.assignee_id, 0), COALESCE(u.name, ''), COALESCE(v.team_id, 0), COALESCE(t.name, ''),
+	v.snoozed_until, ` + contactCols
+
+// conversationFrom joins what a conversation row shows.
+const conversationFrom = ` FROM conversations v JOIN contacts c ON c.id = v.contact_id
+	LEFT JOIN users u ON u.id = v.assignee_id LEFT JOIN teams t ON t.id = v.team_id`
 
 func scanConversation(sc scanner) (*Conversation, error) {
 	var v Conversation
 	var c Contact
-	var lastMsg, created, updated, cCreated, cUpdated int64
-	var lastIn, cLast sql.NullInt64
-	if err := sc.Scan(&v.ID, &v.ContactID, &v.PhoneNumberID, &v.Status, &lastMsg, &lastIn, &v.Preview, &v.Unread,
-		&created, &updated,
-		&c.ID, &c.WaID, &c.UserID, &c.ParentUserID, &c.Name, &c.Username, &cLast, &cCreated, &cUpdated); err != nil {
+	var lastMsg, created, updated int64
+	var lastIn, snoozed sql.NullInt64
+	cdest, finish := contactDest(&c)
+	dest := []any{&v.ID, &v.ContactID, &v.PhoneNumberID, &v.Status, &lastMsg, &lastIn, &v.Preview, &v.Unread,
+		&created, &updated, &v.AssigneeID, &v.AssigneeName, &v.TeamID, &v.TeamName, &snoozed}
+	if err := sc.Scan(append(dest, cdest...)...); err != nil {
 		return nil, err
 	}
-	v.LastMessageAt, v.LastInboundAt = time.UnixMilli(lastMsg).UTC(), fromMS(lastIn)
+	finish()
+	v.LastMessageAt, v.LastInboundAt, v.SnoozedUntil = time.UnixMilli(lastMsg).UTC(), fromMS(lastIn), fromMS(snoozed)
 	v.CreatedAt, v.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-	c.LastInboundAt = fromMS(cLast)
-	c.CreatedAt, c.UpdatedAt = time.UnixMilli(cCreated).UTC(), time.UnixMilli(cUpdated).UTC()
 	v.Contact = &c
 	return &v, nil
 }
 
 // ConversationByID returns one conversation with its contact.
 func (s *Store) ConversationByID(ctx context.Context, id int64) (*Conversation, error) {
-	v, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+conversationCols+
-		" FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE v.id = ?", id))
+	v, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE v.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attachLabels(ctx, []*Conversation{v}); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // ConversationFilter selects conversations.
@@ -313,28 +351,18 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]
 		args = append(args, at, at, id)
 	}
 	limit := clampLimit(f.Limit)
-	rows, err := s.r.QueryContext(ctx, "SELECT "+conversationCols+
-		" FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE "+cond+
+	rows, err := s.r.QueryContext(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE "+cond+
 		" ORDER BY v.last_message_at DESC, v.id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("list conversations: %w", err)
 	}
-	defer rows.Close()
-	var out []Conversation
-	for rows.Next() {
-		v, err := scanConversation(rows)
-		if err != nil {
-			return nil, 0, "", err
-		}
-		out = append(out, *v)
-	}
-	if err := rows.Err(); err != nil {
+	out, more, err := collect(rows, limit, scanConversation, func(*Conversation) int64 { return 1 })
+	if err != nil {
 		return nil, 0, "", err
 	}
 	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
+	if more != 0 {
+		last := out[len(out)-1]
 		next = encodeCursor(last.LastMessageAt.UnixMilli(), last.ID)
 	}
 	return out, total, next, nil

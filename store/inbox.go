@@ -1,0 +1,370 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// attachLabels loads the labels of the given conversations in one query.
+func (s *Store) attachLabels(ctx context.Context, convs []*Conversation) error {
+	if len(convs) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Conversation, len(convs))
+	ids := make([]string, 0, len(convs))
+	for _, c := range convs {
+		byID[c.ID] = c
+		ids = append(ids, strconv.FormatInt(c.ID, 10))
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT cl.conversation_id, l.id, l.name, l.color FROM conversation_labels cl
+		JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id IN (`+strings.Join(ids, ",")+`) ORDER BY l.name COLLATE NOCASE`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cid int64
+		var l Label
+		if err := rows.Scan(&cid, &l.ID, &l.Name, &l.Color); err != nil {
+			return err
+		}
+		byID[cid].Labels = append(byID[cid].Labels, l)
+	}
+	return rows.Err()
+}
+
+// InboxFilter selects the conversations of the inbox list.
+type InboxFilter struct {
+	Status   string // open, pending, snoozed, resolved; "" for all
+	Assignee string // "mine", "unassigned" or "" (all)
+	UserID   int64  // who "mine" is
+	TeamID   int64
+	LabelID  int64
+	Query    string // matches the start of the contact's name, number or username
+	After    string // cursor
+	Limit    int
+}
+
+func (f *InboxFilter) where(withStatus bool) (string, []any) {
+	var where []string
+	var args []any
+	if withStatus && f.Status != "" {
+		where, args = append(where, "v.status = ?"), append(args, f.Status)
+	}
+	switch f.Assignee {
+	case "mine":
+		where, args = append(where, "v.assignee_id = ?"), append(args, f.UserID)
+	case "unassigned":
+		where = append(where, "v.assignee_id IS NULL")
+	}
+	if f.TeamID != 0 {
+		where, args = append(where, "v.team_id = ?"), append(args, f.TeamID)
+	}
+	if f.LabelID != 0 {
+		where, args = append(where, "v.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?)"), append(args, f.LabelID)
+	}
+	if q := strings.TrimPrefix(strings.TrimSpace(f.Query), "+"); q != "" {
+		like := escapeLike(q) + "%"
+		where = append(where, `v.contact_id IN (SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\' OR name LIKE ? ESCAPE '\'
+			OR wa_id LIKE ? ESCAPE '\' OR username LIKE ? ESCAPE '\')`)
+		args = append(args, like, "% "+like, like, like)
+	}
+	if len(where) == 0 {
+		return "1", nil
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// Inbox returns one page of the inbox list, most recent activity first, with
+// labels attached, the total and the next cursor.
+func (s *Store) Inbox(ctx context.Context, f InboxFilter) ([]Conversation, int, string, error) {
+	cond, args := f.where(true)
+	var total int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations v WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, "", fmt.Errorf("count inbox: %w", err)
+	}
+	if f.After != "" {
+		at, id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, 0, "", err
+		}
+		cond += " AND (v.last_message_at < ? OR (v.last_message_at = ? AND v.id < ?))"
+		args = append(args, at, at, id)
+	}
+	limit := clampLimit(f.Limit)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE "+cond+
+		" ORDER BY v.last_message_at DESC, v.id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("inbox: %w", err)
+	}
+	out, more, err := collect(rows, limit, scanConversation, func(*Conversation) int64 { return 1 })
+	if err != nil {
+		return nil, 0, "", err
+	}
+	next := ""
+	if more != 0 {
+		last := out[len(out)-1]
+		next = encodeCursor(last.LastMessageAt.UnixMilli(), last.ID)
+	}
+	ptrs := make([]*Conversation, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := s.attachLabels(ctx, ptrs); err != nil {
+		return nil, 0, "", err
+	}
+	return out, total, next, nil
+}
+
+// InboxCounts counts conversations by status under the filter's other
+// criteria, and their unread messages, for the filter tabs.
+type InboxCounts struct {
+	ByStatus map[string]int
+	Unread   map[string]int
+}
+
+// InboxCounts counts the inbox by status for the filter (its Status ignored).
+func (s *Store) InboxCounts(ctx context.Context, f InboxFilter) (InboxCounts, error) {
+	cond, args := f.where(false)
+	out := InboxCounts{ByStatus: map[string]int{}, Unread: map[string]int{}}
+	rows, err := s.r.QueryContext(ctx, "SELECT v.status, COUNT(*), COALESCE(SUM(v.unread > 0), 0) FROM conversations v WHERE "+
+		cond+" GROUP BY v.status", args...)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n, unread int
+		if err := rows.Scan(&st, &n, &unread); err != nil {
+			return out, err
+		}
+		out.ByStatus[st], out.Unread[st] = n, unread
+	}
+	return out, rows.Err()
+}
+
+// ConversationEvent is one line of a conversation's timeline.
+type ConversationEvent struct {
+	ID             int64     `json:"id"`
+	ConversationID int64     `json:"conversation_id"`
+	Kind           string    `json:"kind"`
+	ActorID        int64     `json:"actor_id,omitempty"`
+	ActorName      string    `json:"actor_name,omitempty"`
+	Body           string    `json:"body"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Timeline event kinds.
+const (
+	EventNote     = "note"
+	EventAssigned = "assigned"
+	EventTeam     = "team"
+	EventStatus   = "status"
+	EventLabels   = "labels"
+)
+
+// ConversationEvents returns a conversation's timeline, oldest first.
+func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]ConversationEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.conversation_id, e.kind, COALESCE(e.actor_id, 0), COALESCE(u.name, ''),
+		e.body, e.created_at FROM conversation_events e LEFT JOIN users u ON u.id = e.actor_id
+		WHERE e.conversation_id = ? ORDER BY e.id`, convID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ConversationEvent
+	for rows.Next() {
+		var e ConversationEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &e.ConversationID, &e.Kind, &e.ActorID, &e.ActorName, &e.Body, &at); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// conversationChange runs change on a conversation and records the timeline
+// line and the domain event in the same transaction.
+func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, kind, body string,
+	change func(t *wtx) error) error {
+	return s.update(ctx, func(t *wtx) error {
+		var contact int64
+		err := t.tx.QueryRowContext(ctx, "SELECT contact_id FROM conversations WHERE id = ?", convID).Scan(&contact)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if change != nil {
+			if err := change(t); err != nil {
+				return err
+			}
+		}
+		var actor any
+		if actorID != 0 {
+			actor = actorID
+		}
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
+			VALUES (?, ?, ?, ?, ?)`, convID, kind, actor, body, t.now.UnixMilli()); err != nil {
+			return err
+		}
+		if _, err := t.tx.ExecContext(ctx, "UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind})
+	})
+}
+
+// AddNote adds a private note to a conversation.
+func (s *Store) AddNote(ctx context.Context, convID, actorID int64, body string) error {
+	return s.conversationChange(ctx, convID, actorID, EventNote, body, nil)
+}
+
+// Assign gives a conversation to a user (0 unassigns); body describes it for the timeline.
+func (s *Store) Assign(ctx context.Context, convID, userID, actorID int64, body string) error {
+	return s.conversationChange(ctx, convID, actorID, EventAssigned, body, func(t *wtx) error {
+		var u any
+		if userID != 0 {
+			u = userID
+		}
+		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET assignee_id = ? WHERE id = ?", u, convID)
+		return err
+	})
+}
+
+// SetTeam gives a conversation to a team (0 for none).
+func (s *Store) SetTeam(ctx context.Context, convID, teamID, actorID int64, body string) error {
+	return s.conversationChange(ctx, convID, actorID, EventTeam, body, func(t *wtx) error {
+		var team any
+		if teamID != 0 {
+			team = teamID
+		}
+		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET team_id = ? WHERE id = ?", team, convID)
+		return err
+	})
+}
+
+// SetStatus opens, resolves, marks pending or snoozes a conversation.
+func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoozeUntil time.Time, actorID int64, body string) error {
+	if status == "snoozed" && snoozeUntil.IsZero() {
+		return errors.New("snoozing needs a time to wake up")
+	}
+	return s.conversationChange(ctx, convID, actorID, EventStatus, body, func(t *wtx) error {
+		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET status = ?, snoozed_until = ? WHERE id = ?",
+			status, ms(snoozeUntil), convID)
+		return err
+	})
+}
+
+// WakeSnoozed reopens the snoozed conversations whose time has come and
+// returns how many. It is idempotent, so a crash or two processes cannot
+// wake one twice.
+func (s *Store) WakeSnoozed(ctx context.Context, at time.Time) (int, error) {
+	n := 0
+	err := s.update(ctx, func(t *wtx) error {
+		rows, err := t.tx.QueryContext(ctx, `UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = ?
+			WHERE status = 'snoozed' AND snoozed_until <= ? RETURNING id, contact_id`, t.now.UnixMilli(), at.UnixMilli())
+		if err != nil {
+			return err
+		}
+		type woke struct{ id, contact int64 }
+		var list []woke
+		for rows.Next() {
+			var w woke
+			if err := rows.Scan(&w.id, &w.contact); err != nil {
+				rows.Close()
+				return err
+			}
+			list = append(list, w)
+		}
+		rows.Close()
+		for _, w := range list {
+			if _, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, body, created_at)
+				VALUES (?, 'status', 'Snooze ended: reopened', ?)`, w.id, t.now.UnixMilli()); err != nil {
+				return err
+			}
+			if err := t.emit(Event{Type: EventConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: "woke"}); err != nil {
+				return err
+			}
+		}
+		n = len(list)
+		return nil
+	})
+	return n, err
+}
+
+// ListLabels returns every label by name.
+func (s *Store) ListLabels(ctx context.Context) ([]Label, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, name, color FROM labels ORDER BY name COLLATE NOCASE")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Label
+	for rows.Next() {
+		var l Label
+		if err := rows.Scan(&l.ID, &l.Name, &l.Color); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// CreateLabel adds a label.
+func (s *Store) CreateLabel(ctx context.Context, name string, color int) (*Label, error) {
+	var id int64
+	err := s.w.QueryRowContext(ctx, "INSERT INTO labels (name, color, created_at) VALUES (?, ?, ?) RETURNING id",
+		name, color, now().UnixMilli()).Scan(&id)
+	if isUnique(err) {
+		return nil, fmt.Errorf("a label named %s: %w", name, ErrConflict)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Label{ID: id, Name: name, Color: color}, nil
+}
+
+// DeleteLabel removes a label from everything.
+func (s *Store) DeleteLabel(ctx context.Context, id int64) error {
+	r, err := s.w.ExecContext(ctx, "DELETE FROM labels WHERE id = ?", id)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetConversationLabels replaces a conversation's labels.
+func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelIDs []int64, actorID int64, body string) error {
+	return s.conversationChange(ctx, convID, actorID, EventLabels, body, func(t *wtx) error {
+		if _, err := t.tx.ExecContext(ctx, "DELETE FROM conversation_labels WHERE conversation_id = ?", convID); err != nil {
+			return err
+		}
+		for _, l := range labelIDs {
+			if _, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO conversation_labels (conversation_id, label_id)
+				SELECT ?, id FROM labels WHERE id = ?`, convID, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UnreadConversations counts open conversations with unread messages.
+func (s *Store) UnreadConversations(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations WHERE status != 'resolved' AND unread > 0").Scan(&n)
+	return n, err
+}
