@@ -116,7 +116,18 @@ func serve(args []string, stderr io.Writer) error {
 	log.Info("started", slog.Duration("in", time.Since(start)), slog.String("version", version))
 	if app.Sim != nil {
 		log.Info("sandbox mode: the built-in simulator stands in for Meta; set SENDBOX_WA_PHONE_NUMBER_ID and SENDBOX_WA_TOKEN to connect a real number")
-		log.Info("create an API key with: sendbox apikey create --name me")
+	}
+	link, err := app.SetupLink(ctx)
+	if err != nil {
+		app.Close(context.Background())
+		return err
+	}
+	if link != "" {
+		// The one secret printed on purpose: whoever holds it creates the
+		// owner account, once. It is void as soon as it is used.
+		fmt.Fprintf(stderr, "\n  No owner account yet. Open this one-time link to create it:\n\n    %s\n\n", link)
+	} else {
+		log.Info("panel ready", slog.String("url", app.PanelURL()))
 	}
 	return app.Run(ctx)
 }

@@ -55,6 +55,8 @@ type Service struct {
 type Request struct {
 	Message        whatsapp.OutboundMessage
 	IdempotencyKey string
+	AuthorID       int64        // the agent sending from the panel
+	Media          *store.Media // the file sent, kept for the thread
 }
 
 // Enqueue checks the message against Meta's limits and the 24-hour window,
@@ -96,15 +98,26 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	if m.Context != nil {
 		ctxWAMID = m.Context.MessageID
 	}
+	text := m.Summary()
+	if m.Template != nil {
+		// The text the customer reads, for the thread, the list and search.
+		if tp, err := s.Store.TemplateByName(ctx, m.Template.Name, m.Template.Language.Code); err == nil {
+			if spec, err := whatsapp.ParseTemplate(tp.Components); err == nil {
+				text = spec.Render(whatsapp.TemplateValues(&m, spec))
+			}
+		}
+	}
 	return s.Store.QueueOutbound(ctx, store.OutboundInput{
 		PhoneNumberID:  s.PhoneNumberID,
 		WaID:           waID,
 		UserID:         userID,
 		Type:           m.Type,
-		Text:           m.Summary(),
+		Text:           text,
 		ContextWAMID:   ctxWAMID,
 		Payload:        payload,
 		IdempotencyKey: req.IdempotencyKey,
+		AuthorID:       req.AuthorID,
+		Media:          req.Media,
 	})
 }
 

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"sendbox/media"
 	"sendbox/outbound"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -354,39 +353,16 @@ func (a *App) handleMedia(w http.ResponseWriter, r *http.Request) {
 		a.notFoundOr(w, r, err, "message")
 		return
 	}
-	if m.Media == nil {
+	err = media.Serve(w, r, a.Config.DataDir, m)
+	var ns *media.ErrNotStored
+	switch {
+	case errors.As(err, &ns) && ns.State == "none":
 		writeError(w, http.StatusNotFound, "no_media", "this message has no media")
-		return
-	}
-	if m.Media.State != "stored" {
-		msg := "the media is still being downloaded"
-		if m.Media.State == "failed" {
-			msg = "the media could not be downloaded: " + m.Media.Error
-		}
-		writeError(w, http.StatusConflict, "media_"+m.Media.State, msg)
-		return
-	}
-	path := filepath.Join(a.Config.DataDir, filepath.Clean(m.Media.Path))
-	f, err := os.Open(path)
-	if err != nil {
+	case errors.As(err, &ns):
+		writeError(w, http.StatusConflict, "media_"+ns.State, ns.Error())
+	case err != nil:
 		a.internalError(w, r, err)
-		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		a.internalError(w, r, err)
-		return
-	}
-	if m.Media.MimeType != "" {
-		w.Header().Set("Content-Type", m.Media.MimeType)
-	}
-	// Never rendered inline as a page of ours: a customer's file is untrusted.
-	w.Header().Set("Content-Security-Policy", "sandbox")
-	if m.Media.Filename != "" {
-		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", m.Media.Filename))
-	}
-	http.ServeContent(w, r, "", st.ModTime(), f)
 }
 
 func (a *App) handleWebhookEvents(w http.ResponseWriter, r *http.Request) {

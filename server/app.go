@@ -24,6 +24,7 @@ import (
 	"sendbox/metrics"
 	"sendbox/outbound"
 	"sendbox/store"
+	"sendbox/ui"
 	"sendbox/whatsapp"
 	"sendbox/whatsapp/sim"
 )
@@ -39,6 +40,7 @@ type App struct {
 	Graph    *whatsapp.Client
 	Sim      *sim.Simulator // nil unless in sandbox mode
 	Outbound *outbound.Service
+	Panel    *ui.Panel
 
 	relay    *events.Relay
 	ingest   *inbox.Ingestor
@@ -118,6 +120,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 	a.keys = newKeyCache(a.Store)
 	a.registerGauges()
+	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
+		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
+		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget})
+	if err != nil {
+		return a, fmt.Errorf("panel: %w", err)
+	}
+	go a.jobs(bg)
 	a.handler = a.routes()
 	a.newServers()
 	return a, nil
@@ -220,6 +229,9 @@ func (a *App) Close(ctx context.Context) error {
 		}
 		if a.ingest != nil {
 			a.ingest.Stop()
+		}
+		if a.Panel != nil {
+			a.Panel.Close()
 		}
 		if a.bgCancel != nil {
 			a.bgCancel()

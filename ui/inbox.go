@@ -1,0 +1,666 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"sendbox/accounts"
+	"sendbox/media"
+	"sendbox/outbound"
+	"sendbox/store"
+	"sendbox/whatsapp"
+)
+
+// inboxFilter reads the list filters from the query.
+func inboxFilter(r *http.Request, userID int64) (store.InboxFilter, url.Values) {
+	q := r.URL.Query()
+	f := store.InboxFilter{Status: q.Get("status"), Assignee: q.Get("assignee"), UserID: userID,
+		Query: strings.TrimSpace(q.Get("q")), After: q.Get("cursor"), Limit: 50}
+	if f.Status == "" && !q.Has("status") {
+		f.Status = "open"
+	}
+	switch f.Status {
+	case "open", "pending", "snoozed", "resolved", "":
+	default:
+		f.Status = "open"
+	}
+	switch f.Assignee {
+	case "mine", "unassigned", "":
+	default:
+		f.Assignee = ""
+	}
+	f.LabelID, _ = strconv.ParseInt(q.Get("label"), 10, 64)
+	keep := url.Values{}
+	keep.Set("status", f.Status)
+	for _, k := range []string{"assignee", "label", "q"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	return f, keep
+}
+
+type inboxView struct {
+	Filter    store.InboxFilter
+	Keep      string // the filters as a query string, for links
+	Counts    store.InboxCounts
+	Items     []store.Conversation
+	Next      string
+	Labels    []store.Label
+	CurrentID int64
+	Conv      *convView
+}
+
+// convView is everything the thread column and the details column show.
+type convView struct {
+	Conv       *store.Conversation
+	Contact    *store.Contact
+	Items      []threadItem
+	Events     []store.ConversationEvent
+	Users      []store.User
+	Teams      []store.Team
+	Labels     []store.Label
+	Canned     []store.CannedReply
+	Templates  []store.Template
+	WindowOpen bool
+	WindowLeft string
+	CanReply   bool
+	CSRF       string
+}
+
+func (p *Panel) list(ctx context.Context, f store.InboxFilter) (*inboxView, error) {
+	v := &inboxView{Filter: f}
+	var err error
+	if v.Items, _, v.Next, err = p.Store.Inbox(ctx, f); err != nil {
+		return nil, err
+	}
+	if v.Counts, err = p.Store.InboxCounts(ctx, f); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (p *Panel) handleInbox(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r)
+	f, keep := inboxFilter(r, s.User.ID)
+	v, err := p.list(r.Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	v.Keep = keep.Encode()
+	if v.Labels, err = p.Store.ListLabels(r.Context()); err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	title := p.T("inbox.title")
+	if idStr := r.PathValue("id"); idStr != "" {
+		id, err := strconv.ParseInt(idStr, 10, 64)
+		if err != nil {
+			p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+			return
+		}
+		cv, err := p.conversation(r, id)
+		if errors.Is(err, store.ErrNotFound) {
+			p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+			return
+		}
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		v.Conv, v.CurrentID = cv, id
+		title = displayName(cv.Contact) + " · " + title
+	}
+	p.page(w, r, http.StatusOK, "inbox", &view{Title: title, Nav: "inbox", Data: v})
+}
+
+// handleInboxList renders the conversation list alone (filters, live updates, paging).
+func (p *Panel) handleInboxList(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r)
+	f, keep := inboxFilter(r, s.User.ID)
+	v, err := p.list(r.Context(), f)
+	if errors.Is(err, store.ErrBadCursor) {
+		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
+		return
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	v.Keep = keep.Encode()
+	v.CurrentID, _ = strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
+	name := "conv_list"
+	if f.After != "" {
+		name = "conv_more" // appended below the page already shown
+	}
+	p.fragment(w, "inbox", name, v)
+}
+
+// conversation loads the thread and everything around it, and marks what
+// the customer wrote as read (blue ticks for them) when an agent looks.
+func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
+	ctx := r.Context()
+	s := sessionFrom(r)
+	conv, err := p.Store.ConversationByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cv := &convView{Conv: conv, CanReply: accounts.Can(s.User.Role, accounts.Agent), CSRF: s.CSRF}
+	if cv.Contact, err = p.Store.ContactWithTags(ctx, conv.ContactID); err != nil {
+		return nil, err
+	}
+	last := cv.Contact.LastInboundAt
+	cv.WindowOpen = outbound.WindowOpen(last, time.Now())
+	if cv.WindowOpen {
+		cv.WindowLeft = roundLeft(time.Until(last.Add(outbound.Window)))
+	}
+	msgs, _, _, err := p.Store.ListMessages(ctx, store.MessageFilter{ConversationID: id, Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	if cv.Events, err = p.Store.ConversationEvents(ctx, id); err != nil {
+		return nil, err
+	}
+	if cv.Users, err = p.Store.ListUsers(ctx); err != nil {
+		return nil, err
+	}
+	if cv.Teams, err = p.Store.ListTeams(ctx); err != nil {
+		return nil, err
+	}
+	if cv.Labels, err = p.Store.ListLabels(ctx); err != nil {
+		return nil, err
+	}
+	if cv.CanReply {
+		if cv.Canned, err = p.Store.ListCannedReplies(ctx); err != nil {
+			return nil, err
+		}
+		if cv.Templates, err = p.Store.ListTemplates(ctx, true); err != nil {
+			return nil, err
+		}
+	}
+	names := map[int64]string{}
+	for _, u := range cv.Users {
+		names[u.ID] = u.Name
+	}
+	cv.Items = p.thread(ctx, msgs, cv.Events, names)
+	if conv.Unread > 0 && cv.CanReply {
+		p.markRead(conv, msgs)
+	}
+	return cv, nil
+}
+
+// markRead clears the unread count and tells Meta the customer's latest
+// message was read, off the request path.
+func (p *Panel) markRead(conv *store.Conversation, msgs []store.Message) {
+	var wamid string
+	for _, m := range msgs { // newest first
+		if m.Direction == store.Inbound && m.WAMID != "" {
+			wamid = m.WAMID
+			break
+		}
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := p.Store.MarkConversationRead(ctx, conv.ID); err != nil {
+			p.Log.Warn("mark conversation read", slog.Any("err", err))
+		}
+		if wamid != "" {
+			if err := p.Graph.MarkRead(ctx, wamid, false); err != nil {
+				p.Log.Warn("mark read at Meta", slog.String("wamid", wamid), slog.Any("err", err))
+			}
+		}
+	}()
+}
+
+func roundLeft(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	return "<1m"
+}
+
+func (p *Panel) convID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+		return 0, false
+	}
+	return id, true
+}
+
+// handleThreadMessages renders the messages column (live updates).
+func (p *Panel) handleThreadMessages(w http.ResponseWriter, r *http.Request) {
+	p.convFragment(w, r, "messages")
+}
+
+// handleDetails renders the head and the details column (live updates).
+func (p *Panel) handleDetails(w http.ResponseWriter, r *http.Request) {
+	part := r.URL.Query().Get("part")
+	switch part {
+	case "head", "details", "composer":
+	default:
+		part = "details"
+	}
+	p.convFragment(w, r, part)
+}
+
+func (p *Panel) convFragment(w http.ResponseWriter, r *http.Request, name string) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	cv, err := p.conversation(r, id)
+	if errors.Is(err, store.ErrNotFound) {
+		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+		return
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	p.fragment(w, "inbox", name, cv)
+}
+
+// done answers a successful action: the parts of the page showing the
+// conversation reload (live updates would too, a moment later).
+func done(w http.ResponseWriter) {
+	w.Header().Set("HX-Trigger", "refresh-conv")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleReply sends what the agent wrote (with an optional attachment), or
+// adds a private note.
+func (p *Panel) handleReply(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	s := sessionFrom(r)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			p.fail(w, r, http.StatusRequestEntityTooLarge, p.T("reply.too_large"))
+			return
+		}
+	}
+	body := strings.TrimSpace(r.FormValue("body"))
+	conv, err := p.Store.ConversationByID(r.Context(), id)
+	if err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	if r.FormValue("mode") == "note" {
+		if body == "" {
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.empty"))
+			return
+		}
+		if err := p.Store.AddNote(r.Context(), id, s.User.ID, body); err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		done(w)
+		return
+	}
+	req := outbound.Request{Message: whatsapp.OutboundMessage{To: recipient(conv.Contact)}}
+	var stored *store.Media
+	if file, hdr, err := r.FormFile("file"); err == nil {
+		defer file.Close()
+		mimeType := hdr.Header.Get("Content-Type")
+		kept, err := media.Keep(p.Config.DataDir, file, hdr.Filename, mimeType)
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		f, err := media.Open(p.Config.DataDir, kept)
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		mediaID, err := p.Graph.UploadMedia(r.Context(), hdr.Filename, mimeType, f)
+		f.Close()
+		if err != nil {
+			p.fail(w, r, http.StatusBadGateway, p.T("reply.upload_failed", whatsappError(err)))
+			return
+		}
+		kept.ID = mediaID
+		stored = kept
+		kind := media.Kind(mimeType)
+		obj := &whatsapp.MediaObject{ID: mediaID}
+		if kind != "audio" && kind != "sticker" {
+			obj.Caption = body
+		}
+		if kind == "document" {
+			obj.Filename = hdr.Filename
+		}
+		req.Message.Type = kind
+		switch kind {
+		case "image":
+			req.Message.Image = obj
+		case "video":
+			req.Message.Video = obj
+		case "audio":
+			req.Message.Audio = obj
+		case "sticker":
+			req.Message.Sticker = obj
+		default:
+			req.Message.Document = obj
+		}
+	} else if body == "" {
+		p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.empty"))
+		return
+	} else {
+		req.Message.Type = "text"
+		req.Message.Text = &whatsapp.Text{Body: body, PreviewURL: strings.Contains(body, "https://")}
+	}
+	if _, err := p.enqueue(r.Context(), req, s.User.ID, stored); err != nil {
+		p.sendError(w, r, err)
+		return
+	}
+	done(w)
+}
+
+func (p *Panel) enqueue(ctx context.Context, req outbound.Request, author int64, m *store.Media) (*store.Message, error) {
+	req.AuthorID, req.Media = author, m
+	msg, _, err := p.Outbound.Enqueue(ctx, req)
+	return msg, err
+}
+
+// sendError explains why a message was refused.
+func (p *Panel) sendError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *whatsapp.ValidationError
+	var we *outbound.WindowError
+	switch {
+	case errors.As(err, &ve):
+		p.fail(w, r, http.StatusUnprocessableEntity, ve.Message)
+	case errors.As(err, &we):
+		p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.window_closed"))
+	default:
+		p.internal(w, r, err)
+	}
+}
+
+func whatsappError(err error) string {
+	var ae *whatsapp.APIError
+	if errors.As(err, &ae) {
+		if t := whatsapp.ErrorText(ae.Code); t != "" {
+			return t
+		}
+		return ae.Message
+	}
+	return err.Error()
+}
+
+// recipient is how a contact is addressed in a send.
+func recipient(c *store.Contact) string {
+	if c.WaID != "" {
+		return "+" + c.WaID
+	}
+	return c.UserID
+}
+
+func (p *Panel) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+		return
+	}
+	p.internal(w, r, err)
+}
+
+type templateFormView struct {
+	ConvID   int64
+	Template *store.Template
+	Spec     *whatsapp.TemplateSpec
+	Values   map[string]string
+	Preview  string
+	Key      string
+	Error    string
+}
+
+// templateFromKey finds the template a picker value ("name|language") names.
+func (p *Panel) templateFromKey(ctx context.Context, key string) (*store.Template, *whatsapp.TemplateSpec, error) {
+	name, lang, ok := strings.Cut(key, "|")
+	if !ok {
+		return nil, nil, store.ErrNotFound
+	}
+	tp, err := p.Store.TemplateByName(ctx, name, lang)
+	if err != nil {
+		return nil, nil, err
+	}
+	spec, err := whatsapp.ParseTemplate(tp.Components)
+	return tp, spec, err
+}
+
+// handleTemplateForm renders the inputs and the preview of the chosen
+// template; the picker calls it as the agent types.
+func (p *Panel) handleTemplateForm(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	key := r.URL.Query().Get("tpl")
+	v := &templateFormView{ConvID: id, Key: key, Values: map[string]string{}}
+	if key != "" {
+		tp, spec, err := p.templateFromKey(r.Context(), key)
+		if err != nil {
+			p.notFoundOr(w, r, err)
+			return
+		}
+		v.Template, v.Spec = tp, spec
+		for _, prm := range spec.Params {
+			v.Values[prm.Name] = r.URL.Query().Get("p_" + prm.Name)
+		}
+		v.Preview = spec.Render(v.Values)
+		if spec.HeaderFormat != "" && spec.HeaderFormat != "TEXT" {
+			v.Error = whatsapp.ErrTemplateMedia.Error()
+		}
+	}
+	if r.URL.Query().Get("part") == "preview" {
+		p.fragment(w, "inbox", "template_preview", v)
+		return
+	}
+	p.fragment(w, "inbox", "template_fields", v)
+}
+
+func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	conv, err := p.Store.ConversationByID(r.Context(), id)
+	if err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	tp, spec, err := p.templateFromKey(r.Context(), r.PostFormValue("tpl"))
+	if err != nil {
+		p.fail(w, r, http.StatusUnprocessableEntity, p.T("template.choose"))
+		return
+	}
+	values := map[string]string{}
+	for _, prm := range spec.Params {
+		values[prm.Name] = r.PostFormValue("p_" + prm.Name)
+	}
+	m, err := spec.Message(recipient(conv.Contact), tp.Name, tp.Language, values)
+	if err != nil {
+		p.sendError(w, r, err)
+		return
+	}
+	if _, err := p.enqueue(r.Context(), outbound.Request{Message: *m}, sessionFrom(r).User.ID, nil); err != nil {
+		p.sendError(w, r, err)
+		return
+	}
+	done(w)
+}
+
+func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	s := sessionFrom(r)
+	ctx := r.Context()
+	if v, has := r.PostForm["assignee"]; has {
+		uid := int64(0)
+		body := p.T("timeline.unassigned")
+		if v[0] == "me" {
+			uid = s.User.ID
+		} else if v[0] != "" {
+			uid, _ = strconv.ParseInt(v[0], 10, 64)
+		}
+		if uid != 0 {
+			u, err := p.Store.UserByID(ctx, uid)
+			if err != nil || !u.Active() || !accounts.Can(u.Role, accounts.Agent) {
+				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_user"))
+				return
+			}
+			body = p.T("timeline.assigned", u.Name)
+		}
+		if err := p.Store.Assign(ctx, id, uid, s.User.ID, body); err != nil {
+			p.notFoundOr(w, r, err)
+			return
+		}
+	}
+	if v, has := r.PostForm["team"]; has {
+		tid, _ := strconv.ParseInt(v[0], 10, 64)
+		body := p.T("timeline.no_team")
+		if tid != 0 {
+			teams, err := p.Store.ListTeams(ctx)
+			if err != nil {
+				p.internal(w, r, err)
+				return
+			}
+			body = ""
+			for _, t := range teams {
+				if t.ID == tid {
+					body = p.T("timeline.team", t.Name)
+				}
+			}
+			if body == "" {
+				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
+				return
+			}
+		}
+		if err := p.Store.SetTeam(ctx, id, tid, s.User.ID, body); err != nil {
+			p.notFoundOr(w, r, err)
+			return
+		}
+	}
+	done(w)
+}
+
+func (p *Panel) handleLabels(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	r.ParseForm()
+	all, err := p.Store.ListLabels(r.Context())
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	byID := map[int64]string{}
+	for _, l := range all {
+		byID[l.ID] = l.Name
+	}
+	var ids []int64
+	var names []string
+	for _, v := range r.PostForm["label"] {
+		if lid, err := strconv.ParseInt(v, 10, 64); err == nil && byID[lid] != "" {
+			ids, names = append(ids, lid), append(names, byID[lid])
+		}
+	}
+	body := p.T("timeline.labels_cleared")
+	if len(names) > 0 {
+		body = p.T("timeline.labels", strings.Join(names, ", "))
+	}
+	if err := p.Store.SetConversationLabels(r.Context(), id, ids, sessionFrom(r).User.ID, body); err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	done(w)
+}
+
+// handleStatus resolves, reopens, marks pending or snoozes a conversation.
+func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	var status, body string
+	var until time.Time
+	now := time.Now()
+	switch r.PostFormValue("action") {
+	case "resolve":
+		status, body = "resolved", p.T("timeline.resolved")
+	case "reopen":
+		status, body = "open", p.T("timeline.reopened")
+	case "pending":
+		status, body = "pending", p.T("timeline.pending")
+	case "snooze":
+		status = "snoozed"
+		switch r.PostFormValue("snooze") {
+		case "1h":
+			until = now.Add(time.Hour)
+		case "tomorrow":
+			t := now.AddDate(0, 0, 1)
+			until = time.Date(t.Year(), t.Month(), t.Day(), 9, 0, 0, 0, time.Local)
+		case "week":
+			t := now.AddDate(0, 0, 7)
+			until = time.Date(t.Year(), t.Month(), t.Day(), 9, 0, 0, 0, time.Local)
+		default:
+			var err error
+			until, err = time.ParseInLocation("2006-01-02T15:04", r.PostFormValue("until"), time.Local)
+			if err != nil || !until.After(now) {
+				p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
+				return
+			}
+		}
+		body = p.T("timeline.snoozed", until.Format("Mon 2 Jan 15:04"))
+	default:
+		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
+		return
+	}
+	if err := p.Store.SetStatus(r.Context(), id, status, until, sessionFrom(r).User.ID, body); err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	done(w)
+}
+
+// handleMedia serves a message's file to the panel.
+func (p *Panel) handleMedia(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	m, err := p.Store.MessageByID(r.Context(), id)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if err := media.Serve(w, r, p.Config.DataDir, m); err != nil {
+		var ns *media.ErrNotStored
+		if errors.As(err, &ns) {
+			http.Error(w, ns.Error(), http.StatusNotFound)
+			return
+		}
+		p.internal(w, r, err)
+	}
+}

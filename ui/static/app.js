@@ -1,0 +1,101 @@
+// sendbox panel behaviour. The CSP forbids inline script, so everything the
+// page does beyond htmx attributes lives here.
+(function () {
+  "use strict";
+
+  // Keep the thread scrolled to the newest message, unless the reader
+  // scrolled up to read older ones.
+  function nearBottom(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 120; }
+  function scrollDown(el) { el.scrollTop = el.scrollHeight; }
+  var stick = true;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var t = e.detail.target;
+    if (t && t.classList && t.classList.contains("messages")) { stick = nearBottom(t); }
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var t = e.detail.target;
+    if (t && t.classList && t.classList.contains("messages") && stick) { scrollDown(t); }
+  });
+  function init(root) {
+    root.querySelectorAll(".messages, .phone-msgs").forEach(scrollDown);
+    var a = root.querySelector("[data-autofocus]");
+    if (a && window.matchMedia("(min-width: 821px)").matches) { a.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+
+  // After a successful send, empty the composer and keep the focus in it.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var f = e.detail.elt;
+    if (!f || f.tagName !== "FORM" || !f.hasAttribute("data-reset")) { return; }
+    if (e.detail.successful) {
+      f.reset();
+      var ta = f.querySelector("textarea, input[type=text]");
+      if (ta) { ta.focus(); }
+      f.querySelectorAll("[data-clear]").forEach(function (el) { el.innerHTML = ""; });
+    }
+  });
+
+  // Errors from the server: show them where the form says, never silently.
+  document.addEventListener("htmx:responseError", function (e) {
+    var f = e.detail.elt.closest("form");
+    var box = f && f.querySelector(".form-error");
+    var msg = e.detail.xhr.getResponseHeader("X-Sendbox-Error") || "Something went wrong (" + e.detail.xhr.status + ")";
+    if (box) { box.textContent = msg; box.hidden = false; } else { window.alert(msg); }
+  });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var f = e.detail.elt.closest && e.detail.elt.closest("form");
+    var box = f && f.querySelector(".form-error");
+    if (box) { box.hidden = true; box.textContent = ""; }
+  });
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    // A canned reply goes into the text box at the cursor.
+    if (t.matches("select[data-canned]")) {
+      var ta = document.getElementById(t.getAttribute("data-canned"));
+      if (ta && t.value) {
+        var s = ta.selectionStart || ta.value.length;
+        ta.value = ta.value.slice(0, s) + t.value + ta.value.slice(ta.selectionEnd || s);
+        ta.focus();
+      }
+      t.value = "";
+    }
+    // Reply or private note: the composer shows which.
+    if (t.matches("input[name=mode]")) {
+      var c = t.closest(".composer");
+      if (c) { c.classList.toggle("note-mode", t.value === "note" && t.checked); }
+    }
+    // Show the name of the file chosen in a visually hidden file input.
+    if (t.matches("input[type=file][data-filename]")) {
+      var out = document.getElementById(t.getAttribute("data-filename"));
+      if (out) { out.textContent = t.files && t.files.length ? t.files[0].name : ""; }
+    }
+    // Selects that submit their form (filters, assignment) when changed.
+    if (t.matches("[data-submit-on-change]")) {
+      var form = t.form;
+      if (form && !form.hasAttribute("hx-get") && !form.hasAttribute("hx-post")) { form.requestSubmit(); }
+    }
+  });
+
+  // Ctrl/Cmd+Enter sends from a text box.
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.matches("textarea")) {
+      e.preventDefault();
+      if (e.target.form) { e.target.form.requestSubmit(); }
+    }
+  });
+
+  // The contact details panel on narrow screens.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest("[data-toggle-details]");
+    if (b) {
+      var inbox = document.querySelector(".inbox");
+      if (inbox) {
+        var open = inbox.classList.toggle("show-details");
+        b.setAttribute("aria-expanded", open ? "true" : "false");
+      }
+    }
+    var c = e.target.closest("[data-confirm]");
+    if (c && !window.confirm(c.getAttribute("data-confirm"))) { e.preventDefault(); }
+  });
+})();

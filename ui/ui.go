@@ -1,0 +1,341 @@
+// Package ui is sendbox's admin panel: server-rendered HTML (html/template)
+// with htmx for partial updates and server-sent events for live ones, all
+// embedded in the binary. Strings live in locales/en.json.
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"sendbox/accounts"
+	"sendbox/config"
+	"sendbox/outbound"
+	"sendbox/store"
+	"sendbox/whatsapp"
+	"sendbox/whatsapp/sim"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed locales/*.json
+var localeFS embed.FS
+
+// Deps is what the panel works with.
+type Deps struct {
+	Store    *store.Store
+	Outbound *outbound.Service
+	Graph    *whatsapp.Client
+	Sim      *sim.Simulator // nil when connected to Meta
+	NC       *nats.Conn     // live events
+	Config   *config.Config
+	Log      *slog.Logger
+	// BaseURL is how this process is reached when no domain is configured.
+	BaseURL     string
+	VerifyToken string
+	TLS         bool // cookies are Secure and __Host- prefixed under TLS
+	// OnKeyRevoked lets the API forget cached keys at once.
+	OnKeyRevoked func()
+}
+
+// Panel serves the admin panel.
+type Panel struct {
+	Deps
+	pages        map[string]*template.Template
+	assetVersion string
+	static       http.Handler
+	strings      map[string]string
+	loginIP      *accounts.Limiter
+	loginEmail   *accounts.Limiter
+	live         *hub
+	setupOnce    sync.Mutex // guards setup token creation
+}
+
+// New parses the templates and prepares the panel.
+func New(d Deps) (*Panel, error) {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Panel{Deps: d,
+		loginIP:    accounts.NewLimiter(20, 15*time.Minute),
+		loginEmail: accounts.NewLimiter(8, 15*time.Minute),
+	}
+	b, err := localeFS.ReadFile("locales/en.json")
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &p.strings); err != nil {
+		return nil, fmt.Errorf("locales/en.json: %w", err)
+	}
+	sub, _ := fs.Sub(staticFS, "static")
+	h := sha256.New()
+	fs.WalkDir(sub, ".", func(name string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			b, _ := fs.ReadFile(sub, name)
+			h.Write(b)
+		}
+		return nil
+	})
+	p.assetVersion = hex.EncodeToString(h.Sum(nil))[:10]
+	p.static = http.StripPrefix("/static/", http.FileServerFS(sub))
+	if err := p.parse(); err != nil {
+		return nil, err
+	}
+	p.live = newHub(d.NC, d.Log)
+	return p, nil
+}
+
+// Close stops the live event hub.
+func (p *Panel) Close() { p.live.close() }
+
+// T returns the English string for key, formatted with args.
+func (p *Panel) T(key string, args ...any) string {
+	s, ok := p.strings[key]
+	if !ok {
+		p.Log.Warn("missing panel string", slog.String("key", key))
+		return "[" + key + "]"
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+func (p *Panel) funcs() template.FuncMap {
+	return template.FuncMap{
+		"t":        p.T,
+		"asset":    func(name string) string { return "/static/" + name + "?v=" + p.assetVersion },
+		"initials": initials,
+		"avatar":   func(id int64) string { return fmt.Sprintf("a%d", id%6) },
+		"ago":      ago,
+		"clock":    func(t time.Time) string { return t.Local().Format("15:04") },
+		"when":     func(t time.Time) string { return t.Local().Format("2 Jan 2006, 15:04") },
+		"day":      day,
+		"linkify":  linkify,
+		"join":     strings.Join,
+		"contains": func(list []int64, id int64) bool {
+			for _, x := range list {
+				if x == id {
+					return true
+				}
+			}
+			return false
+		},
+		"can":     accounts.Can,
+		"bytes":   humanBytes,
+		"json":    func(v any) string { b, _ := json.Marshal(v); return string(b) },
+		"add":     func(a, b int) int { return a + b },
+		"dict":    dict,
+		"display": displayName,
+		"haslabel": func(c *store.Conversation, id int64) bool {
+			for _, l := range c.Labels {
+				if l.ID == id {
+					return true
+				}
+			}
+			return false
+		},
+		"list_statuses": func() []string { return []string{"open", "pending", "snoozed", "resolved"} },
+		"list":          func(v ...string) []string { return v },
+	}
+}
+
+// parse builds one template set per page: the layout, the shared
+// partials and the page itself.
+func (p *Panel) parse() error {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	var shared, pages []string
+	for _, n := range names {
+		base := path.Base(n)
+		if strings.HasPrefix(base, "_") || base == "layout.html" {
+			shared = append(shared, n)
+		} else {
+			pages = append(pages, n)
+		}
+	}
+	p.pages = map[string]*template.Template{}
+	for _, page := range pages {
+		t, err := template.New(path.Base(page)).Funcs(p.funcs()).ParseFS(templateFS, append(shared, page)...)
+		if err != nil {
+			return fmt.Errorf("template %s: %w", page, err)
+		}
+		p.pages[strings.TrimSuffix(path.Base(page), ".html")] = t
+	}
+	return nil
+}
+
+// view is what every page template receives.
+type view struct {
+	Title    string
+	Nav      string
+	User     *store.User
+	CSRF     string
+	Sandbox  bool
+	Unread   int
+	Flash    string
+	Error    string
+	Data     any
+	Narrow   bool // pages without the app shell (login, setup)
+	Now      time.Time
+	Template string
+}
+
+// page renders a whole page with the app shell.
+func (p *Panel) page(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	if s := sessionFrom(r); s != nil {
+		v.User, v.CSRF = s.User, s.CSRF
+		if n, err := p.Store.UnreadConversations(r.Context()); err == nil {
+			v.Unread = n
+		}
+	} else {
+		v.Narrow = true // no app shell without someone signed in
+	}
+	v.Sandbox = p.Sim != nil
+	v.Now = time.Now()
+	if ok := r.URL.Query().Get("ok"); ok != "" && v.Flash == "" {
+		if s, found := p.strings["flash."+ok]; found {
+			v.Flash = s
+		}
+	}
+	p.exec(w, status, name, "layout", v)
+}
+
+// fragment renders one named template of a page for htmx.
+func (p *Panel) fragment(w http.ResponseWriter, page, name string, data any) {
+	p.exec(w, http.StatusOK, page, name, data)
+}
+
+func (p *Panel) exec(w http.ResponseWriter, status int, page, name string, data any) {
+	t := p.pages[page]
+	if t == nil {
+		p.Log.Error("no such page template", slog.String("page", page))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		p.Log.Error("render", slog.String("page", page), slog.String("template", name), slog.Any("err", err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail answers a failed panel action: for htmx with the message in a
+// header (app.js shows it by the form), else as a plain error page.
+func (p *Panel) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("X-Sendbox-Error", headerSafe(msg))
+		w.Header().Set("HX-Reswap", "none")
+		w.WriteHeader(status)
+		return
+	}
+	p.page(w, r, status, "error", &view{Title: p.T("error.title"), Error: msg})
+}
+
+// headerSafe keeps a message usable as a header value.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// internal logs err and answers 500.
+func (p *Panel) internal(w http.ResponseWriter, r *http.Request, err error) {
+	p.Log.Error("panel request failed", slog.String("path", r.URL.Path), slog.Any("err", err))
+	p.fail(w, r, http.StatusInternalServerError, p.T("error.internal"))
+}
+
+// Register adds the panel's routes to mux.
+func (p *Panel) Register(mux *http.ServeMux) {
+	mux.Handle("GET /static/", p.cacheStatic(p.static))
+	mux.HandleFunc("GET /{$}", p.handleRoot)
+	mux.HandleFunc("GET /setup", p.handleSetupForm)
+	mux.HandleFunc("POST /setup", p.handleSetup)
+	mux.HandleFunc("GET /login", p.handleLoginForm)
+	mux.HandleFunc("POST /login", p.handleLogin)
+	mux.HandleFunc("GET /invite", p.handleInviteForm)
+	mux.HandleFunc("POST /invite", p.handleInvite)
+	mux.Handle("POST /logout", p.authed(accounts.Viewer, p.handleLogout))
+	mux.Handle("GET /events", p.authed(accounts.Viewer, p.handleEvents))
+
+	mux.Handle("GET /inbox", p.authed(accounts.Viewer, p.handleInbox))
+	mux.Handle("GET /inbox/list", p.authed(accounts.Viewer, p.handleInboxList))
+	mux.Handle("GET /inbox/{id}", p.authed(accounts.Viewer, p.handleInbox))
+	mux.Handle("GET /inbox/{id}/messages", p.authed(accounts.Viewer, p.handleThreadMessages))
+	mux.Handle("GET /inbox/{id}/details", p.authed(accounts.Viewer, p.handleDetails))
+	mux.Handle("GET /inbox/{id}/template", p.authed(accounts.Agent, p.handleTemplateForm))
+	mux.Handle("POST /inbox/{id}/reply", p.authed(accounts.Agent, p.handleReply))
+	mux.Handle("POST /inbox/{id}/template", p.authed(accounts.Agent, p.handleSendTemplate))
+	mux.Handle("POST /inbox/{id}/assign", p.authed(accounts.Agent, p.handleAssign))
+	mux.Handle("POST /inbox/{id}/labels", p.authed(accounts.Agent, p.handleLabels))
+	mux.Handle("POST /inbox/{id}/status", p.authed(accounts.Agent, p.handleStatus))
+	mux.Handle("GET /media/{id}", p.authed(accounts.Viewer, p.handleMedia))
+
+	mux.Handle("GET /contacts", p.authed(accounts.Viewer, p.handleContacts))
+	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
+	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
+
+	mux.Handle("GET /phone", p.authed(accounts.Viewer, p.handlePhone))
+	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))
+	mux.Handle("POST /phone/send", p.authed(accounts.Agent, p.handlePhoneSend))
+
+	mux.Handle("GET /settings/account", p.authed(accounts.Viewer, p.handleSettings))
+	mux.Handle("GET /settings", p.authed(accounts.Admin, p.handleSettings))
+	mux.Handle("GET /settings/{section}", p.authed(accounts.Admin, p.handleSettings))
+	mux.Handle("POST /settings/whatsapp/test", p.authed(accounts.Admin, p.handleTestConnection))
+	mux.Handle("POST /settings/profile", p.authed(accounts.Admin, p.handleProfileSave))
+	mux.Handle("POST /settings/users", p.authed(accounts.Admin, p.handleUserInvite))
+	mux.Handle("POST /settings/users/{id}", p.authed(accounts.Admin, p.handleUserUpdate))
+	mux.Handle("POST /settings/users/{id}/reset", p.authed(accounts.Admin, p.handleUserReset))
+	mux.Handle("POST /settings/teams", p.authed(accounts.Admin, p.handleTeamCreate))
+	mux.Handle("POST /settings/teams/{id}", p.authed(accounts.Admin, p.handleTeamUpdate))
+	mux.Handle("POST /settings/api-keys", p.authed(accounts.Admin, p.handleAPIKeyCreate))
+	mux.Handle("POST /settings/api-keys/{id}/revoke", p.authed(accounts.Admin, p.handleAPIKeyRevoke))
+	mux.Handle("POST /settings/labels", p.authed(accounts.Admin, p.handleLabelCreate))
+	mux.Handle("POST /settings/labels/{id}/delete", p.authed(accounts.Admin, p.handleLabelDelete))
+	mux.Handle("POST /settings/canned", p.authed(accounts.Admin, p.handleCannedSave))
+	mux.Handle("POST /settings/canned/{id}/delete", p.authed(accounts.Admin, p.handleCannedDelete))
+	mux.Handle("POST /settings/templates/sync", p.authed(accounts.Admin, p.handleTemplatesSync))
+	mux.Handle("POST /settings/password", p.authed(accounts.Viewer, p.handlePasswordChange))
+}
+
+// cacheStatic lets browsers keep versioned assets for a year.
+func (p *Panel) cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("v") == p.assetVersion {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (p *Panel) handleRoot(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+}

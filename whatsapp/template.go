@@ -1,0 +1,216 @@
+package whatsapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// TemplateInfo is one message template translation as Graph lists it.
+type TemplateInfo struct {
+	ID              string          `json:"id"`
+	Name            string          `json:"name"`
+	Language        string          `json:"language"`
+	Status          string          `json:"status"`
+	Category        string          `json:"category"`
+	ParameterFormat string          `json:"parameter_format"`
+	Components      json.RawMessage `json:"components"`
+}
+
+// ListTemplates lists every template of the WhatsApp Business Account,
+// following Graph's paging (at most 50 pages of 100).
+func (c *Client) ListTemplates(ctx context.Context) ([]TemplateInfo, error) {
+	if c.WABAID == "" {
+		return nil, fmt.Errorf("%w: the WhatsApp Business Account id (SENDBOX_WA_WABA_ID) is not set", ErrNotConfigured)
+	}
+	q := url.Values{"fields": {"id,name,status,category,language,components,parameter_format"}, "limit": {"100"}}
+	next := c.nodeURL(c.WABAID, "message_templates") + "?" + q.Encode()
+	var out []TemplateInfo
+	for page := 0; next != "" && page < 50; page++ {
+		var resp struct {
+			Data   []TemplateInfo `json:"data"`
+			Paging struct {
+				Next string `json:"next"`
+			} `json:"paging"`
+		}
+		if err := c.do(ctx, "GET", next, "", nil, 0, &resp); err != nil {
+			return nil, err
+		}
+		out = append(out, resp.Data...)
+		next = resp.Paging.Next
+		// Only follow Graph's own next links, never a host the answer made up.
+		if next != "" && !strings.HasPrefix(next, c.baseURL()+"/") {
+			next = ""
+		}
+	}
+	return out, nil
+}
+
+// TemplateSpec is what a template asks for: its texts with their
+// {{1}}/{{name}} placeholders, and the parameters to fill.
+type TemplateSpec struct {
+	HeaderFormat string // TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION, or "" for none
+	Header       string
+	Body         string
+	Footer       string
+	Buttons      []string // button texts, for display
+	Params       []TemplateParam
+	Named        bool // {{first_name}} rather than {{1}}
+}
+
+// TemplateParam is one placeholder to fill.
+type TemplateParam struct {
+	Component string // "header" or "body"
+	Name      string // "1", "2"… or the parameter name
+}
+
+var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_]+)\s*\}\}`)
+
+func placeholders(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range placeholderRE.FindAllStringSubmatch(text, -1) {
+		if !seen[m[1]] {
+			seen[m[1]] = true
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// ParseTemplate reads the components Graph returns for a template.
+func ParseTemplate(components json.RawMessage) (*TemplateSpec, error) {
+	var comps []struct {
+		Type    string `json:"type"`
+		Format  string `json:"format"`
+		Text    string `json:"text"`
+		Buttons []struct {
+			Text string `json:"text"`
+		} `json:"buttons"`
+	}
+	if err := json.Unmarshal(components, &comps); err != nil {
+		return nil, fmt.Errorf("template components: %w", err)
+	}
+	t := &TemplateSpec{}
+	for _, c := range comps {
+		switch strings.ToUpper(c.Type) {
+		case "HEADER":
+			t.HeaderFormat, t.Header = strings.ToUpper(c.Format), c.Text
+			if t.HeaderFormat == "" {
+				t.HeaderFormat = "TEXT"
+			}
+		case "BODY":
+			t.Body = c.Text
+		case "FOOTER":
+			t.Footer = c.Text
+		case "BUTTONS":
+			for _, b := range c.Buttons {
+				t.Buttons = append(t.Buttons, b.Text)
+			}
+		}
+	}
+	for _, p := range placeholders(t.Header) {
+		t.Params = append(t.Params, TemplateParam{Component: "header", Name: p})
+	}
+	for _, p := range placeholders(t.Body) {
+		t.Params = append(t.Params, TemplateParam{Component: "body", Name: p})
+	}
+	for _, p := range t.Params {
+		if _, err := strconv.Atoi(p.Name); err != nil {
+			t.Named = true
+		}
+	}
+	return t, nil
+}
+
+// ErrTemplateMedia is returned for templates whose header needs a media file.
+var ErrTemplateMedia = errors.New("this template's header needs an image, video or document: send it through the API with the header parameter")
+
+// Message builds the send request for the template with values keyed by
+// parameter name ("1", "2"… or the named parameters).
+func (t *TemplateSpec) Message(to, name, language string, values map[string]string) (*OutboundMessage, error) {
+	if t.HeaderFormat != "" && t.HeaderFormat != "TEXT" {
+		return nil, ErrTemplateMedia
+	}
+	m := &OutboundMessage{To: to, Type: "template", Template: &Template{Name: name, Language: TemplateLanguage{Code: language}}}
+	byComp := map[string][]TemplateParameter{}
+	for _, p := range t.Params {
+		v := strings.TrimSpace(values[p.Name])
+		if v == "" {
+			return nil, &ValidationError{Field: "template.parameters." + p.Name, Code: "missing_parameter",
+				Message: fmt.Sprintf("fill in the template's {{%s}}", p.Name)}
+		}
+		tp := TemplateParameter{Type: "text", Text: v}
+		if t.Named {
+			tp.ParameterName = p.Name
+		}
+		byComp[p.Component] = append(byComp[p.Component], tp)
+	}
+	for _, c := range []string{"header", "body"} {
+		if ps := byComp[c]; len(ps) > 0 {
+			m.Template.Components = append(m.Template.Components, TemplateComponent{Type: c, Parameters: ps})
+		}
+	}
+	return m, m.Validate()
+}
+
+// Render returns the template's text with values filled in (missing values
+// stay as their placeholder), header, body and footer on their own lines.
+func (t *TemplateSpec) Render(values map[string]string) string {
+	fill := func(s string) string {
+		return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+			name := placeholderRE.FindStringSubmatch(m)[1]
+			if v, ok := values[name]; ok && v != "" {
+				return v
+			}
+			return m
+		})
+	}
+	var parts []string
+	if t.HeaderFormat == "TEXT" && t.Header != "" {
+		parts = append(parts, fill(t.Header))
+	}
+	if t.Body != "" {
+		parts = append(parts, fill(t.Body))
+	}
+	if t.Footer != "" {
+		parts = append(parts, t.Footer)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// TemplateValues extracts the parameter values of a template send, keyed as
+// Render expects: by parameter name, or by position within each component.
+func TemplateValues(m *OutboundMessage, spec *TemplateSpec) map[string]string {
+	out := map[string]string{}
+	if m == nil || m.Template == nil {
+		return out
+	}
+	for _, c := range m.Template.Components {
+		comp := strings.ToLower(c.Type)
+		var names []string
+		if spec != nil {
+			for _, p := range spec.Params {
+				if p.Component == comp {
+					names = append(names, p.Name)
+				}
+			}
+		}
+		for i, p := range c.Parameters {
+			key := p.ParameterName
+			if key == "" && i < len(names) {
+				key = names[i]
+			}
+			if key == "" {
+				key = strconv.Itoa(i + 1)
+			}
+			out[key] = p.Text
+		}
+	}
+	return out
+}
