@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/inbox"
 	"sendbox/store"
 	"sendbox/whatsapp"
 )
@@ -98,21 +99,14 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	if m.Context != nil {
 		ctxWAMID = m.Context.MessageID
 	}
-	text := m.Summary()
-	if m.Template != nil {
-		// The text the customer reads, for the thread, the list and search.
-		if tp, err := s.Store.TemplateByName(ctx, m.Template.Name, m.Template.Language.Code); err == nil {
-			if spec, err := whatsapp.ParseTemplate(tp.Components); err == nil {
-				text = spec.Render(whatsapp.TemplateValues(&m, spec))
-			}
-		}
-	}
+	text, filename := s.textOf(ctx, &m)
 	return s.Store.QueueOutbound(ctx, store.OutboundInput{
 		PhoneNumberID:  s.PhoneNumberID,
 		WaID:           waID,
 		UserID:         userID,
 		Type:           m.Type,
 		Text:           text,
+		Preview:        inbox.Preview(m.Type, text, filename),
 		ContextWAMID:   ctxWAMID,
 		Payload:        payload,
 		IdempotencyKey: req.IdempotencyKey,
@@ -126,4 +120,29 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// textOf is the text the customer reads, stored for the thread and search
+// as inbound text is: a caption for media, the filled-in text of a template.
+func (s *Service) textOf(ctx context.Context, m *whatsapp.OutboundMessage) (text, filename string) {
+	for _, mo := range []*whatsapp.MediaObject{m.Image, m.Video, m.Audio, m.Document, m.Sticker} {
+		if mo != nil {
+			return mo.Caption, mo.Filename
+		}
+	}
+	switch {
+	case m.Template != nil:
+		if tp, err := s.Store.TemplateByName(ctx, m.Template.Name, m.Template.Language.Code); err == nil {
+			if spec, err := whatsapp.ParseTemplate(tp.Components); err == nil {
+				return spec.Render(whatsapp.TemplateValues(m, spec)), ""
+			}
+		}
+	case m.Interactive != nil && m.Interactive.Body != nil:
+		return m.Interactive.Body.Text, ""
+	case m.Location != nil:
+		return strings.TrimSpace(m.Location.Name + " " + m.Location.Address), ""
+	case m.Reaction != nil:
+		return m.Reaction.Emoji, ""
+	}
+	return m.Summary(), ""
 }

@@ -16,6 +16,7 @@ type OutboundInput struct {
 	WaID, UserID   string
 	Type           string
 	Text           string // what the thread and search show
+	Preview        string // the conversation list's one-line summary
 	ContextWAMID   string // quoted reply
 	Payload        []byte // the send request in Meta's shape
 	IdempotencyKey string // the API client's key; "" for none
@@ -82,8 +83,12 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 			nullStr(md.ID), nullStr(md.MimeType), nullStr(md.Filename), nullStr(md.Path), md.Size, mediaState).Scan(&id); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
+		preview := in.Preview
+		if preview == "" {
+			preview = in.Text
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = MAX(last_message_at, ?1),
-			preview = ?2, updated_at = ?1 WHERE id = ?3`, nowMS, in.Text, convID); err != nil {
+			preview = ?2, updated_at = ?1 WHERE id = ?3`, nowMS, preview, convID); err != nil {
 			return err
 		}
 		job, _ := json.Marshal(Event{Type: "send", MessageID: id, ContactID: contactID, At: t.now})

@@ -28,6 +28,8 @@ var crossOrigin = http.NewCrossOriginProtection()
 
 type sessionKey struct{}
 
+type startKey struct{}
+
 func sessionFrom(r *http.Request) *store.Session {
 	s, _ := r.Context().Value(sessionKey{}).(*store.Session)
 	return s
@@ -57,6 +59,7 @@ func (p *Panel) clearCookie(w http.ResponseWriter, name string) {
 // (header X-CSRF-Token from htmx, or the form field csrf) from the same origin.
 func (p *Panel) authed(need string, h http.HandlerFunc) http.Handler {
 	return crossOrigin.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(context.WithValue(r.Context(), startKey{}, time.Now()))
 		s := p.loadSession(w, r)
 		if s == nil {
 			if r.Header.Get("HX-Request") == "true" {

@@ -148,4 +148,11 @@ func TestPanelEndToEnd(t *testing.T) {
 		run("settings "+s, chromedp.Navigate(a.URL()+"/settings/"+s), chromedp.WaitVisible(".settings h1"))
 		shot("13-settings-" + s)
 	}
+
+	// 9. On a phone-sized screen the list and the thread take turns.
+	run("phone-sized", chromedp.EmulateViewport(390, 844), chromedp.Navigate(a.URL()+"/inbox"),
+		chromedp.WaitVisible(`//span[@class="conv-name" and text()="Maria Rossi"]`))
+	shot("14-mobile-inbox")
+	run("phone-sized thread", chromedp.Navigate(convURL), chromedp.WaitVisible("#reply-body"))
+	shot("15-mobile-thread")
 }

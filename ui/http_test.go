@@ -23,13 +23,13 @@ import (
 // browser is a cookie-keeping HTTP client that behaves like a form-posting
 // browser without JavaScript.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	a    *sendboxtest.App
 	c    *http.Client
 	csrf string // the last CSRF token seen in a page
 }
 
-func newBrowser(t *testing.T, a *sendboxtest.App) *browser {
+func newBrowser(t testing.TB, a *sendboxtest.App) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, a: a, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -72,7 +72,7 @@ func (b *browser) post(path string, form url.Values) (*http.Response, string) {
 }
 
 // setupOwner creates the owner through the one-time link.
-func setupOwner(t *testing.T, a *sendboxtest.App) *browser {
+func setupOwner(t testing.TB, a *sendboxtest.App) *browser {
 	t.Helper()
 	link, err := a.SetupLink(context.Background())
 	if err != nil || link == "" {

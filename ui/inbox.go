@@ -145,7 +145,7 @@ func (p *Panel) handleInboxList(w http.ResponseWriter, r *http.Request) {
 	if f.After != "" {
 		name = "conv_more" // appended below the page already shown
 	}
-	p.fragment(w, "inbox", name, v)
+	p.fragment(w, r, "inbox", name, v)
 }
 
 // conversation loads the thread and everything around it, and marks what
@@ -274,7 +274,7 @@ func (p *Panel) convFragment(w http.ResponseWriter, r *http.Request, name string
 		p.internal(w, r, err)
 		return
 	}
-	p.fragment(w, "inbox", name, cv)
+	p.fragment(w, r, "inbox", name, cv)
 }
 
 // done answers a successful action: the parts of the page showing the
@@ -470,10 +470,10 @@ func (p *Panel) handleTemplateForm(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.URL.Query().Get("part") == "preview" {
-		p.fragment(w, "inbox", "template_preview", v)
+		p.fragment(w, r, "inbox", "template_preview", v)
 		return
 	}
-	p.fragment(w, "inbox", "template_fields", v)
+	p.fragment(w, r, "inbox", "template_fields", v)
 }
 
 func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {

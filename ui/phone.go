@@ -61,7 +61,7 @@ func (p *Panel) handlePhoneMessages(w http.ResponseWriter, r *http.Request) {
 	if !p.needSandbox(w, r) {
 		return
 	}
-	p.fragment(w, "phone", "phone_screen", p.phoneView(digits(r.PathValue("wa_id")), true))
+	p.fragment(w, r, "phone", "phone_screen", p.phoneView(digits(r.PathValue("wa_id")), true))
 }
 
 func digits(s string) string {
@@ -132,7 +132,7 @@ func (p *Panel) handlePhoneSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("HX-Request") == "true" {
-		p.fragment(w, "phone", "phone_screen", p.phoneView(in.From, true))
+		p.fragment(w, r, "phone", "phone_screen", p.phoneView(in.From, true))
 		return
 	}
 	http.Redirect(w, r, "/phone?wa="+in.From, http.StatusSeeOther)

@@ -146,7 +146,7 @@ func (p *Panel) handleTestConnection(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		data["Error"] = whatsappError(err)
 	}
-	p.fragment(w, "settings", "connection_result", data)
+	p.fragment(w, r, "settings", "connection_result", data)
 }
 
 func (p *Panel) handleProfileSave(w http.ResponseWriter, r *http.Request) {

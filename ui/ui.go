@@ -217,15 +217,15 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request, status int, name st
 			v.Flash = s
 		}
 	}
-	p.exec(w, status, name, "layout", v)
+	p.exec(w, r, status, name, "layout", v)
 }
 
 // fragment renders one named template of a page for htmx.
-func (p *Panel) fragment(w http.ResponseWriter, page, name string, data any) {
-	p.exec(w, http.StatusOK, page, name, data)
+func (p *Panel) fragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
+	p.exec(w, r, http.StatusOK, page, name, data)
 }
 
-func (p *Panel) exec(w http.ResponseWriter, status int, page, name string, data any) {
+func (p *Panel) exec(w http.ResponseWriter, r *http.Request, status int, page, name string, data any) {
 	t := p.pages[page]
 	if t == nil {
 		p.Log.Error("no such page template", slog.String("page", page))
@@ -238,10 +238,20 @@ func (p *Panel) exec(w http.ResponseWriter, status int, page, name string, data 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	serverTiming(w, r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// serverTiming reports how long the server took, from the session check to
+// the rendered page, in the Server-Timing header that browsers' developer
+// tools show.
+func serverTiming(w http.ResponseWriter, r *http.Request) {
+	if start, ok := r.Context().Value(startKey{}).(time.Time); ok {
+		w.Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.2f", float64(time.Since(start).Microseconds())/1000))
+	}
 }
 
 // fail answers a failed panel action: for htmx with the message in a
