@@ -224,14 +224,14 @@ func (a *App) Close(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("simulator: %w", err))
 			}
 		}
+		if a.Panel != nil {
+			a.Panel.Close() // ends the panels' event streams, which never go idle
+		}
 		if err := a.shutdownHTTP(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 		if a.ingest != nil {
 			a.ingest.Stop()
-		}
-		if a.Panel != nil {
-			a.Panel.Close()
 		}
 		if a.bgCancel != nil {
 			a.bgCancel()

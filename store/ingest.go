@@ -128,7 +128,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 		{&st.touchConv, `UPDATE conversations SET
 			preview = CASE WHEN ?1 AND ?2 >= last_message_at THEN ?3 ELSE preview END,
 			last_message_at = CASE WHEN ?1 THEN MAX(last_message_at, ?2) ELSE last_message_at END,
-			last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?2),
+			last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?7),
 			unread = unread + ?4,
 			status = CASE WHEN ?1 AND status = 'snoozed' THEN 'open' ELSE status END,
 			updated_at = ?5
@@ -335,8 +335,12 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	if m.Silent {
 		unread = 0
 	}
-	if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, ts.UnixMilli(), m.Preview, unread,
-		t.now.UnixMilli(), convID); err != nil {
+	// Meta's timestamps are whole seconds: the message was written within
+	// that second, so for ordering it counts at the second's end (a reply
+	// then never sorts before the business message it answers).
+	orderAt := ts.Add(time.Second - time.Millisecond)
+	if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, orderAt.UnixMilli(), m.Preview, unread,
+		t.now.UnixMilli(), convID, ts.UnixMilli()); err != nil {
 		return fmt.Errorf("update conversation: %w", err)
 	}
 	if err := t.effect(m); err != nil {

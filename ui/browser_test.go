@@ -139,6 +139,18 @@ func TestPanelEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`//div[contains(@class,"msg out")]//span[@class="tick" and text()="✓✓"]`))
 	shot("10-template-sent")
 
+	// The customer taps a quick-reply button of the template on their
+	// phone: the tap arrives in the inbox, and since the customer wrote, the
+	// window opens and the composer turns into the reply box, live.
+	tplURL := get("note the url", chromedp.Location())
+	run("tap Confermo", chromedp.Navigate(a.URL()+"/phone?wa=393489876543"),
+		chromedp.WaitVisible(`//div[contains(@class,"phone-msgs")]//button[text()="Confermo"]`),
+		chromedp.Click(`//div[contains(@class,"phone-msgs")]//button[text()="Confermo"]`),
+		chromedp.WaitVisible(`//div[contains(@class,"phone-msgs")]//div[contains(@class,"msg in")]//div[contains(., "Confermo")]`))
+	run("see the tap", chromedp.Navigate(tplURL), chromedp.WaitVisible(`//span[@class="tapped"]`),
+		chromedp.WaitVisible("#reply-body"))
+	shot("10b-button-reply")
+
 	// 8. The other main pages, for the record.
 	run("contacts", chromedp.Navigate(a.URL()+"/contacts"), chromedp.WaitVisible("table.list"))
 	shot("11-contacts")

@@ -438,3 +438,28 @@ func TestEveryStringExists(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestShutdownWithOpenPanel: an open panel's event stream never goes idle;
+// shutdown must end it rather than wait out its timeout.
+func TestShutdownWithOpenPanel(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	req, _ := http.NewRequest("GET", a.URL()+"/events", nil)
+	resp, err := (&http.Client{Jar: b.c.Jar}).Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("events: %v", err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("shutdown waited %s for an open event stream", d)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil && !strings.Contains(err.Error(), "EOF") {
+		t.Logf("stream ended with %v", err)
+	}
+}

@@ -22,10 +22,12 @@ type hub struct {
 	sub     *nats.Subscription
 	mu      sync.Mutex // guards clients
 	clients map[chan []string]struct{}
+	done    chan struct{} // closed at shutdown: every stream ends
+	once    sync.Once
 }
 
 func newHub(nc *nats.Conn, log *slog.Logger) *hub {
-	h := &hub{log: log, clients: map[chan []string]struct{}{}}
+	h := &hub{log: log, clients: map[chan []string]struct{}{}, done: make(chan struct{})}
 	if nc == nil {
 		return h
 	}
@@ -94,10 +96,15 @@ func (h *hub) leave(c chan []string) {
 	h.mu.Unlock()
 }
 
+// close ends every event stream (so HTTP shutdown need not wait for open
+// panels) and stops listening to the broker.
 func (h *hub) close() {
-	if h.sub != nil {
-		h.sub.Unsubscribe()
-	}
+	h.once.Do(func() {
+		close(h.done)
+		if h.sub != nil {
+			h.sub.Unsubscribe()
+		}
+	})
 }
 
 // handleEvents streams live updates to a browser: each event names what
@@ -122,6 +129,8 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-p.live.done:
+			return // the browser reconnects to the next sendbox
 		case names := <-c:
 			// Coalesce a burst of events into one write.
 			seen := map[string]bool{}

@@ -20,7 +20,8 @@ type threadItem struct {
 	Msg   *msgView
 	Event *store.ConversationEvent
 	Note  *store.ConversationEvent
-	At    time.Time
+	At    time.Time // when sendbox received or made it: the thread's order
+	Seq   int64     // message id, for ties
 }
 
 // msgView is a message as the thread shows it.
@@ -95,7 +96,15 @@ func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store
 			}
 		}
 		v.Reactions = strings.Join(rs, " ")
-		items = append(items, threadItem{Msg: v, At: v.At})
+		// The customer's time is in whole seconds: the message was sent
+		// within that second, so it sorts at its end. Then a reply never
+		// shows above what it answers, and a webhook Meta delivered late
+		// still sorts by when the customer wrote.
+		at := m.CreatedAt
+		if m.Direction == store.Inbound {
+			at = m.Timestamp.Add(time.Second - time.Millisecond)
+		}
+		items = append(items, threadItem{Msg: v, At: at, Seq: m.ID})
 	}
 	for i := range events {
 		e := &events[i]
@@ -105,7 +114,12 @@ func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store
 			items = append(items, threadItem{Event: e, At: e.CreatedAt})
 		}
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].At.Before(items[j].At) })
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].At.Equal(items[j].At) {
+			return items[i].At.Before(items[j].At)
+		}
+		return items[i].Seq < items[j].Seq
+	})
 	out := make([]threadItem, 0, len(items)+8)
 	lastDay := ""
 	for _, it := range items {

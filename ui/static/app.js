@@ -65,6 +65,11 @@
       var c = t.closest(".composer");
       if (c) { c.classList.toggle("note-mode", t.value === "note" && t.checked); }
     }
+    // Snoozing until a chosen time shows the time input.
+    if (t.matches(".snooze select")) {
+      t.form.classList.toggle("custom", t.value === "custom");
+      if (t.value === "custom") { t.form.querySelector(".snooze-until").focus(); }
+    }
     // Show the name of the file chosen in a visually hidden file input.
     if (t.matches("input[type=file][data-filename]")) {
       var out = document.getElementById(t.getAttribute("data-filename"));
