@@ -86,6 +86,23 @@ type IngestResult struct {
 	EventsNew       int
 }
 
+// OrderTime places an inbound message among the business's messages. Meta
+// stamps it in whole seconds of the customer's clock; the message was sent
+// within [ts, ts+1s). Its arrival time, clamped into that second, keeps the
+// true order both ways: a bot's reply in the same second sorts after the
+// message, a quick tap on a template's button sorts after the template,
+// and a webhook Meta delivered days late sorts when the customer wrote.
+func OrderTime(ts, arrived time.Time) time.Time {
+	end := ts.Add(time.Second - time.Millisecond)
+	switch {
+	case arrived.Before(ts):
+		return ts
+	case arrived.After(end):
+		return end
+	}
+	return arrived
+}
+
 // rankSQL orders message states; failed is terminal and handled apart.
 const rankSQL = `CASE %s WHEN 'queued' THEN 0 WHEN 'accepted' THEN 1 WHEN 'sent' THEN 2
 	WHEN 'delivered' THEN 3 WHEN 'read' THEN 4 WHEN 'played' THEN 5 ELSE -1 END`
@@ -335,10 +352,7 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	if m.Silent {
 		unread = 0
 	}
-	// Meta's timestamps are whole seconds: the message was written within
-	// that second, so for ordering it counts at the second's end (a reply
-	// then never sorts before the business message it answers).
-	orderAt := ts.Add(time.Second - time.Millisecond)
+	orderAt := OrderTime(ts, t.now)
 	if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, orderAt.UnixMilli(), m.Preview, unread,
 		t.now.UnixMilli(), convID, ts.UnixMilli()); err != nil {
 		return fmt.Errorf("update conversation: %w", err)

@@ -326,3 +326,19 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("double revoke: %v", err)
 	}
 }
+
+func TestOrderTime(t *testing.T) {
+	ts := time.Unix(1000, 0)
+	for _, c := range []struct {
+		arrived time.Time
+		want    time.Time
+	}{
+		{ts.Add(300 * time.Millisecond), ts.Add(300 * time.Millisecond)}, // same second: arrival order
+		{ts.Add(48 * time.Hour), ts.Add(999 * time.Millisecond)},         // late webhook: the customer's time
+		{ts.Add(-5 * time.Second), ts},                                   // a clock ahead
+	} {
+		if got := OrderTime(ts, c.arrived); !got.Equal(c.want) {
+			t.Errorf("arrived %v: %v, want %v", c.arrived, got, c.want)
+		}
+	}
+}

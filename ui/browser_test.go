@@ -104,6 +104,10 @@ func TestPanelEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`//div[contains(@class,"msg out")]//span[@class="tick read"]`),
 		chromedp.WaitVisible(`//div[contains(@class,"msg in")]//div[contains(., "Perfetto, grazie")]`))
 	shot("08-thread-read")
+	order, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#messages .msg")).map(m => m.classList.contains("in") ? "in" : "out").join(",")`))
+	if err != nil || order != "in,out,in" {
+		t.Fatalf("the thread's order is %q: a reply must follow what it answers", order)
+	}
 
 	// 7. A customer who last wrote two days ago: only a template can be sent.
 	old := time.Now().Add(-48 * time.Hour).Unix()

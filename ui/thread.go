@@ -96,13 +96,9 @@ func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store
 			}
 		}
 		v.Reactions = strings.Join(rs, " ")
-		// The customer's time is in whole seconds: the message was sent
-		// within that second, so it sorts at its end. Then a reply never
-		// shows above what it answers, and a webhook Meta delivered late
-		// still sorts by when the customer wrote.
 		at := m.CreatedAt
 		if m.Direction == store.Inbound {
-			at = m.Timestamp.Add(time.Second - time.Millisecond)
+			at = store.OrderTime(m.Timestamp, m.CreatedAt)
 		}
 		items = append(items, threadItem{Msg: v, At: at, Seq: m.ID})
 	}
