@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"sendbox/inbox"
 	"sendbox/media"
 	"sendbox/outbound"
 	"sendbox/store"
@@ -379,4 +381,37 @@ func (a *App) handleWebhookEvents(w http.ResponseWriter, r *http.Request) {
 		evs = []store.WebhookEvent{}
 	}
 	writeJSON(w, http.StatusOK, list[store.WebhookEvent]{Data: evs, Total: len(evs)})
+}
+
+// handleEraseContact erases a customer and everything about them.
+func (a *App) handleEraseContact(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := inbox.EraseContact(r.Context(), a.Store, a.Config.DataDir, id); err != nil {
+		a.notFoundOr(w, r, err, "contact")
+		return
+	}
+	a.Log.Info("contact erased", slog.Int64("contact", id), slog.String("by", principalName(r)))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *App) handleDeleteMessage(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := inbox.DeleteMessage(r.Context(), a.Store, a.Config.DataDir, id); err != nil {
+		a.notFoundOr(w, r, err, "message")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func principalName(r *http.Request) string {
+	if p, ok := r.Context().Value(principalKey{}).(*Principal); ok {
+		return "api key " + p.Name
+	}
+	return ""
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +366,49 @@ func TestMarkReadAndUploadedMedia(t *testing.T) {
 	out, _ := a.Store.MessageByID(context.Background(), m.ID)
 	if code, _ := a.Do("POST", fmt.Sprintf("/api/v1/messages/%d/read", out.ID), nil); code != 422 {
 		t.Fatalf("marking an outbound message read: %d", code)
+	}
+}
+
+// TestEraseContactByAPI: erasure removes the customer, their messages and
+// their files from disk; only admins may do it.
+func TestEraseContactByAPI(t *testing.T) {
+	a := sendboxtest.New(t)
+	photo := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 9}, 500)
+	code, body := a.Do("POST", "/api/v1/sandbox/inbound", map[string]any{"from": "393330001234", "type": "image",
+		"image": map[string]string{"caption": "la mia radiografia"},
+		"media": map[string]string{"data": base64.StdEncoding.EncodeToString(photo), "mime_type": "image/jpeg"}})
+	if code != 201 {
+		t.Fatalf("%d %s", code, body)
+	}
+	wamid := sendboxtest.JSON[struct{ Data struct{ WAMID string } }](t, body).Data.WAMID
+	var m *store.Message
+	sendboxtest.Eventually(t, 20*time.Second, "the photo to be stored", func() bool {
+		var err error
+		m, err = a.Store.MessageByWAMID(context.Background(), wamid)
+		return err == nil && m.Media != nil && m.Media.State == "stored"
+	})
+	file := filepath.Join(a.Config.DataDir, m.Media.Path)
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+	agent, _, _ := accounts.CreateAPIKey(context.Background(), a.Store, "agent", "agent")
+	path := fmt.Sprintf("/api/v1/contacts/%d", m.ContactID)
+	if code, _ := a.DoAs(agent, "DELETE", path, nil); code != 403 {
+		t.Fatalf("agent erased a contact: %d", code)
+	}
+	if code, body := a.Do("DELETE", path, nil); code != 204 {
+		t.Fatalf("erase: %d %s", code, body)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("the photo is still on disk: %v", err)
+	}
+	if code, _ := a.Do("GET", path, nil); code != 404 {
+		t.Fatalf("contact after erasure: %d", code)
+	}
+	if code, body := a.Do("GET", "/api/v1/messages?contact=%2B393330001234", nil); code != 200 || sendboxtest.JSON[msgList](t, body).Total != 0 {
+		t.Fatalf("messages after erasure: %s", body)
+	}
+	if code, _ := a.Do("DELETE", path, nil); code != 404 {
+		t.Fatalf("second erasure: %d", code)
 	}
 }

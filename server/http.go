@@ -34,6 +34,8 @@ func (a *App) routes() http.Handler {
 	api("GET /api/v1/conversations/{id}/messages", "viewer", a.handleConversationMessages)
 	api("GET /api/v1/contacts", "viewer", a.handleListContacts)
 	api("GET /api/v1/contacts/{id}", "viewer", a.handleGetContact)
+	api("DELETE /api/v1/contacts/{id}", "admin", a.handleEraseContact)
+	api("DELETE /api/v1/messages/{id}", "admin", a.handleDeleteMessage)
 	api("POST /api/v1/messages/{id}/read", "agent", a.handleMarkRead)
 	api("POST /api/v1/media", "agent", a.handleUploadMedia)
 	api("GET /api/v1/messages/{id}/media", "viewer", a.handleMedia)

@@ -342,3 +342,71 @@ func TestOrderTime(t *testing.T) {
 		}
 	}
 }
+
+func TestEraseContact(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	m1 := text("wamid.e1", "391", "il mio indirizzo è via Roma 1", time.Now())
+	m1.MediaID, m1.Type = "media1", "image"
+	m2 := text("wamid.e2", "392", "another customer", time.Now())
+	if _, err := s.Ingest(ctx, &IngestBatch{Messages: []InboundMessage{m1, m2},
+		Events: []EventInput{{Field: "user_preferences", Value: []byte(`{"user_preferences":[{"wa_id":"391","value":"stop"}]}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := s.MessageByWAMID(ctx, "wamid.e1")
+	if err := s.SetMediaStored(ctx, msg.ID, "media/ab/abc.jpg", 10, "image/jpeg"); err != nil {
+		t.Fatal(err)
+	}
+	out := queue(t, s, "391", "reply")
+	if _, err := s.Ingest(ctx, &IngestBatch{Statuses: []StatusUpdate{{WAMID: "wamid.e1", Status: "read", Raw: []byte(`{}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.ContactByRecipient(ctx, "391", "")
+	if err := s.AddNote(ctx, out.ConversationID, 0, "note about them"); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.EraseContact(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed.Messages != 2 || len(removed.MediaPaths) != 1 || removed.MediaPaths[0] != "media/ab/abc.jpg" {
+		t.Fatalf("removed %+v", removed)
+	}
+	counts, _ := s.Count(ctx)
+	if counts.Contacts != 1 || counts.Messages != 1 || counts.Conversations != 1 || counts.Events != 0 {
+		t.Fatalf("left after erasure: %+v", counts)
+	}
+	if _, err := s.ContactByID(ctx, c.ID); err != ErrNotFound {
+		t.Fatalf("contact still there: %v", err)
+	}
+	if _, err := s.EraseContact(ctx, c.ID); err != ErrNotFound {
+		t.Fatalf("second erasure: %v", err)
+	}
+	items, _ := s.PendingOutbox(ctx, 1000)
+	var deleted, erased int
+	for _, it := range items {
+		switch it.Subject {
+		case SubjectEvents + EventMessageDeleted:
+			deleted++
+		case SubjectEvents + EventContactErased:
+			erased++
+		}
+	}
+	if deleted != 2 || erased != 1 {
+		t.Fatalf("events: %d deleted, %d erased", deleted, erased)
+	}
+	// Deleting one message keeps a media file another message shares.
+	a := text("wamid.s1", "393", "a", time.Now())
+	b := text("wamid.s2", "393", "b", time.Now())
+	s.Ingest(ctx, &IngestBatch{Messages: []InboundMessage{a, b}})
+	ma, _ := s.MessageByWAMID(ctx, "wamid.s1")
+	mb, _ := s.MessageByWAMID(ctx, "wamid.s2")
+	s.SetMediaStored(ctx, ma.ID, "media/cd/same.jpg", 1, "image/jpeg")
+	s.SetMediaStored(ctx, mb.ID, "media/cd/same.jpg", 1, "image/jpeg")
+	if r, err := s.DeleteMessage(ctx, ma.ID); err != nil || r.Messages != 1 || len(r.MediaPaths) != 0 {
+		t.Fatalf("shared media: %+v %v", r, err)
+	}
+	if r, err := s.DeleteMessage(ctx, mb.ID); err != nil || len(r.MediaPaths) != 1 {
+		t.Fatalf("last reference: %+v %v", r, err)
+	}
+}

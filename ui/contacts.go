@@ -11,7 +11,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"log/slog"
+
 	"sendbox/accounts"
+	"sendbox/inbox"
 	"sendbox/store"
 )
 
@@ -206,4 +209,19 @@ func (p *Panel) handleContactSave(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, fmt.Sprintf("/contacts/%d?ok=saved", id), http.StatusSeeOther)
+}
+
+// handleContactErase erases a customer and everything about them.
+func (p *Panel) handleContactErase(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+		return
+	}
+	if err := inbox.EraseContact(r.Context(), p.Store, p.Config.DataDir, id); err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	p.Log.Info("contact erased", slog.Int64("contact", id), slog.String("by", sessionFrom(r).User.Email))
+	http.Redirect(w, r, "/contacts?ok=erased", http.StatusSeeOther)
 }

@@ -427,7 +427,7 @@ func TestEveryStringExists(t *testing.T) {
 		"role.": accounts.Roles, "status.": {"open", "pending", "snoozed", "resolved"},
 		"consent.": {"unknown", "opted_in", "opted_out"}, "color.": {"0", "1", "2", "3", "4", "5", "6", "7"},
 		"settings.": {"whatsapp", "profile", "team", "api-keys", "labels", "canned", "templates", "account"},
-		"flash.":    {"saved", "deleted", "revoked", "synced", "password", "welcome"},
+		"flash.":    {"saved", "deleted", "revoked", "synced", "password", "welcome", "erased"},
 	} {
 		for _, v := range values {
 			if _, ok := catalog[prefix+v]; !ok {

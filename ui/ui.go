@@ -311,6 +311,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /contacts", p.authed(accounts.Viewer, p.handleContacts))
 	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
+	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
 
 	mux.Handle("GET /phone", p.authed(accounts.Viewer, p.handlePhone))
 	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))
