@@ -1,0 +1,541 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+)
+
+// Query is a search request.
+type Query struct {
+	Q     string   // user text: words, "quoted phrases", prefix*, -excluded; the last word is also a prefix; typos tolerated
+	Kinds []string // KindMessage, KindContact, KindKB; empty = message+contact
+
+	// Filters. Message-only filters (all but ContactID) leave contacts and KB
+	// chunks out of the results; ContactID keeps the contact itself.
+	From, To                                    time.Time // message date range [From, To); zero = open
+	ContactID, ConversationID, AgentID, LabelID int64
+	Status, Direction, MessageType              string
+
+	Sort          string // "relevance" (default) or "date" (newest first); with no words, always date
+	Offset, Limit int    // Limit: default 20, at most 100; Offset at most 10,000
+	Facets        bool   // compute facets: type, direction, status, label, date
+
+	// Now anchors the date facet buckets; zero means time.Now().
+	Now time.Time
+}
+
+// Result is one page of hits.
+type Result struct {
+	Total  uint64
+	Hits   []Hit
+	Facets map[string][]FacetCount // keys: "type", "direction", "status", "label", "date"
+	Took   time.Duration
+}
+
+// Hit is one matching document. Messages set ID, ConversationID, ContactID
+// and At; contacts set ID and ContactID; KB chunks set KBID and ID (the
+// document id).
+type Hit struct {
+	Kind                      string
+	ID                        int64
+	KBID                      string
+	ConversationID, ContactID int64
+	At                        time.Time
+	Score                     float64
+}
+
+// FacetCount is one facet value and how many hits have it. Date buckets are
+// "7d" (last 7 days), "30d" (last 30 days, including the last 7) and "older".
+type FacetCount struct {
+	Term  string
+	Count int
+}
+
+// Sort orders.
+const (
+	SortRelevance = "relevance"
+	SortDate      = "date"
+)
+
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+	maxOffset    = 10_000
+)
+
+// Search runs q against the serving generation.
+func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
+	start := time.Now()
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+	offset := min(max(q.Offset, 0), maxOffset)
+
+	browse := strings.TrimSpace(q.Q) == ""
+	cl := parseQuery(q.Q)
+	if !browse && len(cl) == 0 {
+		// Punctuation only: nothing to look for.
+		return &Result{Took: time.Since(start)}, nil
+	}
+	bq := x.buildQuery(&q, cl)
+	if bq == nil {
+		return &Result{Took: time.Since(start)}, nil
+	}
+	req := bleve.NewSearchRequestOptions(bq, limit, offset, false)
+	req.Fields = []string{fHit}
+	if q.Sort == SortDate || browse {
+		// Newest first; documents without a date (contacts, KB) last. No
+		// scoring: the order does not need it and it costs.
+		req.SortByCustom(bsearch.SortOrder{
+			&bsearch.SortField{Field: fAt, Desc: true, Type: bsearch.SortFieldAsDate, Missing: bsearch.SortFieldMissingLast},
+		})
+		req.Score = "none"
+	}
+	if q.Facets {
+		addFacets(req, q.Now)
+	}
+	var res *bleve.SearchResult
+	err := x.use(func(g *generation) error {
+		var err error
+		res, err = g.idx.SearchInContext(ctx, req)
+		return err
+	})
+	if errors.Is(err, ErrClosed) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", q.Q, err)
+	}
+	out := &Result{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
+	for _, h := range res.Hits {
+		out.Hits = append(out.Hits, toHit(h))
+	}
+	if q.Facets {
+		out.Facets = facetCounts(res.Facets)
+	}
+	out.Took = time.Since(start)
+	return out, nil
+}
+
+func toHit(h *bsearch.DocumentMatch) Hit {
+	hit := Hit{Score: h.Score}
+	info, _ := h.Fields[fHit].(string)
+	if h.ID == "" {
+		return hit
+	}
+	rest := h.ID[1:]
+	switch h.ID[0] {
+	case 'm':
+		hit.Kind = KindMessage
+		hit.ID = atoi(rest)
+		hit.ConversationID, hit.ContactID, hit.At = parseHitInfo(info)
+	case 'c':
+		hit.Kind = KindContact
+		hit.ID = atoi(rest)
+		hit.ContactID = hit.ID
+	case 'k':
+		hit.Kind = KindKB
+		hit.KBID = rest
+		hit.ID = atoi(info)
+	}
+	return hit
+}
+
+func atoi(s string) int64 {
+	var n int64
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// Facet names.
+const (
+	FacetType      = "type"
+	FacetDirection = "direction"
+	FacetStatus    = "status"
+	FacetLabel     = "label"
+	FacetDate      = "date"
+)
+
+func addFacets(req *bleve.SearchRequest, now time.Time) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	req.AddFacet(FacetType, bleve.NewFacetRequest(fType, 20))
+	req.AddFacet(FacetDirection, bleve.NewFacetRequest(fDir, 2))
+	req.AddFacet(FacetStatus, bleve.NewFacetRequest(fStatus, 10))
+	req.AddFacet(FacetLabel, bleve.NewFacetRequest(fLabel, 50))
+	d := bleve.NewFacetRequest(fAt, 3)
+	week, month := now.AddDate(0, 0, -7), now.AddDate(0, 0, -30)
+	d.AddDateTimeRange("7d", week, time.Time{})
+	d.AddDateTimeRange("30d", month, time.Time{})
+	d.AddDateTimeRange("older", time.Time{}, month)
+	req.AddFacet(FacetDate, d)
+}
+
+func facetCounts(fr bsearch.FacetResults) map[string][]FacetCount {
+	out := map[string][]FacetCount{}
+	for name, f := range fr {
+		var fc []FacetCount
+		if f.Terms != nil {
+			for _, t := range f.Terms.Terms() {
+				fc = append(fc, FacetCount{Term: t.Term, Count: t.Count})
+			}
+		}
+		for _, d := range f.DateRanges {
+			if d.Count > 0 {
+				fc = append(fc, FacetCount{Term: d.Name, Count: d.Count})
+			}
+		}
+		if name == FacetDate {
+			order := map[string]int{"7d": 0, "30d": 1, "older": 2}
+			slices.SortFunc(fc, func(a, b FacetCount) int { return order[a.Term] - order[b.Term] })
+		}
+		out[name] = fc
+	}
+	return out
+}
+
+// Boosts. An exact term always outranks its typo neighbours and prefixes:
+// bleve also divides a fuzzy candidate's score by 1+edits.
+const (
+	boostExact  = 1.0
+	boostFuzzy  = 0.2
+	boostPrefix = 0.3
+	boostName   = 2.0 // a contact's name outranks its notes
+	boostFilter = 0.01
+)
+
+// buildQuery turns q into a bleve query; nil means nothing can match.
+func (x *Index) buildQuery(q *Query, cl []clause) query.Query {
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = []string{KindMessage, KindContact}
+	}
+	msgFilters := x.messageFilters(q)
+	// A filter only messages have excludes the other kinds.
+	onlyMessages := len(msgFilters) > 0
+	empty := !hasPositive(cl)
+
+	var parts []query.Query
+	if slices.Contains(kinds, KindMessage) {
+		var must []query.Query
+		if empty {
+			must = append(must, termQ(fKind, KindMessage, boostFilter))
+		} else if tq := x.textQuery(cl, textField); tq != nil {
+			must = append(must, tq)
+		} else {
+			must = nil
+		}
+		if must != nil {
+			must = append(must, msgFilters...)
+			if q.ContactID != 0 {
+				must = append(must, termQ(fContact, itoa(q.ContactID), boostFilter))
+			}
+			parts = append(parts, and(must))
+		}
+	}
+	if slices.Contains(kinds, KindContact) && !onlyMessages {
+		var must []query.Query
+		if empty {
+			must = append(must, termQ(fKind, KindContact, boostFilter))
+		} else if cq := x.contactQuery(cl); cq != nil {
+			must = append(must, cq)
+		}
+		if must != nil {
+			if q.ContactID != 0 {
+				must = append(must, termQ(fContact, itoa(q.ContactID), boostFilter))
+			}
+			parts = append(parts, and(must))
+		}
+	}
+	if slices.Contains(kinds, KindKB) && !onlyMessages && q.ContactID == 0 {
+		if empty {
+			parts = append(parts, termQ(fKind, KindKB, boostFilter))
+		} else if kq := x.textQuery(cl, kbField); kq != nil {
+			parts = append(parts, kq)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	var out query.Query = or(parts)
+	if nots := x.negatives(cl, kinds); len(nots) > 0 {
+		bq := query.NewBooleanQuery([]query.Query{out}, nil, nots)
+		out = bq
+	}
+	return out
+}
+
+func hasPositive(cl []clause) bool {
+	for _, c := range cl {
+		if !c.not {
+			return true
+		}
+	}
+	return false
+}
+
+// messageFilters are the filters only messages have. Every hit passes them,
+// so they add the same small amount to every score and change no ranking;
+// the boost is not zero because an all-zero query weight makes bleve's
+// query norm divide by zero.
+func (x *Index) messageFilters(q *Query) []query.Query {
+	var f []query.Query
+	if !q.From.IsZero() || !q.To.IsZero() {
+		incl, excl := true, false
+		dr := query.NewDateRangeInclusiveQuery(q.From, q.To, &incl, &excl)
+		dr.SetField(fAt)
+		dr.SetBoost(boostFilter)
+		f = append(f, dr)
+	}
+	if q.ConversationID != 0 {
+		f = append(f, termQ(fConv, itoa(q.ConversationID), boostFilter))
+	}
+	if q.AgentID != 0 {
+		f = append(f, termQ(fAgent, itoa(q.AgentID), boostFilter))
+	}
+	if q.LabelID != 0 {
+		f = append(f, termQ(fLabel, itoa(q.LabelID), boostFilter))
+	}
+	if q.Status != "" {
+		f = append(f, termQ(fStatus, q.Status, boostFilter))
+	}
+	if q.Direction != "" {
+		f = append(f, termQ(fDir, q.Direction, boostFilter))
+	}
+	if q.MessageType != "" {
+		f = append(f, termQ(fType, q.MessageType, boostFilter))
+	}
+	return f
+}
+
+func termQ(field, term string, boost float64) *query.TermQuery {
+	t := query.NewTermQuery(term)
+	t.SetField(field)
+	t.SetBoost(boost)
+	return t
+}
+
+func and(qs []query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewConjunctionQuery(qs)
+}
+
+func or(qs []query.Query) query.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+// textQuery matches the clauses against the per-language text fields. A
+// document has text in exactly one language field, so the query is an OR
+// over languages of an AND over clauses, each clause analyzed with that
+// language's analyzer. A word that is a stop word in a language (it analyzes
+// to nothing) is left out for that language only: "mal di denti" needs "mal"
+// and "dent" in Italian text, all three words in English text.
+func (x *Index) textQuery(cl []clause, field func(string) string) query.Query {
+	var perLang []query.Query
+	for _, l := range Langs {
+		an := x.an.lang[l]
+		f := field(l)
+		var must []query.Query
+		for _, c := range cl {
+			if c.not {
+				continue
+			}
+			if q := clauseQuery(c, f, langAnalyzerName(l), an, 1); q != nil {
+				must = append(must, q)
+			}
+		}
+		if len(must) > 0 {
+			perLang = append(perLang, and(must))
+		}
+	}
+	if len(perLang) == 0 {
+		return nil
+	}
+	return or(perLang)
+}
+
+// clauseQuery is one clause against one analyzed field; nil if the clause
+// analyzes to nothing there.
+func clauseQuery(c clause, field, anName string, an analysis.Analyzer, boost float64) query.Query {
+	toks := an.Analyze([]byte(c.text))
+	if len(toks) == 0 {
+		// A stop word; but as you type "perc" may become "percorso".
+		if c.prefix {
+			return prefixQ(c.text, field, boost, c.star)
+		}
+		return nil
+	}
+	if c.phrase || len(toks) > 1 {
+		// Several tokens from one word ("3C1-807-217", "mario.rossi@x.it")
+		// are a phrase too.
+		if len(toks) > maxPhraseTokens {
+			return nil
+		}
+		p := query.NewMatchPhraseQuery(c.text)
+		p.SetField(field)
+		p.Analyzer = anName
+		p.SetBoost(boost)
+		return p
+	}
+	t := string(toks[0].Term)
+	alts := []query.Query{termQ(field, t, boostExact*boost)}
+	if fz := fuzziness(c.text); fz > 0 && utf8.RuneCountInString(t) > fz {
+		f := query.NewFuzzyQuery(t)
+		f.SetField(field)
+		f.SetFuzziness(fz)
+		f.SetBoost(boostFuzzy * boost)
+		alts = append(alts, f)
+	}
+	if c.prefix {
+		if p := prefixQ(c.text, field, boostPrefix*boost, c.star); p != nil {
+			alts = append(alts, p)
+		}
+	}
+	return or(alts)
+}
+
+func prefixQ(word, field string, boost float64, star bool) query.Query {
+	p := prefixText(word)
+	n := utf8.RuneCountInString(p)
+	if n < minTypedPrefix && !(star && n >= minStarPrefix) {
+		return nil
+	}
+	q := query.NewPrefixQuery(p)
+	q.SetField(field)
+	q.SetBoost(boost)
+	return q
+}
+
+// contactQuery matches the clauses against contacts: each clause in the
+// name, in the other text (username, email, tags, attributes, notes) or, for
+// digits, in the phone number by prefix or suffix.
+func (x *Index) contactQuery(cl []clause) query.Query {
+	var must []query.Query
+	allDigits := true
+	var digits strings.Builder
+	for _, c := range cl {
+		if c.not {
+			continue
+		}
+		d := onlyDigits(c.text)
+		if c.phrase || !isPhoneish(c.text) {
+			allDigits = false
+		}
+		digits.WriteString(d)
+		alts := []query.Query{}
+		if q := clauseQuery(c, fName, plainAnalyzer, x.an.plain, boostName); q != nil {
+			alts = append(alts, q)
+		}
+		if q := clauseQuery(c, fCText, plainAnalyzer, x.an.plain, 1); q != nil {
+			alts = append(alts, q)
+		}
+		if len(d) >= 3 && isPhoneish(c.text) {
+			alts = append(alts, phoneQ(d)...)
+		}
+		if len(alts) == 0 {
+			return nil
+		}
+		must = append(must, or(alts))
+	}
+	if len(must) == 0 {
+		return nil
+	}
+	q := and(must)
+	// "+39 333 123 4567" is several words but one phone number.
+	if d := digits.String(); allDigits && len(must) > 1 && len(d) >= 5 {
+		return or(append([]query.Query{q}, phoneQ(d)...))
+	}
+	return q
+}
+
+// isPhoneish: digits with the punctuation people put in phone numbers.
+func isPhoneish(s string) bool {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			n++
+		case strings.ContainsRune("+-(). /", r):
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
+
+// phoneQ matches digits at the start (with country code) or the end (local
+// number) of a phone: both are prefix queries, the end one on the reversed
+// digits.
+func phoneQ(d string) []query.Query {
+	p := query.NewPrefixQuery(d)
+	p.SetField(fPhone)
+	p.SetBoost(boostName)
+	s := query.NewPrefixQuery(reverse(d))
+	s.SetField(fPhoneR)
+	s.SetBoost(boostName)
+	return []query.Query{p, s}
+}
+
+// negatives are the excluded clauses, in every field they could match.
+func (x *Index) negatives(cl []clause, kinds []string) []query.Query {
+	var out []query.Query
+	for _, c := range cl {
+		if !c.not {
+			continue
+		}
+		c.prefix = false
+		for _, l := range Langs {
+			for _, f := range []string{textField(l), kbField(l)} {
+				if q := exactQuery(c, f, langAnalyzerName(l), x.an.lang[l]); q != nil {
+					out = append(out, q)
+				}
+			}
+		}
+		if slices.Contains(kinds, KindContact) {
+			for _, f := range []string{fName, fCText} {
+				if q := exactQuery(c, f, plainAnalyzer, x.an.plain); q != nil {
+					out = append(out, q)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// exactQuery is a clause without typos or prefixes.
+func exactQuery(c clause, field, anName string, an analysis.Analyzer) query.Query {
+	toks := an.Analyze([]byte(c.text))
+	switch {
+	case len(toks) == 0 || len(toks) > maxPhraseTokens:
+		return nil
+	case len(toks) == 1 && !c.phrase:
+		return termQ(field, string(toks[0].Term), 1)
+	}
+	p := query.NewMatchPhraseQuery(c.text)
+	p.SetField(field)
+	p.Analyzer = anName
+	return p
+}
