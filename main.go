@@ -6,6 +6,7 @@
 //	sendbox apikey create --name N  create an API key (printed once)
 //	sendbox apikey list             list API keys
 //	sendbox apikey revoke ID        revoke an API key
+//	sendbox reindex                 rebuild the search index
 package main
 
 import (
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "apikey":
 		err = apikey(args, stdout, stderr)
+	case "reindex":
+		err = reindex(args, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 	default:
@@ -81,6 +84,7 @@ commands:
   apikey create --name N  create an API key; it is printed once [--role owner|admin|agent|viewer]
   apikey list             list API keys
   apikey revoke ID        revoke an API key
+  reindex                 rebuild the search index from the database (a running sendbox keeps serving)
 
 Every command takes --data (SENDBOX_DATA); "sendbox serve -h" lists every flag.
 `)

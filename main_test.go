@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -355,5 +356,65 @@ func TestSandboxNeedsNoConfiguration(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "sandbox mode") {
 		t.Errorf("the log does not say it runs in sandbox mode:\n%s", log.String())
+	}
+}
+
+// TestReindexCommand rebuilds the search index with the sendbox command:
+// through a running sendbox (which keeps serving), then with none running.
+func TestReindexCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	env := []string{"SENDBOX_DATA=" + dataDir}
+	key, _, code := runCLI(t, env, "apikey", "create", "--name", "t")
+	if code != 0 {
+		t.Fatal("apikey")
+	}
+	key = strings.TrimSpace(key)
+	p := start(t, dataDir)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < 50; i++ {
+		body := webhookBody(fmt.Sprintf("wamid.ri.%d", i), fmt.Sprintf("3933366%05d", i), i)
+		req, _ := http.NewRequest("POST", "http://"+p.addr+"/webhooks/whatsapp", bytes.NewReader(body))
+		req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign([]byte(crashSecret), body))
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	found := func() int {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v1/search?kind=message&q=messaggio", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct{ Total int }
+		json.NewDecoder(resp.Body).Decode(&r)
+		return r.Total
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for found() != 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("indexed %d of 50", found())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, errOut, code := runCLI(t, env, "reindex")
+	if code != 0 || !strings.Contains(errOut, "sendbox is running") || !strings.Contains(errOut, "rebuilt") {
+		t.Fatalf("reindex through the running sendbox: %d\n%s", code, errOut)
+	}
+	if n := found(); n != 50 {
+		t.Fatalf("after the rebuild the index finds %d of 50", n)
+	}
+	stopProc(p)
+	_, errOut, code = runCLI(t, env, "reindex")
+	if code != 0 || strings.Contains(errOut, "sendbox is running") || !strings.Contains(errOut, "rebuilt") {
+		t.Fatalf("reindex with no sendbox running: %d\n%s", code, errOut)
+	}
+	p = start(t, dataDir)
+	defer stopProc(p)
+	if n := found(); n != 50 {
+		t.Fatalf("the offline rebuild finds %d of 50", n)
 	}
 }

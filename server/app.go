@@ -20,9 +20,11 @@ import (
 	"sendbox/embed"
 	"sendbox/events"
 	"sendbox/inbox"
+	"sendbox/indexing"
 	"sendbox/media"
 	"sendbox/metrics"
 	"sendbox/outbound"
+	"sendbox/search"
 	"sendbox/store"
 	"sendbox/ui"
 	"sendbox/whatsapp"
@@ -41,11 +43,14 @@ type App struct {
 	Sim      *sim.Simulator // nil unless in sandbox mode
 	Outbound *outbound.Service
 	Panel    *ui.Panel
+	Search   *search.Index
 
 	relay    *events.Relay
 	ingest   *inbox.Ingestor
 	sender   *outbound.Sender
 	media    *media.Downloader
+	indexer  *indexing.Indexer
+	ctl      *control
 	bgCancel context.CancelFunc
 
 	appSecret   []byte
@@ -96,6 +101,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.setupWhatsApp(); err != nil {
 		return a, err
 	}
+	if a.Search, err = search.Open(search.Options{Dir: cfg.Path("search"), DefaultLang: "en",
+		Logger: log.With(slog.String("component", "search"))}); err != nil {
+		return a, fmt.Errorf("search index: %w", err)
+	}
 
 	a.relay = events.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
 	a.Store.Notify = a.relay.Notify
@@ -118,17 +127,27 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.media.Start(ctx); err != nil {
 		return a, err
 	}
+	a.indexer = &indexing.Indexer{Store: a.Store, Index: a.Search, Broker: a.Broker, Metrics: a.Metrics,
+		Log: log.With(slog.String("component", "indexer"))}
+	if err := a.indexer.Start(ctx); err != nil {
+		return a, err
+	}
+	go a.initialIndex(bg)
 	a.keys = newKeyCache(a.Store)
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
-		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget})
+		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
+		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)
 	}
 	go a.jobs(bg)
 	a.handler = a.routes()
 	a.newServers()
+	if err := a.startControl(); err != nil {
+		return a, err
+	}
 	return a, nil
 }
 
@@ -213,6 +232,7 @@ func (a *App) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		var errs []error
 		a.ready.Store(false)
+		a.stopControl(ctx)
 		if a.sender != nil {
 			a.sender.Stop()
 		}
@@ -233,12 +253,20 @@ func (a *App) Close(ctx context.Context) error {
 		if a.ingest != nil {
 			a.ingest.Stop()
 		}
+		if a.indexer != nil {
+			a.indexer.Stop()
+		}
 		if a.bgCancel != nil {
 			a.bgCancel()
 			<-a.relay.Done()
 		}
 		if a.Broker != nil {
 			a.Broker.Close()
+		}
+		if a.Search != nil {
+			if err := a.Search.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("search index: %w", err))
+			}
 		}
 		if a.Store != nil {
 			if err := a.Store.Close(); err != nil {

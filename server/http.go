@@ -40,6 +40,7 @@ func (a *App) routes() http.Handler {
 	api("POST /api/v1/media", "agent", a.handleUploadMedia)
 	api("GET /api/v1/messages/{id}/media", "viewer", a.handleMedia)
 	api("GET /api/v1/webhook-events", "admin", a.handleWebhookEvents)
+	api("GET /api/v1/search", "viewer", a.handleSearch)
 
 	api("POST /api/v1/sandbox/inbound", "agent", a.handleSandboxInbound)
 	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)

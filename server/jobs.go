@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"sendbox/indexing"
 	"sendbox/ui"
 )
 
@@ -72,4 +73,26 @@ func (a *App) PanelURL() string {
 		return u
 	}
 	return a.baseURL
+}
+
+// initialIndex builds the search index from the store when it is empty but
+// the store is not: the first start after an upgrade, or after the index
+// folder was deleted. Searches answer from what is indexed meanwhile.
+func (a *App) initialIndex(ctx context.Context) {
+	if st := a.Search.Stats(); !st.NeedsRebuild && (st.Messages > 0 || st.Contacts > 0) {
+		return
+	}
+	msgs, contacts, err := a.Store.CountForIndex(ctx)
+	if err != nil || msgs+contacts == 0 {
+		return
+	}
+	a.Log.Info("building the search index from the database", slog.Int("messages", msgs), slog.Int("contacts", contacts))
+	start := time.Now()
+	if err := a.Search.Rebuild(ctx, indexing.Source{Store: a.Store}, nil); err != nil {
+		if ctx.Err() == nil {
+			a.Log.Error("build the search index", slog.Any("err", err))
+		}
+		return
+	}
+	a.Log.Info("search index built", slog.Duration("in", time.Since(start)))
 }

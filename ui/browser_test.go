@@ -165,10 +165,25 @@ func TestPanelEndToEnd(t *testing.T) {
 		shot("13-settings-" + s)
 	}
 
-	// 9. On a phone-sized screen the list and the thread take turns.
+	// 9. Search finds the message in any form of its words and opens the
+	// conversation at it.
+	run("search", chromedp.Navigate(a.URL()+"/search"), chromedp.WaitVisible("#sq"),
+		chromedp.SendKeys("#sq", "dente"),
+		chromedp.Click(`.search-form button[type=submit]`),
+		chromedp.WaitVisible(`//ol[@class="results"]//mark[text()="denti"]`))
+	shot("14a-search")
+	run("open the result", chromedp.Click(`//ol[@class="results"]//a[.//mark[text()="denti"]]`),
+		chromedp.WaitVisible(`.msg.target`))
+	target := get("the target", chromedp.Text(".msg.target"))
+	if !strings.Contains(target, "mal di denti") {
+		t.Fatalf("the result opened at %q", target)
+	}
+	shot("14b-search-result")
+
+	// 10. On a phone-sized screen the list and the thread take turns.
 	run("phone-sized", chromedp.EmulateViewport(390, 844), chromedp.Navigate(a.URL()+"/inbox"),
 		chromedp.WaitVisible(`//span[@class="conv-name" and text()="Maria Rossi"]`))
-	shot("14-mobile-inbox")
+	shot("15-mobile-inbox")
 	run("phone-sized thread", chromedp.Navigate(convURL), chromedp.WaitVisible("#reply-body"))
-	shot("15-mobile-thread")
+	shot("16-mobile-thread")
 }

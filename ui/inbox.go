@@ -14,6 +14,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/media"
 	"sendbox/outbound"
+	"sendbox/search"
 	"sendbox/store"
 	"sendbox/whatsapp"
 )
@@ -48,6 +49,8 @@ func inboxFilter(r *http.Request, userID int64) (store.InboxFilter, url.Values) 
 }
 
 type inboxView struct {
+	Hits      []resultView // full-text results when the search box has words
+	Searching bool
 	Filter    store.InboxFilter
 	Keep      string // the filters as a query string, for links
 	Counts    store.InboxCounts
@@ -75,9 +78,24 @@ type convView struct {
 	CSRF       string
 }
 
-func (p *Panel) list(ctx context.Context, f store.InboxFilter) (*inboxView, error) {
+func (p *Panel) list(r *http.Request, f store.InboxFilter) (*inboxView, error) {
+	ctx := r.Context()
 	v := &inboxView{Filter: f}
 	var err error
+	if f.Query != "" && p.Search != nil {
+		// Words in the search box search every message and contact; the
+		// other filters narrow it as they narrow the list.
+		q := search.Query{Q: f.Query, Status: f.Status, LabelID: f.LabelID, Limit: 50}
+		if f.Assignee == "mine" {
+			q.AgentID = f.UserID
+		}
+		v.Searching = true
+		if v.Hits, _, err = p.results(r, q); err != nil {
+			return nil, err
+		}
+		v.Counts, err = p.Store.InboxCounts(ctx, store.InboxFilter{Assignee: f.Assignee, UserID: f.UserID, LabelID: f.LabelID})
+		return v, err
+	}
 	if v.Items, _, v.Next, err = p.Store.Inbox(ctx, f); err != nil {
 		return nil, err
 	}
@@ -90,7 +108,7 @@ func (p *Panel) list(ctx context.Context, f store.InboxFilter) (*inboxView, erro
 func (p *Panel) handleInbox(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	f, keep := inboxFilter(r, s.User.ID)
-	v, err := p.list(r.Context(), f)
+	v, err := p.list(r, f)
 	if errors.Is(err, store.ErrBadCursor) {
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return
@@ -130,7 +148,7 @@ func (p *Panel) handleInbox(w http.ResponseWriter, r *http.Request) {
 func (p *Panel) handleInboxList(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
 	f, keep := inboxFilter(r, s.User.ID)
-	v, err := p.list(r.Context(), f)
+	v, err := p.list(r, f)
 	if errors.Is(err, store.ErrBadCursor) {
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
@@ -166,7 +184,7 @@ func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
 	if cv.WindowOpen {
 		cv.WindowLeft = roundLeft(time.Until(last.Add(outbound.Window)))
 	}
-	msgs, _, _, err := p.Store.ListMessages(ctx, store.MessageFilter{ConversationID: id, Limit: 500})
+	msgs, err := p.threadMessages(ctx, id, r.URL.Query().Get("at"))
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +217,29 @@ func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
 		p.markRead(conv, msgs)
 	}
 	return cv, nil
+}
+
+// threadMessages loads a thread newest first: its last 500 messages, or,
+// opened at a message (a search result), the 250 before and after it.
+func (p *Panel) threadMessages(ctx context.Context, convID int64, at string) ([]store.Message, error) {
+	id, err := strconv.ParseInt(at, 10, 64)
+	if err != nil || id <= 0 {
+		msgs, _, _, err := p.Store.ListMessages(ctx, store.MessageFilter{ConversationID: convID, Limit: 500})
+		return msgs, err
+	}
+	older, _, _, err := p.Store.ListMessages(ctx, store.MessageFilter{ConversationID: convID, After: id + 1, Limit: 250})
+	if err != nil {
+		return nil, err
+	}
+	newer, _, _, err := p.Store.ListMessages(ctx, store.MessageFilter{ConversationID: convID, After: id, Ascending: true, Limit: 250})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Message, 0, len(newer)+len(older))
+	for i := len(newer) - 1; i >= 0; i-- {
+		out = append(out, newer[i])
+	}
+	return append(out, older...), nil
 }
 
 // markRead clears the unread count and tells Meta the customer's latest

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/config"
 	"sendbox/outbound"
+	"sendbox/search"
 	"sendbox/store"
 	"sendbox/whatsapp"
 	"sendbox/whatsapp/sim"
@@ -53,6 +55,10 @@ type Deps struct {
 	TLS         bool // cookies are Secure and __Host- prefixed under TLS
 	// OnKeyRevoked lets the API forget cached keys at once.
 	OnKeyRevoked func()
+	Search       *search.Index
+	// IndexStatus reports the changes waiting to be indexed and when the
+	// newest indexed one happened.
+	IndexStatus func() (pending uint64, last time.Time)
 }
 
 // Panel serves the admin panel.
@@ -154,6 +160,8 @@ func (p *Panel) funcs() template.FuncMap {
 		},
 		"list_statuses": func() []string { return []string{"open", "pending", "snoozed", "resolved"} },
 		"list":          func(v ...string) []string { return v },
+		"facetlabel":    p.facetLabel,
+		"faceturl":      facetURL,
 	}
 }
 
@@ -308,6 +316,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /inbox/{id}/status", p.authed(accounts.Agent, p.handleStatus))
 	mux.Handle("GET /media/{id}", p.authed(accounts.Viewer, p.handleMedia))
 
+	mux.Handle("GET /search", p.authed(accounts.Viewer, p.handleSearch))
 	mux.Handle("GET /contacts", p.authed(accounts.Viewer, p.handleContacts))
 	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
@@ -349,4 +358,22 @@ func (p *Panel) cacheStatic(next http.Handler) http.Handler {
 
 func (p *Panel) handleRoot(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+}
+
+// facetLabel names a facet's term for people: a label's name, a message
+// type, a status, a date bucket.
+func (p *Panel) facetLabel(facet, term string, labels []store.Label) string {
+	switch facet {
+	case "label":
+		for _, l := range labels {
+			if strconv.FormatInt(l.ID, 10) == term {
+				return l.Name
+			}
+		}
+	case "type", "status", "direction", "date":
+		if s, ok := p.strings[facet+"."+term]; ok {
+			return s
+		}
+	}
+	return term
 }

@@ -17,7 +17,17 @@
     if (t && t.classList && t.classList.contains("messages") && stick) { scrollDown(t); }
   });
   function init(root) {
-    root.querySelectorAll(".messages, .phone-msgs").forEach(scrollDown);
+    // Opened from a search result: show that message, not the newest.
+    var m = /^#m(\d+)$/.exec(window.location.hash);
+    var target = m && document.getElementById("m" + m[1]);
+    if (target) {
+      stick = false;
+      target.classList.add("target");
+      target.scrollIntoView({block: "center"});
+      root.querySelectorAll(".phone-msgs").forEach(scrollDown);
+    } else {
+      root.querySelectorAll(".messages, .phone-msgs").forEach(scrollDown);
+    }
     var a = root.querySelector("[data-autofocus]");
     if (a && window.matchMedia("(min-width: 821px)").matches) { a.focus(); }
   }

@@ -1,0 +1,331 @@
+// Package indexing keeps the search index in step with the store: it reads
+// the domain events behind the webhook path, loads what changed from SQLite
+// in batches and applies it to the bleve index. It also feeds full rebuilds.
+package indexing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"sendbox/embed"
+	"sendbox/metrics"
+	"sendbox/search"
+	"sendbox/store"
+)
+
+// Indexer applies domain events to the search index.
+type Indexer struct {
+	Store   *store.Store
+	Index   *search.Index
+	Broker  *embed.Broker
+	Log     *slog.Logger
+	Metrics *metrics.Registry
+
+	cons     jetstream.Consumer
+	cc       jetstream.ConsumeContext
+	in       chan jetstream.Msg
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	lastAt   atomic.Int64 // unix ms of the newest event applied
+	indexed  *metrics.CounterVec
+	lag      *metrics.Histogram
+	failures *metrics.Counter
+}
+
+// maxBatch is how many events one index batch takes.
+const maxBatch = 1000
+
+// Start creates the durable consumer and the batching loop.
+func (x *Indexer) Start(ctx context.Context) error {
+	if x.Log == nil {
+		x.Log = slog.New(slog.DiscardHandler)
+	}
+	if x.Metrics == nil {
+		x.Metrics = metrics.NewRegistry()
+	}
+	x.indexed = x.Metrics.Counter("sendbox_search_indexed_total", "Documents written to or removed from the search index.", "kind", "op")
+	x.lag = x.Metrics.Histogram("sendbox_search_lag_seconds", "Time from a change in the store to its being searchable.", metrics.LatencyBuckets).With()
+	x.failures = x.Metrics.Counter("sendbox_search_failures_total", "Index batches that failed and were retried.").With()
+	var err error
+	x.cons, err = x.Broker.Consumer(ctx, embed.StreamEvents, jetstream.ConsumerConfig{
+		Durable:        "search",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        2 * time.Minute,
+		MaxAckPending:  20000,
+		MaxDeliver:     -1,
+		FilterSubjects: []string{"events.message.>", "events.contact.>", "events.conversation.>"},
+	})
+	if err != nil {
+		return err
+	}
+	x.Metrics.GaugeFunc("sendbox_search_pending", "Changes not yet applied to the search index.", func() float64 {
+		return float64(x.Pending())
+	})
+	x.in = make(chan jetstream.Msg, 4096)
+	x.stop = make(chan struct{})
+	x.cc, err = x.cons.Consume(func(m jetstream.Msg) { x.in <- m }, jetstream.PullMaxMessages(2000),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { x.Log.Debug("search consumer", slog.Any("err", err)) }))
+	if err != nil {
+		return fmt.Errorf("consume events for search: %w", err)
+	}
+	x.wg.Add(1)
+	go x.loop()
+	return nil
+}
+
+// Stop stops consuming and applies what was already pulled.
+func (x *Indexer) Stop() {
+	if x.cc == nil {
+		return
+	}
+	x.cc.Drain()
+	<-x.cc.Closed()
+	close(x.stop)
+	x.wg.Wait()
+}
+
+// Pending is how many changes wait to be indexed.
+func (x *Indexer) Pending() uint64 {
+	if x.cons == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	info, err := x.cons.Info(ctx)
+	if err != nil {
+		return 0
+	}
+	return info.NumPending + uint64(info.NumAckPending)
+}
+
+// LastIndexed is when the newest applied change happened in the store.
+func (x *Indexer) LastIndexed() time.Time {
+	if ms := x.lastAt.Load(); ms > 0 {
+		return time.UnixMilli(ms)
+	}
+	return time.Time{}
+}
+
+func (x *Indexer) loop() {
+	defer x.wg.Done()
+	batch := make([]jetstream.Msg, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case m := <-x.in:
+			batch = append(batch, m)
+		case <-x.stop:
+			for {
+				select {
+				case m := <-x.in:
+					batch = append(batch, m)
+				default:
+					if len(batch) > 0 {
+						x.apply(batch)
+					}
+					return
+				}
+			}
+		}
+		// A short wait gathers a burst into one index batch: the index
+		// writes segments per batch, so bigger batches cost much less.
+		timer := time.NewTimer(20 * time.Millisecond)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case m := <-x.in:
+				batch = append(batch, m)
+			case <-timer.C:
+				break fill
+			}
+		}
+		timer.Stop()
+		x.apply(batch)
+	}
+}
+
+// changes is what a batch of events asks the index to refresh.
+type changes struct {
+	messages, contacts, conversations map[int64]bool
+	newest                            time.Time
+}
+
+func (x *Indexer) apply(msgs []jetstream.Msg) {
+	ch := changes{messages: map[int64]bool{}, contacts: map[int64]bool{}, conversations: map[int64]bool{}}
+	for _, m := range msgs {
+		var ev store.Event
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			continue
+		}
+		if ev.At.After(ch.newest) {
+			ch.newest = ev.At
+		}
+		switch {
+		case ev.Type == store.EventMessageStatus:
+			// Delivery states are not searched.
+		case strings.HasPrefix(ev.Type, "message."):
+			ch.messages[ev.MessageID] = true
+		case strings.HasPrefix(ev.Type, "contact."):
+			ch.contacts[ev.ContactID] = true
+		case ev.Type == store.EventConversationUpdated && ev.Status != "read" && ev.Status != store.EventNote:
+			// Status, labels and assignment are searchable on every
+			// message of the conversation; being read or noted is not.
+			ch.conversations[ev.ConversationID] = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := x.refresh(ctx, ch); err != nil {
+		x.failures.Inc()
+		x.Log.Error("update the search index; will retry", slog.Any("err", err))
+		for _, m := range msgs {
+			m.NakWithDelay(5 * time.Second)
+		}
+		return
+	}
+	for _, m := range msgs {
+		m.Ack()
+	}
+	if !ch.newest.IsZero() {
+		x.lastAt.Store(ch.newest.UnixMilli())
+		x.lag.ObserveSince(ch.newest)
+	}
+}
+
+// refresh loads the changed rows and writes them to the index; rows that
+// are gone (deleted, erased) are removed from it.
+func (x *Indexer) refresh(ctx context.Context, ch changes) error {
+	var b search.Batch
+	if ids := keys(ch.messages); len(ids) > 0 {
+		rows, err := x.Store.IndexMessagesByID(ctx, ids)
+		if err != nil {
+			return err
+		}
+		found := map[int64]bool{}
+		for _, r := range rows {
+			found[r.ID] = true
+			b.Messages = append(b.Messages, Message(r))
+		}
+		for _, id := range ids {
+			if !found[id] {
+				b.DeleteMessages = append(b.DeleteMessages, id)
+			}
+		}
+	}
+	for conv := range ch.conversations {
+		for after := int64(0); ; {
+			rows, err := x.Store.IndexConversationMessages(ctx, conv, after, 1000)
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				b.Messages = append(b.Messages, Message(r))
+			}
+			if len(rows) < 1000 {
+				break
+			}
+			after = rows[len(rows)-1].ID
+		}
+	}
+	if ids := keys(ch.contacts); len(ids) > 0 {
+		rows, err := x.Store.IndexContactsByID(ctx, ids)
+		if err != nil {
+			return err
+		}
+		found := map[int64]bool{}
+		for _, r := range rows {
+			found[r.ID] = true
+			b.Contacts = append(b.Contacts, Contact(r))
+		}
+		for _, id := range ids {
+			if !found[id] {
+				b.DeleteContacts = append(b.DeleteContacts, id)
+			}
+		}
+	}
+	if len(b.Messages)+len(b.DeleteMessages)+len(b.Contacts)+len(b.DeleteContacts) == 0 {
+		return nil
+	}
+	if err := x.Index.Apply(ctx, &b); err != nil {
+		return err
+	}
+	x.indexed.With("message", "upsert").Add(uint64(len(b.Messages)))
+	x.indexed.With("message", "delete").Add(uint64(len(b.DeleteMessages)))
+	x.indexed.With("contact", "upsert").Add(uint64(len(b.Contacts)))
+	x.indexed.With("contact", "delete").Add(uint64(len(b.DeleteContacts)))
+	return nil
+}
+
+func keys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		if k != 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Message maps a store row to a search document.
+func Message(r store.IndexMessage) search.Message {
+	return search.Message{ID: r.ID, ConversationID: r.ConversationID, ContactID: r.ContactID, AgentID: r.AgentID,
+		Direction: r.Direction, Type: r.Type, Status: r.Status, Labels: r.Labels, Text: r.Text, At: r.At}
+}
+
+// Contact maps a store row to a search document.
+func Contact(r store.IndexContact) search.Contact {
+	phone := ""
+	if r.Phone != "" {
+		phone = "+" + r.Phone
+	}
+	return search.Contact{ID: r.ID, Name: r.Name, Phone: phone, Username: r.Username, Email: r.Email, Notes: r.Notes,
+		Tags: r.Tags, Attributes: r.Attributes}
+}
+
+// Source reads the store for a full rebuild of the index.
+type Source struct{ Store *store.Store }
+
+// Messages implements search.Source.
+func (s Source) Messages(ctx context.Context, afterID int64, limit int) ([]search.Message, error) {
+	rows, err := s.Store.IndexMessages(ctx, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.Message, len(rows))
+	for i, r := range rows {
+		out[i] = Message(r)
+	}
+	return out, nil
+}
+
+// Contacts implements search.Source.
+func (s Source) Contacts(ctx context.Context, afterID int64, limit int) ([]search.Contact, error) {
+	rows, err := s.Store.IndexContacts(ctx, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.Contact, len(rows))
+	for i, r := range rows {
+		out[i] = Contact(r)
+	}
+	return out, nil
+}
+
+// KB implements search.Source; the knowledge base comes with the assistant.
+func (s Source) KB(ctx context.Context, afterID string, limit int) ([]search.KBChunk, error) {
+	return nil, nil
+}
+
+// Count implements search.Source.
+func (s Source) Count(ctx context.Context) (messages, contacts, kb int, err error) {
+	messages, contacts, err = s.Store.CountForIndex(ctx)
+	return messages, contacts, 0, err
+}
