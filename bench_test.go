@@ -111,6 +111,48 @@ func BenchmarkInboundThroughput(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// BenchmarkIndexingUnderLoad: the same flood of signed webhooks, measuring
+// how fast the search index takes the messages in while they keep coming:
+// the time until every message is searchable.
+//
+//	go test -run '^$' -bench BenchmarkIndexingUnderLoad -benchtime 100000x .
+func BenchmarkIndexingUnderLoad(b *testing.B) {
+	p := start(b, b.TempDir())
+	defer stopProc(p)
+	bodies, sigs := signedBodies(b.N)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+	var next, failed atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < 64; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if code, err := post(client, p.addr, bodies[i], sigs[i]); err != nil || code != 200 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	stored := time.Since(start)
+	p.waitMetric(b, `sendbox_search_indexed_total{kind="message",op="upsert"}`, b.N, 10*time.Minute)
+	indexed := time.Since(start)
+	b.StopTimer()
+	if failed.Load() > 0 {
+		b.Fatalf("%d webhooks not acknowledged", failed.Load())
+	}
+	b.ReportMetric(float64(b.N)/stored.Seconds(), "acked_webhooks/s")
+	b.ReportMetric(float64(b.N)/indexed.Seconds(), "indexed_msgs/s")
+	b.ReportMetric(0, "ns/op")
+}
+
 // BenchmarkWebhookLatency: an open-loop load of 1,000 signed webhooks per
 // second (requests leave on schedule whether or not earlier ones were
 // answered); reports the acknowledgement latency percentiles.
