@@ -3,6 +3,7 @@ package search
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -31,6 +32,7 @@ var Langs = []string{"it", "en", "fr", "es", "de"}
 const (
 	foldName       = "sendbox_fold"
 	itMinStemName  = "sendbox_it_short_plural"
+	esMinStemName  = "sendbox_es_short_plural"
 	plainAnalyzer  = "sendbox_plain"
 	langAnalyzerFx = "sendbox_text_" // + lang
 )
@@ -84,23 +86,23 @@ func (foldFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
 	return in
 }
 
-// itShortPlural complements bleve's Italian light stemmer, which leaves words
-// under 6 runes alone: "dente"/"denti", "casa"/"case" would not meet. It drops
-// the final vowel of 4–5 rune words, the same rule the light stemmer applies
-// to longer ones.
-type itShortPlural struct{}
+// shortVowel complements bleve's Italian and Spanish light stemmers, which
+// leave short words alone: "dente"/"denti", "casa"/"case", Spanish
+// "cita"/"citas" (→ "cit") would not meet. It drops the final vowel of words
+// between min and max runes, the rule the stemmers apply to longer ones.
+type shortVowel struct {
+	min, max int
+	vowels   string
+}
 
-func (itShortPlural) Filter(in analysis.TokenStream) analysis.TokenStream {
+func (f shortVowel) Filter(in analysis.TokenStream) analysis.TokenStream {
 	for _, t := range in {
 		n := utf8.RuneCount(t.Term)
-		if n < 4 || n > 5 {
+		if n < f.min || n > f.max {
 			continue
 		}
-		switch t.Term[len(t.Term)-1] {
-		case 'a', 'e', 'i', 'o':
-			if isLetters(t.Term) {
-				t.Term = t.Term[:len(t.Term)-1]
-			}
+		if last := t.Term[len(t.Term)-1]; strings.IndexByte(f.vowels, last) >= 0 && isLetters(t.Term) {
+			t.Term = t.Term[:len(t.Term)-1]
 		}
 	}
 	return in
@@ -131,7 +133,10 @@ func registerFilters() {
 			return foldFilter{}, nil
 		}))
 		must(registry.RegisterTokenFilter(itMinStemName, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
-			return itShortPlural{}, nil
+			return shortVowel{min: 4, max: 5, vowels: "aeio"}, nil
+		}))
+		must(registry.RegisterTokenFilter(esMinStemName, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+			return shortVowel{min: 4, max: 4, vowels: "aeo"}, nil
 		}))
 	})
 }
@@ -146,7 +151,7 @@ var langChains = map[string][]string{
 	"it": {lowercase.Name, it.ElisionName, it.StopName, foldName, it.LightStemmerName, itMinStemName},
 	"fr": {lowercase.Name, fr.ElisionName, fr.StopName, foldName, fr.LightStemmerName},
 	"en": {en.PossessiveName, lowercase.Name, en.StopName, foldName, en.SnowballStemmerName},
-	"es": {lowercase.Name, es.StopName, foldName, es.LightStemmerName},
+	"es": {lowercase.Name, es.StopName, foldName, es.LightStemmerName, esMinStemName},
 	// de.NormalizeName maps ß→ss and ae/oe/ue→a/o/u, so "Mueller" meets "Müller".
 	"de": {lowercase.Name, de.StopName, de.NormalizeName, foldName, de.LightStemmerName},
 }

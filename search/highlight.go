@@ -65,10 +65,7 @@ func highlight(cl []clause, text string, an analysis.Analyzer) []Span {
 			spans = appendPhraseMatches(spans, toks, qt)
 		default:
 			t := string(qt[0].Term)
-			fz := fuzziness(c.text)
-			if utf8.RuneCountInString(t) <= fz {
-				fz = 0
-			}
+			fz := fuzziness(c.text, t)
 			p := ""
 			if c.prefix {
 				p = prefixText(c.text)

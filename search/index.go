@@ -108,6 +108,7 @@ type Stats struct {
 	Contacts     uint64
 	KB           uint64
 	DiskBytes    int64 // the serving generation's folder
+	Segments     int   // bleve segments: each query visits each one
 	Rebuilding   bool
 	NeedsRebuild bool // the index was created empty, or by a binary with another mapping: call Rebuild
 }
@@ -467,6 +468,7 @@ func (x *Index) Stats() Stats {
 		s.Contacts = x.countKind(g.idx, KindContact)
 		s.KB = x.countKind(g.idx, KindKB)
 		s.DiskBytes = dirSize(g.dir)
+		s.Segments = segments(g.idx)
 		return nil
 	})
 	return s
@@ -503,6 +505,17 @@ func (x *Index) countKind(idx bleve.Index, kind string) uint64 {
 		return 0
 	}
 	return r.Total
+}
+
+func segments(idx bleve.Index) int {
+	m, _ := idx.StatsMap()["index"].(map[string]any)
+	n := 0
+	for _, k := range []string{"num_root_memorysegments", "num_root_filesegments"} {
+		if v, ok := m[k].(uint64); ok {
+			n += int(v)
+		}
+	}
+	return n
 }
 
 func dirSize(dir string) int64 {

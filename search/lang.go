@@ -25,19 +25,23 @@ var cueWords = map[string]string{
 	"it": "il lo la i gli le di del della dei delle che è e in per non un una sono ho ha hai mi ti ci si con come grazie buongiorno " +
 		"buonasera ciao sì anche ma questo questa quando dove vorrei posso può domani oggi ancora già perché però molto " +
 		"bene va allora prego salve arrivederci appuntamento sera mattina nel nella alla al dal sul tutto tutti io voi " +
-		"abbiamo avete siamo fatto essere ok perfetto certo volevo sapere quanto costa",
+		"abbiamo avete siamo fatto essere ok perfetto certo volevo sapere quanto costa lunedì martedì mercoledì giovedì " +
+		"venerdì sabato domenica dello degli sulla nei negli su tutta fino",
 	"fr": "le la les de des du et est je vous nous une un pour pas que qui avec merci bonjour bonsoir oui non c'est j'ai " +
 		"sur dans ce cette mon ma mes votre vos au aux il elle ils sont être avoir très bien peut puis voudrais savoir " +
-		"combien demain aujourd'hui d'accord salut s'il plaît vous merci beaucoup rendez-vous ça est-ce qu'il",
+		"combien demain aujourd'hui d'accord salut s'il plaît vous merci beaucoup rendez-vous ça est-ce qu'il en " +
+		"aussi sera voici photo lundi mardi mercredi jeudi vendredi samedi dimanche chez votre notre leur",
 	"en": "the and is are you i to of for it my your with have has can thanks thank hello hi please what when yes this that " +
 		"be was will would could do does don't i'm it's we they there how much tomorrow today just but not at on in an " +
 		"from our me need want like ok okay sure great",
 	"es": "el la los las de del y es que en un una por para con no gracias hola sí muy está están tengo quiero mi su " +
 		"lo le se al pero como cuando dónde donde qué cuánto mañana hoy también buenos buenas días tardes vale bien " +
-		"usted ustedes hay puede podría necesito favor",
+		"usted ustedes hay puede podría necesito favor lunes miércoles jueves viernes sábado domingo nos les " +
+		"pedido tienen con un",
 	"de": "der die das und ist in ich sie wir nicht mit für ein eine einen auf danke hallo ja nein bitte wann haben hat kann " +
 		"können möchte den dem des zu im am es sind war wie was wo morgen heute noch schon auch aber oder gut vielen dank " +
-		"guten tag termin gerne bei",
+		"guten tag termin gerne bei vom zum zur beim gibt mir uns ihr ihnen ihre montag dienstag mittwoch donnerstag " +
+		"freitag samstag sonntag",
 }
 
 // cueIndex maps a word to the languages it votes for and the weight of each vote.
@@ -134,6 +138,8 @@ func detectLang(text, def string) string {
 		switch r {
 		case 'ñ', '¿', '¡':
 			score[li("es")] += 1.5
+		case 'á', 'í', 'ó', 'ú':
+			score[li("es")] += 1
 		case 'ß', 'ä', 'ö', 'ü':
 			score[li("de")] += 1.5
 		case 'ç', 'œ', 'ê', 'â', 'î', 'û', 'ë', 'ï':

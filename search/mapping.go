@@ -1,6 +1,7 @@
 package search
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,9 @@ const (
 	fDir     = "dir"     // direction (keyword, docvalues)
 	fType    = "type"    // message type (keyword, docvalues)
 	fLabel   = "label"   // conversation labels (keyword array, docvalues)
-	fAt      = "at"      // message time (datetime, docvalues for sort and date facets)
+	fAt      = "at"      // message time (datetime, indexed for range filters; no docvalues, see fTS)
+	fTS      = "ts"      // message time, one fixed-width term (docvalues: date sort)
+	fDay     = "day"     // message day, UTC (docvalues: date facets)
 	fHit     = "h"       // stored only: what a Hit needs without a trip to SQLite
 	fName    = "name"    // contact name (plain analyzer)
 	fCText   = "ctext"   // contact username, email, tags, attribute values, notes (plain)
@@ -91,8 +94,10 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 		dm.AddFieldMappingsAt(n, kw(false, true))
 	}
 	at := bleve.NewDateTimeFieldMapping()
-	at.Store, at.DocValues, at.IncludeInAll = false, true, false
+	at.Store, at.DocValues, at.IncludeInAll = false, false, false
 	dm.AddFieldMappingsAt(fAt, at)
+	dm.AddFieldMappingsAt(fTS, kw(false, true))
+	dm.AddFieldMappingsAt(fDay, kw(false, true))
 	h := bleve.NewTextFieldMapping()
 	h.Index, h.Store, h.IncludeInAll, h.DocValues = false, true, false, false
 	dm.AddFieldMappingsAt(fHit, h)
@@ -163,12 +168,30 @@ func (b *docBuilder) message(m *Message) *document.Document {
 	}
 	at := m.At
 	if !at.IsZero() {
-		if f, err := document.NewDateTimeFieldWithIndexingOptions(fAt, nil, at, "", optFacet); err == nil {
+		// A datetime field is 16 prefix-coded terms (bleve's numeric range
+		// search needs them); as docvalues they are ~170 bytes a message,
+		// which a date sort or facet decompresses for every hit. So the
+		// range filter uses "at" without docvalues, and the sort and the
+		// facets read one short term each.
+		if f, err := document.NewDateTimeFieldWithIndexingOptions(fAt, nil, at, "", optKeyword); err == nil {
 			d.AddField(f)
 		}
+		b.kw(d, fTS, tsTerm(at), optFacet)
+		b.kw(d, fDay, dayTerm(at), optFacet)
 	}
 	b.kw(d, fHit, hitInfo(m.ConversationID, m.ContactID, at), optStored)
 	return d
+}
+
+// tsTerm is a time as 11 hex digits of Unix milliseconds: fixed width, so
+// string order is time order (until the year 2527).
+func tsTerm(t time.Time) string {
+	return fmt.Sprintf("%011x", max(t.UnixMilli(), 0))
+}
+
+// dayTerm is the UTC day of t, in days since 1970.
+func dayTerm(t time.Time) string {
+	return strconv.FormatInt(max(t.Unix(), 0)/86400, 10)
 }
 
 // hitInfo packs what a Hit carries into one short stored value:

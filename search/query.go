@@ -151,13 +151,15 @@ func hasDigit(s string) bool {
 	return false
 }
 
-// fuzziness is how many edits a word tolerates: none for short words and
-// for codes (a plate or part number one character off is another part).
-func fuzziness(word string) int {
+// fuzziness is how many edits the analyzed term of word tolerates: none for
+// short terms and for codes (a plate or part number one character off is
+// another part). The length is the term's, after stemming: "Conti" → "cont"
+// is too short to wander to "cost".
+func fuzziness(word, term string) int {
 	if hasDigit(word) {
 		return 0
 	}
-	switch n := utf8.RuneCountInString(word); {
+	switch n := utf8.RuneCountInString(term); {
 	case n >= minFuzzy2Runes:
 		return 2
 	case n >= minFuzzyRunes:

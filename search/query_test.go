@@ -71,7 +71,7 @@ func FuzzParseQuery(f *testing.F) {
 			}
 		}
 		for _, kinds := range [][]string{nil, {KindMessage, KindContact, KindKB}} {
-			_ = x.buildQuery(&Query{Q: q, Kinds: kinds}, cl)
+			_ = x.buildQuery(&Query{Q: q, Kinds: kinds}, cl, nil)
 		}
 		spans := x.Highlight(q, text)
 		last := 0

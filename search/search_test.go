@@ -178,6 +178,27 @@ func TestLanguages(t *testing.T) {
 	}
 }
 
+func TestShortWords(t *testing.T) {
+	t.Parallel()
+	x := openTest(t)
+	err := x.Apply(context.Background(), &Batch{Messages: []Message{
+		msg(1, 1, 1, "Quería pedir cita para una limpieza"),
+		msg(2, 1, 1, "Tengo dos citas el lunes, ¿es posible?"),
+		msg(3, 1, 1, "Mi fa male un dente da ieri"),
+		msg(4, 1, 1, "Ho i denti sensibili, che cosa posso fare?"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][]string{
+		"cita": {"m1", "m2"}, "citas": {"m1", "m2"}, "dente": {"m3", "m4"}, "denti": {"m3", "m4"},
+	} {
+		if got := keys(mustSearch(t, x, Query{Q: q, Kinds: []string{KindMessage}})); !slices.Equal(got, want) {
+			t.Errorf("%q: got %v, want %v", q, got, want)
+		}
+	}
+}
+
 func TestExactOutranksFuzzyAndPrefix(t *testing.T) {
 	t.Parallel()
 	x := openTest(t)

@@ -60,6 +60,8 @@ type Corpus struct {
 	rare          []string
 	contactZipf   *zipf
 	rareZipf      *zipf
+	rareOnce      sync.Once
+	rareIdx       map[string]int
 }
 
 // Span is how far back messages go.
@@ -399,6 +401,18 @@ func rareWords(r *rand.Rand, n int) []string {
 
 // Rare returns the k-th pseudo-word (0 = the most frequent).
 func (c *Corpus) Rare(k int) string { return c.rare[k] }
+
+// RareRank returns the rank of a pseudo-word (lowercase), if w is one.
+func (c *Corpus) RareRank(w string) (int, bool) {
+	c.rareOnce.Do(func() {
+		c.rareIdx = make(map[string]int, len(c.rare))
+		for i, r := range c.rare {
+			c.rareIdx[r] = i
+		}
+	})
+	k, ok := c.rareIdx[w]
+	return k, ok
+}
 
 func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
