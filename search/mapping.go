@@ -1,7 +1,6 @@
 package search
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,13 +25,9 @@ const (
 	fConv    = "conv"    // conversation id (keyword)
 	fContact = "contact" // contact id (keyword); also on the contact document itself
 	fAgent   = "agent"   // agent id (keyword)
-	fStatus  = "status"  // conversation status (keyword, docvalues for facets)
-	fDir     = "dir"     // direction (keyword, docvalues)
-	fType    = "type"    // message type (keyword, docvalues)
-	fLabel   = "label"   // conversation labels (keyword array, docvalues)
+	fFacet   = "f"       // status, direction, type, labels and day as prefixed terms (keyword array, docvalues), see facetTerm
 	fAt      = "at"      // message time (datetime, indexed for range filters; no docvalues, see fTS)
 	fTS      = "ts"      // message time, one fixed-width term (docvalues: date sort)
-	fDay     = "day"     // message day, UTC (docvalues: date facets)
 	fHit     = "h"       // stored only: what a Hit needs without a trip to SQLite
 	fName    = "name"    // contact name (plain analyzer)
 	fCText   = "ctext"   // contact username, email, tags, attribute values, notes (plain)
@@ -90,14 +85,11 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	for _, n := range []string{fKind, fConv, fContact, fAgent, fPhone, fPhoneR, fTag} {
 		dm.AddFieldMappingsAt(n, kw(false, false))
 	}
-	for _, n := range []string{fStatus, fDir, fType, fLabel} {
-		dm.AddFieldMappingsAt(n, kw(false, true))
-	}
+	dm.AddFieldMappingsAt(fFacet, kw(false, true))
 	at := bleve.NewDateTimeFieldMapping()
 	at.Store, at.DocValues, at.IncludeInAll = false, false, false
 	dm.AddFieldMappingsAt(fAt, at)
 	dm.AddFieldMappingsAt(fTS, kw(false, true))
-	dm.AddFieldMappingsAt(fDay, kw(false, true))
 	h := bleve.NewTextFieldMapping()
 	h.Index, h.Store, h.IncludeInAll, h.DocValues = false, true, false, false
 	dm.AddFieldMappingsAt(fHit, h)
@@ -155,16 +147,16 @@ func (b *docBuilder) message(m *Message) *document.Document {
 		b.kw(d, fAgent, itoa(m.AgentID), optKeyword)
 	}
 	if m.Status != "" {
-		b.kw(d, fStatus, m.Status, optFacet)
+		b.kw(d, fFacet, facetTerm(pStatus, m.Status), optFacet)
 	}
 	if m.Direction != "" {
-		b.kw(d, fDir, m.Direction, optFacet)
+		b.kw(d, fFacet, facetTerm(pDir, m.Direction), optFacet)
 	}
 	if m.Type != "" {
-		b.kw(d, fType, m.Type, optFacet)
+		b.kw(d, fFacet, facetTerm(pType, m.Type), optFacet)
 	}
 	for _, l := range uniqueIDs(m.Labels) {
-		b.kw(d, fLabel, itoa(l), optFacet)
+		b.kw(d, fFacet, facetTerm(pLabel, itoa36(l)), optFacet)
 	}
 	at := m.At
 	if !at.IsZero() {
@@ -177,21 +169,30 @@ func (b *docBuilder) message(m *Message) *document.Document {
 			d.AddField(f)
 		}
 		b.kw(d, fTS, tsTerm(at), optFacet)
-		b.kw(d, fDay, dayTerm(at), optFacet)
+		b.kw(d, fFacet, facetTerm(pDay, dayTerm(at)), optFacet)
 	}
 	b.kw(d, fHit, hitInfo(m.ConversationID, m.ContactID, at), optStored)
 	return d
 }
 
-// tsTerm is a time as 11 hex digits of Unix milliseconds: fixed width, so
-// string order is time order (until the year 2527).
+// tsTerm is a time as 6 digits of Unix seconds in an ASCII-ordered base 64:
+// fixed width, so string order is time order (until the year 4147), and
+// short, because a date sort decompresses this column for the whole index
+// when hits are many.
 func tsTerm(t time.Time) string {
-	return fmt.Sprintf("%011x", max(t.UnixMilli(), 0))
+	const digits = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+	v := max(t.Unix(), 0)
+	var b [6]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[v&63]
+		v >>= 6
+	}
+	return string(b[:])
 }
 
-// dayTerm is the UTC day of t, in days since 1970.
+// dayTerm is the UTC day of t, in days since 1970, base 36.
 func dayTerm(t time.Time) string {
-	return strconv.FormatInt(max(t.Unix(), 0)/86400, 10)
+	return itoa36(max(t.Unix(), 0) / 86400)
 }
 
 // hitInfo packs what a Hit carries into one short stored value:

@@ -84,12 +84,13 @@ func (x *Index) Rebuild(ctx context.Context, src Source, progress func(done, tot
 		return ErrClosed
 	}
 	x.rlog = &rebuildLog{}
-	x.rebuildOn = true
+	x.rebuildOn.Store(true)
 	x.rebuildCancel = cancel
 	x.applyMu.Unlock()
 	defer func() {
 		x.applyMu.Lock()
-		x.rlog, x.rebuildOn, x.rebuildCancel = nil, false, nil
+		x.rlog, x.rebuildCancel = nil, nil
+		x.rebuildOn.Store(false)
 		x.applyMu.Unlock()
 	}()
 
@@ -150,7 +151,9 @@ func (x *Index) Rebuild(ctx context.Context, src Source, progress func(done, tot
 	return nil
 }
 
-// forceMerge merges idx into a single segment.
+// forceMerge merges idx into a single segment. One scorch force merge runs
+// one plan, whose tasks merge up to SegmentsPerMergeTask segments each, so
+// it is asked to take them all at once, and repeated while it helps.
 func forceMerge(ctx context.Context, idx bleve.Index) error {
 	ai, err := idx.Advanced()
 	if err != nil {
@@ -160,7 +163,24 @@ func forceMerge(ctx context.Context, idx bleve.Index) error {
 	if !ok {
 		return nil
 	}
-	return sc.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions)
+	opts := mergeplan.SingleSegmentMergePlanOptions
+	opts.SegmentsPerMergeTask = 1 << 16
+	for range 4 {
+		before := segments(idx)
+		if before <= 1 {
+			return nil
+		}
+		if err := sc.ForceMerge(ctx, &opts); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if segments(idx) >= before {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (x *Index) replay(idx bleve.Index, bs []*Batch) error {
@@ -203,19 +223,22 @@ func (x *Index) fill(ctx context.Context, idx bleve.Index, src Source, progress 
 		return 0, fmt.Errorf("count: %w", err)
 	}
 	total := nm + nc + nk
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
 	pages := make(chan *Batch, 2)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(pages)
-		readErr <- readSource(ctx, src, pages)
+		readErr <- readSource(rctx, src, pages)
 	}()
 	done := 0
 	var idxErr error
 	for b := range pages {
 		if idxErr != nil {
-			continue // drain so the reader ends
+			continue // drain until the reader sees the cancel
 		}
 		if idxErr = x.applyTo(idx, b); idxErr != nil {
+			stop()
 			continue
 		}
 		done += b.Len()
@@ -223,10 +246,10 @@ func (x *Index) fill(ctx context.Context, idx bleve.Index, src Source, progress 
 			progress(done, max(total, done))
 		}
 	}
-	if err := <-readErr; err != nil {
-		return done, err
+	if idxErr != nil {
+		return done, idxErr
 	}
-	return done, idxErr
+	return done, <-readErr
 }
 
 // readSource sends src's rows, a page at a time, until each kind is

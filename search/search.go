@@ -27,7 +27,7 @@ type Query struct {
 	Status, Direction, MessageType              string
 
 	Sort          string // "relevance" (default) or "date" (newest first); with no words, always date
-	Offset, Limit int    // Limit: default 20, at most 100; Offset at most 10,000
+	Offset, Limit int    // Limit: default 20, at most 100; past Offset 10,000 no hits, only Total and Facets
 	Facets        bool   // compute facets: type, direction, status, label, date
 
 	// Now anchors the date facet buckets; zero means time.Now().
@@ -82,7 +82,12 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		limit = defaultLimit
 	}
 	limit = min(limit, maxLimit)
-	offset := min(max(q.Offset, 0), maxOffset)
+	offset := max(q.Offset, 0)
+	if offset > maxOffset {
+		// Deep pages cost a heap of offset+limit hits: give the total
+		// and the facets, no hits.
+		offset, limit = 0, 0
+	}
 
 	browse := strings.TrimSpace(q.Q) == ""
 	cl := parseQuery(q.Q)
@@ -186,56 +191,65 @@ const (
 )
 
 func addFacets(req *bleve.SearchRequest) {
-	req.AddFacet(FacetType, bleve.NewFacetRequest(fType, 20))
-	req.AddFacet(FacetDirection, bleve.NewFacetRequest(fDir, 2))
-	req.AddFacet(FacetStatus, bleve.NewFacetRequest(fStatus, 10))
-	req.AddFacet(FacetLabel, bleve.NewFacetRequest(fLabel, 50))
-	// Days, summed into buckets below: a range facet would need the
-	// datetime's docvalues (see docBuilder.message).
-	req.AddFacet(FacetDate, bleve.NewFacetRequest(fDay, 1<<20))
+	// All the values of the one facet field (see facetTerm), split below:
+	// a few types, statuses and labels, and a day for each day of history.
+	req.AddFacet(fFacet, bleve.NewFacetRequest(fFacet, 1<<20))
 }
 
+// facetLimits are how many values each facet returns, most frequent first.
+var facetLimits = map[string]int{FacetType: 20, FacetDirection: 2, FacetStatus: 10, FacetLabel: 50}
+
 func facetCounts(fr bsearch.FacetResults, now time.Time) map[string][]FacetCount {
-	out := map[string][]FacetCount{}
-	for name, f := range fr {
-		if name == FacetDate {
-			out[name] = dateBuckets(f, now)
-			continue
-		}
-		var fc []FacetCount
-		if f.Terms != nil {
-			for _, t := range f.Terms.Terms() {
-				fc = append(fc, FacetCount{Term: t.Term, Count: t.Count})
+	out := map[string][]FacetCount{FacetType: nil, FacetDirection: nil, FacetStatus: nil, FacetLabel: nil}
+	days := map[int64]int{}
+	if f := fr[fFacet]; f != nil && f.Terms != nil {
+		for _, t := range f.Terms.Terms() { // by count, descending
+			p, v, ok := facetValue(t.Term)
+			if !ok {
+				continue
+			}
+			var name string
+			switch p {
+			case pType:
+				name = FacetType
+			case pDir:
+				name = FacetDirection
+			case pStatus:
+				name = FacetStatus
+			case pLabel:
+				name = FacetLabel
+			case pDay:
+				if d, err := strconv.ParseInt(v, 10, 64); err == nil {
+					days[d] += t.Count
+				}
+				continue
+			}
+			if len(out[name]) < facetLimits[name] {
+				out[name] = append(out[name], FacetCount{Term: v, Count: t.Count})
 			}
 		}
-		out[name] = fc
 	}
+	out[FacetDate] = dateBuckets(days, now)
 	return out
 }
 
 // dateBuckets sums day counts into "7d", "30d" (both counting back from
 // now's UTC day, today included) and "older".
-func dateBuckets(f *bsearch.FacetResult, now time.Time) []FacetCount {
+func dateBuckets(days map[int64]int, now time.Time) []FacetCount {
 	if now.IsZero() {
 		now = time.Now()
 	}
 	today := max(now.Unix(), 0) / 86400
 	var week, month, older int
-	if f.Terms != nil {
-		for _, t := range f.Terms.Terms() {
-			day, err := strconv.ParseInt(t.Term, 10, 64)
-			if err != nil {
-				continue
-			}
-			switch age := today - day; {
-			case age < 7:
-				week += t.Count
-				month += t.Count
-			case age < 30:
-				month += t.Count
-			default:
-				older += t.Count
-			}
+	for day, n := range days {
+		switch age := today - day; {
+		case age < 7:
+			week += n
+			month += n
+		case age < 30:
+			month += n
+		default:
+			older += n
 		}
 	}
 	var out []FacetCount
@@ -351,16 +365,16 @@ func (x *Index) messageFilters(q *Query) []query.Query {
 		f = append(f, termQ(fAgent, itoa(q.AgentID), boostFilter))
 	}
 	if q.LabelID != 0 {
-		f = append(f, termQ(fLabel, itoa(q.LabelID), boostFilter))
+		f = append(f, termQ(fFacet, facetTerm(pLabel, itoa36(q.LabelID)), boostFilter))
 	}
 	if q.Status != "" {
-		f = append(f, termQ(fStatus, q.Status, boostFilter))
+		f = append(f, termQ(fFacet, facetTerm(pStatus, q.Status), boostFilter))
 	}
 	if q.Direction != "" {
-		f = append(f, termQ(fDir, q.Direction, boostFilter))
+		f = append(f, termQ(fFacet, facetTerm(pDir, q.Direction), boostFilter))
 	}
 	if q.MessageType != "" {
-		f = append(f, termQ(fType, q.MessageType, boostFilter))
+		f = append(f, termQ(fFacet, facetTerm(pType, q.MessageType), boostFilter))
 	}
 	return f
 }
