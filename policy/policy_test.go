@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"testing"
+)
+
+func matcher(t testing.TB) *Matcher {
+	t.Helper()
+	m, err := Default().Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestPolicyCases(t *testing.T) {
+	m := matcher(t)
+	cases := []struct {
+		text     string
+		category string // "" for no escalation
+		optOut   bool
+	}{
+		// Medical urgency, and its negations.
+		{"Ho un forte mal di denti da ieri sera", Medical, false},
+		{"Mi sanguina la gengiva e la guancia è gonfia", Medical, false},
+		{"Non ho dolore, volevo solo spostare l'appuntamento", "", false},
+		{"Non ho più dolore, grazie dottore", "", false},
+		{"Non so se è grave, ma sanguina molto", Medical, false},
+		{"J'ai très mal aux dents depuis ce matin", Medical, false},
+		{"Je n'ai pas mal, c'est juste pour un détartrage", "", false},
+		{"Je n'ai plus aucune douleur", "", false},
+		{"My tooth is really painful and my cheek is swollen", Medical, false},
+		{"No pain at all, just booking a cleaning", "", false},
+		{"I don't have a fever", "", false},
+		{"No, it hurts a lot", Medical, false},
+		{"Me duele mucho la muela y tengo fiebre", Medical, false},
+		{"No tengo dolor, solo quiero una limpieza", "", false},
+		{"Ich habe starke Zahnschmerzen", Medical, false},
+		{"Ich habe keine Schmerzen mehr", "", false},
+		{"Das Zahnfleisch blutet", Medical, false},
+		// Complaints, refunds, legal threats, asking for a person.
+		{"È una vergogna, servizio pessimo", Complaint, false},
+		{"This is unacceptable, I am furious", Complaint, false},
+		{"Voglio il rimborso del divano", Refund, false},
+		{"I want a refund for the sofa", Refund, false},
+		{"Je veux être remboursé", Refund, false},
+		{"Quiero un reembolso", Refund, false},
+		{"Ich möchte eine Rückerstattung", Refund, false},
+		{"Vi denuncio, chiamo il mio avvocato", Legal, false},
+		{"I will sue you", Legal, false},
+		{"Hi, this is Sue from the shop next door", "", false},
+		{"Voglio parlare con una persona", Human, false},
+		{"Can I talk to a real person please?", Human, false},
+		{"Je voudrais parler à un conseiller", Human, false},
+		{"¿Puedo hablar con una persona?", Human, false},
+		{"Ich möchte mit einem Menschen sprechen", Human, false},
+		// Plain business, which must not escalate.
+		{"Un divano per una persona, in velluto verde", "", false},
+		{"Do you paint walls? I need painting done", "", false},
+		{"Avete il modello in pelle?", "", false},
+		// Opt-out, and its trap.
+		{"STOP", "", true},
+		{"stop!", "", true},
+		{"Stop please", "", true},
+		{"Basta grazie", "", true},
+		{"Unsubscribe", "", true},
+		{"Non voglio più ricevere messaggi promozionali", "", true},
+		{"Merci de me désabonner", "", true},
+		{"Quiero darme de baja", "", true},
+		{"Bitte abmelden", "", true},
+		{"Can I stop by the shop tomorrow?", "", false},
+		{"Stop by anytime!", "", false},
+		{"Quando posso passare a ritirare il divano?", "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.text, func(t *testing.T) {
+			r := m.Check(c.text)
+			got := ""
+			if r.Category != nil {
+				got = *r.Category
+			}
+			if got != c.category || r.Escalate != (c.category != "") || r.OptOut != c.optOut {
+				t.Errorf("got escalate=%v category=%q opt_out=%v (%s); want category=%q opt_out=%v",
+					r.Escalate, got, r.OptOut, r.Describe(), c.category, c.optOut)
+			}
+		})
+	}
+}
+
+func TestMatchedText(t *testing.T) {
+	r := matcher(t).Check("Buongiorno, mi SANGUINA la gengiva!")
+	if len(r.Matched) != 1 || r.Matched[0].Text != "SANGUINA" || r.Matched[0].Lang != "it" {
+		t.Fatalf("%s", r.Describe())
+	}
+	r = matcher(t).Check("Je n'ai plus aucune douleur")
+	if r.Escalate || len(r.Matched) == 0 || !r.Matched[0].Negated {
+		t.Fatalf("negated match not reported: %+v", r.Matched)
+	}
+}
+
+type fakeModel struct {
+	j   *Judgement
+	err error
+}
+
+func (f fakeModel) Classify(context.Context, string) (*Judgement, error) { return f.j, f.err }
+
+func TestModelJudgementMustBeGrounded(t *testing.T) {
+	m := matcher(t)
+	ctx := context.Background()
+	text := "Il prodotto che mi avete mandato mi ha causato una reazione allergica"
+	if r := m.Check(text); r.Escalate {
+		t.Fatalf("rules alone escalate: %s", r.Describe())
+	}
+	grounded := fakeModel{j: &Judgement{Escalate: true, Category: Medical, Evidence: "reazione allergica"}}
+	if r := m.Evaluate(ctx, text, grounded); !r.Escalate || *r.Category != Medical || r.Matched[0].Source != "model" {
+		t.Fatalf("grounded judgement ignored: %+v", r)
+	}
+	for name, cl := range map[string]Classifier{
+		"evidence not in the message": fakeModel{j: &Judgement{Escalate: true, Category: Medical, Evidence: "Hello, I am a tiny model."}},
+		"unknown category":            fakeModel{j: &Judgement{Escalate: true, Category: "vibes", Evidence: "reazione allergica"}},
+		"model failure":               fakeModel{err: errors.New("timeout")},
+		"no model":                    nil,
+	} {
+		if r := m.Evaluate(ctx, text, cl); r.Escalate {
+			t.Errorf("%s: escalated", name)
+		}
+	}
+	// A customer's negation stands against the model.
+	if r := m.Evaluate(ctx, "Non ho dolore", fakeModel{j: &Judgement{Escalate: true, Category: Medical, Evidence: "dolore"}}); r.Escalate {
+		t.Error("the model overrode a negation")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	r := Default()
+	r.Phrases["vibes"] = map[string][]string{"en": {"x"}}
+	if err := r.Validate(); err == nil {
+		t.Error("unknown category accepted")
+	}
+	r = Default()
+	r.Phrases[Medical]["xx"] = []string{"x"}
+	if err := r.Validate(); err == nil {
+		t.Error("unknown language accepted")
+	}
+	r = Default()
+	r.OptOut["en"] = append(r.OptOut["en"], "  ,,, ")
+	if err := r.Validate(); err == nil {
+		t.Error("empty phrase accepted")
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{"STOP", "non ho dolore", "l'école", "Zahnschmerzen!!", "", "🙂🙂", "n'ai pas mal"} {
+		f.Add(s)
+	}
+	m, _ := Default().Compile()
+	f.Fuzz(func(t *testing.T, s string) {
+		r := m.Check(s)
+		if r.Escalate != (r.Category != nil) {
+			t.Fatalf("inconsistent result %+v", r)
+		}
+	})
+}
+
+func BenchmarkCheck(b *testing.B) {
+	m, _ := Default().Compile()
+	text := "Buongiorno, volevo sapere se avete posto domani per una pulizia, non ho dolore ma vorrei controllare un dente"
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Check(text)
+	}
+}
