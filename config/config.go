@@ -38,6 +38,14 @@ type Config struct {
 
 	TLS TLS
 
+	// OllamaURL is the local LLM server (SENDBOX_OLLAMA_URL). Sendbox starts
+	// and works without it; the assistant then quotes the knowledge base.
+	OllamaURL string
+	// AITimeout bounds one assistant turn (SENDBOX_AI_TURN_TIMEOUT).
+	AITimeout time.Duration
+	// AIWorkers is how many assistant turns run at once (SENDBOX_AI_WORKERS).
+	AIWorkers int
+
 	// explicit holds the env names of options given in the environment or by flag.
 	explicit map[string]bool
 }
@@ -100,6 +108,18 @@ func positiveInt(p func(c *Config) *int) (func(*Config, string) error, func(*Con
 		func(c *Config) string { return strconv.Itoa(*p(c)) }
 }
 
+func duration(p func(c *Config) *time.Duration) (func(*Config, string) error, func(*Config) string) {
+	return func(c *Config, v string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a duration such as 15s, got %q", v)
+			}
+			*p(c) = d
+			return nil
+		},
+		func(c *Config) string { return p(c).String() }
+}
+
 func oneOf(p func(c *Config) *string, allowed ...string) (func(*Config, string) error, func(*Config) string) {
 	return func(c *Config, v string) error {
 			v = strings.ToLower(strings.TrimSpace(v))
@@ -143,6 +163,10 @@ var Options = func() []Option {
 	add(Option{Env: "SENDBOX_WA_MPS", Default: "80", Help: "messages per second allowed for the number"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.NATSURL })
 	add(Option{Env: "SENDBOX_NATS_URL", Help: "external NATS URL (empty: embedded broker)"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.OllamaURL })
+	add(Option{Env: "SENDBOX_OLLAMA_URL", Default: "http://127.0.0.1:11434", Help: "Ollama server for the assistant (not needed to start)"}, s, g)
+	s, g = positiveInt(func(c *Config) *int { return &c.AIWorkers })
+	add(Option{Env: "SENDBOX_AI_WORKERS", Default: "1", Help: "assistant turns run at once (Ollama on a CPU serves one)"}, s, g)
 	s, g = positiveInt(func(c *Config) *int { return &c.NATSReplicas })
 	add(Option{Env: "SENDBOX_NATS_REPLICAS", Default: "1", Help: "stream replicas on an external NATS cluster"}, s, g)
 	s, g = oneOf(func(c *Config) *string { return &c.Fsync }, "interval", "always")
@@ -171,16 +195,10 @@ var Options = func() []Option {
 	add(Option{Env: "SENDBOX_ACME_CA_ROOT", Help: "PEM file of the root to trust for a private certificate authority's directory"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.TLS.HTTPSAddr })
 	add(Option{Flag: "https", Env: "SENDBOX_HTTPS", Default: ":443", Help: "HTTPS listen address, used with a domain"}, s, g)
-	add(Option{Env: "SENDBOX_SHUTDOWN_TIMEOUT", Default: "15s", Help: "how long shutdown waits for in-flight work"},
-		func(c *Config, v string) error {
-			d, err := time.ParseDuration(strings.TrimSpace(v))
-			if err != nil || d <= 0 {
-				return fmt.Errorf("want a duration such as 15s, got %q", v)
-			}
-			c.ShutdownTimeout = d
-			return nil
-		},
-		func(c *Config) string { return c.ShutdownTimeout.String() })
+	s, g = duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })
+	add(Option{Env: "SENDBOX_SHUTDOWN_TIMEOUT", Default: "15s", Help: "how long shutdown waits for in-flight work"}, s, g)
+	s, g = duration(func(c *Config) *time.Duration { return &c.AITimeout })
+	add(Option{Env: "SENDBOX_AI_TURN_TIMEOUT", Default: "30s", Help: "longest an assistant turn may take before a human is asked"}, s, g)
 	return opts
 }()
 
@@ -273,6 +291,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(ca); err != nil || u.Scheme != "https" || u.Host == "" {
 			errs = append(errs, fmt.Errorf("SENDBOX_ACME_CA: want the https URL of an ACME directory, got %q", ca))
 		}
+	}
+	if u, err := url.Parse(c.OllamaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("SENDBOX_OLLAMA_URL: want a URL such as http://127.0.0.1:11434, got %q", c.OllamaURL))
 	}
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
