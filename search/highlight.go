@@ -27,6 +27,14 @@ func (x *Index) Highlight(q string, text string) []Span {
 	return x.HighlightLang(q, text, "")
 }
 
+// Lang is the language indexing picks for text (one of Langs): the
+// detected one, or Options.DefaultLang when text is too short to tell. For
+// a KB chunk's title, HighlightLang(q, title, x.Lang(chunk.Text)) marks what
+// matched in the title.
+func (x *Index) Lang(text string) string {
+	return detectLang(text, x.o.DefaultLang)
+}
+
 // HighlightLang is Highlight with the language given (one of Langs); any
 // other value detects it as indexing does.
 func (x *Index) HighlightLang(q, text, lang string) []Span {

@@ -1,18 +1,3 @@
-// Package search is sendbox's full-text index: messages, contacts and
-// knowledge-base chunks in one bleve index under the data folder.
-//
-// The index is derived data: SQLite holds every message, and Rebuild makes
-// the index again from it. So the index stores no text (only ids and the few
-// values a Hit returns) and keeps itself small; Highlight re-analyzes the text
-// the caller reads from SQLite.
-//
-// Layout on disk: Dir/CURRENT names the serving generation, Dir/<generation>/
-// is a bleve (scorch) index. Rebuild builds the next generation beside it and
-// swaps CURRENT atomically.
-//
-// Concurrency: Search may run concurrently with everything. Apply calls are
-// serialised (applyMu). Rebuild runs one at a time. Lock order: rebuildMu →
-// applyMu → mu.
 package search
 
 import (

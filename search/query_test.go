@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -48,15 +49,15 @@ func FuzzParseQuery(f *testing.F) {
 	} {
 		f.Add(s, "Avete il divano in velluto verde? L'école, Öl, AB123CD 3C1 807 217")
 	}
-	im, err := newMapping()
+	x, err := Open(Options{Dir: f.TempDir(), DefaultLang: "it"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	an, err := newAnalyzers(im)
+	f.Cleanup(func() { x.Close() })
+	err = x.Apply(context.Background(), &Batch{Messages: fixtureMessages(), Contacts: fixtureContacts(), KB: fixtureKB()})
 	if err != nil {
 		f.Fatal(err)
 	}
-	x := &Index{an: an, o: Options{DefaultLang: "en"}}
 	f.Fuzz(func(t *testing.T, q, text string) {
 		cl := parseQuery(q)
 		if len(cl) > maxClauses {
@@ -72,6 +73,9 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		for _, kinds := range [][]string{nil, {KindMessage, KindContact, KindKB}} {
 			_ = x.buildQuery(&Query{Q: q, Kinds: kinds}, cl, nil)
+			if _, err := x.Search(context.Background(), Query{Q: q, Kinds: kinds, Facets: true}); err != nil {
+				t.Fatalf("search %q: %v", q, err)
+			}
 		}
 		spans := x.Highlight(q, text)
 		last := 0

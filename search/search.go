@@ -29,6 +29,10 @@ type Query struct {
 	Sort          string // "relevance" (default) or "date" (newest first); with no words, always date
 	Offset, Limit int    // Limit: default 20, at most 100; past Offset 10,000 no hits, only Total and Facets
 	Facets        bool   // compute facets: type, direction, status, label, date
+	// Any matches documents with any of the words, ranked by how many and
+	// how rare: a question ("what time do you open on Saturday?") rather
+	// than a search box, where every word must match.
+	Any bool
 
 	// Now anchors the date facet buckets; zero means time.Now().
 	Now time.Time
@@ -291,7 +295,7 @@ func (x *Index) buildQuery(q *Query, cl []clause, ex *expander) query.Query {
 			must = append(must, termQ(fKind, KindMessage, boostFilter))
 		} else if empty {
 			must = []query.Query{} // message-only filters select messages by themselves
-		} else if tq := x.textQuery(cl, textField, ex); tq != nil {
+		} else if tq := x.textQuery(cl, textField, ex, q.Any); tq != nil {
 			must = append(must, tq)
 		} else {
 			must = nil
@@ -321,7 +325,7 @@ func (x *Index) buildQuery(q *Query, cl []clause, ex *expander) query.Query {
 	if slices.Contains(kinds, KindKB) && !onlyMessages && q.ContactID == 0 {
 		if empty {
 			parts = append(parts, termQ(fKind, KindKB, boostFilter))
-		} else if kq := x.textQuery(cl, kbField, ex); kq != nil {
+		} else if kq := x.textQuery(cl, kbField, ex, q.Any); kq != nil {
 			parts = append(parts, kq)
 		}
 	}
@@ -406,7 +410,9 @@ func or(qs []query.Query) query.Query {
 // language's analyzer. A word that is a stop word in a language (it analyzes
 // to nothing) is left out for that language only: "mal di denti" needs "mal"
 // and "dent" in Italian text, all three words in English text.
-func (x *Index) textQuery(cl []clause, field func(string) string, ex *expander) query.Query {
+//
+// With any, a language's part is an OR over clauses instead.
+func (x *Index) textQuery(cl []clause, field func(string) string, ex *expander, any bool) query.Query {
 	fields := make([]fieldAn, len(Langs))
 	for i, l := range Langs {
 		fields[i] = fieldAn{field(l), langAnalyzerName(l), x.an.lang[l], 1}
@@ -424,7 +430,10 @@ func (x *Index) textQuery(cl []clause, field func(string) string, ex *expander) 
 	}
 	var perLang []query.Query
 	for _, m := range must {
-		if len(m) > 0 {
+		switch {
+		case len(m) > 0 && any:
+			perLang = append(perLang, or(m))
+		case len(m) > 0:
 			perLang = append(perLang, and(m))
 		}
 	}
