@@ -17,7 +17,7 @@ import (
 // mappingVersion changes whenever the fields or analyzer chains change; an
 // index built with another version still opens and serves, but Stats reports
 // NeedsRebuild.
-const mappingVersion = "1"
+const mappingVersion = "2"
 
 // Field names. Short, because every one is repeated in the index's field
 // tables, and they are internal: the API speaks Query, not bleve fields.

@@ -227,6 +227,8 @@ func facetCounts(fr bsearch.FacetResults, now time.Time) map[string][]FacetCount
 					days[d] += t.Count
 				}
 				continue
+			default:
+				continue
 			}
 			if len(out[name]) < facetLimits[name] {
 				out[name] = append(out[name], FacetCount{Term: v, Count: t.Count})
