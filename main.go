@@ -26,6 +26,7 @@ import (
 
 	"sendbox/accounts"
 	"sendbox/config"
+	"sendbox/knowledge"
 	"sendbox/server"
 	"sendbox/store"
 )
@@ -34,6 +35,7 @@ import (
 var version = "dev"
 
 func main() {
+	knowledge.RunChild() // this process may be the reader of an uploaded PDF
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

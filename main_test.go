@@ -418,3 +418,110 @@ func TestReindexCommand(t *testing.T) {
 		t.Fatalf("the offline rebuild finds %d of 50", n)
 	}
 }
+
+// TestAssistantCrashAnswersEachMessageOnce kills the binary with SIGKILL
+// while the assistant works through a burst of questions, twice, and
+// checks that after recovery every customer message got exactly one
+// answer: none lost with the killed process, none sent twice on replay.
+func TestAssistantCrashAnswersEachMessageOnce(t *testing.T) {
+	dataDir := t.TempDir()
+	env := []string{"SENDBOX_DATA=" + dataDir, "SENDBOX_OLLAMA_URL=http://127.0.0.1:9"}
+	key, errOut, code := runCLI(t, env, "apikey", "create", "--name", "crash", "--role", "admin")
+	if code != 0 {
+		t.Fatalf("apikey: %s", errOut)
+	}
+	key = strings.TrimSpace(key)
+	p := start(t, dataDir, env[1:]...)
+	faq := `{"question":"Do you have parking for customers?","answer":"Yes, free parking behind the shop."}`
+	req, _ := http.NewRequest("POST", "http://"+p.addr+"/api/v1/knowledge", strings.NewReader(faq))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("add FAQ: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	time.Sleep(500 * time.Millisecond) // indexed behind the event stream
+
+	const n = 1000
+	var acked atomic.Int64
+	post := func(i int) {
+		body := []byte(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"200000000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550000001","phone_number_id":"100000000000001"},"contacts":[{"profile":{"name":"Cliente %d"},"wa_id":"3934%08d"}],"messages":[{"from":"3934%08d","id":"wamid.ai.%d","timestamp":"%d","type":"text","text":{"body":"Hi, do you have parking for customers?"}}]}}]}]}`,
+			i, i, i, i, time.Now().Unix()))
+		req, _ := http.NewRequest("POST", "http://"+p.addr+"/webhooks/whatsapp", bytes.NewReader(body))
+		req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign([]byte(crashSecret), body))
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				acked.Add(1)
+			}
+		}
+	}
+	outbound := func() int {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v1/messages?direction=outbound&limit=1", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return -1
+		}
+		defer resp.Body.Close()
+		var page struct{ Total int }
+		json.NewDecoder(resp.Body).Decode(&page)
+		return page.Total
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < n; i += 8 {
+				post(i)
+			}
+		}(w)
+	}
+	wg.Wait()
+	// Kill while the turns are under way, then again during recovery.
+	for round := 0; round < 2; round++ {
+		for got := outbound(); got >= 0 && got < (round+1)*n/4; got = outbound() {
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("SIGKILL with %d of %d answers queued", outbound(), acked.Load())
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		p = start(t, dataDir, env[1:]...)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dataDir, "sendbox.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var answered int
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		stats, err := st.AIStats(context.Background(), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		answered = stats[store.AIQuoted]
+		counts, _ := st.Count(context.Background())
+		if answered+stats[store.AIHandoff] >= counts.Inbound && counts.Inbound >= int(acked.Load()) || time.Now().After(deadline) {
+			if stats[store.AIHandoff] > 0 {
+				t.Errorf("%d questions handed off instead of answered: %v", stats[store.AIHandoff], stats)
+			}
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	counts, _ := st.Count(context.Background())
+	if answered != counts.Inbound || counts.Inbound < int(acked.Load()) {
+		t.Fatalf("%d questions answered for %d stored (%d acknowledged) after two crashes\n%s", answered, counts.Inbound, acked.Load(), p.log)
+	}
+	msgs, total, _, err := st.ListMessages(context.Background(), store.MessageFilter{Direction: "outbound", Limit: 1})
+	if err != nil || total != answered || len(msgs) != 1 || msgs[0].Text != "Yes, free parking behind the shop." {
+		t.Fatalf("outbound: %d messages for %d answers, %v", total, answered, err)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-p.done; err != nil {
+		t.Fatalf("graceful shutdown: %v\n%s", err, p.log)
+	}
+}

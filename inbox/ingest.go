@@ -227,7 +227,12 @@ func (g *Ingestor) add(b *store.IngestBatch, body []byte) {
 	}
 	for i := range wh.Events {
 		e := &wh.Events[i]
-		b.Events = append(b.Events, store.EventInput{Field: e.Field, Type: e.Type, WABAID: e.WABAID,
-			PhoneNumberID: e.PhoneNumberID, EventTime: e.Time, Value: e.Value})
+		in := store.EventInput{Field: e.Field, Type: e.Type, WABAID: e.WABAID,
+			PhoneNumberID: e.PhoneNumberID, EventTime: e.Time, Value: e.Value}
+		for _, p := range e.UserPreferences {
+			in.Preferences = append(in.Preferences, store.Preference{WaID: p.WaID, UserID: p.UserID,
+				Category: p.Category, Value: p.Value, At: p.Timestamp})
+		}
+		b.Events = append(b.Events, in)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/knowledge"
 	"sendbox/metrics"
 	"sendbox/search"
 	"sendbox/store"
@@ -61,7 +62,7 @@ func (x *Indexer) Start(ctx context.Context) error {
 		AckWait:        2 * time.Minute,
 		MaxAckPending:  20000,
 		MaxDeliver:     -1,
-		FilterSubjects: []string{"events.message.>", "events.contact.>", "events.conversation.>"},
+		FilterSubjects: []string{"events.message.>", "events.contact.>", "events.conversation.>", "events.kb.>"},
 	})
 	if err != nil {
 		return err
@@ -154,12 +155,12 @@ func (x *Indexer) loop() {
 
 // changes is what a batch of events asks the index to refresh.
 type changes struct {
-	messages, contacts, conversations map[int64]bool
-	newest                            time.Time
+	messages, contacts, conversations, kb map[int64]bool
+	newest                                time.Time
 }
 
 func (x *Indexer) apply(msgs []jetstream.Msg) {
-	ch := changes{messages: map[int64]bool{}, contacts: map[int64]bool{}, conversations: map[int64]bool{}}
+	ch := changes{messages: map[int64]bool{}, contacts: map[int64]bool{}, conversations: map[int64]bool{}, kb: map[int64]bool{}}
 	for _, m := range msgs {
 		var ev store.Event
 		if err := json.Unmarshal(m.Data(), &ev); err != nil {
@@ -175,7 +176,9 @@ func (x *Indexer) apply(msgs []jetstream.Msg) {
 			ch.messages[ev.MessageID] = true
 		case strings.HasPrefix(ev.Type, "contact."):
 			ch.contacts[ev.ContactID] = true
-		case ev.Type == store.EventConversationUpdated && ev.Status != "read" && ev.Status != store.EventNote:
+		case ev.Type == store.EventKBChanged:
+			ch.kb[ev.DocID] = true
+		case ev.Type == store.EventConversationUpdated && !unsearched[ev.Status]:
 			// Status, labels and assignment are searchable on every
 			// message of the conversation; being read or noted is not.
 			ch.conversations[ev.ConversationID] = true
@@ -199,6 +202,9 @@ func (x *Indexer) apply(msgs []jetstream.Msg) {
 		x.lag.ObserveSince(ch.newest)
 	}
 }
+
+// unsearched are conversation changes that no search filter looks at.
+var unsearched = map[string]bool{"read": true, store.EventNote: true, store.EventAI: true, store.EventBot: true}
 
 // refresh loads the changed rows and writes them to the index; rows that
 // are gone (deleted, erased) are removed from it.
@@ -251,12 +257,33 @@ func (x *Indexer) refresh(ctx context.Context, ch changes) error {
 			}
 		}
 	}
-	if len(b.Messages)+len(b.DeleteMessages)+len(b.Contacts)+len(b.DeleteContacts) == 0 {
+	var removedKB []int64
+	if len(ch.kb) > 0 {
+		rows, err := x.Store.KBChunksOfDocs(ctx, keys(ch.kb))
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			b.KB = append(b.KB, knowledge.SearchDoc(r))
+		}
+		if removedKB, err = x.Store.KBRemoved(ctx); err != nil {
+			return err
+		}
+		for _, id := range removedKB {
+			b.DeleteKB = append(b.DeleteKB, knowledge.ChunkID(id))
+		}
+	}
+	if b.Len() == 0 {
 		return nil
 	}
 	if err := x.Index.Apply(ctx, &b); err != nil {
 		return err
 	}
+	if err := x.Store.ClearKBRemoved(ctx, removedKB); err != nil {
+		return err
+	}
+	x.indexed.With("kb", "upsert").Add(uint64(len(b.KB)))
+	x.indexed.With("kb", "delete").Add(uint64(len(b.DeleteKB)))
 	x.indexed.With("message", "upsert").Add(uint64(len(b.Messages)))
 	x.indexed.With("message", "delete").Add(uint64(len(b.DeleteMessages)))
 	x.indexed.With("contact", "upsert").Add(uint64(len(b.Contacts)))
@@ -319,13 +346,31 @@ func (s Source) Contacts(ctx context.Context, afterID int64, limit int) ([]searc
 	return out, nil
 }
 
-// KB implements search.Source; the knowledge base comes with the assistant.
+// KB implements search.Source.
 func (s Source) KB(ctx context.Context, afterID string, limit int) ([]search.KBChunk, error) {
-	return nil, nil
+	after := int64(0)
+	if afterID != "" {
+		var err error
+		if after, err = knowledge.ParseChunkID(afterID); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.Store.IndexKB(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]search.KBChunk, len(rows))
+	for i, r := range rows {
+		out[i] = knowledge.SearchDoc(r)
+	}
+	return out, nil
 }
 
 // Count implements search.Source.
 func (s Source) Count(ctx context.Context) (messages, contacts, kb int, err error) {
-	messages, contacts, err = s.Store.CountForIndex(ctx)
-	return messages, contacts, 0, err
+	if messages, contacts, err = s.Store.CountForIndex(ctx); err != nil {
+		return 0, 0, 0, err
+	}
+	kb, err = s.Store.CountKB(ctx)
+	return messages, contacts, kb, err
 }

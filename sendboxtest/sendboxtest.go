@@ -50,6 +50,7 @@ type options struct {
 	configure []func(*config.Config)
 	simOpts   *sim.Options
 	logLevel  slog.Level
+	assistant bool
 }
 
 // Option changes how New boots sendbox.
@@ -67,6 +68,12 @@ func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir 
 // with these options, as if it were Meta: the test controls its limits.
 // Its WebhookURL, BaseURL, Token and AppSecret are filled in.
 func WithGraph(so sim.Options) Option { return func(o *options) { o.simOpts = &so } }
+
+// WithAssistant keeps the AI assistant running, as it does for users. By
+// default tests of other features stop it at boot, so that its replies and
+// escalations do not mix with what they count; the assistant's own tests
+// and the end-to-end ones turn it on.
+func WithAssistant() Option { return func(o *options) { o.assistant = true } }
 
 // WithLogLevel shows sendbox's log at this level (default: warnings).
 func WithLogLevel(l slog.Level) Option { return func(o *options) { o.logLevel = l } }
@@ -87,6 +94,9 @@ func New(t testing.TB, opts ...Option) *App {
 	cfg.WA.AppSecret = AppSecret
 	cfg.WA.VerifyToken = VerifyToken
 	cfg.ShutdownTimeout = 10 * time.Second
+	// Never a developer's own Ollama: tests that want one use the
+	// ollama-tiny server of Ollama(t) through WithConfig.
+	cfg.OllamaURL = "http://127.0.0.1:9"
 
 	a := &App{T: t, Client: &http.Client{Timeout: 30 * time.Second}}
 	var ext *httptest.Server
@@ -122,6 +132,9 @@ func New(t testing.TB, opts ...Option) *App {
 	}
 	a.App = app
 	a.Sim = app.Sim
+	if !o.assistant {
+		app.Assistant.Stop()
+	}
 	if o.simOpts != nil {
 		so := *o.simOpts
 		so.WebhookURL = app.URL() + "/webhooks/whatsapp"

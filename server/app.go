@@ -16,11 +16,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"sendbox/assistant"
+	"sendbox/business"
 	"sendbox/config"
 	"sendbox/embed"
 	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/indexing"
+	"sendbox/knowledge"
+	"sendbox/llm"
 	"sendbox/media"
 	"sendbox/metrics"
 	"sendbox/outbound"
@@ -44,6 +48,10 @@ type App struct {
 	Outbound *outbound.Service
 	Panel    *ui.Panel
 	Search   *search.Index
+	// LLM is the Ollama client; it need not be reachable.
+	LLM       *llm.Client
+	KB        *knowledge.Base
+	Assistant *assistant.Assistant
 
 	relay    *events.Relay
 	ingest   *inbox.Ingestor
@@ -133,11 +141,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	go a.initialIndex(bg)
+	if err := a.startAssistant(ctx, bg); err != nil {
+		return a, err
+	}
 	a.keys = newKeyCache(a.Store)
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
+		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)
@@ -149,6 +161,40 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	return a, nil
+}
+
+// startAssistant starts the Ollama client's probe, the knowledge base's
+// embedder and the assistant. Ollama need not be running: the assistant
+// then quotes the knowledge base, and picks the model up when it appears.
+func (a *App) startAssistant(ctx, bg context.Context) error {
+	var err error
+	if a.LLM, err = llm.New(a.Config.OllamaURL, a.Log.With(slog.String("component", "llm"))); err != nil {
+		return err
+	}
+	go a.LLM.Run(bg)
+	a.KB = &knowledge.Base{Store: a.Store, Index: a.Search, Embedder: a.LLM, Log: a.Log.With(slog.String("component", "knowledge"))}
+	a.Assistant = &assistant.Assistant{Store: a.Store, Broker: a.Broker, Outbound: a.Outbound, KB: a.KB, Model: a.LLM,
+		Typing:  func(ctx context.Context, wamid string) error { return a.Graph.MarkRead(ctx, wamid, true) },
+		Timeout: a.Config.AITimeout, Workers: a.Config.AIWorkers, Metrics: a.Metrics,
+		Log: a.Log.With(slog.String("component", "assistant"))}
+	a.KB.EmbedModel = a.Assistant.EmbedModel
+	if err := a.Assistant.Start(ctx); err != nil {
+		return fmt.Errorf("assistant: %w", err)
+	}
+	// The business profile is knowledge too; write it on first start.
+	if docs, err := a.Store.ListKB(ctx, store.KBProfile, ""); err != nil {
+		return err
+	} else if len(docs) == 0 {
+		p, err := business.Load(ctx, a.Store)
+		if err != nil {
+			return err
+		}
+		if err := a.KB.SyncProfile(ctx, p); err != nil {
+			return fmt.Errorf("knowledge base: %w", err)
+		}
+	}
+	go a.KB.RunEmbedder(bg)
+	return nil
 }
 
 // setupWhatsApp builds the Graph client: against Meta with credentials, or
@@ -238,6 +284,9 @@ func (a *App) Close(ctx context.Context) error {
 		}
 		if a.media != nil {
 			a.media.Stop()
+		}
+		if a.Assistant != nil {
+			a.Assistant.Stop()
 		}
 		if a.Sim != nil {
 			if err := a.Sim.Close(); err != nil {

@@ -259,8 +259,10 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 		return errors.New("snoozing needs a time to wake up")
 	}
 	return s.conversationChange(ctx, convID, actorID, EventStatus, body, func(t *wtx) error {
-		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET status = ?, snoozed_until = ? WHERE id = ?",
-			status, ms(snoozeUntil), convID)
+		// Resolving takes the urgent flag off: the matter is settled.
+		_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
+			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
+			status, ms(snoozeUntil), status, convID)
 		return err
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -68,7 +69,25 @@ type EventInput struct {
 	PhoneNumberID string
 	EventTime     time.Time
 	Value         []byte
+	// Preferences are the marketing choices of a user_preferences change.
+	Preferences []Preference
 }
+
+// Preference is a customer's marketing choice as Meta reports it.
+type Preference struct {
+	WaID, UserID string
+	Category     string // marketing_messages
+	Value        string // stop, resume
+	At           time.Time
+}
+
+// ConsentStopped and ConsentResumed are the Status of the contact.updated
+// event a marketing choice made through WhatsApp itself raises: the
+// assistant confirms it to the customer.
+const (
+	ConsentStopped = "consent_stop"
+	ConsentResumed = "consent_resume"
+)
 
 // IngestBatch is everything parsed out of a batch of webhooks.
 type IngestBatch struct {
@@ -244,11 +263,15 @@ func (t *wtx) emit(ev Event) error {
 	if id == 0 {
 		id = ev.ContactID
 	}
+	if id == 0 {
+		id = ev.DocID
+	}
 	msgID := ev.Type + "." + strconv.FormatInt(id, 10)
 	if ev.Status != "" {
 		msgID += "." + ev.Status
 	}
-	if ev.Type == EventConversationUpdated || ev.Type == EventMessageUpdated || ev.Type == EventContactUpdated {
+	if ev.Type == EventConversationUpdated || ev.Type == EventMessageUpdated || ev.Type == EventContactUpdated ||
+		ev.Type == EventKBChanged {
 		// These recur for the same row: only a crash-replay may be deduplicated.
 		msgID += "." + strconv.FormatInt(t.now.UnixNano(), 36)
 	}
@@ -480,6 +503,45 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	}
 	if n, _ := r.RowsAffected(); n > 0 {
 		res.EventsNew++
+		for _, p := range e.Preferences {
+			if err := t.preference(p); err != nil {
+				return fmt.Errorf("user preference: %w", err)
+			}
+		}
 	}
 	return nil
+}
+
+// preference applies a marketing stop or resume at once, unless a later
+// choice is already recorded: Meta's retries may bring an old one late.
+func (t *wtx) preference(p Preference) error {
+	if p.Category != "marketing_messages" || (p.WaID == "" && p.UserID == "") {
+		return nil
+	}
+	consent, status := "", ""
+	switch strings.ToLower(p.Value) {
+	case "stop":
+		consent, status = ConsentOptedOut, ConsentStopped
+	case "resume":
+		consent, status = ConsentOptedIn, ConsentResumed
+	default:
+		return nil
+	}
+	id, err := t.recipient(p.WaID, p.UserID)
+	if err != nil {
+		return err
+	}
+	at := p.At
+	if at.IsZero() {
+		at = t.now
+	}
+	r, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = ?, consent_source = 'whatsapp preferences', consent_at = ?,
+		updated_at = ? WHERE id = ? AND (consent_at IS NULL OR consent_at <= ?)`, consent, at.UnixMilli(), t.now.UnixMilli(), id, at.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	return t.emit(Event{Type: EventContactUpdated, ContactID: id, Status: status})
 }

@@ -38,6 +38,7 @@ func execAll(script string) func(ctx context.Context, tx *sql.Tx) error {
 var migrations = []migration{
 	{1, "core: contacts, conversations, messages, statuses, events, api keys, outbox", execAll(schemaV1)},
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
+	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -349,4 +350,64 @@ CREATE TABLE templates (
 	synced_at  INTEGER NOT NULL,
 	UNIQUE (name, language)
 );
+`
+
+const schemaV3 = `
+-- The knowledge base: documents the owner adds, question/answer pairs, and
+-- the business profile written out as text.
+CREATE TABLE kb_documents (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: the search index may still hold an old id
+	kind       TEXT NOT NULL CHECK (kind IN ('document','faq','profile')),
+	title      TEXT NOT NULL,
+	question   TEXT NOT NULL DEFAULT '',    -- faq: the question; the answer is body
+	body       TEXT NOT NULL,
+	source     TEXT NOT NULL DEFAULT '',    -- the uploaded file's name, or '' for pasted text
+	author_id  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX kb_documents_profile ON kb_documents(kind) WHERE kind = 'profile';
+
+-- Passages retrieval returns; the embedding is little-endian float32s of
+-- embed_model, NULL until the embedder has run.
+CREATE TABLE kb_chunks (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	doc_id      INTEGER NOT NULL REFERENCES kb_documents(id) ON DELETE CASCADE,
+	seq         INTEGER NOT NULL,
+	heading     TEXT NOT NULL DEFAULT '',
+	text        TEXT NOT NULL,
+	embed_model TEXT,
+	embedding   BLOB,
+	UNIQUE (doc_id, seq)
+);
+CREATE INDEX kb_chunks_embed ON kb_chunks(embed_model);
+
+-- Chunks removed from the store that the search index has yet to drop.
+CREATE TABLE kb_removed (chunk_id INTEGER PRIMARY KEY);
+
+-- What the assistant did for each customer message it handled.
+CREATE TABLE ai_replies (
+	id              INTEGER PRIMARY KEY,
+	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+	inbound_id      INTEGER UNIQUE REFERENCES messages(id) ON DELETE CASCADE, -- the customer's message
+	message_id      INTEGER UNIQUE REFERENCES messages(id) ON DELETE SET NULL, -- what the assistant sent, if anything
+	outcome         TEXT NOT NULL,           -- answered, quoted, handoff, escalated, timeout, opted_out, away, skipped
+	mode            TEXT NOT NULL,           -- model, quote, rules
+	model           TEXT NOT NULL DEFAULT '',
+	prompt_version  TEXT NOT NULL DEFAULT '',
+	passages        TEXT NOT NULL DEFAULT '[]',
+	detail          TEXT NOT NULL DEFAULT '',
+	latency_ms      INTEGER NOT NULL,
+	model_ms        INTEGER NOT NULL DEFAULT 0,
+	created_at      INTEGER NOT NULL
+);
+CREATE INDEX ai_replies_conversation ON ai_replies(conversation_id, id);
+
+-- The assistant per conversation: on, off (an agent switched it off) or
+-- paused (a person took over); urgent and escalation mark a handoff.
+ALTER TABLE conversations ADD COLUMN bot TEXT NOT NULL DEFAULT 'on' CHECK (bot IN ('on','off','paused'));
+ALTER TABLE conversations ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN escalation TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN escalated_at INTEGER;
+CREATE INDEX conversations_urgent ON conversations(urgent, last_message_at DESC) WHERE urgent = 1;
 `

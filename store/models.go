@@ -26,6 +26,15 @@ type Contact struct {
 	Tags          []string          `json:"tags,omitempty"`
 }
 
+// Recipient is how the contact is addressed in a send: "+" and the number,
+// or the business-scoped user id of a customer known only by username.
+func (c *Contact) Recipient() string {
+	if c.WaID != "" {
+		return "+" + c.WaID
+	}
+	return c.UserID
+}
+
 // Marketing consent states of a contact.
 const (
 	ConsentUnknown  = "unknown"
@@ -53,6 +62,12 @@ type Conversation struct {
 	TeamName     string    `json:"team_name,omitempty"`
 	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
 	Labels       []Label   `json:"labels,omitempty"`
+
+	// Bot is the assistant here: on, off (switched off) or paused (a person took over).
+	Bot         string    `json:"bot"`
+	Urgent      bool      `json:"urgent"`
+	Escalation  string    `json:"escalation,omitempty"` // the policy category that handed it to a person
+	EscalatedAt time.Time `json:"escalated_at,omitzero"`
 }
 
 // Label tags conversations; Color indexes the panel's palette.
@@ -131,6 +146,7 @@ type Event struct {
 	ContactID      int64     `json:"contact_id,omitempty"`
 	WAMID          string    `json:"wamid,omitempty"`
 	Status         string    `json:"status,omitempty"`
+	DocID          int64     `json:"doc_id,omitempty"` // a knowledge-base document
 	At             time.Time `json:"at"`
 }
 
@@ -144,6 +160,7 @@ const (
 	EventConversationUpdated = "conversation.updated"
 	EventContactCreated      = "contact.created"
 	EventContactUpdated      = "contact.updated"
+	EventKBChanged           = "kb.changed"
 
 	// SubjectEvents prefixes domain events: "events." + type.
 	SubjectEvents = "events."

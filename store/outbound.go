@@ -91,6 +91,19 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 			preview = ?2, updated_at = ?1 WHERE id = ?3`, nowMS, preview, convID); err != nil {
 			return err
 		}
+		if in.AuthorID != 0 {
+			// A person replied: the assistant steps back in this conversation.
+			r, err := tx.ExecContext(ctx, "UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
+					VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, EventBot, in.AuthorID, nowMS); err != nil {
+					return err
+				}
+			}
+		}
 		job, _ := json.Marshal(Event{Type: "send", MessageID: id, ContactID: contactID, At: t.now})
 		if err := t.job(SubjectSend, "send."+strconv.FormatInt(id, 10), job); err != nil {
 			return err

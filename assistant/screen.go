@@ -1,0 +1,138 @@
+package assistant
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"sendbox/outbound"
+	"sendbox/policy"
+	"sendbox/store"
+)
+
+// ignored message types carry nothing to answer: a reaction, a sticker, a
+// notice from WhatsApp, an edit or a deletion of an earlier message.
+var ignored = map[string]bool{"reaction": true, "sticker": true, "system": true, "revoke": true, "edit": true}
+
+// screen is the first stage for a customer message: opt-outs and the
+// phrase rules act at once; what is left goes to the work queue.
+func (a *Assistant) screen(ctx context.Context, msgID int64) error {
+	m, err := a.Store.MessageByID(ctx, msgID)
+	if err != nil {
+		return err
+	}
+	if m.Direction != "inbound" || ignored[m.Type] {
+		return nil
+	}
+	if done, err := a.Store.AIHandled(ctx, m.ID); err != nil || done {
+		return err
+	}
+	conv, err := a.Store.ConversationByID(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	s := a.settings.Load()
+	if err := a.carryPause(ctx, conv, s); err != nil {
+		return err
+	}
+	res := a.matcher.Load().Check(m.Text)
+	switch {
+	case res.OptOut:
+		return a.optOut(ctx, conv, m, res)
+	case res.Escalate:
+		return a.escalate(ctx, conv, m, res, "rules", a.now())
+	}
+	if !s.Enabled || conv.Bot != store.BotOn {
+		return nil
+	}
+	return a.enqueueTurn(ctx, m.ID)
+}
+
+// carryPause keeps the assistant paused in a customer's new conversation
+// when the owner chose that it does not resume after a resolve.
+func (a *Assistant) carryPause(ctx context.Context, conv *store.Conversation, s *Settings) error {
+	if s.ResumeAfterResolve || conv.Bot != store.BotOn {
+		return nil
+	}
+	prev, err := a.Store.PreviousBot(ctx, conv.ContactID, conv.ID)
+	if err != nil || prev != store.BotPaused {
+		return err
+	}
+	if err := a.Store.SetBot(ctx, conv.ID, store.BotPaused, 0, "Assistant stays paused: a person took over this customer before"); err != nil {
+		return err
+	}
+	conv.Bot = store.BotPaused
+	return nil
+}
+
+// optOut revokes marketing consent at once and confirms it to the
+// customer. It is not an escalation: the assistant goes on as before.
+func (a *Assistant) optOut(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
+	start := a.now()
+	if err := a.Store.SetConsent(ctx, conv.ContactID, store.ConsentOptedOut, "whatsapp message", m.Timestamp); err != nil {
+		return err
+	}
+	s := a.settings.Load()
+	lang := a.lang(m.Text)
+	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optout", s.Message(lang, func(x Messages) string { return x.OptOut }))
+	if err != nil {
+		a.Log.Warn("assistant: confirm an opt-out", slog.Any("err", err))
+	}
+	if err := a.Store.AddNote(ctx, conv.ID, 0, "Marketing consent revoked: the customer wrote "+strconv.Quote(matchedText(res))); err != nil {
+		return err
+	}
+	return a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
+		Outcome: store.AIOptedOut, Mode: "rules", Detail: res.Describe()}, start, 0)
+}
+
+// preferenceChanged confirms a marketing stop the customer made in
+// WhatsApp itself (Meta's user_preferences webhook), when the 24-hour
+// window allows a message.
+func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error {
+	if ev.Status != store.ConsentStopped {
+		return nil
+	}
+	c, err := a.Store.ContactByID(ctx, ev.ContactID)
+	if err != nil {
+		return err
+	}
+	if c.Consent != store.ConsentOptedOut || !outbound.WindowOpen(c.LastInboundAt, a.now()) {
+		return nil
+	}
+	lang := "en"
+	last, _, _, err := a.Store.ListMessages(ctx, store.MessageFilter{ContactID: c.ID, Direction: "inbound", Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(last) > 0 {
+		lang = a.lang(last[0].Text)
+	}
+	convs, _, _, err := a.Store.ListConversations(ctx, store.ConversationFilter{ContactID: c.ID, Limit: 1})
+	if err != nil || len(convs) == 0 {
+		return err
+	}
+	conv := &convs[0]
+	conv.Contact = c
+	key := fmt.Sprintf("ai:optout:%d:%d", c.ID, c.ConsentAt.UnixMilli())
+	_, err = a.send(ctx, conv, key, a.settings.Load().Message(lang, func(x Messages) string { return x.OptOut }))
+	return err
+}
+
+type storeEvent = store.Event
+
+func msgID(m *store.Message) int64 {
+	if m == nil {
+		return 0
+	}
+	return m.ID
+}
+
+func matchedText(r policy.Result) string {
+	for _, m := range r.Matched {
+		if !m.Negated {
+			return m.Text
+		}
+	}
+	return ""
+}

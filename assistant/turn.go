@@ -1,0 +1,281 @@
+package assistant
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"sendbox/knowledge"
+	"sendbox/store"
+)
+
+// PromptVersion names the prompt and the answer schema; it is recorded with
+// every AI reply, so a change of wording can be traced in what was sent.
+const PromptVersion = "answer-2026-11"
+
+// passagesPerAnswer is how many passages the model reads.
+const passagesPerAnswer = 4
+
+// turn is one customer message being answered.
+type turn struct {
+	msg       *store.Message
+	conv      *store.Conversation
+	lang      string
+	start     time.Time
+	modelTime time.Duration
+	reply     store.AIReply
+}
+
+// Turn answers one customer message: the second stage, run from the work
+// queue (and by tests and benchmarks directly). It does nothing for a
+// message already answered, a conversation a person has taken over, or a
+// message the customer has already followed with another (that one's turn
+// answers both).
+func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
+	start := a.now()
+	m, err := a.Store.MessageByID(ctx, msgID)
+	if err != nil {
+		return err
+	}
+	if done, err := a.Store.AIHandled(ctx, m.ID); err != nil || done {
+		return err
+	}
+	conv, err := a.Store.ConversationByID(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	s := a.settings.Load()
+	if !s.Enabled || conv.Bot != store.BotOn {
+		return nil
+	}
+	if newer, err := a.Store.NewerInbound(ctx, conv.ID, m.ID); err != nil || newer {
+		return err
+	}
+	t := &turn{msg: m, conv: conv, lang: a.lang(m.Text), start: start,
+		reply: store.AIReply{ConversationID: conv.ID, InboundID: m.ID, PromptVersion: PromptVersion}}
+
+	if s.Hours != HoursAlways {
+		open := a.profile(ctx).OpenAt(a.now())
+		switch {
+		case s.Hours == HoursClosedOnly && open:
+			return nil // people answer while the business is open
+		case s.Hours == HoursAway && !open:
+			return a.away(ctx, t)
+		}
+	}
+	if kind, lang := smallTalk(m.Text); kind != "" {
+		return a.smallTalk(ctx, t, kind, lang)
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		t.reply.Mode = "rules"
+		return a.handoff(ctx, t, store.AIHandoff, "a "+m.Type+" message the assistant cannot read",
+			func(x Messages) string { return x.Holding })
+	}
+	if a.Typing != nil && m.WAMID != "" {
+		go func() {
+			tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := a.Typing(tctx, m.WAMID); err != nil {
+				a.Log.Debug("assistant: typing indicator", slog.Any("err", err))
+			}
+		}()
+	}
+	tctx, cancel := context.WithTimeout(ctx, a.Timeout)
+	defer cancel()
+	err = a.answer(tctx, t)
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+		// The turn ran out of time: a person takes over, and the customer
+		// is told so rather than left waiting.
+		t.reply.Mode = "model"
+		return a.handoff(ctx, t, store.AITimeout, fmt.Sprintf("the assistant took longer than %s", a.Timeout),
+			func(x Messages) string { return x.Holding })
+	}
+	return err
+}
+
+// answer retrieves, checks the policy with the model, and answers or hands off.
+func (a *Assistant) answer(ctx context.Context, t *turn) error {
+	r, err := a.KB.Retrieve(ctx, t.msg.Text, passagesPerAnswer)
+	if err != nil {
+		return err
+	}
+	t.modelTime += r.EmbedTime
+	var relevant []knowledge.Hit
+	for _, h := range r.Hits {
+		if h.Relevant() {
+			relevant = append(relevant, h)
+		}
+	}
+	model := a.ChatModel()
+	if model == "" {
+		return a.quote(ctx, t, relevant)
+	}
+	t.reply.Mode, t.reply.Model = "model", model
+
+	if cl := a.classifier(); cl != nil {
+		c := cl.(*classifier)
+		res := a.matcher.Load().Evaluate(ctx, t.msg.Text, c)
+		t.modelTime += c.took
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if res.Escalate {
+			return a.escalate(ctx, t.conv, t.msg, res, "model", t.start)
+		}
+	}
+	if len(relevant) == 0 {
+		return a.handoff(ctx, t, store.AIHandoff, "the knowledge base has nothing on this question",
+			func(x Messages) string { return x.Unsupported })
+	}
+	history, err := a.Store.RecentMessages(ctx, t.conv.ID, t.msg.ID, 8)
+	if err != nil {
+		return err
+	}
+	s := a.settings.Load()
+	req := buildAnswer(model, s, a.profile(ctx), relevant, history, t.lang, a.now())
+	t0 := time.Now()
+	res, err := a.Model.Chat(ctx, req, nil)
+	t.modelTime += time.Since(t0)
+	if err != nil {
+		return fmt.Errorf("ask %s: %w", model, err)
+	}
+	ans, err := parseAnswer(res.Content)
+	if err != nil || !ans.Supported || strings.TrimSpace(ans.Answer) == "" {
+		why := "the model found no answer in the knowledge base"
+		if err != nil {
+			why = "the model's answer could not be read: " + err.Error()
+		}
+		return a.handoff(ctx, t, store.AIHandoff, why, func(x Messages) string { return x.Unsupported })
+	}
+	t.reply.Passages = used(relevant, ans.Sources)
+	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":answer", strings.TrimSpace(ans.Answer))
+	if err != nil {
+		return err
+	}
+	t.reply.MessageID, t.reply.Outcome = msgID(sent), store.AIAnswered
+	return a.record(ctx, &t.reply, t.start, t.modelTime)
+}
+
+// quote answers without a model: the best FAQ or passage, word for word,
+// when it matches the question strongly; otherwise a person is asked.
+func (a *Assistant) quote(ctx context.Context, t *turn, hits []knowledge.Hit) error {
+	t.reply.Mode = "quote"
+	var best *knowledge.Hit
+	for i := range hits {
+		h := &hits[i]
+		if !h.Strong() {
+			continue
+		}
+		// A FAQ answers a question by design: prefer it to a passage that
+		// matches as well.
+		if best == nil || (h.Chunk.Kind == "faq" && best.Chunk.Kind != "faq" && h.Coverage() >= best.Coverage()) ||
+			h.Coverage() > best.Coverage() {
+			best = h
+		}
+	}
+	if best == nil {
+		return a.handoff(ctx, t, store.AIHandoff, "no passage matches the question well enough to quote it",
+			func(x Messages) string { return x.Unsupported })
+	}
+	t.reply.Passages = used([]knowledge.Hit{*best}, nil)
+	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":answer", quoteText(best.Chunk))
+	if err != nil {
+		return err
+	}
+	t.reply.MessageID, t.reply.Outcome = msgID(sent), store.AIQuoted
+	return a.record(ctx, &t.reply, t.start, t.modelTime)
+}
+
+// quoteText is what a quoted passage says to the customer: a FAQ's answer,
+// or the passage under its heading, cut at a sentence near 700 characters.
+func quoteText(c store.KBChunk) string {
+	text := strings.TrimSpace(c.Text)
+	if r := []rune(text); len(r) > knowledge.ChunkTarget {
+		cut := string(r[:knowledge.ChunkTarget])
+		if i := strings.LastIndexAny(cut, ".!?"); i > knowledge.ChunkTarget/2 {
+			cut = cut[:i+1]
+		} else {
+			cut += "…"
+		}
+		text = cut
+	}
+	if c.Kind != store.KBFAQ && c.Heading != "" && c.Heading != c.Title {
+		text = c.Heading + ": " + text
+	}
+	return text
+}
+
+// smallTalk answers a greeting or thanks in kind.
+func (a *Assistant) smallTalk(ctx context.Context, t *turn, kind, lang string) error {
+	t.reply.Mode = "rules"
+	pick := func(x Messages) string { return x.Greeting }
+	if kind == "thanks" {
+		pick = func(x Messages) string { return x.Thanks }
+	}
+	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":"+kind, a.settings.Load().Message(lang, pick))
+	if err != nil {
+		return err
+	}
+	t.reply.MessageID, t.reply.Outcome, t.reply.Detail = msgID(sent), store.AIGreeted, kind
+	return a.record(ctx, &t.reply, t.start, 0)
+}
+
+// away sends the away message once per conversation and closing time.
+func (a *Assistant) away(ctx context.Context, t *turn) error {
+	t.reply.Mode = "rules"
+	replies, err := a.Store.AIReplies(ctx, t.conv.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range replies {
+		if r.Outcome == store.AIAway && a.now().Sub(r.CreatedAt) < 12*time.Hour && r.MessageID != 0 {
+			t.reply.Outcome = store.AISkipped
+			t.reply.Detail = "away message already sent"
+			return a.record(ctx, &t.reply, t.start, 0)
+		}
+	}
+	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":away",
+		a.settings.Load().Message(t.lang, func(x Messages) string { return x.Away }))
+	if err != nil {
+		return err
+	}
+	t.reply.MessageID, t.reply.Outcome = msgID(sent), store.AIAway
+	return a.record(ctx, &t.reply, t.start, 0)
+}
+
+// used turns the passages the model cited (1-based; none cited: all it
+// read) into the record of the reply.
+func used(hits []knowledge.Hit, cited []int) []store.AIPassage {
+	pick := hits
+	if len(cited) > 0 {
+		pick = nil
+		seen := map[int]bool{}
+		for _, n := range cited {
+			if n >= 1 && n <= len(hits) && !seen[n] {
+				seen[n] = true
+				pick = append(pick, hits[n-1])
+			}
+		}
+		if len(pick) == 0 {
+			pick = hits
+		}
+	}
+	out := make([]store.AIPassage, len(pick))
+	for i, h := range pick {
+		out[i] = store.AIPassage{ChunkID: h.Chunk.ID, DocID: h.Chunk.DocID, Kind: h.Chunk.Kind, Title: h.Chunk.Title,
+			Heading: h.Chunk.Heading, Text: clip(h.Chunk.Text, 400), Score: h.Score, Via: h.Via}
+	}
+	return out
+}
+
+// lang is the customer's language as search detects it (English when too
+// short to tell).
+func (a *Assistant) lang(text string) string {
+	if a.KB == nil || a.KB.Index == nil {
+		return "en"
+	}
+	return a.KB.Index.Lang(text)
+}
