@@ -3,6 +3,7 @@ package assistant_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"sendbox/assistant"
+	"sendbox/business"
 	"sendbox/config"
 	"sendbox/knowledge"
 	"sendbox/outbound"
@@ -512,7 +514,22 @@ func TestSlowModelTimesOut(t *testing.T) {
 	addDoc(t, a, "Clinic guide", clinicDoc)
 	waitIndexed(t, a, "whitening")
 	start := time.Now()
-	m, r := ask(t, a, "393330000012", "How much is teeth whitening?")
+	m := send(t, a, "393330000012", "How much is teeth whitening?")
+	// While the model works the customer sees the typing indicator.
+	sendboxtest.Eventually(t, 5*time.Second, "the typing indicator", func() bool {
+		for _, c := range a.Sim.Chats() {
+			if c.WaID == "393330000012" && c.Typing {
+				return true
+			}
+		}
+		return false
+	})
+	var r *store.AIReply
+	sendboxtest.Eventually(t, 30*time.Second, "the turn to time out", func() bool {
+		var err error
+		r, err = a.Store.AIReplyFor(bg, m.ID)
+		return err == nil
+	})
 	if r.Outcome != store.AITimeout {
 		t.Fatalf("reply: %+v", r)
 	}
@@ -570,4 +587,89 @@ func TestEmbeddingsStoredAndUsed(t *testing.T) {
 func outboundText(c *store.Conversation, text string, author int64) outbound.Request {
 	return outbound.Request{AuthorID: author,
 		Message: whatsapp.OutboundMessage{To: c.Contact.Recipient(), Type: "text", Text: &whatsapp.Text{Body: text}}}
+}
+
+// Outside business hours the assistant sends the away message once, or
+// leaves the open hours to people, as the owner chose.
+func TestBusinessHours(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	addFAQ(t, a, "Do you have parking?", "Yes, free parking in the courtyard.")
+	waitIndexed(t, a, "parking")
+	p, err := business.Load(bg, a.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p.Hours {
+		p.Hours[i].Closed = true // closed every day: now is outside the hours
+	}
+	if err := business.Save(bg, a.Store, p); err != nil {
+		t.Fatal(err)
+	}
+	settings(t, a, func(s *assistant.Settings) { s.Hours = assistant.HoursAway })
+	_, r := ask(t, a, "393330000020", "Do you have parking?")
+	if r.Outcome != store.AIAway || sent(t, a, r.MessageID) != assistant.DefaultMessages["en"].Away {
+		t.Fatalf("away: %+v", r)
+	}
+	_, r = ask(t, a, "393330000020", "And on Sundays too?")
+	if r.Outcome != store.AISkipped || r.MessageID != 0 {
+		t.Errorf("the away message is sent once: %+v", r)
+	}
+	// Open all day: with "closed_only" the assistant leaves it to people.
+	for i := range p.Hours {
+		p.Hours[i] = business.DayHours{Open: "00:00", Close: "23:59"}
+	}
+	if err := business.Save(bg, a.Store, p); err != nil {
+		t.Fatal(err)
+	}
+	settings(t, a, func(s *assistant.Settings) { s.Hours = assistant.HoursClosedOnly })
+	next := send(t, a, "393330000021", "Do you have parking?")
+	time.Sleep(500 * time.Millisecond)
+	if _, err := a.Store.AIReplyFor(bg, next.ID); err == nil {
+		t.Error("the assistant answered in opening hours with closed_only")
+	}
+}
+
+// The copilot drafts, summarises and translates for agents; without a
+// model it still offers the best passage, and says generation is off.
+func TestCopilot(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	addFAQ(t, a, "Do you have parking?", "Yes, free parking in the courtyard.")
+	waitIndexed(t, a, "parking")
+	settings(t, a, func(s *assistant.Settings) { s.Enabled = false }) // people answer
+	m := send(t, a, "393330000030", "Is there parking near you?")
+	sug, err := a.Assistant.Suggest(bg, m.ConversationID)
+	if err != nil || sug.Mode != "quote" || sug.Text != "Yes, free parking in the courtyard." || len(sug.Passages) != 1 {
+		t.Fatalf("suggest without a model: %+v %v", sug, err)
+	}
+	if _, err := a.Assistant.Summarise(bg, m.ConversationID); !errors.Is(err, assistant.ErrGenerationOff) {
+		t.Errorf("summarise without a model: %v", err)
+	}
+	if _, err := a.Assistant.Translate(bg, "Grazie", "en"); !errors.Is(err, assistant.ErrGenerationOff) {
+		t.Errorf("translate without a model: %v", err)
+	}
+	if _, err := a.Assistant.Translate(bg, "Grazie", "xx"); err == nil {
+		t.Error("translate into an unknown language")
+	}
+}
+
+func TestCopilotWithModel(t *testing.T) {
+	a := ollamaApp(t)
+	addFAQ(t, a, "Do you have parking?", "Yes, free parking in the courtyard.")
+	waitIndexed(t, a, "parking")
+	settings(t, a, func(s *assistant.Settings) { s.Enabled, s.ChatModel = false, "tiny" })
+	m := send(t, a, "393330000031", "Is there parking near you?")
+	sug, err := a.Assistant.Suggest(bg, m.ConversationID)
+	if err != nil || sug.Mode != "model" || sug.Model != "tiny" || sug.Text != "Hello, I am a tiny model." || len(sug.Passages) == 0 {
+		t.Fatalf("suggest: %+v %v", sug, err)
+	}
+	if sum, err := a.Assistant.Summarise(bg, m.ConversationID); err != nil || sum != "Hello, I am a tiny model." {
+		t.Errorf("summarise: %q %v", sum, err)
+	}
+	if tr, err := a.Assistant.Translate(bg, "C'è un parcheggio?", "en"); err != nil || tr != "Hello, I am a tiny model." {
+		t.Errorf("translate: %q %v", tr, err)
+	}
+	// Nothing is sent by the copilot.
+	if msgs, _, _, _ := a.Store.ListMessages(bg, store.MessageFilter{ConversationID: m.ConversationID, Direction: "outbound"}); len(msgs) != 0 {
+		t.Errorf("the copilot sent %d messages", len(msgs))
+	}
 }
