@@ -57,6 +57,9 @@ type Assistant struct {
 	// Typing marks a customer message read and shows the typing indicator
 	// while the assistant works; nil skips it.
 	Typing func(ctx context.Context, wamid string) error
+	// Busy reports that ingest has a backlog: the assistant then waits, so
+	// a burst of webhooks is stored first and answered after. nil: never.
+	Busy func() bool
 	// Timeout bounds one turn (default 30 s); Workers is how many run at once (default 1).
 	Timeout time.Duration
 	Workers int
@@ -142,6 +145,7 @@ func (a *Assistant) Start(ctx context.Context) error {
 	}
 	a.Metrics.GaugeFunc("sendbox_ai_queue", "Assistant turns waiting or running.", func() float64 { return float64(a.Queued()) })
 	a.screenCC, err = screen.Consume(func(m jetstream.Msg) {
+		a.waitIdle(m)
 		a.screenSem <- struct{}{}
 		a.wg.Add(1)
 		go func() {
@@ -154,6 +158,7 @@ func (a *Assistant) Start(ctx context.Context) error {
 	}
 	turnSem := make(chan struct{}, a.Workers)
 	a.turnCC, err = a.turnCons.Consume(func(m jetstream.Msg) {
+		a.waitIdle(m)
 		turnSem <- struct{}{}
 		a.wg.Add(1)
 		go func() {
@@ -165,6 +170,23 @@ func (a *Assistant) Start(ctx context.Context) error {
 		return fmt.Errorf("consume assistant turns: %w", err)
 	}
 	return nil
+}
+
+// waitIdle holds a message while ingest has a backlog: storing what Meta
+// sends comes first, answering it second. The message's ack deadline is
+// pushed back meanwhile, so it is not delivered twice.
+func (a *Assistant) waitIdle(m jetstream.Msg) {
+	if a.Busy == nil {
+		return
+	}
+	for a.Busy() {
+		m.InProgress()
+		select {
+		case <-a.stopped:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // consumer creates a durable consumer, or updates it keeping the delivery

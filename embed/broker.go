@@ -177,6 +177,15 @@ func (b *Broker) Consumer(ctx context.Context, stream string, cfg jetstream.Cons
 	return c, nil
 }
 
+// Depth returns the number of messages held by one stream.
+func (b *Broker) Depth(ctx context.Context, stream string) (uint64, error) {
+	s, err := b.JS.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	return s.CachedInfo().State.Msgs, nil
+}
+
 // StreamDepths returns the number of messages held by each stream.
 func (b *Broker) StreamDepths(ctx context.Context) map[string]uint64 {
 	out := map[string]uint64{}

@@ -175,6 +175,7 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	a.KB = &knowledge.Base{Store: a.Store, Index: a.Search, Embedder: a.LLM, Log: a.Log.With(slog.String("component", "knowledge"))}
 	a.Assistant = &assistant.Assistant{Store: a.Store, Broker: a.Broker, Outbound: a.Outbound, KB: a.KB, Model: a.LLM,
 		Typing:  func(ctx context.Context, wamid string) error { return a.Graph.MarkRead(ctx, wamid, true) },
+		Busy:    a.ingestBusy(),
 		Timeout: a.Config.AITimeout, Workers: a.Config.AIWorkers, Metrics: a.Metrics,
 		Log: a.Log.With(slog.String("component", "assistant"))}
 	a.KB.EmbedModel = a.Assistant.EmbedModel
@@ -195,6 +196,27 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	}
 	go a.KB.RunEmbedder(bg)
 	return nil
+}
+
+// ingestBusy reports, from a reading at most 200 ms old, whether more than
+// 500 webhooks wait to be stored.
+func (a *App) ingestBusy() func() bool {
+	var mu sync.Mutex
+	var at time.Time
+	var busy bool
+	return func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) < 200*time.Millisecond {
+			return busy
+		}
+		at = time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := a.Broker.Depth(ctx, embed.StreamInbound)
+		busy = err == nil && n > 500
+		return busy
+	}
 }
 
 // setupWhatsApp builds the Graph client: against Meta with credentials, or
