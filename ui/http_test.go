@@ -288,7 +288,8 @@ func TestPermissions(t *testing.T) {
 	if resp.StatusCode != 401 || resp.Header.Get("HX-Redirect") != "/login" {
 		t.Errorf("htmx without session: %d %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
 	}
-	// The agent's reply is queued, authored; the note is on the timeline.
+	// The agent's reply is queued, authored, and pauses the assistant; the
+	// note is on the timeline.
 	msgs, _, _, _ := a.Store.ListMessages(context.Background(), store.MessageFilter{ConversationID: conv, Direction: store.Outbound})
 	if len(msgs) != 1 || msgs[0].Text != "Buongiorno Anna" || msgs[0].AuthorID == 0 {
 		t.Errorf("agent's reply: %+v", msgs)
@@ -298,7 +299,7 @@ func TestPermissions(t *testing.T) {
 	for _, e := range evs {
 		kinds = append(kinds, e.Kind)
 	}
-	if strings.Join(kinds, ",") != "note,status" {
+	if strings.Join(kinds, ",") != "bot,note,status" {
 		t.Errorf("timeline: %v", kinds)
 	}
 }

@@ -357,7 +357,7 @@ func (p *Panel) handleReply(w http.ResponseWriter, r *http.Request) {
 		done(w)
 		return
 	}
-	req := outbound.Request{Message: whatsapp.OutboundMessage{To: recipient(conv.Contact)}}
+	req := outbound.Request{Message: whatsapp.OutboundMessage{To: conv.Contact.Recipient()}}
 	var stored *store.Media
 	if file, hdr, err := r.FormFile("file"); err == nil {
 		defer file.Close()
@@ -446,14 +446,6 @@ func whatsappError(err error) string {
 	return err.Error()
 }
 
-// recipient is how a contact is addressed in a send.
-func recipient(c *store.Contact) string {
-	if c.WaID != "" {
-		return "+" + c.WaID
-	}
-	return c.UserID
-}
-
 func (p *Panel) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrNotFound) {
 		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
@@ -536,7 +528,7 @@ func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 	for _, prm := range spec.Params {
 		values[prm.Name] = r.PostFormValue("p_" + prm.Name)
 	}
-	m, err := spec.Message(recipient(conv.Contact), tp.Name, tp.Language, values)
+	m, err := spec.Message(conv.Contact.Recipient(), tp.Name, tp.Language, values)
 	if err != nil {
 		p.sendError(w, r, err)
 		return

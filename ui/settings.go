@@ -166,6 +166,12 @@ func (p *Panel) handleProfileSave(w http.ResponseWriter, r *http.Request) {
 		pr.Services = services
 		err = business.Save(r.Context(), p.Store, pr)
 	}
+	if err == nil && p.KB != nil {
+		// The assistant answers from the profile: its passages follow it.
+		if kerr := p.KB.SyncProfile(r.Context(), pr); kerr != nil {
+			p.Log.Error("write the profile into the knowledge base", slog.Any("err", kerr))
+		}
+	}
 	if err != nil {
 		p.settingsPage(w, r, http.StatusUnprocessableEntity, "profile", func(v *settingsView) {
 			v.Error, v.Profile, v.Services = err.Error(), pr, r.PostFormValue("services")

@@ -23,7 +23,10 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"sendbox/accounts"
+	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/knowledge"
+	"sendbox/llm"
 	"sendbox/outbound"
 	"sendbox/search"
 	"sendbox/store"
@@ -59,6 +62,10 @@ type Deps struct {
 	// IndexStatus reports the changes waiting to be indexed and when the
 	// newest indexed one happened.
 	IndexStatus func() (pending uint64, last time.Time)
+	// The assistant, its knowledge base and the Ollama client.
+	Assistant *assistant.Assistant
+	KB        *knowledge.Base
+	LLM       *llm.Client
 }
 
 // Panel serves the admin panel.
