@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,13 +22,25 @@ type hub struct {
 	log     *slog.Logger
 	sub     *nats.Subscription
 	mu      sync.Mutex // guards clients
-	clients map[chan []string]struct{}
+	clients map[chan []live]struct{}
 	done    chan struct{} // closed at shutdown: every stream ends
 	once    sync.Once
 }
 
-func newHub(nc *nats.Conn, log *slog.Logger) *hub {
-	h := &hub{log: log, clients: map[chan []string]struct{}{}, done: make(chan struct{})}
+// live is one server-sent event: a name htmx listens for and, for the few
+// events that carry what to show (an urgent conversation's alert), an HTML
+// fragment as its data.
+type live struct {
+	Name string
+	HTML string
+}
+
+// alerter renders the alert an event raises in every open panel, or "".
+// It runs off the broker's callback, so it may read the store.
+type alerter func(ev store.Event) (name, html string)
+
+func newHub(nc *nats.Conn, log *slog.Logger, alert alerter) *hub {
+	h := &hub{log: log, clients: map[chan []live]struct{}{}, done: make(chan struct{})}
 	if nc == nil {
 		return h
 	}
@@ -36,7 +49,18 @@ func newHub(nc *nats.Conn, log *slog.Logger) *hub {
 		if json.Unmarshal(m.Data, &ev) != nil {
 			return
 		}
-		h.broadcast(liveNames(ev))
+		var out []live
+		for _, n := range liveNames(ev) {
+			out = append(out, live{Name: n})
+		}
+		h.broadcast(out)
+		if alert != nil && ev.Type == store.EventConversationUpdated && ev.Status == store.EventEscalated {
+			go func() {
+				if name, html := alert(ev); html != "" {
+					h.broadcast([]live{{Name: name, HTML: html}})
+				}
+			}()
+		}
 	})
 	if err != nil {
 		log.Error("live updates unavailable", slog.Any("err", err))
@@ -66,7 +90,7 @@ func liveNames(ev store.Event) []string {
 	return names
 }
 
-func (h *hub) broadcast(names []string) {
+func (h *hub) broadcast(names []live) {
 	if len(names) == 0 {
 		return
 	}
@@ -82,15 +106,15 @@ func (h *hub) broadcast(names []string) {
 	}
 }
 
-func (h *hub) join() chan []string {
-	c := make(chan []string, 256)
+func (h *hub) join() chan []live {
+	c := make(chan []live, 256)
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
 	return c
 }
 
-func (h *hub) leave(c chan []string) {
+func (h *hub) leave(c chan []live) {
 	h.mu.Lock()
 	delete(h.clients, c)
 	h.mu.Unlock()
@@ -107,9 +131,22 @@ func (h *hub) close() {
 	})
 }
 
+// liveGap is the least time between two events of one name on a stream,
+// and liveGather how long the first event of a burst waits for the rest.
+// The browser reloads a part of the page for each event; a burst (a
+// customer's message, the assistant's reply, an escalation, within a few
+// milliseconds) becomes one event, or two when it outlasts the gap, so the
+// page always ends showing the last state. The pacing is done here, not in
+// htmx: an htmx throttle drops what comes during it, the last state too.
+const (
+	liveGap    = 250 * time.Millisecond
+	liveGather = 50 * time.Millisecond
+)
+
 // handleEvents streams live updates to a browser: each event names what
 // changed (inbox, conv-<id>, contact-<id>, phone), and htmx reloads the
-// parts of the page that listen for it.
+// parts of the page that listen for it; an "urgent" event carries the
+// alert to show.
 func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Time{}) // this response lives as long as the page
@@ -125,32 +162,82 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 	defer p.live.leave(c)
 	keepAlive := time.NewTicker(25 * time.Second)
 	defer keepAlive.Stop()
+	sent := map[string]time.Time{}    // when each name was last written
+	pending := map[string]time.Time{} // names to write, since when
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
+	defer gap.Stop()
+	// flush writes the pending names that are due and sets the timer for
+	// the others.
+	flush := func(now time.Time) {
+		var next time.Duration
+		for n, since := range pending {
+			due := since.Add(liveGather)
+			if at := sent[n].Add(liveGap); at.After(due) {
+				due = at
+			}
+			if wait := due.Sub(now); wait > 0 {
+				if next == 0 || wait < next {
+					next = wait
+				}
+				continue
+			}
+			fmt.Fprintf(w, "event: %s\ndata: %d\n\n", n, now.UnixMilli())
+			sent[n] = now
+			delete(pending, n)
+		}
+		if next > 0 {
+			gap.Reset(next)
+		}
+		if len(sent) > 1000 {
+			for n, at := range sent {
+				if _, waiting := pending[n]; now.Sub(at) > liveGap && !waiting {
+					delete(sent, n)
+				}
+			}
+		}
+	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-p.live.done:
 			return // the browser reconnects to the next sendbox
-		case names := <-c:
-			// Coalesce a burst of events into one write.
-			seen := map[string]bool{}
-			for _, n := range names {
-				seen[n] = true
+		case evs := <-c:
+			// Coalesce a burst of events into one write; alerts are each
+			// their own, at once.
+			var alerts []live
+			add := func(evs []live) {
+				for _, e := range evs {
+					if e.HTML != "" {
+						alerts = append(alerts, e)
+					} else if _, ok := pending[e.Name]; !ok {
+						pending[e.Name] = time.Now()
+					}
+				}
 			}
+			add(evs)
 		drain:
 			for {
 				select {
 				case more := <-c:
-					for _, n := range more {
-						seen[n] = true
-					}
+					add(more)
 				default:
 					break drain
 				}
 			}
-			for n := range seen {
-				fmt.Fprintf(w, "event: %s\ndata: %d\n\n", n, time.Now().UnixMilli())
+			flush(time.Now())
+			for _, a := range alerts {
+				// Each line of the fragment is a data line: the browser
+				// joins them with newlines.
+				fmt.Fprintf(w, "event: %s\n", a.Name)
+				for _, line := range strings.Split(a.HTML, "\n") {
+					fmt.Fprintf(w, "data: %s\n", strings.TrimRight(line, "\r"))
+				}
+				fmt.Fprint(w, "\n")
 			}
+		case <-gap.C:
+			flush(time.Now())
 		case <-keepAlive.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
 		}

@@ -111,7 +111,7 @@ func New(d Deps) (*Panel, error) {
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
-	p.live = newHub(d.NC, d.Log)
+	p.live = newHub(d.NC, d.Log, nil)
 	return p, nil
 }
 

@@ -10,6 +10,12 @@
   var stick = true;
   document.addEventListener("htmx:beforeSwap", function (e) {
     var t = e.detail.target;
+    // A live update that changes nothing is not swapped in: the reader's
+    // click, focus and selection stay where they were.
+    if (t && t.hasAttribute && t.hasAttribute("data-live") && e.detail.xhr && e.detail.xhr.status === 200) {
+      if (t._last === e.detail.serverResponse) { e.detail.shouldSwap = false; return; }
+      t._last = e.detail.serverResponse;
+    }
     if (t && t.classList && t.classList.contains("messages")) { stick = nearBottom(t); }
   });
   document.addEventListener("htmx:afterSwap", function (e) {
