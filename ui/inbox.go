@@ -19,16 +19,20 @@ import (
 	"sendbox/whatsapp"
 )
 
-// inboxFilter reads the list filters from the query.
-func inboxFilter(r *http.Request, userID int64) (store.InboxFilter, url.Values) {
+// inboxFilter reads the list filters from the query. The status "urgent"
+// lists the urgent conversations that are not resolved.
+func inboxFilter(r *http.Request, userID int64) (store.InboxFilter, url.Values, bool) {
 	q := r.URL.Query()
 	f := store.InboxFilter{Status: q.Get("status"), Assignee: q.Get("assignee"), UserID: userID,
 		Query: strings.TrimSpace(q.Get("q")), After: q.Get("cursor"), Limit: 50}
 	if f.Status == "" && !q.Has("status") {
 		f.Status = "open"
 	}
+	urgent := false
 	switch f.Status {
 	case "open", "pending", "snoozed", "resolved", "":
+	case "urgent":
+		f.Status, urgent = "", true
 	default:
 		f.Status = "open"
 	}
@@ -40,12 +44,15 @@ func inboxFilter(r *http.Request, userID int64) (store.InboxFilter, url.Values) 
 	f.LabelID, _ = strconv.ParseInt(q.Get("label"), 10, 64)
 	keep := url.Values{}
 	keep.Set("status", f.Status)
+	if urgent {
+		keep.Set("status", "urgent")
+	}
 	for _, k := range []string{"assignee", "label", "q"} {
 		if v := q.Get(k); v != "" {
 			keep.Set(k, v)
 		}
 	}
-	return f, keep
+	return f, keep, urgent
 }
 
 type inboxView struct {
@@ -59,6 +66,10 @@ type inboxView struct {
 	Labels    []store.Label
 	CurrentID int64
 	Conv      *convView
+	// Urgent lists the urgent conversations; UrgentCount counts them.
+	Urgent      bool
+	UrgentCount int
+	Fragment    bool // rendered alone: the counts are swapped in out of band
 }
 
 // convView is everything the thread column and the details column show.
@@ -76,12 +87,27 @@ type convView struct {
 	WindowLeft string
 	CanReply   bool
 	CSRF       string
+	// The assistant: whether it generates text (and why not), and the
+	// customer's language for translations.
+	Generation    bool
+	GenerationWhy string
+	CustomerLang  string
 }
 
-func (p *Panel) list(r *http.Request, f store.InboxFilter) (*inboxView, error) {
+func (p *Panel) list(r *http.Request, f store.InboxFilter, urgent bool) (*inboxView, error) {
 	ctx := r.Context()
-	v := &inboxView{Filter: f}
+	v := &inboxView{Filter: f, Urgent: urgent}
 	var err error
+	if v.UrgentCount, err = p.Store.UrgentCount(ctx); err != nil {
+		return nil, err
+	}
+	if urgent {
+		if v.Items, err = p.urgentInbox(ctx, f); err != nil {
+			return nil, err
+		}
+		v.Counts, err = p.Store.InboxCounts(ctx, f)
+		return v, err
+	}
 	if f.Query != "" && p.Search != nil {
 		// Words in the search box search every message and contact; the
 		// other filters narrow it as they narrow the list.
@@ -107,8 +133,8 @@ func (p *Panel) list(r *http.Request, f store.InboxFilter) (*inboxView, error) {
 
 func (p *Panel) handleInbox(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
-	f, keep := inboxFilter(r, s.User.ID)
-	v, err := p.list(r, f)
+	f, keep, urgent := inboxFilter(r, s.User.ID)
+	v, err := p.list(r, f, urgent)
 	if errors.Is(err, store.ErrBadCursor) {
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return
@@ -147,8 +173,8 @@ func (p *Panel) handleInbox(w http.ResponseWriter, r *http.Request) {
 // handleInboxList renders the conversation list alone (filters, live updates, paging).
 func (p *Panel) handleInboxList(w http.ResponseWriter, r *http.Request) {
 	s := sessionFrom(r)
-	f, keep := inboxFilter(r, s.User.ID)
-	v, err := p.list(r, f)
+	f, keep, urgent := inboxFilter(r, s.User.ID)
+	v, err := p.list(r, f, urgent)
 	if errors.Is(err, store.ErrBadCursor) {
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
@@ -157,7 +183,7 @@ func (p *Panel) handleInboxList(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
-	v.Keep = keep.Encode()
+	v.Keep, v.Fragment = keep.Encode(), true
 	v.CurrentID, _ = strconv.ParseInt(r.URL.Query().Get("current"), 10, 64)
 	name := "conv_list"
 	if f.After != "" {
@@ -212,7 +238,27 @@ func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
 	for _, u := range cv.Users {
 		names[u.ID] = u.Name
 	}
-	cv.Items = p.thread(ctx, msgs, cv.Events, names)
+	replies, err := p.Store.AIReplies(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ai := make(map[int64]*store.AIReply, len(replies))
+	for i := range replies {
+		if replies[i].MessageID != 0 {
+			ai[replies[i].MessageID] = &replies[i]
+		}
+	}
+	cv.Items = p.thread(ctx, msgs, cv.Events, names, ai, id, cv.CanReply)
+	if cv.CanReply {
+		cv.Generation, cv.GenerationWhy = p.Assistant.Generation()
+		cv.CustomerLang = "en"
+		for _, m := range msgs { // newest first
+			if m.Direction == store.Inbound && strings.TrimSpace(m.Text) != "" {
+				cv.CustomerLang = p.lang(m.Text)
+				break
+			}
+		}
+	}
 	if conv.Unread > 0 && cv.CanReply {
 		p.markRead(conv, msgs)
 	}

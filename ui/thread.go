@@ -46,6 +46,23 @@ type msgView struct {
 	Revoked   bool
 	System    bool
 	Order     []string
+	// AI is set on what the assistant sent: how, and from which passages.
+	AI        *aiView
+	Assistant bool
+	// ConvID and Copilot let an agent translate what the customer wrote.
+	ConvID  int64
+	Copilot bool
+}
+
+// aiView is how the assistant came to send a message.
+type aiView struct {
+	Outcome   string
+	Mode      string // model, quote, rules
+	Model     string
+	Latency   time.Duration
+	ModelTime time.Duration
+	Passages  []store.AIPassage
+	Detail    string
 }
 
 type mediaView struct {
@@ -61,8 +78,10 @@ type locationView struct {
 }
 
 // thread merges messages (newest first in msgs) and timeline events into
-// chronological items with day headings.
-func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store.ConversationEvent, users map[int64]string) []threadItem {
+// chronological items with day headings. ai holds the assistant's turns by
+// the message each sent; copilot lets the reader translate messages.
+func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store.ConversationEvent, users map[int64]string,
+	ai map[int64]*store.AIReply, convID int64, copilot bool) []threadItem {
 	byWAMID := map[string]*store.Message{}
 	reactions := map[string][]string{}
 	for i := range msgs {
@@ -87,6 +106,18 @@ func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store
 			continue
 		}
 		v := p.messageView(ctx, m, byWAMID, users, specs)
+		v.ConvID, v.Copilot = convID, copilot
+		if m.Direction == store.Outbound && m.AuthorID == 0 {
+			// The assistant's sends carry an "ai:" key; its record, which
+			// follows a moment later, says how it answered.
+			if r := ai[m.ID]; r != nil {
+				v.AI = &aiView{Outcome: r.Outcome, Mode: r.Mode, Model: r.Model, Latency: r.Latency, ModelTime: r.ModelTime,
+					Passages: r.Passages, Detail: r.Detail}
+			}
+			if v.AI != nil || strings.HasPrefix(m.IdempotencyKey, "ai:") {
+				v.Assistant, v.Author = true, p.T("thread.assistant")
+			}
+		}
 		var rs []string
 		for _, dir := range []string{store.Inbound, store.Outbound} {
 			for _, e := range reactions[m.WAMID+"/"+dir] {

@@ -111,7 +111,7 @@ func New(d Deps) (*Panel, error) {
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
-	p.live = newHub(d.NC, d.Log, nil)
+	p.live = newHub(d.NC, d.Log, p.urgentAlert)
 	return p, nil
 }
 
@@ -169,6 +169,12 @@ func (p *Panel) funcs() template.FuncMap {
 		"list":          func(v ...string) []string { return v },
 		"facetlabel":    p.facetLabel,
 		"faceturl":      facetURL,
+		"category":      p.categoryName,
+		"actor":         p.actorName,
+		"ms":            duration,
+		"excerpt":       excerpt,
+		"percent":       percent,
+		"upper":         strings.ToUpper,
 	}
 }
 
@@ -207,6 +213,7 @@ type view struct {
 	CSRF     string
 	Sandbox  bool
 	Unread   int
+	Urgent   int // urgent conversations not resolved
 	Flash    string
 	Error    string
 	Data     any
@@ -221,6 +228,9 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request, status int, name st
 		v.User, v.CSRF = s.User, s.CSRF
 		if n, err := p.Store.UnreadConversations(r.Context()); err == nil {
 			v.Unread = n
+		}
+		if n, err := p.Store.UrgentCount(r.Context()); err == nil {
+			v.Urgent = n
 		}
 	} else {
 		v.Narrow = true // no app shell without someone signed in
@@ -321,6 +331,11 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /inbox/{id}/assign", p.authed(accounts.Agent, p.handleAssign))
 	mux.Handle("POST /inbox/{id}/labels", p.authed(accounts.Agent, p.handleLabels))
 	mux.Handle("POST /inbox/{id}/status", p.authed(accounts.Agent, p.handleStatus))
+	mux.Handle("POST /inbox/{id}/bot", p.authed(accounts.Agent, p.handleBot))
+	mux.Handle("POST /inbox/{id}/urgent/clear", p.authed(accounts.Agent, p.handleClearUrgent))
+	mux.Handle("POST /inbox/{id}/suggest", p.authed(accounts.Agent, p.handleSuggest))
+	mux.Handle("POST /inbox/{id}/summarise", p.authed(accounts.Agent, p.handleSummarise))
+	mux.Handle("POST /inbox/{id}/translate", p.authed(accounts.Agent, p.handleTranslate))
 	mux.Handle("GET /media/{id}", p.authed(accounts.Viewer, p.handleMedia))
 
 	mux.Handle("GET /search", p.authed(accounts.Viewer, p.handleSearch))
@@ -329,6 +344,14 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
 	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
 
+	mux.Handle("GET /knowledge", p.authed(accounts.Viewer, p.handleKnowledge))
+	mux.Handle("GET /knowledge/try", p.authed(accounts.Viewer, p.handleKBTry))
+	mux.Handle("GET /knowledge/{id}", p.authed(accounts.Viewer, p.handleKBDoc))
+	mux.Handle("POST /knowledge/documents", p.authed(accounts.Admin, p.handleKBPaste))
+	mux.Handle("POST /knowledge/upload", p.authed(accounts.Admin, p.handleKBUpload))
+	mux.Handle("POST /knowledge/faq", p.authed(accounts.Admin, p.handleKBFAQ))
+	mux.Handle("POST /knowledge/{id}/delete", p.authed(accounts.Admin, p.handleKBDelete))
+
 	mux.Handle("GET /phone", p.authed(accounts.Viewer, p.handlePhone))
 	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))
 	mux.Handle("POST /phone/send", p.authed(accounts.Agent, p.handlePhoneSend))
@@ -336,6 +359,15 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /settings/account", p.authed(accounts.Viewer, p.handleSettings))
 	mux.Handle("GET /settings", p.authed(accounts.Admin, p.handleSettings))
 	mux.Handle("GET /settings/{section}", p.authed(accounts.Admin, p.handleSettings))
+	mux.Handle("GET /settings/assistant", p.authed(accounts.Admin, p.handleAssistantSettings))
+	mux.Handle("POST /settings/assistant", p.authed(accounts.Admin, p.handleAssistantSave))
+	mux.Handle("POST /settings/assistant/pull", p.authed(accounts.Admin, p.handlePull))
+	mux.Handle("GET /settings/assistant/pulls", p.authed(accounts.Admin, p.handlePulls))
+	mux.Handle("POST /settings/assistant/pulls/cancel", p.authed(accounts.Admin, p.handlePullCancel))
+	mux.Handle("GET /settings/policy", p.authed(accounts.Admin, p.handlePolicy))
+	mux.Handle("POST /settings/policy", p.authed(accounts.Admin, p.handlePolicySave))
+	mux.Handle("POST /settings/policy/reset", p.authed(accounts.Admin, p.handlePolicyReset))
+	mux.Handle("POST /settings/policy/try", p.authed(accounts.Admin, p.handlePolicyTry))
 	mux.Handle("POST /settings/whatsapp/test", p.authed(accounts.Admin, p.handleTestConnection))
 	mux.Handle("POST /settings/profile", p.authed(accounts.Admin, p.handleProfileSave))
 	mux.Handle("POST /settings/users", p.authed(accounts.Admin, p.handleUserInvite))
@@ -365,6 +397,19 @@ func (p *Panel) cacheStatic(next http.Handler) http.Handler {
 
 func (p *Panel) handleRoot(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+}
+
+// actorName is who an event on the timeline is by: the person, or the
+// assistant for what it did itself (its notes, handoffs and escalations).
+func (p *Panel) actorName(e store.ConversationEvent) string {
+	if e.ActorName != "" || e.ActorID != 0 {
+		return e.ActorName
+	}
+	switch e.Kind {
+	case store.EventNote, store.EventBot, store.EventEscalated, store.EventHandoff:
+		return p.T("thread.assistant")
+	}
+	return ""
 }
 
 // facetLabel names a facet's term for people: a label's name, a message

@@ -8,6 +8,8 @@
   function nearBottom(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 120; }
   function scrollDown(el) { el.scrollTop = el.scrollHeight; }
   var stick = true;
+  // Sources the reader opened stay open when a live update redraws the thread.
+  var opened = [];
   document.addEventListener("htmx:beforeSwap", function (e) {
     var t = e.detail.target;
     // A live update that changes nothing is not swapped in: the reader's
@@ -16,11 +18,41 @@
       if (t._last === e.detail.serverResponse) { e.detail.shouldSwap = false; return; }
       t._last = e.detail.serverResponse;
     }
-    if (t && t.classList && t.classList.contains("messages")) { stick = nearBottom(t); }
+    if (t && t.classList && t.classList.contains("messages")) {
+      stick = nearBottom(t);
+      opened = Array.prototype.map.call(t.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+    }
   });
   document.addEventListener("htmx:afterSwap", function (e) {
     var t = e.detail.target;
-    if (t && t.classList && t.classList.contains("messages") && stick) { scrollDown(t); }
+    if (t && t.classList && t.classList.contains("messages")) {
+      opened.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = true; } });
+      if (stick) { scrollDown(t); }
+    }
+    if (!t || !t.querySelectorAll) { return; }
+    // The copilot's draft or translation goes into the reply box, for the
+    // agent to edit before sending.
+    t.querySelectorAll("textarea[data-fill]").forEach(function (src) {
+      var box = document.getElementById(src.getAttribute("data-fill"));
+      if (box) {
+        box.value = src.value;
+        box.dispatchEvent(new Event("input", {bubbles: true}));
+        box.focus();
+        box.setSelectionRange(box.value.length, box.value.length);
+      }
+      src.remove();
+    });
+  });
+  // A new alert (an event from the server) replaces an older one about the
+  // same conversation; at most four stay on screen.
+  document.addEventListener("htmx:sseMessage", function (e) {
+    var t = e.target;
+    if (!t || t.id !== "toasts") { return; }
+    var seen = {};
+    Array.prototype.slice.call(t.querySelectorAll(".toast")).forEach(function (el, i) {
+      var conv = el.getAttribute("data-conv");
+      if (seen[conv] || i >= 4) { el.remove(); } else { seen[conv] = true; }
+    });
   });
   function init(root) {
     // Opened from a search result: show that message, not the newest.
@@ -98,8 +130,12 @@
     }
   });
 
-  // Ctrl/Cmd+Enter sends from a text box.
+  // Ctrl/Cmd+Enter sends from a text box; Escape closes the newest alert.
   document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") {
+      var toast = document.querySelector("#toasts .toast");
+      if (toast && toast.contains(document.activeElement)) { toast.remove(); }
+    }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.matches("textarea")) {
       e.preventDefault();
       if (e.target.form) { e.target.form.requestSubmit(); }
@@ -114,6 +150,16 @@
       if (inbox) {
         var open = inbox.classList.toggle("show-details");
         b.setAttribute("aria-expanded", open ? "true" : "false");
+      }
+    }
+    // Closing an alert or the copilot's answer.
+    var d = e.target.closest("[data-dismiss]");
+    if (d) {
+      var box = d.closest(".toast, .copilot-result");
+      if (box) {
+        var back = box.classList.contains("copilot-result") && document.getElementById("reply-body");
+        box.remove();
+        if (back) { back.focus(); }
       }
     }
     var c = e.target.closest("[data-confirm]");
