@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/assistant"
+	"sendbox/policy"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 	"sendbox/whatsapp/sim"
@@ -354,7 +356,8 @@ func TestSecurityHeadersAndNoInlineScript(t *testing.T) {
 		t.Errorf("login page: %d %v", resp.StatusCode, resp.Header)
 	}
 	for _, path := range []string{"/inbox", "/inbox/" + itoa(conv), "/contacts", "/phone", "/settings/whatsapp",
-		"/settings/team", "/settings/profile", "/settings/api-keys", "/settings/canned", "/settings/labels", "/settings/templates"} {
+		"/settings/team", "/settings/profile", "/settings/api-keys", "/settings/canned", "/settings/labels", "/settings/templates",
+		"/settings/assistant", "/settings/policy", "/knowledge", "/knowledge/1", "/inbox?status=urgent"} {
 		resp, body := b.get(path)
 		if resp.StatusCode != 200 {
 			t.Errorf("%s: %d", path, resp.StatusCode)
@@ -427,8 +430,19 @@ func TestEveryStringExists(t *testing.T) {
 	for prefix, values := range map[string][]string{
 		"role.": accounts.Roles, "status.": {"open", "pending", "snoozed", "resolved"},
 		"consent.": {"unknown", "opted_in", "opted_out"}, "color.": {"0", "1", "2", "3", "4", "5", "6", "7"},
-		"settings.": {"whatsapp", "profile", "team", "api-keys", "labels", "canned", "templates", "account"},
-		"flash.":    {"saved", "deleted", "revoked", "synced", "password", "welcome", "erased"},
+		"settings.": {"whatsapp", "profile", "team", "api-keys", "labels", "canned", "templates", "account", "assistant", "policy"},
+		"flash.":    {"saved", "deleted", "revoked", "synced", "password", "welcome", "erased", "kb_saved", "pull", "policy_reset"},
+		"outcome.": {store.AIAnswered, store.AIQuoted, store.AIHandoff, store.AIEscalated, store.AITimeout, store.AIOptedOut,
+			store.AIAway, store.AIGreeted, store.AISkipped},
+		"tone.":     assistant.Tones,
+		"length.":   assistant.Lengths,
+		"hours.":    append(append([]string{}, assistant.Hours...), "always_hint", "closed_only_hint", "away_hint"),
+		"lang.":     policy.Langs,
+		"message.":  {"greeting", "thanks", "holding", "unsupported", "away", "opt_out", "greeting_hint", "thanks_hint", "holding_hint", "unsupported_hint", "away_hint", "opt_out_hint"},
+		"category.": append(append([]string{}, policy.Categories...), "medical_urgency_hint", "complaint_hint", "refund_hint", "legal_threat_hint", "human_request_hint"),
+		"bot.":      {store.BotOn, store.BotOff, store.BotPaused, "on_hint", "off_hint", "paused_hint"},
+		"via.":      {"words", "meaning", "both"},
+		"kb.kind_":  {store.KBDocument, store.KBFAQ, store.KBProfile},
 	} {
 		for _, v := range values {
 			if _, ok := catalog[prefix+v]; !ok {
