@@ -131,17 +131,14 @@ func (h *hub) close() {
 	})
 }
 
-// liveGap is the least time between two events of one name on a stream,
-// and liveGather how long the first event of a burst waits for the rest.
-// The browser reloads a part of the page for each event; a burst (a
-// customer's message, the assistant's reply, an escalation, within a few
-// milliseconds) becomes one event, or two when it outlasts the gap, so the
-// page always ends showing the last state. The pacing is done here, not in
+// liveGap is the least time between two events of one name on a stream.
+// The browser reloads a part of the page for each event. The first event
+// after a quiet moment is written at once; what follows within the gap is
+// written once when the gap has passed, so a burst (a customer's message,
+// the assistant's reply, an escalation, a few milliseconds apart) ends
+// with the page showing the last state. The pacing is done here, not in
 // htmx: an htmx throttle drops what comes during it, the last state too.
-const (
-	liveGap    = 250 * time.Millisecond
-	liveGather = 50 * time.Millisecond
-)
+const liveGap = 250 * time.Millisecond
 
 // handleEvents streams live updates to a browser: each event names what
 // changed (inbox, conv-<id>, contact-<id>, phone), and htmx reloads the
@@ -162,8 +159,8 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 	defer p.live.leave(c)
 	keepAlive := time.NewTicker(25 * time.Second)
 	defer keepAlive.Stop()
-	sent := map[string]time.Time{}    // when each name was last written
-	pending := map[string]time.Time{} // names to write, since when
+	sent := map[string]time.Time{} // when each name was last written
+	pending := map[string]bool{}   // names to write
 	gap := time.NewTimer(time.Hour)
 	gap.Stop()
 	defer gap.Stop()
@@ -171,12 +168,8 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// the others.
 	flush := func(now time.Time) {
 		var next time.Duration
-		for n, since := range pending {
-			due := since.Add(liveGather)
-			if at := sent[n].Add(liveGap); at.After(due) {
-				due = at
-			}
-			if wait := due.Sub(now); wait > 0 {
+		for n := range pending {
+			if wait := sent[n].Add(liveGap).Sub(now); wait > 0 {
 				if next == 0 || wait < next {
 					next = wait
 				}
@@ -191,7 +184,7 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(sent) > 1000 {
 			for n, at := range sent {
-				if _, waiting := pending[n]; now.Sub(at) > liveGap && !waiting {
+				if now.Sub(at) > liveGap && !pending[n] {
 					delete(sent, n)
 				}
 			}
@@ -211,8 +204,8 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 				for _, e := range evs {
 					if e.HTML != "" {
 						alerts = append(alerts, e)
-					} else if _, ok := pending[e.Name]; !ok {
-						pending[e.Name] = time.Now()
+					} else {
+						pending[e.Name] = true
 					}
 				}
 			}
