@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -264,7 +265,16 @@ func (a *Assistant) Settings() *Settings {
 // SaveSettings checks, stores and applies new settings.
 func (a *Assistant) SaveSettings(ctx context.Context, s *Settings) error {
 	if err := s.Validate(); err != nil {
-		return err
+		return &SettingsError{err.Error()}
+	}
+	if s.TeamID != 0 {
+		teams, err := a.Store.ListTeams(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(teams, func(t store.Team) bool { return t.ID == s.TeamID }) {
+			return &SettingsError{"The team escalations go to no longer exists: choose another."}
+		}
 	}
 	b, _ := json.Marshal(s)
 	if err := a.Store.SetSetting(ctx, settingsKey, string(b)); err != nil {

@@ -126,32 +126,37 @@ func (s *Settings) Message(lang string, pick func(Messages) string) string {
 	return ""
 }
 
+// SettingsError is a setting the owner must fix, in plain words.
+type SettingsError struct{ Msg string }
+
+func (e *SettingsError) Error() string { return e.Msg }
+
 // Validate checks the settings, naming the first problem in plain words.
 func (s *Settings) Validate() error {
 	if !contains(Tones, s.Tone) {
-		return fmt.Errorf("choose a tone of voice: %s", strings.Join(Tones, ", "))
+		return fmt.Errorf("Choose a tone of voice: %s", strings.Join(Tones, ", "))
 	}
 	if !contains(Lengths, s.Length) {
-		return fmt.Errorf("choose a length: %s", strings.Join(Lengths, ", "))
+		return fmt.Errorf("Choose a length of answers: %s", strings.Join(Lengths, ", "))
 	}
 	if !contains(Hours, s.Hours) {
-		return fmt.Errorf("choose when the assistant answers: %s", strings.Join(Hours, ", "))
+		return fmt.Errorf("Choose when the assistant answers: %s", strings.Join(Hours, ", "))
 	}
 	if utf8.RuneCountInString(s.Instructions) > 2000 {
-		return errors.New("the instructions are longer than 2,000 characters")
+		return errors.New("The instructions are longer than 2,000 characters.")
 	}
 	for _, m := range []string{s.ChatModel, s.EmbedModel} {
 		if len(m) > 200 || strings.ContainsAny(m, " \t\n") {
-			return fmt.Errorf("%q is not a model name", m)
+			return fmt.Errorf("%q is not a model name.", m)
 		}
 	}
 	for lang, m := range s.Messages {
 		if !contains(policy.Langs, lang) {
-			return fmt.Errorf("messages for %q: the languages are %s", lang, strings.Join(policy.Langs, ", "))
+			return fmt.Errorf("Messages for %q: the languages are %s", lang, strings.Join(policy.Langs, ", "))
 		}
 		for _, v := range []string{m.Holding, m.Unsupported, m.OptOut, m.Away, m.Greeting, m.Thanks} {
 			if utf8.RuneCountInString(v) > 1000 {
-				return errors.New("a message is longer than 1,000 characters")
+				return errors.New("A fixed reply is longer than 1,000 characters.")
 			}
 		}
 	}

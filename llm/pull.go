@@ -27,7 +27,7 @@ type PullState struct {
 	// grows as Ollama moves on to the next layer.
 	Completed, Total int64
 	Done             bool
-	Err              string // set when Done and the pull failed or was cancelled
+	Err              string // when Done and not pulled: "cancelled", ErrOffline's text, or Ollama's own reason
 	Started          time.Time
 }
 
@@ -107,20 +107,26 @@ func (c *Client) runPull(ctx context.Context, p *pull) {
 			err = errors.New("the pull stream ended before success")
 		}
 	}
+	plain := ""
 	if err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("cancelled")
+			plain = "cancelled"
 		} else {
+			raw := err
 			err = c.fail(ctx, "pull "+name, "", err)
+			// The panel shows Err: Ollama's own words, without our prefixes.
+			plain = raw.Error()
+			if errors.Is(err, ErrOffline) {
+				plain = ErrOffline.Error()
+			}
 		}
 	}
 
 	c.mu.Lock()
 	p.state.Done = true
 	p.finished = time.Now()
-	if err != nil {
-		p.state.Err = err.Error()
-	}
+	p.state.Err = plain
 	st := p.state
 	c.mu.Unlock()
 	if err != nil {

@@ -309,9 +309,21 @@ func (m *Matcher) negated(toks []token, i int) bool {
 func (m *Matcher) Check(text string) Result {
 	toks := tokenize(text)
 	res := Result{Matched: []Match{}}
+	// The same words matched for the same category by phrases of several
+	// languages ("dolor*" is Italian and Spanish) are one match.
+	type span struct {
+		category   string
+		start, end int
+	}
+	seen := map[span]bool{}
 	for i := range toks {
 		m.phrases.each(toks, i, func(p phrase) {
 			end := toks[i+len(p.words)-1].end
+			k := span{p.category, toks[i].start, end}
+			if seen[k] {
+				return
+			}
+			seen[k] = true
 			res.Matched = append(res.Matched, Match{Category: p.category, Phrase: p.text, Lang: p.lang,
 				Text: text[toks[i].start:end], Negated: m.negated(toks, i), Source: "rules"})
 		})

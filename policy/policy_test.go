@@ -173,3 +173,20 @@ func BenchmarkCheck(b *testing.B) {
 		m.Check(text)
 	}
 }
+
+func TestSameWordsMatchOnce(t *testing.T) {
+	m, err := Default().Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := m.Check("ho un forte dolore")
+	n := 0
+	for _, mt := range res.Matched {
+		if mt.Text == "dolore" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("\"dolore\" matched %d times: %+v", n, res.Matched)
+	}
+}

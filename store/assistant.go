@@ -18,10 +18,11 @@ const (
 
 // Timeline kinds of the assistant.
 const (
-	EventBot       = "bot"       // the assistant switched on, off, paused or resumed
-	EventEscalated = "escalated" // the policy handed the conversation to a person
-	EventAI        = "ai"        // the assistant recorded a turn (the thread shows its sources)
-	EventHandoff   = "handoff"   // the assistant asked a person to take over
+	EventBot       = "bot"            // the assistant switched on, off, paused or resumed
+	EventEscalated = "escalated"      // the policy handed the conversation to a person
+	EventAI        = "ai"             // the assistant recorded a turn (the thread shows its sources)
+	EventHandoff   = "handoff"        // the assistant asked a person to take over
+	EventUnurgent  = "urgent_cleared" // a person took the urgent flag off
 )
 
 // AI reply outcomes.
@@ -228,7 +229,7 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 
 // ClearUrgent takes the urgent flag off once a person has it in hand.
 func (s *Store) ClearUrgent(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventEscalated, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, EventUnurgent, body, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET urgent = 0 WHERE id = ?", convID)
 		return err
 	})

@@ -45,6 +45,7 @@ type InboxFilter struct {
 	UserID   int64  // who "mine" is
 	TeamID   int64
 	LabelID  int64
+	Urgent   bool   // only urgent conversations not yet resolved
 	Query    string // matches the start of the contact's name, number or username
 	After    string // cursor
 	Limit    int
@@ -67,6 +68,9 @@ func (f *InboxFilter) where(withStatus bool) (string, []any) {
 	}
 	if f.LabelID != 0 {
 		where, args = append(where, "v.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?)"), append(args, f.LabelID)
+	}
+	if f.Urgent {
+		where = append(where, "v.urgent = 1 AND v.status != 'resolved'")
 	}
 	if q := strings.TrimPrefix(strings.TrimSpace(f.Query), "+"); q != "" {
 		like := escapeLike(q) + "%"

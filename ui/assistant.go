@@ -233,21 +233,6 @@ func (p *Panel) handleAssistantSave(w http.ResponseWriter, r *http.Request) {
 	s.Tone, s.Length, s.Hours = r.PostFormValue("tone"), r.PostFormValue("length"), r.PostFormValue("hours")
 	s.Instructions = strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("instructions"), "\r\n", "\n"))
 	s.TeamID, _ = strconv.ParseInt(r.PostFormValue("team"), 10, 64)
-	if s.TeamID != 0 {
-		teams, err := p.Store.ListTeams(r.Context())
-		if err != nil {
-			p.internal(w, r, err)
-			return
-		}
-		known := false
-		for _, t := range teams {
-			known = known || t.ID == s.TeamID
-		}
-		if !known {
-			p.assistantPage(w, r, http.StatusUnprocessableEntity, s, p.T("assign.bad_team"))
-			return
-		}
-	}
 	for _, l := range policy.Langs {
 		m := s.Messages[l]
 		for _, k := range messageKeys {
@@ -257,8 +242,12 @@ func (p *Panel) handleAssistantSave(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Messages[l] = m
 	}
-	if err := p.Assistant.SaveSettings(r.Context(), s); err != nil {
-		p.assistantPage(w, r, http.StatusUnprocessableEntity, s, sentence(err.Error()))
+	var bad *assistant.SettingsError
+	if err := p.Assistant.SaveSettings(r.Context(), s); errors.As(err, &bad) {
+		p.assistantPage(w, r, http.StatusUnprocessableEntity, s, sentence(bad.Msg))
+		return
+	} else if err != nil {
+		p.internal(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/settings/assistant?ok=saved", http.StatusSeeOther)

@@ -517,7 +517,7 @@ func TestAssistantSettingsPage(t *testing.T) {
 		{url.Values{"tone": {"sarcastic"}, "length": {"short"}, "hours": {"always"}}, "Choose a tone of voice"},
 		{url.Values{"tone": {"warm"}, "length": {"short"}, "hours": {"always"}, "instructions": {strings.Repeat("x", 2001)}}, "longer than 2,000 characters"},
 		{url.Values{"tone": {"warm"}, "length": {"short"}, "hours": {"always"}, "chat_model": {"two words"}}, "is not a model name"},
-		{url.Values{"tone": {"warm"}, "length": {"short"}, "hours": {"always"}, "team": {"424242"}}, "No such team."},
+		{url.Values{"tone": {"warm"}, "length": {"short"}, "hours": {"always"}, "team": {"424242"}}, "The team escalations go to no longer exists: choose another."},
 	} {
 		resp, body := owner.post("/settings/assistant", c.form)
 		if resp.StatusCode != 422 || !strings.Contains(body, c.want) {

@@ -232,30 +232,3 @@ func (p *Panel) categoryName(c string) string {
 	}
 	return c
 }
-
-// urgentInbox lists the urgent conversations that are not resolved,
-// newest first, under the list's other filters.
-//
-// The store's inbox filter has no urgent criterion yet, so the pages are
-// read and filtered here; urgent conversations are few, and the scan stops
-// after 10,000 conversations.
-func (p *Panel) urgentInbox(ctx context.Context, f store.InboxFilter) ([]store.Conversation, error) {
-	f.Status, f.After, f.Limit = "", "", 500
-	var out []store.Conversation
-	for page := 0; page < 20; page++ {
-		items, _, next, err := p.Store.Inbox(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range items {
-			if c.Urgent && c.Status != "resolved" {
-				out = append(out, c)
-			}
-		}
-		if next == "" {
-			break
-		}
-		f.After = next
-	}
-	return out, nil
-}

@@ -102,7 +102,9 @@ func (p *Panel) list(r *http.Request, f store.InboxFilter, urgent bool) (*inboxV
 		return nil, err
 	}
 	if urgent {
-		if v.Items, err = p.urgentInbox(ctx, f); err != nil {
+		uf := f
+		uf.Status, uf.Urgent = "", true
+		if v.Items, _, v.Next, err = p.Store.Inbox(ctx, uf); err != nil {
 			return nil, err
 		}
 		v.Counts, err = p.Store.InboxCounts(ctx, f)

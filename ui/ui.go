@@ -400,13 +400,15 @@ func (p *Panel) handleRoot(w http.ResponseWriter, r *http.Request) {
 }
 
 // actorName is who an event on the timeline is by: the person, or the
-// assistant for what it did itself (its notes, handoffs and escalations).
+// assistant for what it did itself (its notes, handoffs and escalations);
+// a switch of the assistant without a person (through the API, or kept
+// paused for a customer) says so in its own words.
 func (p *Panel) actorName(e store.ConversationEvent) string {
 	if e.ActorName != "" || e.ActorID != 0 {
 		return e.ActorName
 	}
 	switch e.Kind {
-	case store.EventNote, store.EventBot, store.EventEscalated, store.EventHandoff:
+	case store.EventNote, store.EventEscalated, store.EventHandoff:
 		return p.T("thread.assistant")
 	}
 	return ""
