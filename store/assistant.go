@@ -250,10 +250,12 @@ func (s *Store) PreviousBot(ctx context.Context, contactID, convID int64) (strin
 // NewerInbound reports whether the customer wrote again in the
 // conversation after this message.
 func (s *Store) NewerInbound(ctx context.Context, convID, msgID int64) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND direction = 'inbound' AND id > ?`,
-		convID, msgID).Scan(&n)
-	return n > 0, err
+	// "+direction": without it SQLite picks messages_direction and walks
+	// every inbound message since msgID, of every conversation.
+	var newer bool
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM messages
+		WHERE conversation_id = ? AND id > ? AND +direction = 'inbound')`, convID, msgID).Scan(&newer)
+	return newer, err
 }
 
 // UrgentCount is how many open conversations are flagged urgent.

@@ -128,7 +128,7 @@ const rankSQL = `CASE %s WHEN 'queued' THEN 0 WHEN 'accepted' THEN 1 WHEN 'sent'
 
 type ingestStmts struct {
 	msgExists, contactByWa, contactByUser, insertContact, touchContact, setContactUser,
-	setContactWa, openConv, insertConv, insertMsg, touchConv, applyEdit, applyRevoke,
+	setContactWa, openConv, insertConv, insertConvWith, insertMsg, touchConv, applyEdit, applyRevoke,
 	insertStatus, applyStatus, insertEvent, insertOutbox *sql.Stmt
 }
 
@@ -156,6 +156,9 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 			ORDER BY id DESC LIMIT 1`},
 		{&st.insertConv, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at, created_at, updated_at)
 			VALUES (?, ?, 'open', ?, ?, ?) RETURNING id`},
+		{&st.insertConvWith, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at,
+			last_inbound_at, preview, unread, created_at, updated_at)
+			VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?) RETURNING id`},
 		{&st.insertMsg, `INSERT INTO messages (wamid, direction, conversation_id, contact_id, phone_number_id, type, text,
 			media_id, media_mime, media_sha256, media_filename, media_state, latitude, longitude, reply_id, context_wamid,
 			related_wamid, status, error_code, error_title, error_detail, sent_at, created_at, raw)
@@ -198,7 +201,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 
 func (st *ingestStmts) close() {
 	for _, s := range []*sql.Stmt{st.msgExists, st.contactByWa, st.contactByUser, st.insertContact, st.touchContact,
-		st.setContactUser, st.setContactWa, st.openConv, st.insertConv, st.insertMsg, st.touchConv, st.applyEdit,
+		st.setContactUser, st.setContactWa, st.openConv, st.insertConv, st.insertConvWith, st.insertMsg, st.touchConv, st.applyEdit,
 		st.applyRevoke, st.insertStatus, st.applyStatus, st.insertEvent, st.insertOutbox} {
 		if s != nil {
 			s.Close()
@@ -222,7 +225,12 @@ type wtx struct {
 func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 	var outbox int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		t := &wtx{ctx: ctx, tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		// Statements run without the caller's cancellation: with it, both
+		// database/sql and the driver start a goroutine per statement to
+		// watch the context, a tenth of ingest's CPU. The transaction still
+		// ends when ctx does (database/sql rolls it back), so a cancelled
+		// write stops at the next statement and commits nothing.
+		t := &wtx{ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
 		defer func() {
 			for _, b := range t.bound {
 				b.Close()
@@ -331,20 +339,37 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	if ts.IsZero() {
 		ts = t.now
 	}
-	contactID, err := t.contact(m, ts)
+	contactID, newContact, err := t.contact(m, ts)
 	if err != nil {
 		return fmt.Errorf("contact: %w", err)
 	}
+	unread := 1
+	if m.Silent {
+		unread = 0
+	}
+	orderAt := OrderTime(ts, t.now)
 	var convID int64
-	switch err := t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID).Scan(&convID); {
+	err = sql.ErrNoRows // a contact created just now has no conversation yet
+	if !newContact {
+		err = t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID).Scan(&convID)
+	}
+	newConv := false
+	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if err := t.stmt(t.st.insertConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID, ts.UnixMilli(),
-			t.now.UnixMilli(), t.now.UnixMilli()).Scan(&convID); err != nil {
+		// The conversation starts with this message: written with it at
+		// once, not inserted and then updated.
+		lastAt, preview := orderAt, m.Preview
+		if m.Silent {
+			lastAt, preview = ts, ""
+		}
+		if err := t.stmt(t.st.insertConvWith).QueryRowContext(t.ctx, contactID, m.PhoneNumberID, lastAt.UnixMilli(),
+			ts.UnixMilli(), preview, unread, t.now.UnixMilli(), t.now.UnixMilli()).Scan(&convID); err != nil {
 			return fmt.Errorf("create conversation: %w", err)
 		}
 		if err := t.emit(Event{Type: EventConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
 			return err
 		}
+		newConv = true
 	case err != nil:
 		return fmt.Errorf("find conversation: %w", err)
 	}
@@ -371,14 +396,11 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	}
 	res.NewMessages++
 
-	unread := 1
-	if m.Silent {
-		unread = 0
-	}
-	orderAt := OrderTime(ts, t.now)
-	if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, orderAt.UnixMilli(), m.Preview, unread,
-		t.now.UnixMilli(), convID, ts.UnixMilli()); err != nil {
-		return fmt.Errorf("update conversation: %w", err)
+	if !newConv {
+		if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, orderAt.UnixMilli(), m.Preview, unread,
+			t.now.UnixMilli(), convID, ts.UnixMilli()); err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
 	}
 	if err := t.effect(m); err != nil {
 		return err
@@ -394,10 +416,9 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 
 // contact finds the sender by wa_id, then by BSUID, creating it if new, and
 // refreshes its profile and its customer service window.
-func (t *wtx) contact(m *InboundMessage, ts time.Time) (int64, error) {
-	var id int64
+func (t *wtx) contact(m *InboundMessage, ts time.Time) (id int64, created bool, err error) {
 	var userID string
-	err := sql.ErrNoRows
+	err = sql.ErrNoRows
 	if m.WaID != "" {
 		err = t.stmt(t.st.contactByWa).QueryRowContext(t.ctx, m.WaID).Scan(&id, &userID)
 	}
@@ -407,26 +428,26 @@ func (t *wtx) contact(m *InboundMessage, ts time.Time) (int64, error) {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if m.WaID == "" && m.UserID == "" {
-			return 0, errors.New("sender has neither wa_id nor user_id")
+			return 0, false, errors.New("sender has neither wa_id nor user_id")
 		}
 		if err := t.stmt(t.st.insertContact).QueryRowContext(t.ctx, nullStr(m.WaID), nullStr(m.UserID),
 			nullStr(m.ParentUserID), m.ProfileName, m.Username, ts.UnixMilli(), t.now.UnixMilli(), t.now.UnixMilli()).Scan(&id); err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		return id, t.emit(Event{Type: EventContactCreated, ContactID: id})
+		return id, true, t.emit(Event{Type: EventContactCreated, ContactID: id})
 	case err != nil:
-		return 0, err
+		return 0, false, err
 	}
 	if _, err := t.stmt(t.st.touchContact).ExecContext(t.ctx, m.ProfileName, m.Username, nullStr(m.ParentUserID),
 		ts.UnixMilli(), t.now.UnixMilli(), id); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if userID == "" && m.UserID != "" {
 		if _, err := t.stmt(t.st.setContactUser).ExecContext(t.ctx, m.UserID, id); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 	}
-	return id, nil
+	return id, false, nil
 }
 
 func (t *wtx) effect(m *InboundMessage) error {

@@ -39,6 +39,7 @@ var migrations = []migration{
 	{1, "core: contacts, conversations, messages, statuses, events, api keys, outbox", execAll(schemaV1)},
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
+	{4, "drop the index on message direction", execAll(schemaV4)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -410,4 +411,12 @@ ALTER TABLE conversations ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN escalation TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN escalated_at INTEGER;
 CREATE INDEX conversations_urgent ON conversations(urgent, last_message_at DESC) WHERE urgent = 1;
+`
+
+// schemaV4 drops messages_direction: half the messages match either
+// direction, so a scan in id order finds a page as fast as the index does,
+// while every insert paid for it and the planner chose it over the
+// conversation index for queries it made slow.
+const schemaV4 = `
+DROP INDEX IF EXISTS messages_direction;
 `
