@@ -42,7 +42,17 @@ type Indexer struct {
 }
 
 // maxBatch is how many events one index batch takes.
-const maxBatch = 1000
+const maxBatch = 4000
+
+// How long a batch waits for more events after its first: briefly when
+// changes trickle in, so a message is searchable at once; longer while a
+// flood goes on, because every batch writes a segment that must later be
+// merged, and a few large batches cost far less than many small ones.
+const (
+	quietWait = 20 * time.Millisecond
+	busyWait  = 250 * time.Millisecond
+	busyBatch = 200 // a batch at least this large means a flood
+)
 
 // Start creates the durable consumer and the batching loop.
 func (x *Indexer) Start(ctx context.Context) error {
@@ -118,6 +128,7 @@ func (x *Indexer) LastIndexed() time.Time {
 func (x *Indexer) loop() {
 	defer x.wg.Done()
 	batch := make([]jetstream.Msg, 0, maxBatch)
+	wait := quietWait
 	for {
 		batch = batch[:0]
 		select {
@@ -138,7 +149,7 @@ func (x *Indexer) loop() {
 		}
 		// A short wait gathers a burst into one index batch: the index
 		// writes segments per batch, so bigger batches cost much less.
-		timer := time.NewTimer(20 * time.Millisecond)
+		timer := time.NewTimer(wait)
 	fill:
 		for len(batch) < maxBatch {
 			select {
@@ -149,6 +160,10 @@ func (x *Indexer) loop() {
 			}
 		}
 		timer.Stop()
+		wait = quietWait
+		if len(batch) >= busyBatch {
+			wait = busyWait
+		}
 		x.apply(batch)
 	}
 }
