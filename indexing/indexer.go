@@ -29,6 +29,10 @@ type Indexer struct {
 	Broker  *embed.Broker
 	Log     *slog.Logger
 	Metrics *metrics.Registry
+	// Busy reports that ingest has a backlog of webhooks: a batch then
+	// waits, up to maxHold, so a flood is stored first and indexed just
+	// after. nil: never.
+	Busy func() bool
 
 	cons     jetstream.Consumer
 	cc       jetstream.ConsumeContext
@@ -52,6 +56,7 @@ const (
 	quietWait = 20 * time.Millisecond
 	busyWait  = 250 * time.Millisecond
 	busyBatch = 200 // a batch at least this large means a flood
+	maxHold   = 5 * time.Second
 )
 
 // Start creates the durable consumer and the batching loop.
@@ -160,6 +165,7 @@ func (x *Indexer) loop() {
 			}
 		}
 		timer.Stop()
+		x.hold(&batch)
 		wait = quietWait
 		if len(batch) >= busyBatch {
 			wait = busyWait
@@ -169,6 +175,35 @@ func (x *Indexer) loop() {
 }
 
 // changes is what a batch of events asks the index to refresh.
+// hold keeps gathering while ingest has a backlog, for at most maxHold:
+// the CPU goes to storing the flood, and the index takes it in a few large
+// batches right after.
+func (x *Indexer) hold(batch *[]jetstream.Msg) {
+	if x.Busy == nil {
+		return
+	}
+	deadline := time.Now().Add(maxHold)
+	for x.Busy() && time.Now().Before(deadline) {
+		timer := time.NewTimer(100 * time.Millisecond)
+	fill:
+		for len(*batch) < maxBatch {
+			select {
+			case m := <-x.in:
+				*batch = append(*batch, m)
+			case <-timer.C:
+				break fill
+			case <-x.stop:
+				timer.Stop()
+				return
+			}
+		}
+		timer.Stop()
+		if len(*batch) >= maxBatch {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 type changes struct {
 	messages, contacts, conversations, kb map[int64]bool
 	newest                                time.Time
