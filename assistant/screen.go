@@ -15,21 +15,32 @@ import (
 // notice from WhatsApp, an edit or a deletion of an earlier message.
 var ignored = map[string]bool{"reaction": true, "sticker": true, "system": true, "revoke": true, "edit": true}
 
-// screen is the first stage for a customer message: opt-outs and the
-// phrase rules act at once; what is left goes to the work queue.
-func (a *Assistant) screen(ctx context.Context, msgID int64) error {
+// pending loads a customer message the assistant has yet to handle, and
+// its conversation; nil when there is nothing to do: not a customer's
+// message, nothing to answer in it, or already handled.
+func (a *Assistant) pending(ctx context.Context, msgID int64) (*store.Message, *store.Conversation, error) {
 	m, err := a.Store.MessageByID(ctx, msgID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if m.Direction != "inbound" || ignored[m.Type] {
-		return nil
+		return nil, nil, nil
 	}
 	if done, err := a.Store.AIHandled(ctx, m.ID); err != nil || done {
-		return err
+		return nil, nil, err
 	}
 	conv, err := a.Store.ConversationByID(ctx, m.ConversationID)
 	if err != nil {
+		return nil, nil, err
+	}
+	return m, conv, nil
+}
+
+// screen is the first stage for a customer message: opt-outs and the
+// phrase rules act at once; what is left goes to the work queue.
+func (a *Assistant) screen(ctx context.Context, msgID int64) error {
+	m, conv, err := a.pending(ctx, msgID)
+	if m == nil || err != nil {
 		return err
 	}
 	s := a.settings.Load()

@@ -36,15 +36,8 @@ type turn struct {
 // answers both).
 func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 	start := a.now()
-	m, err := a.Store.MessageByID(ctx, msgID)
-	if err != nil {
-		return err
-	}
-	if done, err := a.Store.AIHandled(ctx, m.ID); err != nil || done {
-		return err
-	}
-	conv, err := a.Store.ConversationByID(ctx, m.ConversationID)
-	if err != nil {
+	m, conv, err := a.pending(ctx, msgID)
+	if m == nil || err != nil {
 		return err
 	}
 	s := a.settings.Load()
