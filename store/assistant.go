@@ -107,7 +107,7 @@ func nullID(id int64) any {
 // AIHandled reports whether the assistant already recorded a turn for this customer message.
 func (s *Store) AIHandled(ctx context.Context, inboundID int64) (bool, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM ai_replies WHERE inbound_id = ?", inboundID).Scan(&n)
+	err := s.cachedRow(ctx, "SELECT COUNT(*) FROM ai_replies WHERE inbound_id = ?", inboundID).Scan(&n)
 	return n > 0, err
 }
 
@@ -253,7 +253,7 @@ func (s *Store) NewerInbound(ctx context.Context, convID, msgID int64) (bool, er
 	// "+direction": without it SQLite picks messages_direction and walks
 	// every inbound message since msgID, of every conversation.
 	var newer bool
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS(SELECT 1 FROM messages
+	err := s.cachedRow(ctx, `SELECT EXISTS(SELECT 1 FROM messages
 		WHERE conversation_id = ? AND id > ? AND +direction = 'inbound')`, convID, msgID).Scan(&newer)
 	return newer, err
 }
@@ -269,7 +269,7 @@ func (s *Store) UrgentCount(ctx context.Context) (int, error) {
 // including upToID, oldest first: what the assistant reads as the context
 // of a turn.
 func (s *Store) RecentMessages(ctx context.Context, convID, upToID int64, n int) ([]Message, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT * FROM (SELECT "+messageCols+
+	rows, err := s.cachedQuery(ctx, "SELECT * FROM (SELECT "+messageCols+
 		" FROM messages m WHERE m.conversation_id = ? AND m.id <= ? ORDER BY m.id DESC LIMIT ?) ORDER BY id", convID, upToID, n)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -16,13 +15,14 @@ func (s *Store) attachLabels(ctx context.Context, convs []*Conversation) error {
 		return nil
 	}
 	byID := make(map[int64]*Conversation, len(convs))
-	ids := make([]string, 0, len(convs))
+	args := make([]any, 0, len(convs))
 	for _, c := range convs {
 		byID[c.ID] = c
-		ids = append(ids, strconv.FormatInt(c.ID, 10))
+		args = append(args, c.ID)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT cl.conversation_id, l.id, l.name, l.color FROM conversation_labels cl
-		JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id IN (`+strings.Join(ids, ",")+`) ORDER BY l.name COLLATE NOCASE`)
+	rows, err := s.cachedQuery(ctx, `SELECT cl.conversation_id, l.id, l.name, l.color FROM conversation_labels cl
+		JOIN labels l ON l.id = cl.label_id WHERE cl.conversation_id IN (?`+strings.Repeat(",?", len(args)-1)+`)
+		ORDER BY l.name COLLATE NOCASE`, args...)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,14 @@ func scanMessage(sc scanner) (*Message, error) {
 }
 
 func (s *Store) messageWhere(ctx context.Context, q querier, where string, args ...any) (*Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, "SELECT "+messageCols+" FROM messages m WHERE "+where, args...))
+	query := "SELECT " + messageCols + " FROM messages m WHERE " + where
+	var row *sql.Row
+	if q == querier(s.r) {
+		row = s.cachedRow(ctx, query, args...)
+	} else {
+		row = q.QueryRowContext(ctx, query, args...)
+	}
+	m, err := scanMessage(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -301,7 +308,7 @@ func scanConversation(sc scanner) (*Conversation, error) {
 
 // ConversationByID returns one conversation with its contact.
 func (s *Store) ConversationByID(ctx context.Context, id int64) (*Conversation, error) {
-	v, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE v.id = ?", id))
+	v, err := scanConversation(s.cachedRow(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE v.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -34,6 +34,7 @@ type Store struct {
 	log  *slog.Logger
 
 	ingest *ingestStmts
+	stmts  stmtCache
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
@@ -104,6 +105,7 @@ func (s *Store) Close() error {
 	if s.ingest != nil {
 		s.ingest.close()
 	}
+	s.stmts.close()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
