@@ -88,32 +88,9 @@ func (f *InboxFilter) where(withStatus bool) (string, []any) {
 // labels attached, the total and the next cursor.
 func (s *Store) Inbox(ctx context.Context, f InboxFilter) ([]Conversation, int, string, error) {
 	cond, args := f.where(true)
-	var total int
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations v WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, "", fmt.Errorf("count inbox: %w", err)
-	}
-	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
-		if err != nil {
-			return nil, 0, "", err
-		}
-		cond += " AND (v.last_message_at < ? OR (v.last_message_at = ? AND v.id < ?))"
-		args = append(args, at, at, id)
-	}
-	limit := clampLimit(f.Limit)
-	rows, err := s.r.QueryContext(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE "+cond+
-		" ORDER BY v.last_message_at DESC, v.id DESC LIMIT ?", append(args, limit+1)...)
-	if err != nil {
-		return nil, 0, "", fmt.Errorf("inbox: %w", err)
-	}
-	out, more, err := collect(rows, limit, scanConversation, func(*Conversation) int64 { return 1 })
+	out, total, next, err := s.conversationPage(ctx, cond, args, f.After, f.Limit, "inbox")
 	if err != nil {
 		return nil, 0, "", err
-	}
-	next := ""
-	if more != 0 {
-		last := out[len(out)-1]
-		next = encodeCursor(last.LastMessageAt.UnixMilli(), last.ID)
 	}
 	ptrs := make([]*Conversation, len(out))
 	for i := range out {

@@ -347,23 +347,30 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]
 	if len(where) > 0 {
 		cond = strings.Join(where, " AND ")
 	}
+	return s.conversationPage(ctx, cond, args, f.After, f.Limit, "conversations")
+}
+
+// conversationPage returns one page of the conversations matching cond,
+// most recent activity first, with the total and the next cursor; what
+// names the list in errors.
+func (s *Store) conversationPage(ctx context.Context, cond string, args []any, after string, limit int, what string) ([]Conversation, int, string, error) {
 	var total int
 	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations v WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, "", fmt.Errorf("count conversations: %w", err)
+		return nil, 0, "", fmt.Errorf("count %s: %w", what, err)
 	}
-	if f.After != "" {
-		at, id, err := decodeCursor(f.After)
+	if after != "" {
+		at, id, err := decodeCursor(after)
 		if err != nil {
 			return nil, 0, "", err
 		}
 		cond += " AND (v.last_message_at < ? OR (v.last_message_at = ? AND v.id < ?))"
 		args = append(args, at, at, id)
 	}
-	limit := clampLimit(f.Limit)
+	limit = clampLimit(limit)
 	rows, err := s.r.QueryContext(ctx, "SELECT "+conversationCols+conversationFrom+" WHERE "+cond+
 		" ORDER BY v.last_message_at DESC, v.id DESC LIMIT ?", append(args, limit+1)...)
 	if err != nil {
-		return nil, 0, "", fmt.Errorf("list conversations: %w", err)
+		return nil, 0, "", fmt.Errorf("%s: %w", what, err)
 	}
 	out, more, err := collect(rows, limit, scanConversation, func(*Conversation) int64 { return 1 })
 	if err != nil {
