@@ -1,8 +1,10 @@
 package llm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -159,6 +161,16 @@ func newFlaky(t testing.TB, base string) *flaky {
 			}
 			return
 		}
+		// Buffer the request body: net/http's server closes it once the
+		// proxy writes the response headers, and the transport's final read
+		// of a body it is still sending then fails and cuts the upstream
+		// connection mid-answer (golang/go#40747).
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.Close)
