@@ -268,7 +268,7 @@ func (s *Store) TemplateByName(ctx context.Context, name, language string) (*Tem
 	var tp Template
 	var comps string
 	var synced int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, language, category, status, components, synced_at FROM templates
+	err := s.cachedRow(ctx, `SELECT id, name, language, category, status, components, synced_at FROM templates
 		WHERE name = ? AND language = ?`, name, language).Scan(&tp.ID, &tp.Name, &tp.Language, &tp.Category, &tp.Status, &comps, &synced)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

@@ -212,6 +212,7 @@ func (st *ingestStmts) close() {
 // wtx is one write transaction with the prepared statements bound to it
 // and the outbox at hand.
 type wtx struct {
+	s      *Store
 	ctx    context.Context
 	tx     *sql.Tx
 	st     *ingestStmts
@@ -230,7 +231,7 @@ func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 		// watch the context, a tenth of ingest's CPU. The transaction still
 		// ends when ctx does (database/sql rolls it back), so a cancelled
 		// write stops at the next statement and commits nothing.
-		t := &wtx{ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		t := &wtx{s: s, ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
 		defer func() {
 			for _, b := range t.bound {
 				b.Close()
@@ -245,6 +246,7 @@ func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 	if err == nil && outbox > 0 && s.Notify != nil {
 		s.Notify()
 	}
+	s.prepareWanted(context.WithoutCancel(ctx))
 	return err
 }
 

@@ -35,9 +35,8 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 	}
 	var id int64
 	err = s.update(ctx, func(t *wtx) error {
-		tx := t.tx
 		if in.IdempotencyKey != "" {
-			switch err := tx.QueryRowContext(ctx, "SELECT id FROM messages WHERE idempotency_key = ?", in.IdempotencyKey).Scan(&id); {
+			switch err := t.queryRow("SELECT id FROM messages WHERE idempotency_key = ?", in.IdempotencyKey).Scan(&id); {
 			case err == nil:
 				return nil
 			case !errors.Is(err, sql.ErrNoRows):
@@ -74,7 +73,7 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 		if md.Path != "" {
 			mediaState = "stored"
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, conversation_id, contact_id, phone_number_id,
+		if err := t.queryRow(`INSERT INTO messages (direction, conversation_id, contact_id, phone_number_id,
 			type, text, context_wamid, status, sent_at, created_at, idempotency_key, payload, author_id,
 			media_id, media_mime, media_filename, media_path, media_size, media_state)
 			VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -87,18 +86,18 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 		if preview == "" {
 			preview = in.Text
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_message_at = MAX(last_message_at, ?1),
+		if _, err := t.exec(`UPDATE conversations SET last_message_at = MAX(last_message_at, ?1),
 			preview = ?2, updated_at = ?1 WHERE id = ?3`, nowMS, preview, convID); err != nil {
 			return err
 		}
 		if in.AuthorID != 0 {
 			// A person replied: the assistant steps back in this conversation.
-			r, err := tx.ExecContext(ctx, "UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
+			r, err := t.exec("UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
 			if err != nil {
 				return err
 			}
 			if n, _ := r.RowsAffected(); n > 0 {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
+				if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
 					VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, EventBot, in.AuthorID, nowMS); err != nil {
 					return err
 				}
@@ -113,7 +112,7 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 	if err != nil {
 		return nil, false, err
 	}
-	msg, err = s.messageWhere(ctx, s.w, "m.id = ?", id)
+	msg, err = s.messageWhere(ctx, s.r, "m.id = ?", id)
 	return msg, created, err
 }
 
@@ -155,19 +154,18 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 		return nil
 	}
 	return s.update(ctx, func(t *wtx) error {
-		tx := t.tx
 		for _, o := range outs {
 			var conv, contact int64
 			var state string
 			var err error
 			if o.Err == nil {
 				state = StateAccepted
-				err = tx.QueryRowContext(ctx, `UPDATE messages SET wamid = ?, status = 'accepted', status_at = ?, attempts = ?
+				err = t.queryRow(`UPDATE messages SET wamid = ?, status = 'accepted', status_at = ?, attempts = ?
 					WHERE id = ? AND status = 'queued' RETURNING conversation_id, contact_id`,
 					o.WAMID, t.now.UnixMilli(), o.Attempts, o.MessageID).Scan(&conv, &contact)
 			} else {
 				state = StateFailed
-				err = tx.QueryRowContext(ctx, `UPDATE messages SET status = 'failed', status_at = ?, attempts = ?,
+				err = t.queryRow(`UPDATE messages SET status = 'failed', status_at = ?, attempts = ?,
 					error_code = ?, error_title = ?, error_detail = ?
 					WHERE id = ? AND status = 'queued' RETURNING conversation_id, contact_id`,
 					t.now.UnixMilli(), o.Attempts, o.Err.Code, nullStr(o.Err.Title), nullStr(o.Err.Detail), o.MessageID).Scan(&conv, &contact)
@@ -194,7 +192,7 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 
 // applyEarlyStatuses replays statuses that arrived before the wamid was known.
 func (t *wtx) applyEarlyStatuses(wamid string) error {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT status, ts, error_code, error_title, error_detail FROM statuses
+	rows, err := t.query(`SELECT status, ts, error_code, error_title, error_detail FROM statuses
 		WHERE wamid = ? ORDER BY `+fmt.Sprintf(rankSQL, "status"), wamid)
 	if err != nil {
 		return err

@@ -410,3 +410,68 @@ func TestEraseContact(t *testing.T) {
 		t.Fatalf("last reference: %+v %v", r, err)
 	}
 }
+
+// The outbound path runs its statements unprepared in the first
+// transaction and prepared from the next: both must store the same thing,
+// and writers racing the preparation must neither deadlock nor fail.
+func TestWriteStatementsPreparedAfterFirstUse(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	queue := func(i int) *Message {
+		t.Helper()
+		m, _, err := s.QueueOutbound(ctx, OutboundInput{PhoneNumberID: "pn1", WaID: fmt.Sprintf("39%03d", i%7),
+			Type: "text", Text: fmt.Sprintf("hello %d", i), Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	first := queue(0)
+	s.stmts.mu.Lock()
+	prepared := len(s.stmts.w)
+	s.stmts.mu.Unlock()
+	if prepared == 0 {
+		t.Fatal("no write statement was prepared after the first transaction")
+	}
+	second := queue(7) // same recipient, now through the prepared statements
+	if first.Text != "hello 0" || second.Text != "hello 7" || second.ConversationID != first.ConversationID ||
+		second.Status != "queued" || second.Direction != "outbound" {
+		t.Fatalf("first %+v\nsecond %+v", first, second)
+	}
+	if err := s.RecordSends(ctx, []SendOutcome{{MessageID: first.ID, WAMID: "wamid.p1", Attempts: 1},
+		{MessageID: second.ID, Err: &MessageError{Code: 131026, Title: "undeliverable"}, Attempts: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordSends(ctx, []SendOutcome{{MessageID: first.ID, WAMID: "wamid.p1", Attempts: 2}}); err != nil {
+		t.Fatal(err) // a redelivered outcome, now prepared: changes nothing
+	}
+	if got, _ := s.MessageByID(ctx, first.ID); got.WAMID != "wamid.p1" || got.Status != "accepted" || got.Attempts != 1 {
+		t.Fatalf("accepted: %+v", got)
+	}
+	if got, _ := s.MessageByID(ctx, second.ID); got.Status != "failed" || got.Error == nil || got.Error.Code != 131026 {
+		t.Fatalf("failed: %+v", got)
+	}
+
+	done := make(chan error)
+	for w := 0; w < 8; w++ {
+		go func() {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				_, _, err = s.QueueOutbound(ctx, OutboundInput{PhoneNumberID: "pn1", WaID: fmt.Sprintf("40%d%02d", w, i),
+					Type: "text", Text: "x", Payload: []byte(`{}`), IdempotencyKey: fmt.Sprintf("k%d.%d", w, i)})
+			}
+			done <- err
+		}()
+	}
+	timeout := time.After(time.Minute)
+	for w := 0; w < 8; w++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatal("concurrent writers stuck")
+		}
+	}
+}
