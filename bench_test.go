@@ -277,7 +277,9 @@ func BenchmarkOutboundThroughput(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var next atomic.Int64
 	var refused atomic.Int64
+	cpu0 := p.cpuTime(b)
 	b.ResetTimer()
+	t0 := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {
 		wg.Add(1)
@@ -302,6 +304,7 @@ func BenchmarkOutboundThroughput(b *testing.B) {
 		}()
 	}
 	wg.Wait()
+	enqueued := time.Since(t0)
 	deadline := time.Now().Add(time.Duration(b.N)*time.Second/mps*2 + time.Minute)
 	for g.ok.Load()+g.errs.Load() < int64(b.N) {
 		if time.Now().After(deadline) {
@@ -310,6 +313,7 @@ func BenchmarkOutboundThroughput(b *testing.B) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	b.StopTimer()
+	cpu := p.cpuTime(b) - cpu0
 	if refused.Load() > 0 {
 		b.Fatalf("%d messages refused by the API", refused.Load())
 	}
@@ -319,6 +323,8 @@ func BenchmarkOutboundThroughput(b *testing.B) {
 	g.mu.Unlock()
 	b.ReportMetric(float64(g.ok.Load()-1)/span.Seconds(), "sends/s")
 	b.ReportMetric(span.Seconds(), "span_s")
+	b.ReportMetric(enqueued.Seconds(), "enqueue_s") // all accepted by the API
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "server_cpu_us/msg")
 	b.ReportMetric(float64(st.Rejected[130429]), "rate_limit_errors")
 	b.ReportMetric(float64(st.Rejected[131056]), "pair_pacing_errors")
 	b.ReportMetric(0, "ns/op")

@@ -55,7 +55,7 @@ const maxBatch = 4000
 const (
 	quietWait = 20 * time.Millisecond
 	busyWait  = 250 * time.Millisecond
-	busyBatch = 200 // a batch at least this large means a flood
+	busyRate  = 800 // events per second while gathering: a flood
 	maxHold   = 5 * time.Second
 )
 
@@ -165,9 +165,10 @@ func (x *Indexer) loop() {
 			}
 		}
 		timer.Stop()
+		gathered := float64(len(batch)) / wait.Seconds()
 		x.hold(&batch)
 		wait = quietWait
-		if len(batch) >= busyBatch {
+		if gathered >= busyRate {
 			wait = busyWait
 		}
 		x.apply(batch)
