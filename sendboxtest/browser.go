@@ -31,28 +31,26 @@ func Browser(t testing.TB) context.Context {
 		}
 		t.Skip("no chromium on PATH: install Debian's chromium to run the browser tests")
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1440, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	// Start the browser now, so a broken install fails here and clearly.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	// Chromium now and then exits at launch before it prints its DevTools
+	// address (seen once in CI, with several browsers starting at once):
+	// a launch is tried three times, each with a fresh profile.
+	var ctx context.Context
+	var cancelCtx, cancelAlloc context.CancelFunc
+	var errs []string
+	for attempt := 1; ; attempt++ {
+		ctx, cancelCtx, cancelAlloc = launch(t, path)
+		err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+		if err == nil {
+			break
+		}
 		cancelCtx()
 		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
+		errs = append(errs, err.Error())
+		if attempt == 3 {
+			t.Fatalf("start chromium, 3 tries:\n%s", strings.Join(errs, "\n"))
+		}
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 	}
 	t.Cleanup(func() {
 		cancelCtx()
@@ -107,4 +105,25 @@ func Run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Act
 		Screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+func launch(t testing.TB, path string) (context.Context, context.CancelFunc, context.CancelFunc) {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox, // CI runs as root, where Chromium's sandbox cannot start
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1440, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	return ctx, cancelCtx, cancelAlloc
 }
