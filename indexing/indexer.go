@@ -29,10 +29,6 @@ type Indexer struct {
 	Broker  *embed.Broker
 	Log     *slog.Logger
 	Metrics *metrics.Registry
-	// Busy reports that ingest has a backlog of webhooks: a batch then
-	// waits, up to maxHold, so a flood is stored first and indexed just
-	// after. nil: never.
-	Busy func() bool
 
 	cons     jetstream.Consumer
 	cc       jetstream.ConsumeContext
@@ -56,7 +52,6 @@ const (
 	quietWait = 20 * time.Millisecond
 	busyWait  = 250 * time.Millisecond
 	busyRate  = 800 // events per second while gathering: a flood
-	maxHold   = 5 * time.Second
 )
 
 // Start creates the durable consumer and the batching loop.
@@ -166,7 +161,6 @@ func (x *Indexer) loop() {
 		}
 		timer.Stop()
 		gathered := float64(len(batch)) / wait.Seconds()
-		x.hold(&batch)
 		wait = quietWait
 		if gathered >= busyRate {
 			wait = busyWait
@@ -176,35 +170,6 @@ func (x *Indexer) loop() {
 }
 
 // changes is what a batch of events asks the index to refresh.
-// hold keeps gathering while ingest has a backlog, for at most maxHold:
-// the CPU goes to storing the flood, and the index takes it in a few large
-// batches right after.
-func (x *Indexer) hold(batch *[]jetstream.Msg) {
-	if x.Busy == nil {
-		return
-	}
-	deadline := time.Now().Add(maxHold)
-	for x.Busy() && time.Now().Before(deadline) {
-		timer := time.NewTimer(100 * time.Millisecond)
-	fill:
-		for len(*batch) < maxBatch {
-			select {
-			case m := <-x.in:
-				*batch = append(*batch, m)
-			case <-timer.C:
-				break fill
-			case <-x.stop:
-				timer.Stop()
-				return
-			}
-		}
-		timer.Stop()
-		if len(*batch) >= maxBatch {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-}
-
 type changes struct {
 	messages, contacts, conversations, kb map[int64]bool
 	newest                                time.Time

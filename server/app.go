@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	a.indexer = &indexing.Indexer{Store: a.Store, Index: a.Search, Broker: a.Broker, Metrics: a.Metrics,
-		Busy: a.ingestBusy(), Log: log.With(slog.String("component", "indexer"))}
+		Log: log.With(slog.String("component", "indexer"))}
 	if err := a.indexer.Start(ctx); err != nil {
 		return a, err
 	}
