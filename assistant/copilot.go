@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"sendbox/knowledge"
 	"sendbox/llm"
 	"sendbox/store"
 )
@@ -45,12 +44,7 @@ func (a *Assistant) Suggest(ctx context.Context, convID int64) (*Suggestion, err
 	if err != nil {
 		return nil, err
 	}
-	var hits []knowledge.Hit
-	for _, h := range r.Hits {
-		if h.Relevant() {
-			hits = append(hits, h)
-		}
-	}
+	hits := r.Relevant()
 	model := a.ChatModel()
 	if model == "" {
 		if len(hits) == 0 {

@@ -96,12 +96,7 @@ func (a *Assistant) answer(ctx context.Context, t *turn) error {
 		return err
 	}
 	t.modelTime += r.EmbedTime
-	var relevant []knowledge.Hit
-	for _, h := range r.Hits {
-		if h.Relevant() {
-			relevant = append(relevant, h)
-		}
-	}
+	relevant := r.Relevant()
 	model := a.ChatModel()
 	if model == "" {
 		return a.quote(ctx, t, relevant)

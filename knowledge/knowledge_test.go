@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"sendbox/sendboxtest/testpdf"
 )
 
 func TestChunkKeepsSectionsAndSize(t *testing.T) {
@@ -101,7 +103,7 @@ func TestExtractFormats(t *testing.T) {
 		t.Errorf("html: %q %q", title, text)
 	}
 
-	title, text, err = Extract("faq.pdf", minimalPDF("Opening hours: Monday to Friday 9 to 18"))
+	title, text, err = Extract("faq.pdf", testpdf.Minimal("Opening hours: Monday to Friday 9 to 18"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,32 +124,6 @@ func TestExtractFormats(t *testing.T) {
 	if _, _, err := Extract("big.txt", bytes.Repeat([]byte("a"), MaxUpload+1)); err == nil {
 		t.Error("an upload over the limit is refused")
 	}
-}
-
-// minimalPDF writes a one-page PDF with a line of text in Helvetica.
-func minimalPDF(line string) []byte {
-	stream := fmt.Sprintf("BT /F1 12 Tf 72 720 Td (%s) Tj ET", line)
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }
 
 func TestVectors(t *testing.T) {
@@ -185,7 +161,7 @@ func TestFuseFavoursAgreement(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	f.Add("a.pdf", minimalPDF("hello"))
+	f.Add("a.pdf", testpdf.Minimal("hello"))
 	f.Add("a.html", []byte("<p>hi<script>x</script>"))
 	f.Add("a.md", []byte("# t\n**b** [l](u)"))
 	pdfTimeout = 2 * time.Second
@@ -210,7 +186,7 @@ func TestMain(m *testing.M) {
 func TestPDFThatLoopsIsRefusedInTime(t *testing.T) {
 	// A page tree whose Pages node lists itself as its kid: the PDF library
 	// loops forever on it. The child process is killed; the caller gets an error.
-	bad := bytes.Replace(minimalPDF("hello"), []byte("/Kids [3 0 R]"), []byte("/Kids [2 0 R]"), 1)
+	bad := bytes.Replace(testpdf.Minimal("hello"), []byte("/Kids [3 0 R]"), []byte("/Kids [2 0 R]"), 1)
 	defer func(d time.Duration) { pdfTimeout = d }(pdfTimeout)
 	pdfTimeout = 2 * time.Second
 	start := time.Now()

@@ -63,6 +63,17 @@ type Retrieval struct {
 }
 
 // Best is the first hit, or a zero Hit.
+// Relevant returns the hits relevant enough to answer from, best first.
+func (r *Retrieval) Relevant() []Hit {
+	var out []Hit
+	for _, h := range r.Hits {
+		if h.Relevant() {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 func (r *Retrieval) Best() Hit {
 	if len(r.Hits) == 0 {
 		return Hit{}

@@ -19,6 +19,7 @@ import (
 	"sendbox/config"
 	"sendbox/policy"
 	"sendbox/sendboxtest"
+	"sendbox/sendboxtest/testpdf"
 	"sendbox/store"
 	"sendbox/whatsapp/sim"
 )
@@ -66,32 +67,6 @@ func say(t *testing.T, a *sendboxtest.App, from, name, text string) *store.Messa
 		return err == nil
 	})
 	return m
-}
-
-// minimalPDF writes a one-page PDF with a line of text in Helvetica.
-func minimalPDF(line string) []byte {
-	stream := fmt.Sprintf("BT /F1 12 Tf 72 720 Td (%s) Tj ET", line)
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }
 
 // kbDoc finds a knowledge document by title.
@@ -254,7 +229,7 @@ func TestKnowledgePage(t *testing.T) {
 	}{
 		{"garanzia.md", []byte("# Garanzia\n\nGli impianti hanno una *garanzia* di dieci anni."), "Garanzia"},
 		{"parcheggio.html", []byte("<html><head><title>Parcheggio</title></head><body><nav>Home</nav><p>Il parcheggio è gratuito nel cortile.</p><script>alert(1)</script></body></html>"), "Parcheggio"},
-		{"pagamenti.pdf", minimalPDF("Accettiamo carte, bancomat e contanti."), "pagamenti"},
+		{"pagamenti.pdf", testpdf.Minimal("Accettiamo carte, bancomat e contanti."), "pagamenti"},
 	}
 	for _, u := range uploads {
 		owner.get("/knowledge")

@@ -21,24 +21,8 @@ import (
 // makes the conversation urgent live, with an alert naming them.
 func TestAssistantEndToEnd(t *testing.T) {
 	a := sendboxtest.New(t, sendboxtest.WithAssistant())
-	link, err := a.SetupLink(context.Background())
-	if err != nil || link == "" {
-		t.Fatalf("setup link: %q %v", link, err)
-	}
-	ctx := sendboxtest.Browser(t)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sendboxtest.Run(t, ctx, what, actions...)
-	}
-	get := func(what string, a chromedp.Action[string]) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	shot := func(name string) { t.Helper(); sendboxtest.Screenshot(t, ctx, name) }
+	br := openPanel(t, a)
+	ctx, run, get, shot := br.ctx, br.run, br.get, br.shot
 	// tall takes a screenshot of a whole long page: the panel scrolls inside
 	// its main column, so the window is made as tall as the page.
 	tall := func(name string) {
@@ -59,13 +43,7 @@ func TestAssistantEndToEnd(t *testing.T) {
 		}
 	}
 
-	run("create the owner", chromedp.Navigate(link), chromedp.WaitVisible("#name"),
-		chromedp.SendKeys("#name", "Giulia Bianchi"),
-		chromedp.SendKeys("#email", ownerEmail),
-		chromedp.SendKeys("#password", ownerPassword),
-		chromedp.SendKeys("#password2", ownerPassword),
-		chromedp.Click("button[type=submit]"),
-		chromedp.WaitVisible(".page-flash"))
+	br.createOwner()
 
 	// 1. The knowledge base: add a FAQ, then try the question.
 	run("open the knowledge base", chromedp.Click(`//nav[@class="sidebar"]//a[@href="/knowledge"]`), chromedp.WaitVisible("#faq-q-new"))
@@ -165,19 +143,9 @@ func TestAssistantEndToEnd(t *testing.T) {
 func TestPullInBrowser(t *testing.T) {
 	o := newOllamaStandIn(t)
 	a := sendboxtest.New(t, sendboxtest.WithConfig(func(c *config.Config) { c.OllamaURL = o.URL }))
-	link, err := a.SetupLink(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := sendboxtest.Browser(t)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sendboxtest.Run(t, ctx, what, actions...)
-	}
-	run("create the owner", chromedp.Navigate(link), chromedp.WaitVisible("#name"),
-		chromedp.SendKeys("#name", "Giulia Bianchi"), chromedp.SendKeys("#email", ownerEmail),
-		chromedp.SendKeys("#password", ownerPassword), chromedp.SendKeys("#password2", ownerPassword),
-		chromedp.Click("button[type=submit]"), chromedp.WaitVisible(".page-flash"))
+	br := openPanel(t, a)
+	ctx, run := br.ctx, br.run
+	br.createOwner()
 	sendboxtest.Eventually(t, 10*time.Second, "the stand-in Ollama to be seen online", a.LLM.Online)
 	run("start a pull", chromedp.Navigate(a.URL()+"/settings/assistant"), chromedp.WaitVisible("#pull-name"),
 		chromedp.SendKeys("#pull-name", "llama3.2:3b"),

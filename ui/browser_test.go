@@ -22,24 +22,8 @@ const ownerEmail, ownerPassword = "owner@clinica-sorriso.it", "a long enough pas
 // and, outside the 24-hour window, send a template.
 func TestPanelEndToEnd(t *testing.T) {
 	a := sendboxtest.New(t)
-	link, err := a.SetupLink(context.Background())
-	if err != nil || link == "" {
-		t.Fatalf("setup link: %q %v", link, err)
-	}
-	ctx := sendboxtest.Browser(t)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sendboxtest.Run(t, ctx, what, actions...)
-	}
-	get := func(what string, a chromedp.Action[string]) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	shot := func(name string) { t.Helper(); sendboxtest.Screenshot(t, ctx, name) }
+	br := openPanel(t, a)
+	ctx, link, run, get, shot := br.ctx, br.link, br.run, br.get, br.shot
 
 	// 1. The one-time setup link creates the owner.
 	run("open the setup link", chromedp.Navigate(link), chromedp.WaitVisible("#name"))
@@ -186,4 +170,50 @@ func TestPanelEndToEnd(t *testing.T) {
 	shot("15-mobile-inbox")
 	run("phone-sized thread", chromedp.Navigate(convURL), chromedp.WaitVisible("#reply-body"))
 	shot("16-mobile-thread")
+}
+
+// panelBrowser is Chromium on a's panel, for the browser tests: the
+// one-time setup link, and steps that fail the test naming what was being
+// done.
+type panelBrowser struct {
+	t    *testing.T
+	ctx  context.Context
+	link string
+}
+
+func openPanel(t *testing.T, a *sendboxtest.App) *panelBrowser {
+	t.Helper()
+	link, err := a.SetupLink(context.Background())
+	if err != nil || link == "" {
+		t.Fatalf("setup link: %q %v", link, err)
+	}
+	return &panelBrowser{t: t, ctx: sendboxtest.Browser(t), link: link}
+}
+
+func (b *panelBrowser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sendboxtest.Run(b.t, b.ctx, what, actions...)
+}
+
+func (b *panelBrowser) get(what string, a chromedp.Action[string]) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func (b *panelBrowser) shot(name string) { b.t.Helper(); sendboxtest.Screenshot(b.t, b.ctx, name) }
+
+// createOwner fills in the setup page as Giulia Bianchi, the owner.
+func (b *panelBrowser) createOwner() {
+	b.t.Helper()
+	b.run("create the owner", chromedp.Navigate(b.link), chromedp.WaitVisible("#name"),
+		chromedp.SendKeys("#name", "Giulia Bianchi"),
+		chromedp.SendKeys("#email", ownerEmail),
+		chromedp.SendKeys("#password", ownerPassword),
+		chromedp.SendKeys("#password2", ownerPassword),
+		chromedp.Click("button[type=submit]"),
+		chromedp.WaitVisible(".page-flash"))
 }
