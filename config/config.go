@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,6 +46,23 @@ type Config struct {
 	AITimeout time.Duration
 	// AIWorkers is how many assistant turns run at once (SENDBOX_AI_WORKERS).
 	AIWorkers int
+	// OllamaRegistries are the registry hosts, besides Ollama's own, that
+	// model pulls may name (SENDBOX_OLLAMA_REGISTRIES); empty allows none.
+	OllamaRegistries []string
+
+	// WebhookMaxBytes is the largest webhook body accepted (SENDBOX_WEBHOOK_MAX_BYTES).
+	WebhookMaxBytes int64
+	// DiskFloor is the free space under which webhooks are answered 503 so
+	// Meta retries them later (SENDBOX_DISK_FLOOR); 0 means the smaller of
+	// 200 MB and 1 % of the data folder's volume.
+	DiskFloor int64
+
+	// SMTPURL is the mail server that tells people about urgent
+	// conversations (SENDBOX_SMTP_URL); "" sends no e-mail.
+	SMTPURL string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client (SENDBOX_TRUSTED_PROXIES); from anyone else the header is ignored.
+	TrustedProxies []netip.Prefix
 
 	// explicit holds the env names of options given in the environment or by flag.
 	explicit map[string]bool
@@ -86,9 +104,12 @@ type Option struct {
 	Env     string
 	Default string
 	Secret  bool
-	Help    string
-	set     func(c *Config, v string) error
-	get     func(c *Config) string
+	// URL options may carry a password in their user part: it is masked
+	// wherever the value is shown (RedactURL).
+	URL  bool
+	Help string
+	set  func(c *Config, v string) error
+	get  func(c *Config) string
 }
 
 func str(p func(c *Config) *string) (func(*Config, string) error, func(*Config) string) {
@@ -162,9 +183,9 @@ var Options = func() []Option {
 	s, g = positiveInt(func(c *Config) *int { return &c.WA.MPS })
 	add(Option{Env: "SENDBOX_WA_MPS", Default: "80", Help: "messages per second allowed for the number"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.NATSURL })
-	add(Option{Env: "SENDBOX_NATS_URL", Help: "external NATS URL (empty: embedded broker)"}, s, g)
+	add(Option{Env: "SENDBOX_NATS_URL", URL: true, Help: "external NATS URL (empty: embedded broker)"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.OllamaURL })
-	add(Option{Env: "SENDBOX_OLLAMA_URL", Default: "http://127.0.0.1:11434", Help: "Ollama server for the assistant (not needed to start)"}, s, g)
+	add(Option{Env: "SENDBOX_OLLAMA_URL", URL: true, Default: "http://127.0.0.1:11434", Help: "Ollama server for the assistant (not needed to start)"}, s, g)
 	s, g = positiveInt(func(c *Config) *int { return &c.AIWorkers })
 	add(Option{Env: "SENDBOX_AI_WORKERS", Default: "1", Help: "assistant turns run at once (Ollama on a CPU serves one)"}, s, g)
 	s, g = positiveInt(func(c *Config) *int { return &c.NATSReplicas })
@@ -199,6 +220,81 @@ var Options = func() []Option {
 	add(Option{Env: "SENDBOX_SHUTDOWN_TIMEOUT", Default: "15s", Help: "how long shutdown waits for in-flight work"}, s, g)
 	s, g = duration(func(c *Config) *time.Duration { return &c.AITimeout })
 	add(Option{Env: "SENDBOX_AI_TURN_TIMEOUT", Default: "30s", Help: "longest an assistant turn may take before a human is asked"}, s, g)
+	add(Option{Env: "SENDBOX_OLLAMA_REGISTRIES", Help: "other model registries pulls may name, comma-separated hosts (empty: Ollama's own only)"},
+		func(c *Config, v string) error {
+			c.OllamaRegistries = nil
+			for _, h := range strings.Split(v, ",") {
+				h = strings.ToLower(strings.TrimSpace(h))
+				if h == "" {
+					continue
+				}
+				if strings.ContainsAny(h, "/@ ") {
+					return fmt.Errorf("want host names such as registry.example.com, got %q", h)
+				}
+				c.OllamaRegistries = append(c.OllamaRegistries, h)
+			}
+			return nil
+		},
+		func(c *Config) string { return strings.Join(c.OllamaRegistries, ",") })
+	add(Option{Env: "SENDBOX_WEBHOOK_MAX_BYTES", Default: "4194304", Help: "largest webhook body accepted, in bytes (Meta sends up to 3 MB)"},
+		func(c *Config, v string) error {
+			n, err := ParseBytes(v)
+			if err != nil || n < 64<<10 {
+				return fmt.Errorf("want a size of at least 64KB, such as 4MB, got %q", v)
+			}
+			c.WebhookMaxBytes = n
+			return nil
+		},
+		func(c *Config) string { return strconv.FormatInt(c.WebhookMaxBytes, 10) })
+	add(Option{Env: "SENDBOX_DISK_FLOOR", Help: "free disk space under which webhooks get 503, such as 500MB (empty: the smaller of 200MB and 1% of the volume)"},
+		func(c *Config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				c.DiskFloor = 0
+				return nil
+			}
+			n, err := ParseBytes(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("want a size such as 500MB, got %q", v)
+			}
+			c.DiskFloor = n
+			return nil
+		},
+		func(c *Config) string {
+			if c.DiskFloor == 0 {
+				return ""
+			}
+			return strconv.FormatInt(c.DiskFloor, 10)
+		})
+	s, g = str(func(c *Config) *string { return &c.SMTPURL })
+	add(Option{Env: "SENDBOX_SMTP_URL", URL: true,
+		Help: "mail server for urgent-conversation e-mails, such as smtp://user:password@mail.example.com:587?from=inbox@example.com"}, s, g)
+	add(Option{Env: "SENDBOX_TRUSTED_PROXIES", Help: "reverse proxies whose X-Forwarded-For is believed, comma-separated addresses or CIDRs"},
+		func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, f := range strings.Split(v, ",") {
+				f = strings.TrimSpace(f)
+				if f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("want addresses or CIDRs such as 127.0.0.1 or 10.0.0.0/8, got %q", f)
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
+			return nil
+		},
+		func(c *Config) string {
+			var out []string
+			for _, p := range c.TrustedProxies {
+				out = append(out, p.String())
+			}
+			return strings.Join(out, ",")
+		})
 	return opts
 }()
 
@@ -295,6 +391,11 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.OllamaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("SENDBOX_OLLAMA_URL: want a URL such as http://127.0.0.1:11434, got %q", c.OllamaURL))
 	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("SENDBOX_SMTP_URL: want a URL such as smtp://user:password@mail.example.com:587?from=inbox@example.com, got %q", RedactURL(c.SMTPURL)))
+		}
+	}
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
 			errs = append(errs, fmt.Errorf("SENDBOX_NATS_URL: want a URL such as nats://host:4222, got %q", c.NATSURL))
@@ -329,12 +430,57 @@ func Mask(v string) string {
 	return "********"
 }
 
+// RedactURL masks the password of a URL's user part
+// ("nats://app:********@host:4222"), for logs and printouts. A value that
+// does not parse is masked whole: it may still hold a password.
+func RedactURL(s string) string {
+	if s == "" || !strings.Contains(s, "@") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return Mask(s)
+	}
+	if u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "********")
+	}
+	return u.String()
+}
+
+// ParseBytes reads a size: a number of bytes, or one with a unit such as
+// 500MB, 4MiB or 1GB (KB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024).
+func ParseBytes(v string) (int64, error) {
+	v = strings.ToUpper(strings.TrimSpace(v))
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("not a size: %q", v)
+	}
+	return int64(f * float64(mult)), nil
+}
+
 // Print writes the effective configuration, one option a line, secrets masked.
 func (c *Config) Print(w io.Writer) {
 	for _, o := range Options {
 		v := o.get(c)
 		if o.Secret {
 			v = Mask(v)
+		}
+		if o.URL {
+			v = RedactURL(v)
 		}
 		fmt.Fprintf(w, "%-28s %s\n", o.Env, strconv.Quote(v))
 	}

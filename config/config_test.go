@@ -76,3 +76,54 @@ func TestPrintMasksSecrets(t *testing.T) {
 		t.Errorf("effective config not printed:\n%s", out)
 	}
 }
+
+func TestURLPasswordsMasked(t *testing.T) {
+	c, _, err := Load("sendbox", nil, env(map[string]string{
+		"SENDBOX_NATS_URL":   "nats://app:nats-pw-123@nats.example.com:4222",
+		"SENDBOX_OLLAMA_URL": "http://me:ollama-pw-456@10.0.0.5:11434",
+		"SENDBOX_SMTP_URL":   "smtp://mailer:smtp-pw-789@mail.example.com:587?from=inbox@example.com",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	c.Print(&sb)
+	out := sb.String()
+	for _, secret := range []string{"nats-pw-123", "ollama-pw-456", "smtp-pw-789"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("password %q printed:\n%s", secret, out)
+		}
+	}
+	for _, kept := range []string{"nats://app:%2A%2A%2A%2A%2A%2A%2A%2A@nats.example.com:4222", "mail.example.com:587"} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("%q not shown:\n%s", kept, out)
+		}
+	}
+	if got := RedactURL("nats://nats.example.com:4222"); got != "nats://nats.example.com:4222" {
+		t.Errorf("a URL without a password changed: %q", got)
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	c, _, err := Load("sendbox", nil, env(map[string]string{
+		"SENDBOX_WEBHOOK_MAX_BYTES": "5MiB", "SENDBOX_DISK_FLOOR": "500MB",
+		"SENDBOX_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8", "SENDBOX_OLLAMA_REGISTRIES": "Registry.Example.com",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebhookMaxBytes != 5<<20 || c.DiskFloor != 500e6 || len(c.TrustedProxies) != 2 ||
+		c.TrustedProxies[1].String() != "10.0.0.0/8" || c.OllamaRegistries[0] != "registry.example.com" {
+		t.Fatalf("got %+v", c)
+	}
+	d := Defaults()
+	if d.WebhookMaxBytes != 4<<20 || d.DiskFloor != 0 {
+		t.Fatalf("defaults: %d %d", d.WebhookMaxBytes, d.DiskFloor)
+	}
+	for e, v := range map[string]string{"SENDBOX_WEBHOOK_MAX_BYTES": "10", "SENDBOX_DISK_FLOOR": "lots",
+		"SENDBOX_TRUSTED_PROXIES": "proxy.local", "SENDBOX_SMTP_URL": "http://mail", "SENDBOX_OLLAMA_REGISTRIES": "a/b"} {
+		if _, _, err := Load("sendbox", nil, env(map[string]string{e: v}), io.Discard); err == nil || !strings.Contains(err.Error(), e) {
+			t.Errorf("%s=%q: want an error naming it, got %v", e, v, err)
+		}
+	}
+}
