@@ -70,7 +70,9 @@ type Result struct {
 	Escalate bool    `json:"escalate"`
 	Category *string `json:"category"`
 	OptOut   bool    `json:"opt_out"`
-	Matched  []Match `json:"matched"`
+	// OptIn is a request to receive marketing again ("START", "riattiva").
+	OptIn   bool    `json:"opt_in"`
+	Matched []Match `json:"matched"`
 }
 
 // Validate checks the rules an owner edited.
