@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,11 @@ type settingsView struct {
 	Palette   []int
 	Canned    []store.CannedReply
 	Templates []store.Template
+
+	// account: the user's own choices and teams
+	Notify  store.Notifications
+	MyTeams []string
+	MailOn  bool // an SMTP server is configured
 
 	Error string
 }
@@ -100,6 +106,20 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 	case "templates":
 		if v.Templates, err = p.Store.ListTemplates(ctx, false); err != nil {
 			return nil, err
+		}
+	case "account":
+		v.MailOn = p.Config.SMTPURL != ""
+		if v.Notify, err = p.Store.UserNotifications(ctx, me.ID); err != nil {
+			return nil, err
+		}
+		teams, err := p.Store.ListTeams(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range teams {
+			if slices.Contains(t.Members, me.ID) {
+				v.MyTeams = append(v.MyTeams, t.Name)
+			}
 		}
 	}
 	return v, nil

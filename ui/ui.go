@@ -356,7 +356,9 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))
 	mux.Handle("POST /phone/send", p.authed(accounts.Agent, p.handlePhoneSend))
 
-	mux.Handle("GET /settings/account", p.authed(accounts.Viewer, p.handleSettings))
+	mux.Handle("GET /settings/account", p.authed(accounts.Viewer, p.handleAccount))
+	mux.Handle("POST /settings/account", p.authed(accounts.Viewer, p.handleAccountSave))
+	mux.Handle("POST /settings/account/notifications", p.authed(accounts.Viewer, p.handleNotificationsSave))
 	mux.Handle("GET /settings", p.authed(accounts.Admin, p.handleSettings))
 	mux.Handle("GET /settings/{section}", p.authed(accounts.Admin, p.handleSettings))
 	mux.Handle("GET /settings/assistant", p.authed(accounts.Admin, p.handleAssistantSettings))

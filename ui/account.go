@@ -1,0 +1,77 @@
+package ui
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"sendbox/accounts"
+	"sendbox/store"
+)
+
+// handleAccount is "My account": each user's own page, whatever their
+// role: name and address, password, and how they hear about urgent
+// conversations.
+func (p *Panel) handleAccount(w http.ResponseWriter, r *http.Request) {
+	p.settingsPage(w, r, http.StatusOK, "account", nil)
+}
+
+// handleAccountSave changes the user's own name and address. A new address
+// is where they sign in and receive alerts, so it needs their password.
+func (p *Panel) handleAccountSave(w http.ResponseWriter, r *http.Request) {
+	s := sessionFrom(r)
+	me := s.User
+	name, err := accounts.CheckName(r.PostFormValue("name"))
+	var email string
+	if err == nil {
+		email, err = accounts.NormalizeEmail(r.PostFormValue("email"))
+	}
+	if err == nil && email != me.Email && !accounts.CheckPassword(me.PasswordHash, r.PostFormValue("current")) {
+		err = errors.New(p.T("password.wrong_current"))
+	}
+	if err == nil {
+		err = p.Store.SetUserProfile(r.Context(), me.ID, name, email)
+		if errors.Is(err, store.ErrConflict) {
+			err = errors.New(p.T("team.exists"))
+		} else if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+	}
+	if err != nil {
+		p.settingsError(w, r, "account", err)
+		return
+	}
+	if email != me.Email {
+		p.Log.Info("user changed their address", slog.Int64("user", me.ID), slog.String("from", me.Email), slog.String("to", email))
+	}
+	http.Redirect(w, r, "/settings/account?ok=saved", http.StatusSeeOther)
+}
+
+// handleNotificationsSave stores how the user wants to hear about urgent
+// conversations. The page's script posts here too, with htmx, when the
+// user turns browser notifications on or off.
+func (p *Panel) handleNotificationsSave(w http.ResponseWriter, r *http.Request) {
+	me := sessionFrom(r).User
+	n := store.Notifications{Browser: r.PostFormValue("browser") == "on", Sound: r.PostFormValue("sound") == "on",
+		Email: r.PostFormValue("email_urgent")}
+	switch n.Email {
+	case store.EmailTeam, store.EmailAlways, store.EmailNever:
+	default:
+		p.settingsError(w, r, "account", errors.New(p.T("error.bad_request")))
+		return
+	}
+	if !accounts.Can(me.Role, accounts.Agent) {
+		// Viewers cannot act on a conversation: nothing to alert them to.
+		n = store.Notifications{Email: store.EmailNever}
+	}
+	if err := p.Store.SetUserNotifications(r.Context(), me.ID, n); err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	http.Redirect(w, r, "/settings/account?ok=saved", http.StatusSeeOther)
+}
