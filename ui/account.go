@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -74,4 +75,22 @@ func (p *Panel) handleNotificationsSave(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	http.Redirect(w, r, "/settings/account?ok=saved", http.StatusSeeOther)
+}
+
+// defaultTeam gives a new install its team, with the owner in it, and
+// sends the assistant's escalations to it, so that they are assigned to
+// someone from the first day. Setup goes on if it fails: the owner can
+// make a team by hand.
+func (p *Panel) defaultTeam(ctx context.Context) {
+	id, err := p.Store.EnsureDefaultTeam(ctx)
+	if err != nil {
+		p.Log.Error("create the default team", slog.Any("err", err))
+		return
+	}
+	if id != 0 && p.Assistant != nil {
+		// The assistant keeps its settings in memory: read the new team.
+		if err := p.Assistant.Reload(ctx); err != nil {
+			p.Log.Error("reload the assistant's settings", slog.Any("err", err))
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"sendbox/accounts"
 	"sendbox/sendboxtest"
@@ -84,4 +85,49 @@ func TestMyAccountForEveryRole(t *testing.T) {
 	if _, body := viewer.get("/settings/account?ok=password"); !strings.Contains(body, `id="pw-current"`) {
 		t.Fatal("after a password change My account does not show the account page")
 	}
+}
+
+// TestSetupCreatesTheDefaultTeam: the owner's setup makes the team
+// "Everyone" with the owner in it, the assistant's escalations go to it (so
+// an urgent conversation is assigned to someone), and agents invited later
+// join it; viewers do not.
+func TestSetupCreatesTheDefaultTeam(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	owner := setupOwner(t, a)
+	ctx := context.Background()
+	teams, err := a.Store.ListTeams(ctx)
+	if err != nil || len(teams) != 1 || teams[0].Name != "Everyone" || len(teams[0].Members) != 1 {
+		t.Fatalf("teams after setup: %+v %v", teams, err)
+	}
+	if got := a.Assistant.Settings().TeamID; got != teams[0].ID {
+		t.Fatalf("escalations go to team %d, not the default team %d", got, teams[0].ID)
+	}
+	for _, inv := range []struct{ email, role string }{{"ag@example.com", "agent"}, {"vw@example.com", "viewer"}} {
+		owner.get("/settings/team")
+		if resp, body := owner.post("/settings/users", url.Values{"name": {inv.role}, "email": {inv.email}, "role": {inv.role}}); resp.StatusCode != 200 {
+			t.Fatalf("invite: %d %s", resp.StatusCode, body)
+		}
+	}
+	teams, _ = a.Store.ListTeams(ctx)
+	ag, _ := a.Store.UserByEmail(ctx, "ag@example.com")
+	vw, _ := a.Store.UserByEmail(ctx, "vw@example.com")
+	if len(teams[0].Members) != 2 || !contains(teams[0].Members, ag.ID) || contains(teams[0].Members, vw.ID) {
+		t.Fatalf("the default team after two invitations: %v", teams[0].Members)
+	}
+
+	// An escalation is assigned to the team.
+	m := say(t, a, "393471112223", "Maria", "ho un forte dolore e sanguina")
+	sendboxtest.Eventually(t, 20*time.Second, "the escalation to reach the default team", func() bool {
+		c, err := a.Store.ConversationByID(ctx, m.ConversationID)
+		return err == nil && c.Urgent && c.TeamID == teams[0].ID
+	})
+}
+
+func contains(list []int64, id int64) bool {
+	for _, x := range list {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }

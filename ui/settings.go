@@ -244,6 +244,12 @@ func (p *Panel) handleUserInvite(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
+	if accounts.Can(role, accounts.Agent) {
+		// The default team is everyone who answers customers.
+		if err := p.Store.JoinDefaultTeam(r.Context(), u.ID); err != nil {
+			p.Log.Error("add an invited user to the default team", slog.Any("err", err))
+		}
+	}
 	link, err := p.inviteLink(r.Context(), u.ID)
 	if err != nil {
 		p.internal(w, r, err)
