@@ -37,6 +37,9 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// The urgent alert's sound is synthesised, not recorded: see tools/chime.
+//
+//go:generate go run ../tools/chime -o static/urgent.wav
 //go:embed static
 var staticFS embed.FS
 
@@ -220,6 +223,9 @@ type view struct {
 	Narrow   bool // pages without the app shell (login, setup)
 	Now      time.Time
 	Template string
+	// Alerts are the user's choices about urgent conversations; nil for
+	// those who cannot act on one (viewers).
+	Alerts *store.Notifications
 }
 
 // page renders a whole page with the app shell.
@@ -231,6 +237,11 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request, status int, name st
 		}
 		if n, err := p.Store.UrgentCount(r.Context()); err == nil {
 			v.Urgent = n
+		}
+		if accounts.Can(s.User.Role, accounts.Agent) {
+			if n, err := p.Store.UserNotifications(r.Context(), s.User.ID); err == nil {
+				v.Alerts = &n
+			}
 		}
 	} else {
 		v.Narrow = true // no app shell without someone signed in
