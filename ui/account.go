@@ -5,8 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"sendbox/accounts"
+	"sendbox/notify"
 	"sendbox/store"
 )
 
@@ -93,4 +95,24 @@ func (p *Panel) defaultTeam(ctx context.Context) {
 			p.Log.Error("reload the assistant's settings", slog.Any("err", err))
 		}
 	}
+}
+
+// handleTestEmail sends a test e-mail to the admin who asks, and shows
+// whether the server took it or why not.
+func (p *Panel) handleTestEmail(w http.ResponseWriter, r *http.Request) {
+	me := sessionFrom(r).User
+	data := map[string]any{"To": me.Email}
+	if p.Mailer == nil {
+		data["Error"] = notify.ErrNotConfigured.Error()
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), 40*time.Second)
+		defer cancel()
+		err := p.Mailer.Send(ctx, notify.Message{To: me.Email, Subject: p.T("email.test_subject"),
+			Body: p.T("email.test_body", p.publicURL()+"/settings/account")})
+		if err != nil {
+			p.Log.Warn("test e-mail failed", slog.String("smtp", p.Mailer.String()), slog.Any("err", err))
+			data["Error"] = err.Error()
+		}
+	}
+	p.fragment(w, r, "settings", "email_result", data)
 }

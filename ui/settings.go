@@ -50,6 +50,9 @@ type settingsView struct {
 	MyTeams []string
 	MailOn  bool // an SMTP server is configured
 
+	// email: the server (password masked) and the sender
+	MailServer, MailFrom string
+
 	Error string
 }
 
@@ -59,7 +62,7 @@ type whatsappCfg struct {
 }
 
 var sections = map[string]bool{"whatsapp": true, "profile": true, "team": true, "api-keys": true, "labels": true,
-	"canned": true, "templates": true, "account": true}
+	"canned": true, "templates": true, "account": true, "email": true}
 
 // publicURL is where Meta and browsers reach this sendbox.
 func (p *Panel) publicURL() string {
@@ -106,6 +109,10 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 	case "templates":
 		if v.Templates, err = p.Store.ListTemplates(ctx, false); err != nil {
 			return nil, err
+		}
+	case "email":
+		if p.Mailer != nil {
+			v.MailOn, v.MailServer, v.MailFrom = true, p.Mailer.String(), p.Mailer.From()
 		}
 	case "account":
 		v.MailOn = p.Config.SMTPURL != ""

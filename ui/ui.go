@@ -27,6 +27,7 @@ import (
 	"sendbox/config"
 	"sendbox/knowledge"
 	"sendbox/llm"
+	"sendbox/notify"
 	"sendbox/outbound"
 	"sendbox/search"
 	"sendbox/store"
@@ -69,6 +70,8 @@ type Deps struct {
 	Assistant *assistant.Assistant
 	KB        *knowledge.Base
 	LLM       *llm.Client
+	// Mailer sends e-mail; nil when no SMTP server is configured.
+	Mailer *notify.Mailer
 }
 
 // Panel serves the admin panel.
@@ -382,6 +385,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/policy/reset", p.authed(accounts.Admin, p.handlePolicyReset))
 	mux.Handle("POST /settings/policy/try", p.authed(accounts.Admin, p.handlePolicyTry))
 	mux.Handle("POST /settings/whatsapp/test", p.authed(accounts.Admin, p.handleTestConnection))
+	mux.Handle("POST /settings/email/test", p.authed(accounts.Admin, p.handleTestEmail))
 	mux.Handle("POST /settings/profile", p.authed(accounts.Admin, p.handleProfileSave))
 	mux.Handle("POST /settings/users", p.authed(accounts.Admin, p.handleUserInvite))
 	mux.Handle("POST /settings/users/{id}", p.authed(accounts.Admin, p.handleUserUpdate))
