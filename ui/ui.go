@@ -357,6 +357,8 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
 	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
+	mux.Handle("POST /contacts/{id}/send", p.authed(accounts.Agent, p.handleContactSend))
+	mux.Handle("GET /contacts/{id}/template", p.authed(accounts.Agent, p.handleContactTemplateForm))
 
 	mux.Handle("GET /knowledge", p.authed(accounts.Viewer, p.handleKnowledge))
 	mux.Handle("GET /knowledge/try", p.authed(accounts.Viewer, p.handleKBTry))
