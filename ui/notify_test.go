@@ -38,7 +38,7 @@ func events(t *testing.T, a *sendboxtest.App, b *browser) <-chan string {
 // waitFor reads names until want arrives, failing on refuse before it.
 func waitFor(t *testing.T, who string, names <-chan string, want, refuse string) {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(90 * time.Second) // generous: the machine may be busy
 	for {
 		select {
 		case n := <-names:
@@ -49,7 +49,7 @@ func waitFor(t *testing.T, who string, names <-chan string, want, refuse string)
 				return
 			}
 		case <-timeout:
-			t.Fatalf("%s: no %q in 30 s", who, want)
+			t.Fatalf("%s: no %q in 90 s", who, want)
 		}
 	}
 }
