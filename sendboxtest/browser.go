@@ -16,7 +16,10 @@ import (
 // chromedp context for it. Without Chromium the test is skipped, unless
 // SENDBOX_REQUIRE_BROWSER is set (CI sets it): then it fails, so browser
 // tests can never be skipped silently where they must run.
-func Browser(t testing.TB) context.Context {
+//
+// opts add Chromium options, such as a host-resolver rule that serves the
+// panel under a name that is not a secure context.
+func Browser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -39,7 +42,7 @@ func Browser(t testing.TB) context.Context {
 	var cancelCtx, cancelAlloc context.CancelFunc
 	var errs []string
 	for attempt := 1; ; attempt++ {
-		ctx, cancelCtx, cancelAlloc = launch(t, path)
+		ctx, cancelCtx, cancelAlloc = launch(t, path, opts)
 		err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
 		if err == nil {
 			break
@@ -107,7 +110,7 @@ func Run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Act
 	}
 }
 
-func launch(t testing.TB, path string) (context.Context, context.CancelFunc, context.CancelFunc) {
+func launch(t testing.TB, path string, extra []chromedp.ExecAllocatorOption) (context.Context, context.CancelFunc, context.CancelFunc) {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -123,6 +126,7 @@ func launch(t testing.TB, path string) (context.Context, context.CancelFunc, con
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1440, 900),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
 	return ctx, cancelCtx, cancelAlloc

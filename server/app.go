@@ -27,6 +27,7 @@ import (
 	"sendbox/llm"
 	"sendbox/media"
 	"sendbox/metrics"
+	"sendbox/notify"
 	"sendbox/outbound"
 	"sendbox/search"
 	"sendbox/store"
@@ -52,12 +53,15 @@ type App struct {
 	LLM       *llm.Client
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
+	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
+	Mailer *notify.Mailer
 
 	relay    *events.Relay
 	ingest   *inbox.Ingestor
 	sender   *outbound.Sender
 	media    *media.Downloader
 	indexer  *indexing.Indexer
+	urgent   *notify.Urgent // e-mails about urgent conversations; nil without SMTP
 	ctl      *control
 	bgCancel context.CancelFunc
 
@@ -144,12 +148,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.startAssistant(ctx, bg); err != nil {
 		return a, err
 	}
+	if err := a.startUrgentMail(ctx); err != nil {
+		return a, err
+	}
 	a.keys = newKeyCache(a.Store)
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
-		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM,
+		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)
@@ -196,6 +203,22 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	}
 	go a.KB.RunEmbedder(bg)
 	return nil
+}
+
+// startUrgentMail e-mails people about urgent conversations when an SMTP
+// server is configured.
+func (a *App) startUrgentMail(ctx context.Context) error {
+	if a.Config.SMTPURL == "" {
+		return nil
+	}
+	var err error
+	if a.Mailer, err = notify.NewMailer(a.Config.SMTPURL); err != nil {
+		return err
+	}
+	a.urgent = &notify.Urgent{Store: a.Store, Broker: a.Broker, Mailer: a.Mailer,
+		BaseURL: cmp.Or(a.Config.PublicURL(), a.baseURL), Metrics: a.Metrics,
+		Log: a.Log.With(slog.String("component", "notify"))}
+	return a.urgent.Start(ctx)
 }
 
 // ingestBusy reports, from a reading at most 200 ms old, whether more than
@@ -309,6 +332,9 @@ func (a *App) Close(ctx context.Context) error {
 		}
 		if a.Assistant != nil {
 			a.Assistant.Stop()
+		}
+		if a.urgent != nil {
+			a.urgent.Stop()
 		}
 		if a.Sim != nil {
 			if err := a.Sim.Close(); err != nil {

@@ -40,6 +40,7 @@ var migrations = []migration{
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
+	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -420,3 +421,38 @@ CREATE INDEX conversations_urgent ON conversations(urgent, last_message_at DESC)
 const schemaV4 = `
 DROP INDEX IF EXISTS messages_direction;
 `
+
+// schemaV8 keeps how each user wants to hear about urgent conversations,
+// and the e-mails sent about them, so that each escalation is mailed to
+// each person once however often its event is delivered.
+const schemaV8 = `
+CREATE TABLE user_notifications (
+	user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	browser    INTEGER NOT NULL DEFAULT 0,  -- a browser notification about urgent conversations (opt-in)
+	sound      INTEGER NOT NULL DEFAULT 1,  -- with the alert's sound
+	email      TEXT NOT NULL DEFAULT 'team' CHECK (email IN ('team','always','never')),
+	updated_at INTEGER NOT NULL
+);
+
+-- event_id is the first escalation of an urgent spell (see EscalationSpell).
+CREATE TABLE escalation_mails (
+	event_id   INTEGER NOT NULL REFERENCES conversation_events(id) ON DELETE CASCADE,
+	user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	sent_at    INTEGER,
+	PRIMARY KEY (event_id, user_id)
+) WITHOUT ROWID;
+`
+
+// migrateV8 adds the tables, and gives an install that has people but no
+// team the default team setup now creates: without a team, the assistant's
+// escalations were assigned to nobody. It runs once, so an owner who later
+// deletes every team on purpose does not see one come back.
+func migrateV8(ctx context.Context, tx *sql.Tx) error {
+	if err := execAll(schemaV8)(ctx, tx); err != nil {
+		return err
+	}
+	_, err := ensureDefaultTeam(ctx, tx, time.Now())
+	return err
+}

@@ -229,6 +229,7 @@ func (p *Panel) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Log.Info("owner account created", slog.String("email", u.Email))
+	p.defaultTeam(r.Context())
 	if err := p.startSession(w, r, u); err != nil {
 		p.internal(w, r, err)
 		return

@@ -15,6 +15,7 @@ import (
 
 	"sendbox/accounts"
 	"sendbox/inbox"
+	"sendbox/outbound"
 	"sendbox/store"
 )
 
@@ -68,6 +69,10 @@ type contactView struct {
 	Tags          string
 	CanEdit       bool
 	Error         string
+	// Send a message: a text inside the 24-hour window, else a template.
+	WindowOpen bool
+	WindowLeft string
+	Templates  []store.Template
 }
 
 func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
@@ -78,6 +83,15 @@ func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
 	v := &contactView{Contact: c, CanEdit: accounts.Can(sessionFrom(r).User.Role, accounts.Agent)}
 	if v.Conversations, _, _, err = p.Store.ListConversations(r.Context(), store.ConversationFilter{ContactID: id, Limit: 100}); err != nil {
 		return nil, err
+	}
+	if v.CanEdit {
+		v.WindowOpen = outbound.WindowOpen(c.LastInboundAt, time.Now())
+		if v.WindowOpen {
+			v.WindowLeft = roundLeft(time.Until(c.LastInboundAt.Add(outbound.Window)))
+		}
+		if v.Templates, err = p.Store.ListTemplates(r.Context(), true); err != nil {
+			return nil, err
+		}
 	}
 	keys := make([]string, 0, len(c.Attributes))
 	for k := range c.Attributes {

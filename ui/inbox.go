@@ -479,6 +479,10 @@ func (p *Panel) sendError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &we):
 		p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.window_closed"))
 	default:
+		if msg, ok := refusal(err); ok {
+			p.fail(w, r, http.StatusUnprocessableEntity, msg)
+			return
+		}
 		p.internal(w, r, err)
 	}
 }
@@ -503,7 +507,7 @@ func (p *Panel) notFoundOr(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 type templateFormView struct {
-	ConvID   int64
+	Base     string // the page the picker is on: /inbox/{id} or /contacts/{id}
 	Template *store.Template
 	Spec     *whatsapp.TemplateSpec
 	Values   map[string]string
@@ -533,8 +537,13 @@ func (p *Panel) handleTemplateForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.templateForm(w, r, fmt.Sprintf("/inbox/%d", id))
+}
+
+// templateForm renders the picker's inputs and preview for the page base.
+func (p *Panel) templateForm(w http.ResponseWriter, r *http.Request, base string) {
 	key := r.URL.Query().Get("tpl")
-	v := &templateFormView{ConvID: id, Key: key, Values: map[string]string{}}
+	v := &templateFormView{Base: base, Key: key, Values: map[string]string{}}
 	if key != "" {
 		tp, spec, err := p.templateFromKey(r.Context(), key)
 		if err != nil {

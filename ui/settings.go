@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,14 @@ type settingsView struct {
 	Canned    []store.CannedReply
 	Templates []store.Template
 
+	// account: the user's own choices and teams
+	Notify  store.Notifications
+	MyTeams []string
+	MailOn  bool // an SMTP server is configured
+
+	// email: the server (password masked) and the sender
+	MailServer, MailFrom string
+
 	Error string
 }
 
@@ -53,7 +62,7 @@ type whatsappCfg struct {
 }
 
 var sections = map[string]bool{"whatsapp": true, "profile": true, "team": true, "api-keys": true, "labels": true,
-	"canned": true, "templates": true, "account": true}
+	"canned": true, "templates": true, "account": true, "email": true}
 
 // publicURL is where Meta and browsers reach this sendbox.
 func (p *Panel) publicURL() string {
@@ -100,6 +109,24 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 	case "templates":
 		if v.Templates, err = p.Store.ListTemplates(ctx, false); err != nil {
 			return nil, err
+		}
+	case "email":
+		if p.Mailer != nil {
+			v.MailOn, v.MailServer, v.MailFrom = true, p.Mailer.String(), p.Mailer.From()
+		}
+	case "account":
+		v.MailOn = p.Config.SMTPURL != ""
+		if v.Notify, err = p.Store.UserNotifications(ctx, me.ID); err != nil {
+			return nil, err
+		}
+		teams, err := p.Store.ListTeams(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range teams {
+			if slices.Contains(t.Members, me.ID) {
+				v.MyTeams = append(v.MyTeams, t.Name)
+			}
 		}
 	}
 	return v, nil
@@ -223,6 +250,12 @@ func (p *Panel) handleUserInvite(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.internal(w, r, err)
 		return
+	}
+	if accounts.Can(role, accounts.Agent) {
+		// The default team is everyone who answers customers.
+		if err := p.Store.JoinDefaultTeam(r.Context(), u.ID); err != nil {
+			p.Log.Error("add an invited user to the default team", slog.Any("err", err))
+		}
 	}
 	link, err := p.inviteLink(r.Context(), u.ID)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"sendbox/accounts"
 	"sendbox/store"
 )
 
@@ -21,9 +22,9 @@ import (
 type hub struct {
 	log     *slog.Logger
 	sub     *nats.Subscription
-	mu      sync.Mutex // guards clients
-	clients map[chan []live]struct{}
-	done    chan struct{} // closed at shutdown: every stream ends
+	mu      sync.Mutex           // guards clients
+	clients map[chan []live]bool // a client's value: it gets urgent alerts
+	done    chan struct{}        // closed at shutdown: every stream ends
 	once    sync.Once
 }
 
@@ -40,7 +41,7 @@ type live struct {
 type alerter func(ev store.Event) (name, html string)
 
 func newHub(nc *nats.Conn, log *slog.Logger, alert alerter) *hub {
-	h := &hub{log: log, clients: map[chan []live]struct{}{}, done: make(chan struct{})}
+	h := &hub{log: log, clients: map[chan []live]bool{}, done: make(chan struct{})}
 	if nc == nil {
 		return h
 	}
@@ -94,9 +95,13 @@ func (h *hub) broadcast(names []live) {
 	if len(names) == 0 {
 		return
 	}
+	alert := names[0].HTML != "" // alerts come alone (see newHub)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for c := range h.clients {
+	for c, alerts := range h.clients {
+		if alert && !alerts {
+			continue
+		}
 		select {
 		case c <- names:
 		default:
@@ -106,10 +111,12 @@ func (h *hub) broadcast(names []live) {
 	}
 }
 
-func (h *hub) join() chan []live {
+// join adds a browser; alerts says whether it gets urgent alerts: only
+// people who can act on a conversation (agents and above) do.
+func (h *hub) join(alerts bool) chan []live {
 	c := make(chan []live, 256)
 	h.mu.Lock()
-	h.clients[c] = struct{}{}
+	h.clients[c] = alerts
 	h.mu.Unlock()
 	return c
 }
@@ -155,7 +162,7 @@ func (p *Panel) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	c := p.live.join()
+	c := p.live.join(accounts.Can(sessionFrom(r).User.Role, accounts.Agent))
 	defer p.live.leave(c)
 	keepAlive := time.NewTicker(25 * time.Second)
 	defer keepAlive.Stop()

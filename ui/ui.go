@@ -27,6 +27,7 @@ import (
 	"sendbox/config"
 	"sendbox/knowledge"
 	"sendbox/llm"
+	"sendbox/notify"
 	"sendbox/outbound"
 	"sendbox/search"
 	"sendbox/store"
@@ -37,6 +38,9 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// The urgent alert's sound is synthesised, not recorded: see tools/chime.
+//
+//go:generate go run ../tools/chime -o static/urgent.wav
 //go:embed static
 var staticFS embed.FS
 
@@ -66,6 +70,8 @@ type Deps struct {
 	Assistant *assistant.Assistant
 	KB        *knowledge.Base
 	LLM       *llm.Client
+	// Mailer sends e-mail; nil when no SMTP server is configured.
+	Mailer *notify.Mailer
 }
 
 // Panel serves the admin panel.
@@ -220,6 +226,9 @@ type view struct {
 	Narrow   bool // pages without the app shell (login, setup)
 	Now      time.Time
 	Template string
+	// Alerts are the user's choices about urgent conversations; nil for
+	// those who cannot act on one (viewers).
+	Alerts *store.Notifications
 }
 
 // page renders a whole page with the app shell.
@@ -231,6 +240,11 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request, status int, name st
 		}
 		if n, err := p.Store.UrgentCount(r.Context()); err == nil {
 			v.Urgent = n
+		}
+		if accounts.Can(s.User.Role, accounts.Agent) {
+			if n, err := p.Store.UserNotifications(r.Context(), s.User.ID); err == nil {
+				v.Alerts = &n
+			}
 		}
 	} else {
 		v.Narrow = true // no app shell without someone signed in
@@ -343,6 +357,8 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
 	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
+	mux.Handle("POST /contacts/{id}/send", p.authed(accounts.Agent, p.handleContactSend))
+	mux.Handle("GET /contacts/{id}/template", p.authed(accounts.Agent, p.handleContactTemplateForm))
 
 	mux.Handle("GET /knowledge", p.authed(accounts.Viewer, p.handleKnowledge))
 	mux.Handle("GET /knowledge/try", p.authed(accounts.Viewer, p.handleKBTry))
@@ -356,7 +372,9 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))
 	mux.Handle("POST /phone/send", p.authed(accounts.Agent, p.handlePhoneSend))
 
-	mux.Handle("GET /settings/account", p.authed(accounts.Viewer, p.handleSettings))
+	mux.Handle("GET /settings/account", p.authed(accounts.Viewer, p.handleAccount))
+	mux.Handle("POST /settings/account", p.authed(accounts.Viewer, p.handleAccountSave))
+	mux.Handle("POST /settings/account/notifications", p.authed(accounts.Viewer, p.handleNotificationsSave))
 	mux.Handle("GET /settings", p.authed(accounts.Admin, p.handleSettings))
 	mux.Handle("GET /settings/{section}", p.authed(accounts.Admin, p.handleSettings))
 	mux.Handle("GET /settings/assistant", p.authed(accounts.Admin, p.handleAssistantSettings))
@@ -369,6 +387,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/policy/reset", p.authed(accounts.Admin, p.handlePolicyReset))
 	mux.Handle("POST /settings/policy/try", p.authed(accounts.Admin, p.handlePolicyTry))
 	mux.Handle("POST /settings/whatsapp/test", p.authed(accounts.Admin, p.handleTestConnection))
+	mux.Handle("POST /settings/email/test", p.authed(accounts.Admin, p.handleTestEmail))
 	mux.Handle("POST /settings/profile", p.authed(accounts.Admin, p.handleProfileSave))
 	mux.Handle("POST /settings/users", p.authed(accounts.Admin, p.handleUserInvite))
 	mux.Handle("POST /settings/users/{id}", p.authed(accounts.Admin, p.handleUserUpdate))
