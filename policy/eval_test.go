@@ -246,3 +246,35 @@ func TestEvaluation(t *testing.T) {
 		})
 	}
 }
+
+// explain prints how each language reads a message, for tuning:
+// go test ./policy -run TestExplain -v -args -explain "text"
+var explain = flag.String("explain", "", "print how the matcher reads this text")
+
+func TestExplain(t *testing.T) {
+	if *explain == "" {
+		t.Skip("no -explain text")
+	}
+	m := matcher(t)
+	toks := tokenize(*explain)
+	for _, tk := range toks {
+		t.Logf("token %q s%d c%d q%v", tk.word, tk.sentence, tk.clause, tk.question)
+	}
+	for _, l := range Langs {
+		v := analyse(toks, l, builtin[l], m.negations)
+		var b strings.Builder
+		for i, tk := range toks {
+			var cs []string
+			for c := concept(0); c < nConcepts; c++ {
+				if v.cs[i].has(c) {
+					cs = append(cs, fmt.Sprint(c))
+				}
+			}
+			if len(cs) > 0 {
+				fmt.Fprintf(&b, " %s%v", tk.word, cs)
+			}
+		}
+		t.Logf("%s:%s", l, b.String())
+	}
+	t.Logf("%s", m.Check(*explain).Describe())
+}
