@@ -80,11 +80,30 @@ func selfBefore(v *view, i int) bool {
 	return false
 }
 
+// pastBefore: the customer did it already ("ho disdetto", "I have
+// unsubscribed", "je me suis désabonné"), as opposed to doing it now ("je
+// résilie mon abonnement", "disdico l'iscrizione").
+func pastBefore(v *view, i int) bool {
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		if v.toks[j].clause != v.toks[i].clause {
+			return false
+		}
+		if v.ctx[j].has(cAux1) {
+			return true
+		}
+		if !smallWords[v.toks[j].word] || v.ctx[j].has(cI) {
+			continue
+		}
+	}
+	return false
+}
+
 // smallWords may stand between a subject and its verb.
 var smallWords = map[string]bool{"me": true, "m": true, "mi": true, "l": true, "lo": true, "la": true, "le": true,
 	"ne": true, "se": true, "si": true, "y": true, "en": true, "ti": true, "te": true, "ci": true, "vi": true,
 	"just": true, "already": true, "gia": true, "deja": true, "ya": true, "schon": true, "also": true, "have": true,
-	"ve": true, "mich": true, "sono": true, "suis": true, "ho": true, "ai": true, "he": true}
+	"ve": true, "mich": true, "sono": true, "suis": true, "ho": true, "ai": true, "he": true, "encore": true,
+	"ancora": true, "again": true, "still": true, "wieder": true, "nochmal": true}
 
 // directObject: a thing follows the verb and its "me" ("toglietemi il
 // dente", "retirez-moi cette dent", "nehmt mir diesen Zahn raus").
@@ -116,7 +135,10 @@ var frames = []frame{
 			if v.cs[at[0]].has(cUnsubPast) && !v.inClause(set(cWant), at[0]) {
 				return reasonSelf // "mi sono disiscritto dalla palestra"
 			}
-			if v.before(set(cI, cAux1), at[0], 2) && !v.inClause(set(cWant), at[0]) {
+			if v.inSentence(set(cOtherObj), at[0]) && !v.inSentence(set(cComms, cPromo, cList, cMList), at[0]) {
+				return reasonObject // "je me désinscris de la salle de sport"
+			}
+			if pastBefore(v, at[0]) && !v.inClause(set(cWant), at[0]) {
 				return reasonSelf
 			}
 			return ""
@@ -263,7 +285,7 @@ var frames = []frame{
 	{label: KindOptOut, name: "cancel + subscription", slots: []cset{set(cCancel), set(cSubscription)}, window: 5,
 		check: func(v *view, at []int) string {
 			switch {
-			case selfBefore(v, at[0]):
+			case pastBefore(v, at[0]):
 				return reasonSelf
 			case v.inSentence(set(cOtherObj), at[0]):
 				return reasonObject
@@ -310,6 +332,16 @@ var frames = []frame{
 		check: otherThanMarketing},
 	{label: KindOptIn, name: "add + again + list", slots: []cset{set(cAdd, cSub, cReturn), set(cAgain), set(cList, cMList)},
 		window: 8, check: otherThanMarketing},
+	{label: KindOptIn, name: "want + messages again", slots: []cset{set(cWant), comms}, window: 6, clause: true,
+		check: func(v *view, at []int) string {
+			switch {
+			case !v.inClause(set(cAgain, cYour), at[0]) || v.inClause(set(cReceive, cInformed), at[0]):
+				return reasonObject // with "receive", the frame above judges
+			case at[0]+1 < len(v.toks) && v.toks[at[0]+1].word == "plus":
+				return reasonStop // "je veux plus de vos messages"
+			}
+			return otherThanMarketing(v, at)
+		}},
 	{label: KindOptIn, name: "want + into the list", slots: []cset{set(cWant), set(cMList)}, window: 5,
 		check: func(v *view, at []int) string {
 			if v.inClause(set(cRemove, cNeg, cUnsub), at[0]) {
@@ -354,6 +386,7 @@ var frames = []frame{
 
 	// Escalation.
 	{label: Medical, name: "pain, bleeding, swelling…", slots: []cset{set(cMed)}},
+	{label: Medical, name: "killing me + tooth", slots: []cset{set(cKill), set(cDental)}, window: 8},
 	{label: Medical, name: "fever", slots: []cset{set(cFever)}, check: func(v *view, at []int) string {
 		if v.inSentence(set(cFamily), at[0]) && !v.inSentence(set(cDental), at[0]) {
 			return reasonSomeoneElse
@@ -363,14 +396,17 @@ var frames = []frame{
 	{label: Complaint, name: "judgement of the service", slots: []cset{set(cJudge)}},
 	{label: Complaint, name: "repeated failure", slots: []cset{set(cRepeat), set(cFail)}, window: 10, negOK: true,
 		check: func(v *view, at []int) string {
-			if selfBefore(v, at[1]) {
-				return reasonSelf // "posso spostare di nuovo l'appuntamento?"
+			if selfBefore(v, at[1]) || v.inClause(set(cI), at[1]) && !v.inClause(set(cYou, cYour), at[1]) {
+				return reasonSelf // "posso spostare di nuovo l'appuntamento?", "I got the time wrong again"
 			}
 			return ""
 		}},
 	{label: Complaint, name: "never again", slots: []cset{set(cNever)}, negOK: true, check: func(v *view, at []int) string {
-		if v.inSentence(set(cMed, cFever), at[0]) {
+		switch {
+		case v.inSentence(set(cMed, cFever), at[0]):
 			return reasonGone
+		case v.inClause(set(cSend, cReceive, cComms, cPromo), at[0]):
+			return reasonStop // "non scrivetemi mai più" is an opt-out
 		}
 		return ""
 	}},
@@ -388,6 +424,22 @@ var frames = []frame{
 		check: func(v *view, at []int) string {
 			if v.cs[at[0]].has(cPast) || v.before(set(cAux1), at[0], 2) {
 				return reasonReported
+			}
+			return ""
+		}},
+	{label: Human, name: "is there a person?", slots: []cset{set(cThere), set(cPerson, cReal)}, window: 4,
+		check: func(v *view, at []int) string {
+			if !v.question(at[0]) {
+				return reasonObject
+			}
+			return ""
+		}},
+	{label: Human, name: "want + a person", slots: []cset{set(cWant), set(cPerson)}, window: 3, clause: true,
+		check: func(v *view, at []int) string {
+			for j := at[0] + 1; j < at[1]; j++ {
+				if !v.ctx[j].has(cDet) {
+					return reasonObject // "voglio un tavolo per una persona"
+				}
 			}
 			return ""
 		}},
@@ -416,6 +468,8 @@ func otherThanMarketing(v *view, at []int) string {
 		return reasonObject
 	case v.inClause(set(cContinue), at[0]):
 		return reasonContinue
+	case v.inClause(set(cCancel, cUnsub, cRemove, cDeact), at[0]):
+		return reasonStop // "disdico l'iscrizione alla newsletter"
 	}
 	return ""
 }
@@ -455,16 +509,16 @@ func guard(label string, v *view, lo, hi int) string {
 			return reasonWeather
 		case v.inSentence(set(cOtherShop), lo):
 			return reasonOtherShop
-		case v.cs[lo].has(cJudge) && v.inClause(set(cFamily), lo):
+		case !v.ctx[lo].has(cRepeat) && v.inClause(set(cFamily), lo):
 			return reasonSomeoneElse
-		case v.cs[lo].has(cJudge) && v.near(set(cMed, cDental), lo, hi, 2):
+		case !v.ctx[lo].has(cRepeat) && v.near(set(cMed, cDental), lo, hi, 2):
 			return reasonPain
 		}
 	case Refund:
 		switch {
-		case v.cs[lo].has(cLegal):
+		case v.ctx[lo].has(cLegal):
 			return reasonObject // "ich erstatte Anzeige"
-		case v.near(set(cReceived), lo, hi, 3) && v.negation(max(0, lo-3), hi) < 0:
+		case v.near(set(cReceived), lo, hi, 5) && v.negation(max(0, lo-5), hi) < 0:
 			return reasonReceived
 		case v.inSentence(set(cThirdPayer), lo):
 			return reasonThirdPayer
@@ -485,6 +539,8 @@ func guard(label string, v *view, lo, hi int) string {
 			return reasonInvoice
 		case v.inSentence(set(cOld), lo):
 			return reasonAnotherParty
+		case v.inSentence(set(cAccompany), lo):
+			return reasonAnotherParty // "il mio avvocato viene con me all'appuntamento"
 		}
 	case Human:
 		if v.inSentence(set(cPast, cYesterday, cPraise), lo) {

@@ -8,12 +8,12 @@ import (
 var functionWords = map[string]string{
 	"it": "il lo la i gli le un una uno di da del della dei delle dal dalla al alla ai alle nel nella con per su tra " +
 		"che non mi ti ci vi si ho ha hanno sono e sei siamo siete era come ma anche piu grazie buongiorno buonasera " +
-		"ciao salve questo questa quello vostro vostra vostri mio mia io voi perche quando dove cosa voglio vorrei " +
+		"ciao salve o no si questo questa quello vostro vostra vostri mio mia io voi perche quando dove cosa voglio vorrei " +
 		"posso potete avete ancora gia molto tutto sempre oggi domani ieri ecco allora pero sto sta",
 	"fr": "le la les un une des du de au aux je j tu il elle nous vous on me m te se s ce c cet cette ces mon ma " +
 		"mes votre vos ne n pas plus que qu qui et est sont suis ai avez avec pour dans sur mais ou oui non merci " +
 		"bonjour bonsoir salut svp stp tres bien aussi deja toujours rien tout tous peux pouvez veux voudrais ca " +
-		"ici demain hier",
+		"ici demain",
 	"en": "the a an and or to of in on at for with from by i you he she we they it me my your is are am was were " +
 		"be been have has had do does did don t not no yes can could would will should please thanks thank hi " +
 		"hello this that these those what when where why how there here just so but if anymore again",
@@ -23,7 +23,7 @@ var functionWords = map[string]string{
 	"de": "der die das den dem des ein eine einen einem einer und oder zu mit von bei auf aus fur im in ist sind " +
 		"bin bist hat habe hab ich du er sie es wir ihr mich mir dich dir uns euch nicht kein keine bitte danke " +
 		"hallo guten noch schon auch aber wenn wann wie was wo warum mehr sehr gern gerne kann konnen will mochte " +
-		"heute morgen gestern",
+		"heute morgen gestern hier",
 }
 
 // accents are letters only some of the languages write.
@@ -61,7 +61,7 @@ func languages(text string, toks []token) (active [5]bool, score [5]int) {
 		best = max(best, s)
 	}
 	for i, s := range score {
-		active[i] = best < 2 || 2*s >= best
+		active[i] = best < 3 || 2*s >= best
 	}
 	return active, score
 }

@@ -250,19 +250,43 @@ func (m *Matcher) Check(text string) Result {
 	active, score := languages(text, toks)
 	// The languages the message is most likely in come first: when two
 	// read the same words differently, the likelier one is believed.
+	best := slices.Max(score[:])
 	var views []view
+	var plausible []bool
 	for len(views) < len(Langs) {
-		best := -1
+		b := -1
 		for i := range Langs {
-			if active[i] && (best < 0 || score[i] > score[best]) {
-				best = i
+			if active[i] && (b < 0 || score[i] > score[b]) {
+				b = i
 			}
 		}
-		if best < 0 {
+		if b < 0 {
 			break
 		}
-		active[best] = false
-		views = append(views, analyse(toks, Langs[best], builtin[Langs[best]], m.negations))
+		active[b] = false
+		views = append(views, analyse(toks, Langs[b], builtin[Langs[b]], m.negations))
+		plausible = append(plausible, best == 0 || score[b] > 0 && 2*score[b] >= best)
+	}
+	// What cancels a rule is looked for in its own language and in those
+	// the message is plausibly written in ("mia mamma ha la febbre"), not
+	// in every language a short message is read in ("hier" is not
+	// yesterday in "gibt es hier einen Menschen?").
+	if len(views) > 1 {
+		shared := make([]cset, len(toks))
+		for vi, v := range views {
+			if plausible[vi] {
+				for i, c := range v.cs {
+					shared[i].union(c)
+				}
+			}
+		}
+		for vi := range views {
+			ctx := slices.Clone(shared)
+			for i, c := range views[vi].cs {
+				ctx[i].union(c)
+			}
+			views[vi].ctx = ctx
+		}
 	}
 	var fs []found
 	// The whole message: STOP, START, "operatore".
@@ -409,8 +433,16 @@ func (v *view) find(fr *frame) (found, bool) {
 			hi = max(hi, v.tail[i])
 		}
 		f := found{category: fr.label, lang: v.lang, phrase: "built-in: " + fr.name, lo: lo, hi: hi}
+		// The words of the concepts found are not their own negation
+		// ("i can't believe it", "non è la prima volta").
+		skip := slices.Clone(at)
+		for _, i := range at {
+			for j := i + 1; j <= v.seq[i]; j++ {
+				skip = append(skip, j)
+			}
+		}
 		switch {
-		case !fr.negOK && v.negation(lo, hi, at...) >= 0:
+		case !fr.negOK && v.negation(lo, hi, skip...) >= 0:
 			f.reason = reasonNegated
 		case fr.check != nil:
 			f.reason = fr.check(v, at)

@@ -5,18 +5,24 @@ package policy
 type view struct {
 	lang string
 	toks []token
-	cs   []cset // concepts by word
-	tail []int  // the last word of the longest sequence starting at each word
-	all  cset   // every concept present, to skip frames that cannot match
+	cs   []cset // concepts by word, in this language
+	// ctx holds the concepts of every language the message is read in:
+	// what cancels a rule is looked for in all of them ("mia mamma ha la
+	// febbre" cancels the Spanish "fiebre" rule as well).
+	ctx  []cset
+	tail []int // the last word of the longest term starting at each word, up to a particle after it
+	seq  []int // the last word of the longest sequence of words starting at each word
+	all  cset  // every concept present, to skip frames that cannot match
 }
 
 // analyse reads toks with the lexicon of lang; negations are the words of
 // every language that negate (a Spanish rule must see the Italian "non" of
 // "non ho dolore").
 func analyse(toks []token, lang string, x *lexicon, negations map[string]bool) view {
-	v := view{lang: lang, toks: toks, cs: make([]cset, len(toks)), tail: make([]int, len(toks))}
+	v := view{lang: lang, toks: toks, cs: make([]cset, len(toks)), tail: make([]int, len(toks)), seq: make([]int, len(toks))}
+	v.ctx = v.cs
 	for i, t := range toks {
-		v.tail[i] = i
+		v.tail[i], v.seq[i] = i, i
 		if negations[t.word] {
 			v.cs[i].add(cNeg)
 		}
@@ -30,6 +36,7 @@ func analyse(toks []token, lang string, x *lexicon, negations map[string]bool) v
 					// mal"), are its span: a negation among them counts.
 					v.cs[i].union(tm.concepts)
 					v.tail[i] = max(v.tail[i], end)
+					v.seq[i] = max(v.seq[i], i+len(tm.words)-1)
 				}
 			}
 		}
@@ -80,7 +87,7 @@ func (v *view) has(i int, s cset) bool { return i >= 0 && i < len(v.cs) && v.cs[
 // one of the concepts of s.
 func (v *view) in(s cset, lo, hi, i int) bool {
 	for j := max(lo, 0); j <= hi && j < len(v.toks); j++ {
-		if v.toks[j].sentence == v.toks[i].sentence && v.cs[j].any(s) {
+		if v.toks[j].sentence == v.toks[i].sentence && v.ctx[j].any(s) {
 			return true
 		}
 	}
@@ -93,7 +100,7 @@ func (v *view) inSentence(s cset, i int) bool { return v.in(s, 0, len(v.toks)-1,
 // inClause reports whether the clause of word i has one of s.
 func (v *view) inClause(s cset, i int) bool {
 	for j := range v.toks {
-		if v.toks[j].clause == v.toks[i].clause && v.cs[j].any(s) {
+		if v.toks[j].clause == v.toks[i].clause && v.ctx[j].any(s) {
 			return true
 		}
 	}
@@ -107,7 +114,7 @@ func (v *view) before(s cset, i, n int) bool {
 		if v.toks[j].clause != v.toks[i].clause {
 			return false
 		}
-		if v.cs[j].any(s) {
+		if v.ctx[j].any(s) {
 			return true
 		}
 	}
@@ -121,7 +128,7 @@ func (v *view) after(s cset, i, n int) bool {
 		if v.toks[j].sentence != v.toks[i].sentence {
 			return false
 		}
-		if v.cs[j].any(s) {
+		if v.ctx[j].any(s) {
 			return true
 		}
 	}
@@ -132,7 +139,7 @@ func (v *view) after(s cset, i, n int) bool {
 // sentence.
 func (v *view) near(s cset, lo, hi, n int) bool {
 	for j := max(0, lo-n); j <= hi+n && j < len(v.toks); j++ {
-		if (j < lo || j > hi) && v.toks[j].sentence == v.toks[lo].sentence && v.cs[j].any(s) {
+		if (j < lo || j > hi) && v.toks[j].sentence == v.toks[lo].sentence && v.ctx[j].any(s) {
 			return true
 		}
 	}
