@@ -203,6 +203,14 @@ var frames = []frame{
 			}
 			return ""
 		}},
+	{langs: "fr", label: KindOptOut, name: "send me + no more", slots: []cset{set(cSend), set(cMore)}, window: 1,
+		clause: true, check: func(v *view, at []int) string {
+			// Spoken French drops the "ne": "m'envoyez plus rien".
+			if at[1] != at[0]+1 || v.toks[at[1]].word != "plus" || !v.has(at[0]-1, set(cMe)) || v.question(at[0]) {
+				return reasonObject
+			}
+			return ""
+		}},
 	{label: KindOptOut, name: "no + want + be contacted", slots: []cset{set(cNeg), set(cWant), set(cSend)},
 		window: 8, clause: true, negOK: true, check: func(v *view, at []int) string {
 			if !v.inClause(set(cMe, cBe), at[2]) {
@@ -486,6 +494,8 @@ func guard(label string, v *view, lo, hi int) string {
 			return reasonMistake
 		case v.in(set(cUnsubPast), lo, hi, lo) && !v.inClause(set(cWant), lo):
 			return reasonSelf // "I unsubscribed from the gym"
+		case v.ctx[hi].has(cRemove) && directObject(v, []int{hi}):
+			return reasonObject // "potete togliermi un dubbio?"
 		}
 	case KindOptIn:
 		switch {
