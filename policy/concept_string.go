@@ -93,12 +93,14 @@ func _() {
 	_ = x[cKill-82]
 	_ = x[cThere-83]
 	_ = x[cAccompany-84]
-	_ = x[nConcepts-85]
+	_ = x[cTimeUnit-85]
+	_ = x[cIf-86]
+	_ = x[nConcepts-87]
 }
 
-const _concept_name = "NegMoreMeMyYourIAux1SelfWantModal1WhyHowDetOldMistakeAgainFamilyBeStopEnoughFedUpSendReceiveCommsPromoListMListNumberRemoveUnsubUnsubPastDeactCancelSubscriptionLeaveWaitPrintContinueSubResubReactActivateAddPutBackReturnResumeAgreeInformedOtherObjMedFeverDentalGoneProcJudgeRepeatFailNeverWeatherOtherShopPraiseRefundMoneyGiveBackReceivedThirdPayerLawyerLegalCopulaWorkRecommendTaxNearInvoiceTalkPersonRealRobotPassPastYesterdayYouKillThereAccompanynConcepts"
+const _concept_name = "NegMoreMeMyYourIAux1SelfWantModal1WhyHowDetOldMistakeAgainFamilyBeStopEnoughFedUpSendReceiveCommsPromoListMListNumberRemoveUnsubUnsubPastDeactCancelSubscriptionLeaveWaitPrintContinueSubResubReactActivateAddPutBackReturnResumeAgreeInformedOtherObjMedFeverDentalGoneProcJudgeRepeatFailNeverWeatherOtherShopPraiseRefundMoneyGiveBackReceivedThirdPayerLawyerLegalCopulaWorkRecommendTaxNearInvoiceTalkPersonRealRobotPassPastYesterdayYouKillThereAccompanyTimeUnitIfnConcepts"
 
-var _concept_index = [...]uint16{0, 3, 7, 9, 11, 15, 16, 20, 24, 28, 34, 37, 40, 43, 46, 53, 58, 64, 66, 70, 76, 81, 85, 92, 97, 102, 106, 111, 117, 123, 128, 137, 142, 148, 160, 165, 169, 174, 182, 185, 190, 195, 203, 206, 213, 219, 225, 230, 238, 246, 249, 254, 260, 264, 268, 273, 279, 283, 288, 295, 304, 310, 316, 321, 329, 337, 347, 353, 358, 364, 368, 377, 380, 384, 391, 395, 401, 405, 410, 414, 418, 427, 430, 434, 439, 448, 457}
+var _concept_index = [...]uint16{0, 3, 7, 9, 11, 15, 16, 20, 24, 28, 34, 37, 40, 43, 46, 53, 58, 64, 66, 70, 76, 81, 85, 92, 97, 102, 106, 111, 117, 123, 128, 137, 142, 148, 160, 165, 169, 174, 182, 185, 190, 195, 203, 206, 213, 219, 225, 230, 238, 246, 249, 254, 260, 264, 268, 273, 279, 283, 288, 295, 304, 310, 316, 321, 329, 337, 347, 353, 358, 364, 368, 377, 380, 384, 391, 395, 401, 405, 410, 414, 418, 427, 430, 434, 439, 448, 456, 458, 467}
 
 func (i concept) String() string {
 	idx := int(i) - 0

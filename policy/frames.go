@@ -1,5 +1,7 @@
 package policy
 
+import "strings"
+
 // A frame is a built-in rule: concepts that must all be present in one
 // sentence, close to each other, in any order. "smettetela di mandarmi
 // messaggi", "stop sending me messages" and "hört auf, mir Nachrichten zu
@@ -65,6 +67,9 @@ var (
 func selfBefore(v *view, i int) bool {
 	if v.cs[i].has(cSelf) {
 		return true
+	}
+	if v.lang == "de" && v.before(set(cAux1), i, 8) && (strings.HasSuffix(v.toks[i].word, "t") || strings.Contains(v.toks[i].word, "ge")) {
+		return true // "ich habe die Benachrichtigungen aktiviert": the verb comes last
 	}
 	for j := i - 1; j >= 0 && j >= i-3; j-- {
 		if v.toks[j].clause != v.toks[i].clause {
@@ -167,6 +172,9 @@ var frames = []frame{
 	{label: KindOptOut, name: "fed up + messages", slots: []cset{set(cFedUp), comms}, window: 8, negOK: true},
 	{label: KindOptOut, name: "don't + send + me + messages", slots: []cset{set(cNeg), set(cSend), comms}, window: 6,
 		clause: true, negOK: true, check: func(v *view, at []int) string {
+			if keepSending(v, at) {
+				return reasonContinue
+			}
 			switch {
 			case !v.inClause(set(cMe), at[1]):
 				return reasonObject
@@ -179,6 +187,9 @@ var frames = []frame{
 		}},
 	{label: KindOptOut, name: "no + want + messages", slots: []cset{set(cNeg), set(cWant), comms}, window: 8,
 		clause: true, negOK: true, check: func(v *view, at []int) string {
+			if keepSending(v, at) {
+				return reasonContinue
+			}
 			if v.inSentence(set(cPrint), at[0]) {
 				return reasonPrint
 			}
@@ -220,6 +231,9 @@ var frames = []frame{
 		}},
 	{label: KindOptOut, name: "no more + send + me/messages", slots: []cset{set(cNeg), set(cSend), set(cMore)},
 		window: 6, clause: true, negOK: true, check: func(v *view, at []int) string {
+			if keepSending(v, at) {
+				return reasonContinue
+			}
 			if !v.inClause(targets, at[1]) {
 				return reasonObject
 			}
@@ -230,6 +244,9 @@ var frames = []frame{
 		}},
 	{label: KindOptOut, name: "no more + messages", slots: []cset{set(cNeg), set(cMore), comms}, window: 4,
 		clause: true, negOK: true, check: func(v *view, at []int) string {
+			if keepSending(v, at) {
+				return reasonContinue
+			}
 			switch {
 			case v.question(at[0]):
 				return reasonWhy
@@ -350,6 +367,16 @@ var frames = []frame{
 			}
 			return otherThanMarketing(v, at)
 		}},
+	{label: KindOptIn, name: "add + offers list", slots: []cset{set(cAdd, cSub, cPutBack), set(cList, cMList)}, window: 6,
+		check: func(v *view, at []int) string {
+			if !v.has(at[1], set(cMList)) && !v.near(comms, at[1], at[1], 3) {
+				return reasonObject // "mettetemi in lista d'attesa", a price list
+			}
+			if !v.inClause(set(cMe, cWant, cBe), at[0]) {
+				return reasonObject
+			}
+			return otherThanMarketing(v, at)
+		}},
 	{label: KindOptIn, name: "want + into the list", slots: []cset{set(cWant), set(cMList)}, window: 5,
 		check: func(v *view, at []int) string {
 			if v.inClause(set(cRemove, cNeg, cUnsub), at[0]) {
@@ -462,6 +489,10 @@ var frames = []frame{
 	}},
 }
 
+// keepSending: the negation is of "stop" ("non smettete di scrivermi le
+// offerte", "don't stop sending me the deals"): the customer wants more.
+func keepSending(v *view, at []int) bool { return v.inClause(set(cStop), at[0]) }
+
 // still: "ancora", "encore", "still" next to "receive" is about going on.
 var still = map[string]bool{"ancora": true, "encore": true, "still": true, "todavia": true, "noch": true, "weiter": true,
 	"seguir": true, "continuare": true, "continuer": true}
@@ -499,6 +530,8 @@ func guard(label string, v *view, lo, hi int) string {
 		}
 	case KindOptIn:
 		switch {
+		case wantNoMore(v, lo):
+			return reasonNegated // "je veux plus recevoir vos promos"
 		case v.inClause(set(cContinue), lo):
 			return reasonContinue
 		case v.inSentence(set(cWait), lo):
@@ -506,10 +539,10 @@ func guard(label string, v *view, lo, hi int) string {
 		}
 	case Medical:
 		switch {
+		case goneInClause(v, lo, hi):
+			return reasonGone
 		case v.in(set(cFever), lo, hi, lo) && v.inSentence(set(cFamily), lo) && !v.inSentence(set(cDental), lo):
 			return reasonSomeoneElse // "mia mamma ha la febbre, vengo da sola"
-		case v.inClause(set(cGone), lo) && v.negation(lo, hi) < 0:
-			return reasonGone
 		case v.question(lo) && v.inSentence(set(cProc), lo) && !v.firstPerson(lo):
 			return reasonTreatment
 		}
@@ -558,6 +591,42 @@ func guard(label string, v *view, lo, hi int) string {
 		}
 	}
 	return ""
+}
+
+// wantNoMore: spoken French "je veux plus" is "je ne veux plus".
+func wantNoMore(v *view, i int) bool {
+	for j := range v.toks {
+		if v.toks[j].clause == v.toks[i].clause && v.ctx[j].has(cWant) && j+1 < len(v.toks) && v.toks[j+1].word == "plus" {
+			return true
+		}
+	}
+	return false
+}
+
+// goneInClause: the clause says the pain is gone ("il dolore è passato"),
+// not that it began last week ("dalla settimana passata").
+func goneInClause(v *view, lo, hi int) bool {
+	if v.negation(lo, hi) >= 0 {
+		return false
+	}
+	for j := range v.toks {
+		if v.toks[j].clause == v.toks[lo].clause && v.ctx[j].has(cGone) && !(j > 0 && v.ctx[j-1].has(cTimeUnit)) {
+			return true
+		}
+	}
+	return false
+}
+
+// conditional: a negation after "if" belongs to the condition: "se non
+// risolvete entro venerdì vi denuncio", "wenn ihr das nicht regelt,
+// verklage ich euch".
+func conditional(v *view, neg int) bool {
+	for j := neg - 1; j >= 0 && v.toks[j].sentence == v.toks[neg].sentence; j-- {
+		if v.ctx[j].has(cIf) {
+			return true
+		}
+	}
+	return false
 }
 
 // copulaBefore: "sono avvocato", "my brother is a lawyer", "this is Sue":

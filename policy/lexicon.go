@@ -96,6 +96,8 @@ const (
 	cKill                        // "is killing me", "bringt mich um"
 	cThere                       // "is there", "c'è", "gibt es"
 	cAccompany                   // comes with me
+	cTimeUnit                    // week, month: "la settimana passata" is not "passata"
+	cIf                          // if, se, si, wenn
 	nConcepts
 )
 
@@ -164,7 +166,7 @@ var lexicons = map[string]map[concept]string{
 		cResub:        "reiscriv*|riiscriv*|reiscrizione|riabbon*|reiscritt*",
 		cReact:        "riattiv*",
 		cActivate:     "attiv*|accendete|accend*",
-		cAdd:          "aggiung*|mett*|inser*|includ*|unirmi|entrare",
+		cAdd:          "aggiung*|mett*|inser*|includ*|unirmi|entrare|aggiunt*",
 		cPutBack:      "rimett*|reinser*|riaggiung*|reintegr*|reinclud*",
 		cReturn:       "torn*|rientr*",
 		cResume:       "ricominci*|riprend*|ripartire|ripristin*",
@@ -207,6 +209,8 @@ var lexicons = map[string]map[concept]string{
 		cKill:         "mi sta uccidendo|mi uccide|mi ammazza|mi sta ammazzando",
 		cAccompany:    "viene con me|verra con me|mi accompagna|mi accompagnera|accompagnat*",
 		cThere:        "c e|ce|ci sono|qualcuno c e",
+		cTimeUnit:     "settimana|mese|anno|volta|notte|giorno|weekend|sabato|domenica|lunedi|martedi|mercoledi|giovedi|venerdi",
+		cIf:           "se|qualora|altrimenti|senno",
 	},
 	"fr": {
 		cNeg:          "ne|n|pas|jamais|aucun|aucune|sans|ni|non|rien|plus jamais",
@@ -293,6 +297,8 @@ var lexicons = map[string]map[concept]string{
 		cKill:         "me tue|me tuer",
 		cAccompany:    "vient avec moi|viendra avec moi|m accompagne|m accompagnera",
 		cThere:        "il y a|y a t il|y a|est ce qu il y a",
+		cTimeUnit:     "semaine|mois|annee|an|fois|nuit|jour|samedi|dimanche|lundi|mardi|mercredi|jeudi|vendredi",
+		cIf:           "si|sinon",
 	},
 	"en": {
 		cNeg:          "not|no|never|without|nothing|don|doesn|didn|isn|aren|wasn|weren|haven|hasn|hardly|t|nor|neither|none|nobody|cannot",
@@ -336,7 +342,7 @@ var lexicons = map[string]map[concept]string{
 		cResub:        "resubscrib*|re subscribe|resub|unstop|opt back in|opt me back in",
 		cReact:        "reactivate*|re activate|reenable|re enable",
 		cActivate:     "activate*|enable*|turn ~on|switch ~on|unmute",
-		cAdd:          "add|put|include|join",
+		cAdd:          "add|added|adding|adds|put|include|join",
 		cPutBack:      "put ~back|add ~back|take ~back|readd|re add",
 		cReturn:       "back|come back",
 		cResume:       "restart*|resume*|start|starting|begin",
@@ -379,6 +385,8 @@ var lexicons = map[string]map[concept]string{
 		cKill:         "killing me|kills me",
 		cAccompany:    "coming with me|come with me|comes with me|accompan*",
 		cThere:        "is there|anyone there|anybody there|is anyone|is anybody",
+		cTimeUnit:     "week|month|year|time|night|day|weekend|saturday|sunday|monday|tuesday|wednesday|thursday|friday",
+		cIf:           "if|unless|otherwise",
 	},
 	"es": {
 		cNeg:          "no|sin|nunca|jamas|ningun|ninguna|ninguno|nada|tampoco|ni|nadie",
@@ -466,6 +474,8 @@ var lexicons = map[string]map[concept]string{
 		cKill:         "me esta matando|me mata|me matan",
 		cAccompany:    "viene conmigo|vendra conmigo|me acompana|me acompanara",
 		cThere:        "hay",
+		cTimeUnit:     "semana|mes|ano|vez|noche|dia|finde|sabado|domingo|lunes|martes|miercoles|jueves|viernes",
+		cIf:           "si|sino|de lo contrario",
 	},
 	"de": {
 		cNeg:          "nicht|kein|keine|keinen|keinem|keiner|keines|ohne|nie|niemals|nichts|null|weder|niemand",
@@ -509,7 +519,7 @@ var lexicons = map[string]map[concept]string{
 		cResub:        "wieder anmeld*|neu anmeld*|wieder abonnier*|reaktivier*",
 		cReact:        "reaktivier*",
 		cActivate:     "aktivier*|einschalt*|schalt* ~ein|anschalt*|anmach*",
-		cAdd:          "hinzufüg*|aufnehm*|setz*|nehm* ~auf|füg* ~hinzu|trag* ~ein|aufgenommen",
+		cAdd:          "hinzufüg*|aufnehm*|setz*|nehm* ~auf|füg* ~hinzu|trag* ~ein|aufgenommen|gesetzt|hinzugefügt",
 		cPutBack:      "wieder aufnehm*|wieder hinzufüg*",
 		cReturn:       "zurück|wieder",
 		cResume:       "wieder aufnehm*|nehm* ~wieder|start*|fang* ~an|anfang*",
@@ -552,6 +562,8 @@ var lexicons = map[string]map[concept]string{
 		cKill:         "bringt mich um|bringen mich um|bringt mich noch um",
 		cAccompany:    "kommt mit|begleitet mich|mitkommen|kommt mit zum",
 		cThere:        "gibt es|ist da|ist hier|gibt s",
+		cTimeUnit:     "woche|monat|jahr|mal|nacht|tag|wochenende|samstag|sonntag|montag|dienstag|mittwoch|donnerstag|freitag",
+		cIf:           "wenn|falls|sonst",
 	},
 }
 

@@ -307,7 +307,7 @@ func (m *Matcher) Check(text string) Result {
 		for i := range toks {
 			x.each(v, i, func(p *phrase, lo, hi int) {
 				f := found{category: p.category, lang: v.lang, phrase: p.text, lo: lo, hi: hi}
-				if v.negation(lo, lo) >= 0 {
+				if negated(v, p.category, v.negation(lo, lo)) {
 					f.reason = reasonNegated
 				} else {
 					f.reason = guard(p.category, v, lo, hi)
@@ -355,14 +355,20 @@ func (m *Matcher) result(text string, toks []token, views []view, fs []found) Re
 		res.Matched = append(res.Matched, mt)
 		langOf = append(langOf, f.lang)
 	}
-	optOutEnd, optInEnd := -1, -1
+	// The later request wins ("ho scritto STOP per sbaglio, riattivate le
+	// offerte"); requests that overlap are an opt-out: when unsure, no
+	// marketing.
+	type req struct{ start, end int }
+	lastOut, lastIn := req{-1, -1}, req{-1, -1}
 	for k, i := range at {
-		if mt := res.Matched[i]; !mt.Negated && mt.Category == KindOptOut {
-			optOutEnd = max(optOutEnd, k.end)
-		} else if !mt.Negated && mt.Category == KindOptIn {
-			optInEnd = max(optInEnd, k.end)
+		if mt := res.Matched[i]; !mt.Negated && mt.Category == KindOptOut && k.start > lastOut.start {
+			lastOut = req{k.start, k.end}
+		} else if !mt.Negated && mt.Category == KindOptIn && k.start > lastIn.start {
+			lastIn = req{k.start, k.end}
 		}
 	}
+	res.OptIn = lastIn.start >= 0 && (lastOut.start < 0 || lastIn.start >= lastOut.end)
+	res.OptOut = lastOut.start >= 0 && !res.OptIn
 	start := make([]int, len(res.Matched))
 	for k, i := range at {
 		start[i] = k.start
@@ -377,9 +383,6 @@ func (m *Matcher) result(text string, toks []token, views []view, fs []found) Re
 		sorted[i] = res.Matched[o]
 	}
 	res.Matched = sorted
-	// The later request wins: "ho scritto STOP per sbaglio, riattivate".
-	res.OptOut = optOutEnd >= 0 && optOutEnd >= optInEnd
-	res.OptIn = optInEnd > optOutEnd
 	res.decide()
 	return res
 }
@@ -436,13 +439,17 @@ func (v *view) find(fr *frame) (found, bool) {
 		// The words of the concepts found are not their own negation
 		// ("i can't believe it", "non è la prima volta").
 		skip := slices.Clone(at)
-		for _, i := range at {
-			for j := i + 1; j <= v.seq[i]; j++ {
-				skip = append(skip, j)
+		for k, i := range at {
+			for _, h := range v.seq[i] {
+				if h.concepts.any(fr.slots[k]) {
+					for j := i + 1; j <= h.end; j++ {
+						skip = append(skip, j)
+					}
+				}
 			}
 		}
 		switch {
-		case !fr.negOK && v.negation(lo, hi, skip...) >= 0:
+		case !fr.negOK && negated(v, fr.label, v.negation(lo, hi, skip...)):
 			f.reason = reasonNegated
 		case fr.check != nil:
 			f.reason = fr.check(v, at)
@@ -461,6 +468,12 @@ func (v *view) find(fr *frame) (found, bool) {
 		return *cancelled, true
 	}
 	return found{}, false
+}
+
+// negated: a negation at word n cancels a match of label, but for a
+// threat after a condition ("if you don't fix it, I'll sue").
+func negated(v *view, label string, n int) bool {
+	return n >= 0 && !(label == Legal && conditional(v, n))
 }
 
 func abs(n int) int {

@@ -15,6 +15,9 @@ type token struct {
 	sentence   int    // index of its sentence (split at . ! ? and new lines)
 	clause     int    // index of its clause (also split at , ; : and "but")
 	question   bool   // its sentence ends with a question mark
+	// acute: the word ends in é or í as written, as the Spanish first
+	// person of the past does ("activé", "volví"): folding loses it.
+	acute bool
 }
 
 // clauseBreakers start a new clause: a negation before them does not reach past.
@@ -103,7 +106,7 @@ func tokenize(s string) []token {
 	var out []token
 	sentence, clause := 0, 0
 	newSentence, newClause := false, false
-	emit := func(w string, start, end int) {
+	emit := func(w string, start, end int, acute bool) {
 		if len(out) > 0 && newSentence {
 			sentence++
 			clause++
@@ -119,13 +122,14 @@ func tokenize(s string) []token {
 			words = []string{w}
 		}
 		for _, x := range words {
-			out = append(out, token{word: x, start: start, end: end, sentence: sentence, clause: clause})
+			out = append(out, token{word: x, start: start, end: end, sentence: sentence, clause: clause, acute: acute})
 		}
 	}
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			emit(squeeze(fold(s[start:end])), start, end)
+			last, _ := utf8.DecodeLastRuneInString(s[start:end])
+			emit(squeeze(fold(s[start:end])), start, end, last == 'é' || last == 'í')
 			start = -1
 		}
 	}
@@ -158,7 +162,7 @@ func tokenize(s string) []token {
 		case '-', '/':
 			newClause = newClause || !inWord(i)
 		case '+':
-			emit("+", i, i+1)
+			emit("+", i, i+1, false)
 		}
 	}
 	flush(len(s))

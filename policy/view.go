@@ -10,24 +10,27 @@ type view struct {
 	// what cancels a rule is looked for in all of them ("mia mamma ha la
 	// febbre" cancels the Spanish "fiebre" rule as well).
 	ctx  []cset
-	tail []int // the last word of the longest term starting at each word, up to a particle after it
-	seq  []int // the last word of the longest sequence of words starting at each word
-	all  cset  // every concept present, to skip frames that cannot match
+	tail []int      // the last word of the longest term starting at each word, up to a particle after it
+	seq  [][]seqHit // the sequences of words starting at each word, with their concepts
+	all  cset       // every concept present, to skip frames that cannot match
 }
 
 // analyse reads toks with the lexicon of lang; negations are the words of
 // every language that negate (a Spanish rule must see the Italian "non" of
 // "non ho dolore").
 func analyse(toks []token, lang string, x *lexicon, negations map[string]bool) view {
-	v := view{lang: lang, toks: toks, cs: make([]cset, len(toks)), tail: make([]int, len(toks)), seq: make([]int, len(toks))}
+	v := view{lang: lang, toks: toks, cs: make([]cset, len(toks)), tail: make([]int, len(toks)), seq: make([][]seqHit, len(toks))}
 	v.ctx = v.cs
 	for i, t := range toks {
-		v.tail[i], v.seq[i] = i, i
+		v.tail[i] = i
 		if negations[t.word] {
 			v.cs[i].add(cNeg)
 		}
 		if _, ok := encliticMe(t.word, lang); ok {
 			v.cs[i].add(cMe)
+		}
+		if lang == "es" && t.acute && len(t.word) > 3 && !notPreterite[t.word] {
+			v.cs[i].add(cSelf) // "activé", "borré": I did it
 		}
 		try := func(terms []*term) {
 			for _, tm := range terms {
@@ -36,7 +39,9 @@ func analyse(toks []token, lang string, x *lexicon, negations map[string]bool) v
 					// mal"), are its span: a negation among them counts.
 					v.cs[i].union(tm.concepts)
 					v.tail[i] = max(v.tail[i], end)
-					v.seq[i] = max(v.seq[i], i+len(tm.words)-1)
+					if len(tm.words) > 1 {
+						v.seq[i] = append(v.seq[i], seqHit{tm.concepts, i + len(tm.words) - 1})
+					}
 				}
 			}
 		}
@@ -48,6 +53,18 @@ func analyse(toks []token, lang string, x *lexicon, negations map[string]bool) v
 		v.all.union(v.cs[i])
 	}
 	return v
+}
+
+// notPreterite are Spanish words ending in an accented é or í that are not
+// a first person of the past.
+var notPreterite = map[string]bool{"aqui": true, "alli": true, "ahi": true, "asi": true, "cafe": true, "bebe": true,
+	"porque": true, "tambien": false}
+
+// seqHit is a sequence of words that stands for concepts ("non ci posso
+// credere"): its own words do not negate it.
+type seqHit struct {
+	concepts cset
+	end      int
 }
 
 // matchAt reports whether the term starts at word i, and its last word.
