@@ -221,8 +221,15 @@ func table(rows []evalRow) string {
 	return b.String()
 }
 
+// The target on the test split, for opt-out and for escalation.
+const (
+	targetRecall = 0.98
+	targetFP     = 0.01
+)
+
 // TestEvaluation prints recall and false-positive rates of the default
-// rules on the evaluation set, per label and language.
+// rules on the evaluation set, per label and language, and fails when the
+// test split falls below the target for opt-out or escalation.
 func TestEvaluation(t *testing.T) {
 	m := matcher(t)
 	for _, split := range []string{"test", "dev"} {
@@ -243,6 +250,15 @@ func TestEvaluation(t *testing.T) {
 			}
 			rows := evaluate(m, items, wrong)
 			t.Logf("%s split, %d messages:\n%s", split, len(items), table(rows))
+			for _, r := range rows {
+				if r.lang != "all" || r.label != labelOptOut && r.label != labelEscalation {
+					continue
+				}
+				if r.recall() < targetRecall || r.fpRate() > targetFP {
+					t.Errorf("%s: recall %.3f, false positives %.1f%%; the target is recall ≥ %.2f with ≤ %.0f%% false positives",
+						r.label, r.recall(), 100*r.fpRate(), targetRecall, 100*targetFP)
+				}
+			}
 		})
 	}
 }

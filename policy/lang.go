@@ -2,6 +2,7 @@ package policy
 
 import (
 	"strings"
+	"unicode"
 )
 
 // functionWords are the little words that tell the languages apart.
@@ -50,10 +51,17 @@ func languages(text string, toks []token) (active [5]bool, score [5]int) {
 			score[i]++
 		}
 	}
-	lower := strings.ToLower(text)
-	for i, l := range Langs {
-		if strings.ContainsAny(lower, accents[l]) {
-			score[i]++
+	var seen [5]bool
+	for _, r := range text {
+		if r < 0xc0 {
+			continue
+		}
+		r = unicode.ToLower(r)
+		for i, l := range Langs {
+			if !seen[i] && strings.ContainsRune(accents[l], r) {
+				seen[i] = true
+				score[i]++
+			}
 		}
 	}
 	best := 0

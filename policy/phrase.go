@@ -139,21 +139,22 @@ func gateKey(w string) string {
 // each calls fn for every phrase starting at word i of v.
 func (x *phraseIndex) each(v *view, i int, fn func(p *phrase, lo, hi int)) {
 	w := v.toks[i].word
-	seen := map[*phrase]bool{}
-	try := func(ps []*phrase) {
-		for _, p := range ps {
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
-			if lo, hi, ok := p.at(v, i); ok {
-				fn(p, lo, hi)
+	try := func(p *phrase) {
+		if lo, hi, ok := p.at(v, i); ok {
+			fn(p, lo, hi)
+		}
+	}
+	for _, p := range x.byWord[w] {
+		try(p)
+	}
+	if x.gate[gateKey(w)] {
+		for _, p := range x.byStem[stem(v.lang, w)] {
+			if p.parts[0][0].word != w { // tried above
+				try(p)
 			}
 		}
 	}
-	try(x.byWord[w])
-	if x.gate[gateKey(w)] {
-		try(x.byStem[stem(v.lang, w)])
+	for _, p := range x.prefixed {
+		try(p)
 	}
-	try(x.prefixed)
 }

@@ -238,6 +238,10 @@ func (r *Rules) Compile() (*Matcher, error) {
 	return m, nil
 }
 
+// wholeMessage is the most words a message of one stop or start word can
+// have with its politeness ("stop per favore grazie mille").
+const wholeMessage = 8
+
 // found is a match, by words.
 type found struct {
 	category, lang, phrase, reason string
@@ -290,7 +294,7 @@ func (m *Matcher) Check(text string) Result {
 	}
 	var fs []found
 	// The whole message: STOP, START, "operatore".
-	if len(toks) > 0 {
+	if len(toks) > 0 && len(toks) <= wholeMessage {
 		last := len(toks) - 1
 		switch c := core(toks, nil); {
 		case m.stopWords[c]:

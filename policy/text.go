@@ -103,7 +103,7 @@ func squeeze(w string) string {
 // and clauses. A "+" standing alone is a word: chat Italian and French
 // write "nn voglio + messaggi" for "più".
 func tokenize(s string) []token {
-	var out []token
+	out := make([]token, 0, len(s)/5+1)
 	sentence, clause := 0, 0
 	newSentence, newClause := false, false
 	emit := func(w string, start, end int, acute bool) {
@@ -117,9 +117,10 @@ func tokenize(s string) []token {
 		if clauseBreakers[w] {
 			clause++
 		}
-		words := chat[w]
-		if words == nil {
-			words = []string{w}
+		words, ok := chat[w]
+		if !ok {
+			out = append(out, token{word: w, start: start, end: end, sentence: sentence, clause: clause, acute: acute})
+			return
 		}
 		for _, x := range words {
 			out = append(out, token{word: x, start: start, end: end, sentence: sentence, clause: clause, acute: acute})
