@@ -53,6 +53,12 @@ const (
 	reasonReported     = "reported"           // "ho parlato con il dottore ieri"
 )
 
+// Reasons are the reasons a match may not count, as Match.Reason gives them.
+var Reasons = []string{reasonNegated, reasonWhy, reasonMistake, reasonSelf, reasonOld, reasonWaiting, reasonObject,
+	reasonPrint, reasonContinue, reasonStop, reasonSufficient, reasonGone, reasonTreatment, reasonSomeoneElse,
+	reasonWeather, reasonOtherShop, reasonPain, reasonReceived, reasonThirdPayer, reasonProfession, reasonWorkplace,
+	reasonRecommend, reasonTax, reasonPlace, reasonInvoice, reasonAnotherParty, reasonReported}
+
 var (
 	comms     = set(cComms, cPromo)
 	targets   = set(cMe, cComms, cPromo, cNumber)
