@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -280,14 +281,20 @@ func TestValidate(t *testing.T) {
 }
 
 func FuzzCheck(f *testing.F) {
-	for _, s := range []string{"STOP", "non ho dolore", "l'école", "Zahnschmerzen!!", "", "🙂🙂", "n'ai pas mal"} {
+	for _, s := range []string{"STOP", "non ho dolore", "l'école", "Zahnschmerzen!!", "", "🙂🙂", "n'ai pas mal",
+		"nn voglio + messaggi", "retirez-moi", "¿c'è un umano?", "hört ... auf", "38.5", "stooooop", "+ + +", "a-", "-a"} {
 		f.Add(s)
 	}
 	m, _ := Default().Compile()
 	f.Fuzz(func(t *testing.T, s string) {
 		r := m.Check(s)
-		if r.Escalate != (r.Category != nil) {
+		if r.Escalate != (r.Category != nil) || r.OptIn && r.OptOut {
 			t.Fatalf("inconsistent result %+v", r)
+		}
+		for _, mt := range r.Matched {
+			if !strings.Contains(s, mt.Text) {
+				t.Fatalf("matched text %q is not in the message", mt.Text)
+			}
 		}
 	})
 }
