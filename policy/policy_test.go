@@ -262,6 +262,22 @@ func TestModelJudgementMustBeGrounded(t *testing.T) {
 	}
 }
 
+// A rule cancelled for one category ("the refund arrived") does not stop
+// the model finding another; it does stop the model finding that one.
+func TestModelAfterCancelledRule(t *testing.T) {
+	m := matcher(t)
+	ctx := context.Background()
+	text := "il rimborso è arrivato, ma ho una reazione allergica al prodotto"
+	medical := fakeModel{j: &Judgement{Escalate: true, Category: Medical, Evidence: "reazione allergica"}}
+	if r := m.Evaluate(ctx, text, medical); !r.Escalate || *r.Category != Medical {
+		t.Errorf("the model's medical judgement was dropped: %s", r.Describe())
+	}
+	refund := fakeModel{j: &Judgement{Escalate: true, Category: Refund, Evidence: "rimborso"}}
+	if r := m.Evaluate(ctx, text, refund); r.Escalate {
+		t.Errorf("the model overrode a cancelled refund: %s", r.Describe())
+	}
+}
+
 func TestValidate(t *testing.T) {
 	r := Default()
 	r.Phrases["vibes"] = map[string][]string{"en": {"x"}}
