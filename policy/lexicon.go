@@ -4,6 +4,8 @@ import (
 	"strings"
 )
 
+//go:generate stringer -type=concept -trimprefix=c
+
 // A concept is a meaning the built-in rules look for, whatever the words:
 // "stop" is smettere, arrêter, stop, dejar de or aufhören, in any person
 // and tense the patterns cover.
