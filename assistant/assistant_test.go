@@ -391,24 +391,30 @@ func TestPolicyCheckAPI(t *testing.T) {
 		Escalate bool           `json:"escalate"`
 		Category *string        `json:"category"`
 		OptOut   bool           `json:"opt_out"`
+		OptIn    bool           `json:"opt_in"`
 		Matched  []policy.Match `json:"matched"`
 	}
 	cases := []struct {
 		text     string
 		category string // "" for none
 		optOut   bool
+		optIn    bool
 	}{
-		{"Ho un forte dolore al dente", policy.Medical, false},
-		{"Non ho dolore, volevo solo un appuntamento", "", false},
-		{"J'ai de la fièvre et la joue gonflée", policy.Medical, false},
-		{"Je n'ai pas mal, merci", "", false},
-		{"I want a refund for the broken chair", policy.Refund, false},
-		{"Can I stop by the shop on Saturday?", "", false},
-		{"Quiero hablar con una persona, por favor", policy.Human, false},
-		{"No tengo fiebre", "", false},
-		{"Ich werde meinen Anwalt einschalten", policy.Legal, false},
-		{"Ich habe keine Schmerzen", "", false},
-		{"STOP", "", true},
+		{"Ho un forte dolore al dente", policy.Medical, false, false},
+		{"Non ho dolore, volevo solo un appuntamento", "", false, false},
+		{"J'ai de la fièvre et la joue gonflée", policy.Medical, false, false},
+		{"Je n'ai pas mal, merci", "", false, false},
+		{"I want a refund for the broken chair", policy.Refund, false, false},
+		{"Can I stop by the shop on Saturday?", "", false, false},
+		{"Quiero hablar con una persona, por favor", policy.Human, false, false},
+		{"No tengo fiebre", "", false, false},
+		{"Ich werde meinen Anwalt einschalten", policy.Legal, false, false},
+		{"Ich habe keine Schmerzen", "", false, false},
+		{"STOP", "", true, false},
+		{"toglietemi dalla vostra lista", "", true, false},
+		{"riattiva", "", false, true},
+		{"je veux recevoir vos offres", "", false, true},
+		{"ho scritto STOP per sbaglio, riattivate le offerte", "", false, true},
 	}
 	for _, c := range cases {
 		code, body := a.Do("POST", "/api/v1/policy/check", map[string]string{"text": c.text})
@@ -420,7 +426,7 @@ func TestPolicyCheckAPI(t *testing.T) {
 		if r.Category != nil {
 			got = *r.Category
 		}
-		if got != c.category || r.Escalate != (c.category != "") || r.OptOut != c.optOut || r.Matched == nil {
+		if got != c.category || r.Escalate != (c.category != "") || r.OptOut != c.optOut || r.OptIn != c.optIn || r.Matched == nil {
 			t.Errorf("%q: %s", c.text, body)
 		}
 	}
@@ -431,6 +437,30 @@ func TestPolicyCheckAPI(t *testing.T) {
 	}
 	if code, _ := a.DoAs("", "POST", "/api/v1/policy/check", `{"text":"x"}`); code != 401 {
 		t.Errorf("without a key: %d", code)
+	}
+}
+
+// Policy rules stored by an earlier version, without the re-subscribe
+// lists, still load, keep the owner's phrases and gain the defaults.
+func TestOldPolicyRulesLoad(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	old := `{"phrases":{"medical_urgency":{"it":["dente ballerino"]}},"opt_out":{"it":["basta offerte"]},` +
+		`"stop_words":{"en":["stop"]},"negations":{"it":["non"]}}`
+	if err := a.Store.SetSetting(ctx, "policy_rules", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Assistant.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Assistant.Check(ctx, "ho un dente ballerino"); !r.Escalate {
+		t.Errorf("the owner's phrase is lost: %s", r.Describe())
+	}
+	if r := a.Assistant.Check(ctx, "START"); !r.OptIn {
+		t.Errorf("START: %s", r.Describe())
+	}
+	if rules := a.Assistant.Rules(); len(rules.StartWords["it"]) == 0 || len(rules.OptIn["en"]) == 0 {
+		t.Errorf("the new lists are empty: %+v", rules)
 	}
 }
 

@@ -196,7 +196,8 @@ func LoadSettings(ctx context.Context, st *store.Store) (*Settings, error) {
 	return s, nil
 }
 
-// LoadRules returns the owner's policy rules, or the defaults.
+// LoadRules returns the owner's policy rules, or the defaults. Rules
+// stored by an earlier version get the lists added since (policy.Rules.Upgrade).
 func LoadRules(ctx context.Context, st *store.Store) (*policy.Rules, error) {
 	v, err := st.Setting(ctx, rulesKey)
 	if errors.Is(err, store.ErrNotFound) {
@@ -209,5 +210,6 @@ func LoadRules(ctx context.Context, st *store.Store) (*policy.Rules, error) {
 	if err := json.Unmarshal([]byte(v), &r); err != nil {
 		return nil, fmt.Errorf("stored policy rules: %w", err)
 	}
+	r.Upgrade()
 	return &r, nil
 }

@@ -21,7 +21,7 @@ func Default() *Rules {
 			Complaint: {
 				"it": {"vergogna", "pessim*", "inaccettabile", "schifo", "reclamo", "lamentela", "delus*", "arrabbiat*",
 					"furioso", "truffa", "mai piu", "servizio scadente", "incompetent*"},
-				"fr": {"honte", "inadmissible", "inacceptable", "plainte", "reclamation", "decu*", "furieux", "furieuse",
+				"fr": {"honte", "inadmissible", "inacceptable", "reclamation", "decu*", "furieux", "furieuse",
 					"arnaque", "nul", "lamentable", "scandale*"},
 				"en": {"disgrace*", "unacceptable", "terrible", "awful", "worst", "complaint", "complain", "disappointed",
 					"angry", "furious", "scam", "ridiculous", "incompetent", "never again"},
@@ -43,7 +43,7 @@ func Default() *Rules {
 				"en": {"lawyer*", "attorney", "sue you", "sue your", "will sue", "going to sue", "suing", "lawsuit", "legal action",
 					"take you to court", "small claims"},
 				"es": {"abogad*", "denuncia*", "demanda*", "juzgado", "tribunal", "accion legal"},
-				"de": {"anwalt", "rechtsanwalt", "anzeige", "verklagen", "klage", "gericht", "rechtliche schritte"},
+				"de": {"anwalt", "rechtsanwalt", "anzeige erstatten", "verklagen", "klage", "gericht", "rechtliche schritte"},
 			},
 			Human: {
 				"it": {"operatore", "parlare con una persona", "persona reale", "persona vera", "essere umano", "parlare con qualcuno",
@@ -70,11 +70,25 @@ func Default() *Rules {
 				"austragen"},
 		},
 		StopWords: map[string][]string{
-			"it": {"stop", "basta", "disiscrivimi"},
-			"fr": {"stop", "arret", "arreter"},
-			"en": {"stop", "unsubscribe", "stopall", "end", "quit"},
-			"es": {"stop", "baja", "alto"},
-			"de": {"stop", "stopp", "abmelden"},
+			"it": {"stop", "basta", "disiscrivimi", "disiscrivi"},
+			"fr": {"stop", "arret", "arreter", "desabonnement", "desinscription"},
+			"en": {"stop", "unsubscribe", "stopall", "end", "quit", "unsub", "opt out"},
+			"es": {"stop", "baja", "alto", "paren", "basta"},
+			"de": {"stop", "stopp", "abmelden", "abbestellen"},
+		},
+		OptIn: map[string][]string{
+			"it": {"iscrivimi di nuovo", "voglio ricevere le vostre offerte"},
+			"fr": {"je veux recevoir vos offres", "réabonnez-moi"},
+			"en": {"sign me up again", "resubscribe me"},
+			"es": {"quiero volver a recibir sus ofertas", "suscríbanme otra vez"},
+			"de": {"wieder anmelden", "meldet mich wieder an"},
+		},
+		StartWords: map[string][]string{
+			"it": {"start", "riattiva", "riattivami", "iscrivimi", "riiscrivimi"},
+			"fr": {"start", "reabonnement", "reabonner", "reinscription"},
+			"en": {"start", "unstop", "subscribe", "resubscribe", "opt in"},
+			"es": {"start", "alta", "reactivar", "suscribirme"},
+			"de": {"start", "anmelden", "wieder anmelden", "abonnieren"},
 		},
 		Negations: map[string][]string{
 			"it": {"non", "no", "nessun", "nessuna", "niente", "nulla", "senza", "mai", "neanche", "nemmeno"},

@@ -16,12 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // Categories of escalation.
@@ -39,10 +37,21 @@ var Categories = []string{Medical, Complaint, Refund, Legal, Human}
 // Langs are the languages rules are written in.
 var Langs = []string{"it", "fr", "en", "es", "de"}
 
-// Rules is the owner-editable policy.
+// Kinds of match besides the escalation categories.
+const (
+	KindOptOut = "opt_out" // a request to stop marketing
+	KindOptIn  = "opt_in"  // a request to receive marketing again
+)
+
+// Rules is the owner-editable policy. Besides these phrases, built-in
+// rules in the five languages understand the usual ways of asking
+// (frames.go); the phrases add to them.
 type Rules struct {
 	// Phrases maps a category to its phrases by language. A phrase is one
-	// or more words; a word ending in * matches any word it starts ("sanguin*").
+	// or more words, each matching its other forms ("rimborso" finds
+	// "rimborsatemi"); a word ending in * matches any word it starts
+	// ("sanguin*"); parts joined by " + " may come in any order, near each
+	// other in a sentence ("togli* + lista").
 	Phrases map[string]map[string][]string `json:"phrases"`
 	// OptOut holds, by language, the phrases that ask to stop marketing
 	// anywhere in a message ("non voglio più ricevere messaggi").
@@ -50,19 +59,44 @@ type Rules struct {
 	// StopWords are, by language, the words that opt out when they are the
 	// whole message, give or take politeness ("STOP", "Stop grazie").
 	StopWords map[string][]string `json:"stop_words"`
+	// OptIn holds, by language, the phrases that ask to receive marketing
+	// again ("iscrivimi di nuovo"). Rules stored before it existed are given
+	// the defaults (Upgrade).
+	OptIn map[string][]string `json:"opt_in"`
+	// StartWords are, by language, the words that opt back in when they are
+	// the whole message ("START", "riattiva").
+	StartWords map[string][]string `json:"start_words"`
 	// Negations are, by language, the words that cancel a phrase following
 	// them within four words in the same clause ("I don't have a fever").
+	// They add to the negations the built-in rules know.
 	Negations map[string][]string `json:"negations"`
+}
+
+// Upgrade gives rules stored by an earlier version the lists added since,
+// with their defaults. A list the owner emptied stays empty: it is stored
+// as {} rather than missing.
+func (r *Rules) Upgrade() {
+	d := Default()
+	if r.OptIn == nil {
+		r.OptIn = d.OptIn
+	}
+	if r.StartWords == nil {
+		r.StartWords = d.StartWords
+	}
 }
 
 // Match is one rule that fired.
 type Match struct {
-	Category string `json:"category"` // a category, or "opt_out"
-	Phrase   string `json:"phrase"`
+	Category string `json:"category"` // a category, "opt_out" or "opt_in"
+	Phrase   string `json:"phrase"`   // the owner's phrase, or "built-in: …" for a built-in rule
 	Lang     string `json:"lang"`
 	Text     string `json:"text"` // the words of the message that matched
 	Negated  bool   `json:"negated,omitempty"`
-	Source   string `json:"source"` // rules or model
+	// Reason says why a negated match does not count: "negated" (a
+	// negation), or what else the words mean ("already_received",
+	// "old_number", "waiting_list"…; Reasons lists them).
+	Reason string `json:"reason,omitempty"`
+	Source string `json:"source"` // rules or model
 }
 
 // Result is the decision about one message.
@@ -71,6 +105,8 @@ type Result struct {
 	Category *string `json:"category"`
 	OptOut   bool    `json:"opt_out"`
 	// OptIn is a request to receive marketing again ("START", "riattiva").
+	// A message with both an opt-out and an opt-in counts as the later one
+	// ("ho scritto stop per sbaglio, riattivate le offerte" opts in).
 	OptIn   bool    `json:"opt_in"`
 	Matched []Match `json:"matched"`
 }
@@ -94,6 +130,11 @@ func (r *Rules) Validate() error {
 				if len(tokenize(p)) == 0 || utf8.RuneCountInString(p) > 100 {
 					return fmt.Errorf("%s (%s): %q is not a phrase of 1 to 100 characters", where, l, p)
 				}
+				for _, part := range strings.Split(p, " + ") {
+					if len(tokenize(part)) == 0 {
+						return fmt.Errorf("%s (%s): %q has an empty part around \" + \"", where, l, p)
+					}
+				}
 			}
 		}
 		return nil
@@ -106,255 +147,371 @@ func (r *Rules) Validate() error {
 			return err
 		}
 	}
-	for name, m := range map[string]map[string][]string{"opt_out": r.OptOut, "stop_words": r.StopWords, "negations": r.Negations} {
-		if err := check(name, m); err != nil {
+	for _, list := range []struct {
+		name string
+		m    map[string][]string
+	}{{"opt_out", r.OptOut}, {"stop_words", r.StopWords}, {"opt_in", r.OptIn}, {"start_words", r.StartWords}, {"negations", r.Negations}} {
+		if err := check(list.name, list.m); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// token is a normalised word and where it sits in the original text.
-type token struct {
-	word       string // lower-case, accents removed
-	start, end int    // byte offsets in the original text
-	boundary   bool   // a clause ends before this word (.,;!? or a "but")
-}
-
-// clauseBreakers start a new clause: a negation before them does not reach past.
-var clauseBreakers = map[string]bool{"ma": true, "pero": true, "but": true, "mais": true, "aber": true, "however": true,
-	"pero'": true, "sondern": true, "pourtant": true, "tuttavia": true}
-
-// fold lower-cases and removes accents ("Perché" → "perche").
-func fold(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(s)) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		switch r {
-		case 'ß':
-			b.WriteString("ss")
-		case 'æ':
-			b.WriteString("ae")
-		case 'œ':
-			b.WriteString("oe")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// tokenize splits into words at anything but letters and digits (so
-// "l'école" is "l" "ecole" and "don't" is "don" "t").
-func tokenize(s string) []token {
-	var out []token
-	boundary := false
-	start := -1
-	flush := func(end int) {
-		if start >= 0 {
-			w := fold(s[start:end])
-			out = append(out, token{word: w, start: start, end: end, boundary: boundary || clauseBreakers[w]})
-			boundary = false
-			start = -1
-		}
-	}
-	for i, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
-			if start < 0 {
-				start = i
-			}
-			continue
-		}
-		flush(i)
-		if strings.ContainsRune(".;!?\n,:", r) {
-			boundary = true
-		}
-	}
-	flush(len(s))
-	return out
-}
-
-// phrase is a compiled rule.
-type phrase struct {
-	category, lang, text string
-	words                []string // a trailing * makes a prefix
-}
-
-func (p phrase) matchAt(toks []token, i int) bool {
-	if i+len(p.words) > len(toks) {
-		return false
-	}
-	for j, w := range p.words {
-		t := toks[i+j].word
-		if pre, ok := strings.CutSuffix(w, "*"); ok {
-			if !strings.HasPrefix(t, pre) {
-				return false
-			}
-		} else if t != w {
-			return false
-		}
-	}
-	return true
-}
-
 // Matcher is compiled Rules, safe for concurrent use.
 type Matcher struct {
-	phrases   index
-	optOut    index
-	stopWords map[string]bool
-	negations map[string]bool
+	phrases   map[string]*phraseIndex // by language: categories, opt-out and opt-in phrases
+	stopWords map[string]bool         // whole messages, as their words joined by spaces
+	startWord map[string]bool
+	negations map[string]bool // the negations of every language
 }
 
-// index finds the phrases that may start at a word: by exact first word,
-// plus those whose first word is a prefix.
-type index struct {
-	byFirst  map[string][]phrase
-	prefixed []phrase
-}
-
-func (x *index) add(p phrase) {
-	if len(p.words) == 0 {
-		return
-	}
-	if strings.HasSuffix(p.words[0], "*") {
-		x.prefixed = append(x.prefixed, p)
-		return
-	}
-	if x.byFirst == nil {
-		x.byFirst = map[string][]phrase{}
-	}
-	x.byFirst[p.words[0]] = append(x.byFirst[p.words[0]], p)
-}
-
-// each calls fn for every phrase matching at token i.
-func (x *index) each(toks []token, i int, fn func(p phrase)) {
-	for _, p := range x.byFirst[toks[i].word] {
-		if p.matchAt(toks, i) {
-			fn(p)
-		}
-	}
-	for _, p := range x.prefixed {
-		if p.matchAt(toks, i) {
-			fn(p)
-		}
-	}
-}
-
-// politeness may surround a STOP without making it a sentence.
-var politeness = map[string]bool{"please": true, "pls": true, "thanks": true, "thank": true, "you": true, "grazie": true,
+// filler is what may surround a STOP, a START or "operatore" without
+// making it a sentence: politeness, "ok", "now", "again".
+var filler = map[string]bool{"please": true, "pls": true, "thanks": true, "thank": true, "you": true, "grazie": true,
 	"per": true, "favore": true, "prego": true, "merci": true, "svp": true, "stp": true, "gracias": true, "por": true,
-	"favor": true, "danke": true, "bitte": true, "all": true, "tutto": true, "tout": true, "todo": true, "alles": true}
-
-func compile(category, lang, text string) phrase {
-	var words []string
-	for _, raw := range strings.Fields(text) {
-		prefix := strings.HasSuffix(raw, "*")
-		toks := tokenize(strings.TrimSuffix(raw, "*"))
-		for i, t := range toks {
-			w := t.word
-			if prefix && i == len(toks)-1 {
-				w += "*"
-			}
-			words = append(words, w)
-		}
-	}
-	return phrase{category: category, lang: lang, text: text, words: words}
+	"favor": true, "danke": true, "bitte": true, "all": true, "tutto": true, "tout": true, "todo": true, "alles": true,
+	"ok": true, "okay": true, "now": true, "ora": true, "adesso": true, "subito": true, "maintenant": true, "ya": true,
+	"jetzt": true, "sofort": true, "x": true, "mille": true, "beaucoup": true, "much": true, "a": true, "thx": true,
+	"grz": true, "vielen": true, "dank": true, "lg": true, "si": true, "yes": true, "oui": true, "ja": true,
 }
+
+// again may follow a START: "start again", "riattiva di nuovo".
+var again = map[string]bool{"again": true, "di": true, "nuovo": true, "de": true, "nuevo": true, "nouveau": true,
+	"wieder": true, "nochmal": true}
+
+// core is a message without its politeness, each word once in a row:
+// "STOP STOP grazie" is "stop".
+func core(toks []token, extra map[string]bool) string {
+	var words []string
+	for _, t := range toks {
+		if filler[t.word] || extra[t.word] || len(words) > 0 && words[len(words)-1] == t.word {
+			continue
+		}
+		words = append(words, t.word)
+	}
+	return strings.Join(words, " ")
+}
+
+// wordsOf is how a stop or start word is compared with a message.
+func wordsOf(s string) string { return core(tokenize(s), nil) }
 
 // Compile validates and prepares the rules.
 func (r *Rules) Compile() (*Matcher, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Matcher{stopWords: map[string]bool{}, negations: map[string]bool{}}
-	for _, c := range Categories {
-		for _, l := range Langs {
-			for _, p := range r.Phrases[c][l] {
-				m.phrases.add(compile(c, l, p))
+	m := &Matcher{phrases: map[string]*phraseIndex{}, stopWords: map[string]bool{}, startWord: map[string]bool{},
+		negations: map[string]bool{}}
+	for _, l := range Langs {
+		x := &phraseIndex{}
+		m.phrases[l] = x
+		add := func(category, text string) {
+			if p := compilePhrase(category, l, text); len(p.parts) > 0 {
+				x.add(&p)
 			}
 		}
-	}
-	for _, l := range Langs {
+		for _, c := range Categories {
+			for _, p := range r.Phrases[c][l] {
+				add(c, p)
+			}
+		}
 		for _, p := range r.OptOut[l] {
-			m.optOut.add(compile("opt_out", l, p))
+			add(KindOptOut, p)
+		}
+		for _, p := range r.OptIn[l] {
+			add(KindOptIn, p)
 		}
 		for _, w := range r.StopWords[l] {
-			m.stopWords[fold(strings.TrimSpace(w))] = true
+			m.stopWords[wordsOf(w)] = true
+		}
+		for _, w := range r.StartWords[l] {
+			m.startWord[wordsOf(w)] = true
 		}
 		for _, w := range r.Negations[l] {
 			m.negations[fold(strings.TrimSpace(w))] = true
+		}
+		for _, w := range strings.Split(lexicons[l][cNeg], "|") {
+			m.negations[w] = true
 		}
 	}
 	return m, nil
 }
 
-// negated reports whether a negation sits within four words before token
-// i, in the same clause.
-func (m *Matcher) negated(toks []token, i int) bool {
-	if toks[i].boundary {
-		return false // the match opens its clause: "no, it hurts"
-	}
-	for j := i - 1; j >= 0 && j >= i-4; j-- {
-		if m.negations[toks[j].word] {
-			return true
-		}
-		if toks[j].boundary {
-			break // the clause began here
-		}
-	}
-	return false
+// wholeMessage is the most words a message of one stop or start word can
+// have with its politeness ("stop per favore grazie mille").
+const wholeMessage = 8
+
+// found is a match, by words.
+type found struct {
+	category, lang, phrase, reason string
+	lo, hi                         int
 }
 
 // Check applies the rules alone to a message.
 func (m *Matcher) Check(text string) Result {
 	toks := tokenize(text)
-	res := Result{Matched: []Match{}}
-	// The same words matched for the same category by phrases of several
-	// languages ("dolor*" is Italian and Spanish) are one match.
+	active, score := languages(text, toks)
+	// The languages the message is most likely in come first: when two
+	// read the same words differently, the likelier one is believed.
+	best := slices.Max(score[:])
+	var views []view
+	var plausible []bool
+	for len(views) < len(Langs) {
+		b := -1
+		for i := range Langs {
+			if active[i] && (b < 0 || score[i] > score[b]) {
+				b = i
+			}
+		}
+		if b < 0 {
+			break
+		}
+		active[b] = false
+		views = append(views, analyse(toks, Langs[b], builtin[Langs[b]], m.negations))
+		plausible = append(plausible, best == 0 || score[b] > 0 && 2*score[b] >= best)
+	}
+	// What cancels a rule is looked for in its own language and in those
+	// the message is plausibly written in ("mia mamma ha la febbre"), not
+	// in every language a short message is read in ("hier" is not
+	// yesterday in "gibt es hier einen Menschen?").
+	if len(views) > 1 {
+		shared := make([]cset, len(toks))
+		for vi, v := range views {
+			if plausible[vi] {
+				for i, c := range v.cs {
+					shared[i].union(c)
+				}
+			}
+		}
+		for vi := range views {
+			ctx := slices.Clone(shared)
+			for i, c := range views[vi].cs {
+				ctx[i].union(c)
+			}
+			views[vi].ctx = ctx
+		}
+	}
+	var fs []found
+	// The whole message: STOP, START, "operatore".
+	if len(toks) > 0 && len(toks) <= wholeMessage {
+		last := len(toks) - 1
+		switch c := core(toks, nil); {
+		case m.stopWords[c]:
+			fs = append(fs, found{category: KindOptOut, phrase: c, lo: 0, hi: last})
+		case m.startWord[c] || m.startWord[core(toks, again)]:
+			fs = append(fs, found{category: KindOptIn, phrase: c, lo: 0, hi: last})
+		case wantsPerson(views, toks):
+			fs = append(fs, found{category: Human, phrase: "built-in: a person, on its own", lo: 0, hi: last})
+		}
+	}
+	for li := range views {
+		v := &views[li]
+		x := m.phrases[v.lang]
+		for i := range toks {
+			x.each(v, i, func(p *phrase, lo, hi int) {
+				f := found{category: p.category, lang: v.lang, phrase: p.text, lo: lo, hi: hi}
+				if negated(v, p.category, v.negation(lo, lo)) {
+					f.reason = reasonNegated
+				} else {
+					f.reason = guard(p.category, v, lo, hi)
+				}
+				fs = append(fs, f)
+			})
+		}
+		for fi := range frames {
+			if f, ok := v.find(&frames[fi]); ok {
+				fs = append(fs, f)
+			}
+		}
+	}
+	return m.result(text, toks, views, fs)
+}
+
+// result turns what was found into the decision. The same words found for
+// the same category are one match: in one language, counted if a rule
+// counts it; across languages, as the likelier language reads them.
+func (m *Matcher) result(text string, toks []token, views []view, fs []found) Result {
 	type span struct {
 		category   string
 		start, end int
 	}
-	seen := map[span]bool{}
-	for i := range toks {
-		m.phrases.each(toks, i, func(p phrase) {
-			end := toks[i+len(p.words)-1].end
-			k := span{p.category, toks[i].start, end}
-			if seen[k] {
-				return
+	at := map[span]int{}
+	res := Result{Matched: []Match{}}
+	langOf := make([]string, 0, len(fs))
+	for _, f := range fs {
+		end := toks[f.hi].end
+		for _, v := range views {
+			if v.lang == f.lang {
+				end = toks[v.tail[f.hi]].end
 			}
-			seen[k] = true
-			res.Matched = append(res.Matched, Match{Category: p.category, Phrase: p.text, Lang: p.lang,
-				Text: text[toks[i].start:end], Negated: m.negated(toks, i), Source: "rules"})
-		})
-		// Opt-out: an explicit phrase anywhere (not negated), or below a
-		// stop word as the whole message.
-		m.optOut.each(toks, i, func(p phrase) {
-			if m.negated(toks, i) {
-				return
+		}
+		k := span{f.category, toks[f.lo].start, end}
+		mt := Match{Category: f.category, Phrase: f.phrase, Lang: f.lang, Text: text[k.start:k.end],
+			Negated: f.reason != "", Reason: f.reason, Source: "rules"}
+		if i, ok := at[k]; ok {
+			if langOf[i] == f.lang && res.Matched[i].Negated && !mt.Negated {
+				res.Matched[i] = mt
 			}
-			end := toks[i+len(p.words)-1].end
-			res.Matched = append(res.Matched, Match{Category: "opt_out", Phrase: p.text, Lang: p.lang,
-				Text: text[toks[i].start:end], Source: "rules"})
-			res.OptOut = true
-		})
+			continue
+		}
+		at[k] = len(res.Matched)
+		res.Matched = append(res.Matched, mt)
+		langOf = append(langOf, f.lang)
 	}
-	var core []token
-	for _, t := range toks {
-		if !politeness[t.word] {
-			core = append(core, t)
+	// The later request wins ("ho scritto STOP per sbaglio, riattivate le
+	// offerte"); requests that overlap are an opt-out: when unsure, no
+	// marketing.
+	type req struct{ start, end int }
+	lastOut, lastIn := req{-1, -1}, req{-1, -1}
+	for k, i := range at {
+		if mt := res.Matched[i]; !mt.Negated && mt.Category == KindOptOut && k.start > lastOut.start {
+			lastOut = req{k.start, k.end}
+		} else if !mt.Negated && mt.Category == KindOptIn && k.start > lastIn.start {
+			lastIn = req{k.start, k.end}
 		}
 	}
-	if len(core) == 1 && m.stopWords[core[0].word] {
-		res.OptOut = true
-		res.Matched = append(res.Matched, Match{Category: "opt_out", Phrase: core[0].word, Text: text[core[0].start:core[0].end],
-			Source: "rules"})
+	res.OptIn = lastIn.start >= 0 && (lastOut.start < 0 || lastIn.start >= lastOut.end)
+	res.OptOut = lastOut.start >= 0 && !res.OptIn
+	start := make([]int, len(res.Matched))
+	for k, i := range at {
+		start[i] = k.start
 	}
+	order := make([]int, len(res.Matched))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return start[order[a]] < start[order[b]] })
+	sorted := make([]Match, len(order))
+	for i, o := range order {
+		sorted[i] = res.Matched[o]
+	}
+	res.Matched = sorted
 	res.decide()
 	return res
 }
+
+// find looks for a frame in a view: the first place where it counts, or
+// else the first where it was cancelled, to show why.
+func (v *view) find(fr *frame) (found, bool) {
+	if fr.langs != "" && !strings.Contains(fr.langs, v.lang) {
+		return found{}, false
+	}
+	for _, s := range fr.slots {
+		if !v.all.any(s) {
+			return found{}, false
+		}
+	}
+	var cancelled *found
+	at := make([]int, len(fr.slots))
+	for a := range v.toks {
+		if !v.cs[a].any(fr.slots[0]) {
+			continue
+		}
+		at[0] = a
+		lo, hi, ok := a, a, true
+		for k := 1; k < len(fr.slots) && ok; k++ {
+			best := -1
+			for j := range v.toks {
+				t := v.toks[j]
+				if t.sentence != v.toks[a].sentence || fr.clause && t.clause != v.toks[a].clause || !v.cs[j].any(fr.slots[k]) {
+					continue
+				}
+				// One word fills one slot, but for a "me" attached to
+				// its verb ("cancellatemi").
+				if slices.Contains(at[:k], j) && !(fr.slots[k].has(cMe) && v.cs[j].has(cMe)) {
+					continue
+				}
+				if best < 0 || abs(j-a) < abs(best-a) {
+					best = j
+				}
+			}
+			if best < 0 {
+				ok = false
+				break
+			}
+			at[k] = best
+			lo, hi = min(lo, best), max(hi, best)
+		}
+		if !ok || hi-lo > fr.window {
+			continue
+		}
+		for _, i := range at {
+			hi = max(hi, v.tail[i])
+		}
+		f := found{category: fr.label, lang: v.lang, phrase: "built-in: " + fr.name, lo: lo, hi: hi}
+		// The words of the concepts found are not their own negation
+		// ("i can't believe it", "non è la prima volta").
+		skip := slices.Clone(at)
+		for k, i := range at {
+			for _, h := range v.seq[i] {
+				if h.concepts.any(fr.slots[k]) {
+					for j := i + 1; j <= h.end; j++ {
+						skip = append(skip, j)
+					}
+				}
+			}
+		}
+		switch {
+		case !fr.negOK && negated(v, fr.label, v.negation(lo, hi, skip...)):
+			f.reason = reasonNegated
+		case fr.check != nil:
+			f.reason = fr.check(v, at)
+		}
+		if f.reason == "" {
+			f.reason = guard(fr.label, v, lo, hi)
+		}
+		if f.reason == "" {
+			return f, true
+		}
+		if cancelled == nil {
+			cancelled = &f
+		}
+	}
+	if cancelled != nil {
+		return *cancelled, true
+	}
+	return found{}, false
+}
+
+// negated: a negation at word n cancels a match of label, but for a
+// threat after a condition ("if you don't fix it, I'll sue").
+func negated(v *view, label string, n int) bool {
+	return n >= 0 && !(label == Legal && conditional(v, n))
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// wantsPerson: the whole message names a person and nothing else
+// ("operatore", "un humain svp", "einen Menschen bitte").
+func wantsPerson(views []view, toks []token) bool {
+	n, person := 0, false
+	for i, t := range toks {
+		if filler[t.word] || articles[t.word] {
+			continue
+		}
+		n++
+		known := false
+		for _, v := range views {
+			known = known || v.cs[i].any(set(cPerson, cReal))
+			person = person || v.cs[i].has(cPerson)
+		}
+		if !known {
+			return false
+		}
+	}
+	return person && n <= 3
+}
+
+// articles and prepositions around a person asked for.
+var articles = map[string]bool{"un": true, "una": true, "uno": true, "an": true, "une": true, "el": true, "la": true,
+	"il": true, "le": true, "the": true, "ein": true, "einen": true, "einem": true, "einer": true, "con": true,
+	"with": true, "mit": true, "avec": true, "to": true, "au": true, "someone": false}
 
 // decide sets Escalate and Category from the matches: the first category in
 // the order of Categories that has a match not negated.
@@ -403,14 +560,14 @@ func (m *Matcher) Evaluate(ctx context.Context, text string, cl Classifier) Resu
 	if cl == nil || res.Escalate {
 		return res
 	}
-	for _, mt := range res.Matched {
-		if mt.Negated {
-			return res
-		}
-	}
 	j, err := cl.Classify(ctx, text)
 	if err != nil || j == nil || !j.Escalate {
 		return res
+	}
+	for _, mt := range res.Matched {
+		if mt.Negated && mt.Category == j.Category {
+			return res // the rules found the customer saying otherwise ("non ho dolore")
+		}
 	}
 	known := false
 	for _, c := range Categories {
@@ -431,7 +588,7 @@ func (r Result) Describe() string {
 	for _, m := range r.Matched {
 		s := fmt.Sprintf("%s: %q", m.Category, m.Text)
 		if m.Negated {
-			s += " (negated)"
+			s += " (" + m.Reason + ")"
 		}
 		parts = append(parts, s)
 	}

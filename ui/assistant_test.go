@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -385,6 +386,9 @@ func TestPolicyPage(t *testing.T) {
 		{"Ich habe keine Schmerzen mehr, danke", []string{"No escalation", "negated: does not count"}, []string{"takes over"}},
 		{"STOP", []string{"The customer opts out of marketing.", "Opt-out"}, nil},
 		{"Avete posto sabato mattina?", []string{"No escalation", "No rule matched."}, nil},
+		{"ho scritto stop per sbaglio, riattivate le offerte", []string{"The customer asks to receive marketing again.", "Re-subscribe"},
+			[]string{"opts out"}},
+		{"il rimborso è arrivato, grazie", []string{"No escalation", "does not count: already received"}, []string{"takes over"}},
 	} {
 		body := try(c.text)
 		for _, w := range c.want {
@@ -404,7 +408,8 @@ func TestPolicyPage(t *testing.T) {
 
 	// The page shows the rules as textareas, one phrase a line.
 	_, body := owner.get("/settings/policy")
-	for _, want := range []string{`name="phrases.medical_urgency.it"`, "sanguin*", `name="negations.de"`, `name="stop_words.en"`, `name="opt_out.fr"`} {
+	for _, want := range []string{`name="phrases.medical_urgency.it"`, "sanguin*", `name="negations.de"`, `name="stop_words.en"`, `name="opt_out.fr"`,
+		`name="opt_in.it"`, `name="start_words.de"`, "wieder anmelden"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("policy page lacks %s", want)
 		}
@@ -421,13 +426,19 @@ func TestPolicyPage(t *testing.T) {
 		form.Set("opt_out."+l, strings.Join(rules.OptOut[l], "\n"))
 		form.Set("stop_words."+l, strings.Join(rules.StopWords[l], "\n"))
 		form.Set("negations."+l, strings.Join(rules.Negations[l], "\n"))
+		form.Set("opt_in."+l, strings.Join(rules.OptIn[l], "\n"))
+		form.Set("start_words."+l, strings.Join(rules.StartWords[l], "\n"))
 	}
 	form.Set("phrases.medical_urgency.it", form.Get("phrases.medical_urgency.it")+"\r\n\r\ndente ballerino\r\n  ")
+	form.Set("start_words.it", "start\nvai con le offerte")
 	if resp, body := owner.post("/settings/policy", form); resp.StatusCode != 303 {
 		t.Fatalf("save: %d %s", resp.StatusCode, body)
 	}
 	if res := a.Assistant.Check(context.Background(), "ho un dente ballerino"); !res.Escalate {
 		t.Error("the new phrase does not escalate")
+	}
+	if res := a.Assistant.Check(context.Background(), "Vai con le offerte!"); !res.OptIn {
+		t.Error("the new start words do not opt in")
 	}
 	if body := try("ho un dente ballerino"); !strings.Contains(body, "dente ballerino") || !strings.Contains(body, "Medical urgency") {
 		t.Error("try does not use the saved rules")
@@ -827,5 +838,22 @@ func TestAssistantWithOllama(t *testing.T) {
 	owner.get("/inbox/" + itoa(conv))
 	if _, body := owner.htmx("POST", "/inbox/"+itoa(conv)+"/summarise", nil); !strings.Contains(body, "Hello, I am a tiny model.") {
 		t.Errorf("summary with tiny: %s", body)
+	}
+}
+
+// Every reason a policy match may not count has words in the panel.
+func TestPolicyReasonsHaveWords(t *testing.T) {
+	var strs map[string]string
+	b, err := os.ReadFile("locales/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &strs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range policy.Reasons {
+		if r != "negated" && strs["policy.reason."+r] == "" {
+			t.Errorf("no words for the reason %q", r)
+		}
 	}
 }

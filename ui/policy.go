@@ -20,6 +20,8 @@ type policyView struct {
 	Categories []policySection
 	OptOut     policySection
 	StopWords  policySection
+	OptIn      policySection
+	StartWords policySection
 	Negations  policySection
 	Classify   bool // the model's judgement is added to the rules
 	Open       bool // show every section open (after a refused save)
@@ -29,7 +31,7 @@ type policyView struct {
 
 // policySection is one list of phrases, by language.
 type policySection struct {
-	Key    string // a category, or opt_out, stop_words, negations
+	Key    string // a category, or opt_out, stop_words, opt_in, start_words, negations
 	Fields []policyField
 	Count  int
 }
@@ -56,6 +58,8 @@ func (p *Panel) policyData(me *store.User, r *policy.Rules) *policyView {
 	}
 	v.OptOut = section("opt_out", "opt_out.", r.OptOut)
 	v.StopWords = section("stop_words", "stop_words.", r.StopWords)
+	v.OptIn = section("opt_in", "opt_in.", r.OptIn)
+	v.StartWords = section("start_words", "start_words.", r.StartWords)
 	v.Negations = section("negations", "negations.", r.Negations)
 	on, _ := p.Assistant.Generation()
 	v.Classify = on && p.Assistant.Settings().Classify
@@ -109,6 +113,7 @@ func (p *Panel) handlePolicySave(w http.ResponseWriter, r *http.Request) {
 		rules.Phrases[c] = byLang("phrases." + c + ".")
 	}
 	rules.OptOut, rules.StopWords, rules.Negations = byLang("opt_out."), byLang("stop_words."), byLang("negations.")
+	rules.OptIn, rules.StartWords = byLang("opt_in."), byLang("start_words.")
 	if err := p.Assistant.SaveRules(r.Context(), rules); err != nil {
 		p.policyPage(w, r, http.StatusUnprocessableEntity, rules, sentence(err.Error()))
 		return
@@ -172,6 +177,7 @@ func (p *Panel) handlePolicyTry(w http.ResponseWriter, r *http.Request) {
 type matchView struct {
 	Text, Category, Phrase, Source string
 	Negated                        bool
+	Reason                         string // why a negated match does not count (policy.Match.Reason)
 	Langs                          []string
 }
 
@@ -179,12 +185,13 @@ func matches(ms []policy.Match) []matchView {
 	var out []matchView
 	at := map[string]int{}
 	for _, m := range ms {
-		key := strings.Join([]string{m.Text, m.Category, m.Phrase, m.Source, strconv.FormatBool(m.Negated)}, "\x00")
+		key := strings.Join([]string{m.Text, m.Category, m.Phrase, m.Source, strconv.FormatBool(m.Negated), m.Reason}, "\x00")
 		i, ok := at[key]
 		if !ok {
 			i = len(out)
 			at[key] = i
-			out = append(out, matchView{Text: m.Text, Category: m.Category, Phrase: m.Phrase, Source: m.Source, Negated: m.Negated})
+			out = append(out, matchView{Text: m.Text, Category: m.Category, Phrase: m.Phrase, Source: m.Source,
+				Negated: m.Negated, Reason: m.Reason})
 		}
 		if m.Lang != "" {
 			out[i].Langs = append(out[i].Langs, m.Lang)
