@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
-		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM,
+		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Metrics: a.Metrics,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)

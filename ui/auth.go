@@ -5,9 +5,9 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,7 +125,7 @@ func (p *Panel) loadSession(w http.ResponseWriter, r *http.Request) *store.Sessi
 func (p *Panel) startSession(w http.ResponseWriter, r *http.Request, u *store.User) error {
 	token, hash := accounts.NewToken()
 	csrf, _ := accounts.NewToken()
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := clientAddr(r, p.Config.TrustedProxies).String()
 	ua := r.UserAgent()
 	if len(ua) > 300 {
 		ua = ua[:300]
@@ -261,39 +261,53 @@ func (p *Panel) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &authForm{Email: r.PostFormValue("email"), Next: safeNext(r.PostFormValue("next"))}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	emailKey := strings.ToLower(strings.TrimSpace(f.Email))
-	now := time.Now()
-	blockedIP, untilIP := p.loginIP.Blocked(ip, now)
-	blockedEmail, untilEmail := p.loginEmail.Blocked(emailKey, now)
-	if blockedIP || blockedEmail {
-		until := untilIP
-		if untilEmail.After(until) {
-			until = untilEmail
-		}
-		mins := int(time.Until(until).Minutes()) + 1
-		w.Header().Set("Retry-After", until.UTC().Format(http.TimeFormat))
-		p.Log.Warn("login refused: too many attempts", slog.String("ip", ip))
-		p.authPage(w, r, http.StatusTooManyRequests, "login", p.T("login.title"), f, p.T("login.throttled", mins))
+	client := clientAddr(r, p.Config.TrustedProxies)
+	att := accounts.Attempt{Email: strings.ToLower(strings.TrimSpace(f.Email)), Client: clientKey(client)}
+	// The attempt counts before its password is checked: of many sent at
+	// once, only those the guard admits cost a hash.
+	if wait := p.loginGuard.Admit(att, time.Now()); wait > 0 {
+		p.countLogin("throttled")
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.Log.Warn("login refused: too many attempts", slog.String("client", client.String()), slog.Duration("wait", wait))
+		p.authPage(w, r, http.StatusTooManyRequests, "login", p.T("login.title"), f, p.throttledMessage(secs))
 		return
 	}
 	u, err := accounts.Login(r.Context(), p.Store, f.Email, r.PostFormValue("password"))
-	if errors.Is(err, accounts.ErrBadCredentials) {
-		p.loginIP.Fail(ip, now)
-		p.loginEmail.Fail(emailKey, now)
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		p.countLogin("wrong")
 		p.authPage(w, r, http.StatusUnauthorized, "login", p.T("login.title"), f, p.T("login.wrong"))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, accounts.ErrBusy):
+		p.loginGuard.Cancel(att)
+		p.countLogin("busy")
+		w.Header().Set("Retry-After", "1")
+		p.authPage(w, r, http.StatusTooManyRequests, "login", p.T("login.title"), f, p.T("login.busy"))
+		return
+	case err != nil:
+		p.loginGuard.Cancel(att)
 		p.internal(w, r, err)
 		return
 	}
-	p.loginEmail.Reset(emailKey)
+	p.loginGuard.Succeeded(att)
+	p.countLogin("signed_in")
 	if err := p.startSession(w, r, u); err != nil {
 		p.internal(w, r, err)
 		return
 	}
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// throttledMessage says how long to wait, in seconds or minutes.
+func (p *Panel) throttledMessage(secs int) string {
+	switch {
+	case secs <= 1:
+		return p.T("login.throttled_second")
+	case secs < 120:
+		return p.T("login.throttled_seconds", secs)
+	}
+	return p.T("login.throttled", (secs+59)/60)
 }
 
 func (p *Panel) handleLogout(w http.ResponseWriter, r *http.Request) {
