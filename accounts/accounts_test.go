@@ -50,8 +50,8 @@ func TestRules(t *testing.T) {
 }
 
 // TestLoginGuard: failures slow down the client that makes them, with
-// growing delays rather than a lock; a distributed guess slows every client;
-// a success forgets the client's failures.
+// growing delays rather than a lock; a distributed guess slows every client
+// but a known device; a success forgets the client's failures.
 func TestLoginGuard(t *testing.T) {
 	g := NewLoginGuard()
 	t0 := time.Unix(1000, 0)
@@ -116,6 +116,10 @@ func TestLoginGuard(t *testing.T) {
 	}
 	if w := g.Admit(Attempt{Email: acct, Client: "100.64.9.9"}, later); w == 0 {
 		t.Fatal("a new client is not slowed after a distributed guess")
+	}
+	// ...but not a device that signed in as that address before.
+	if w := g.Admit(Attempt{Email: acct, Client: "100.64.9.9", Device: "d1"}, later); w != 0 {
+		t.Fatalf("a known device waits %s", w)
 	}
 
 	// A success forgets the client's failures on that address.

@@ -32,7 +32,8 @@ var (
 	pairBackoff = backoff{free: 4, first: time.Second, most: 5 * time.Minute}
 	// One client trying many addresses: spraying a common password.
 	clientBackoff = backoff{free: 20, first: time.Second, most: 5 * time.Minute}
-	// One address tried from many clients: a distributed guess.
+	// One address tried from many clients: a distributed guess. It slows
+	// every client the address has not signed in from before.
 	accountBackoff = backoff{free: 20, first: time.Second, most: 5 * time.Minute}
 )
 
@@ -44,10 +45,17 @@ const forgetAfter = time.Hour
 type Attempt struct {
 	Email  string // as typed, trimmed and lower-cased
 	Client string // the client's address
+	// Device is set when the client proved, with a cookie from an earlier
+	// sign-in as Email, that it is a device of the account's owner; it is
+	// then slowed only by its own failures.
+	Device string
 }
 
 // keys are the counters an attempt is counted on, with their backoffs.
 func (a Attempt) keys() []guardKey {
+	if a.Device != "" {
+		return []guardKey{{"device\x00" + a.Email + "\x00" + a.Device, pairBackoff}}
+	}
 	return []guardKey{
 		{"pair\x00" + a.Email + "\x00" + a.Client, pairBackoff},
 		{"client\x00" + a.Client, clientBackoff},

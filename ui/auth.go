@@ -262,7 +262,9 @@ func (p *Panel) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	f := &authForm{Email: r.PostFormValue("email"), Next: safeNext(r.PostFormValue("next"))}
 	client := clientAddr(r, p.Config.TrustedProxies)
+	vouchers := p.deviceVouchers(r)
 	att := accounts.Attempt{Email: strings.ToLower(strings.TrimSpace(f.Email)), Client: clientKey(client)}
+	att.Device = p.devices.Known(r.Context(), att.Email, vouchers)
 	// The attempt counts before its password is checked: of many sent at
 	// once, only those the guard admits cost a hash.
 	if wait := p.loginGuard.Admit(att, time.Now()); wait > 0 {
@@ -292,6 +294,7 @@ func (p *Panel) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	p.loginGuard.Succeeded(att)
 	p.countLogin("signed_in")
+	p.rememberDevice(w, r, u.Email, vouchers, att.Device != "")
 	if err := p.startSession(w, r, u); err != nil {
 		p.internal(w, r, err)
 		return
@@ -308,6 +311,38 @@ func (p *Panel) throttledMessage(secs int) string {
 		return p.T("login.throttled_seconds", secs)
 	}
 	return p.T("login.throttled", (secs+59)/60)
+}
+
+// deviceCookieTTL is how long a browser stays known after a sign-in; each
+// sign-in from it renews it.
+const (
+	deviceCookieTTL = 365 * 24 * time.Hour
+	maxVouchers     = 5 // a shared desk computer signs in as several people
+)
+
+// deviceVouchers are the vouchers of the browser's device cookie.
+func (p *Panel) deviceVouchers(r *http.Request) []string {
+	c, err := r.Cookie(p.cookieName("sendbox_device"))
+	if err != nil || c.Value == "" || len(c.Value) > 400 {
+		return nil
+	}
+	v := strings.Split(c.Value, "~")
+	return v[:min(len(v), maxVouchers)]
+}
+
+// rememberDevice adds a voucher for email to the browser's device cookie
+// (unless it has one: known), so that a distributed guess of the address
+// does not slow this browser, and renews the cookie.
+func (p *Panel) rememberDevice(w http.ResponseWriter, r *http.Request, email string, vouchers []string, known bool) {
+	if !known {
+		v, err := p.devices.Vouch(r.Context(), email)
+		if err != nil {
+			p.Log.Error("remember the browser of a sign-in", slog.Any("err", err))
+			return
+		}
+		vouchers = append([]string{v}, vouchers...)
+	}
+	p.setCookie(w, "sendbox_device", strings.Join(vouchers[:min(len(vouchers), maxVouchers)], "~"), deviceCookieTTL)
 }
 
 func (p *Panel) handleLogout(w http.ResponseWriter, r *http.Request) {

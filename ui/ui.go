@@ -79,6 +79,7 @@ type Panel struct {
 	static       http.Handler
 	strings      map[string]string
 	loginGuard   *accounts.LoginGuard
+	devices      *accounts.Devices
 	logins       *metrics.CounterVec // sign-in attempts by result; nil without Metrics
 	live         *hub
 	setupOnce    sync.Mutex // guards setup token creation
@@ -91,6 +92,7 @@ func New(d Deps) (*Panel, error) {
 	}
 	p := &Panel{Deps: d,
 		loginGuard: accounts.NewLoginGuard(),
+		devices:    &accounts.Devices{Store: d.Store},
 	}
 	b, err := localeFS.ReadFile("locales/en.json")
 	if err != nil {
