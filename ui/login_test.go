@@ -2,10 +2,12 @@ package ui_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -195,5 +197,41 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 	}
 	if last.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("guesses with a new X-Forwarded-For each time, from an untrusted peer: %d, want 429", last.StatusCode)
+	}
+}
+
+// TestResetLinkEndsOtherSessions: a new password set through a reset link
+// signs the user out everywhere else, as changing it in the panel does: the
+// reset is how someone takes an account back from whoever else holds it.
+func TestResetLinkEndsOtherSessions(t *testing.T) {
+	a := sendboxtest.New(t)
+	owner := setupOwner(t, a)
+	agent := userBrowser(t, a, "agent") // the agent's session, say on a lost phone
+	if resp, _ := agent.get("/inbox"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("agent's session: %d", resp.StatusCode)
+	}
+	u, err := a.Store.UserByEmail(context.Background(), "agent@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := owner.post("/settings/users/"+itoa(u.ID)+"/reset", nil)
+	m := regexp.MustCompile(`/invite\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no reset link on the team page")
+	}
+	fresh := newBrowser(t, a)
+	fresh.get(m[0])
+	if resp, body := fresh.post("/invite", url.Values{"token": {m[1]}, "password": {"a brand new passphrase"},
+		"password2": {"a brand new passphrase"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set the new password: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := fresh.get("/inbox"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the browser that used the link: %d", resp.StatusCode)
+	}
+	if resp, _ := agent.get("/inbox"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other session after a reset: %d, want a redirect to sign in", resp.StatusCode)
+	}
+	if resp, _ := owner.get("/inbox"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("someone else's session after the reset: %d", resp.StatusCode)
 	}
 }
