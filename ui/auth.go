@@ -204,6 +204,12 @@ func (p *Panel) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &authForm{Token: r.PostFormValue("token"), Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
+	// The link first: hashing a password takes 19 MiB and a hashing slot,
+	// which someone without a link must not be able to spend.
+	if _, err := p.Store.TokenUser(r.Context(), accounts.HashToken(f.Token), "setup"); err != nil {
+		p.linkGone(w, r, err, "setup")
+		return
+	}
 	email, err := accounts.NormalizeEmail(f.Email)
 	if err == nil {
 		f.Name, err = accounts.CheckName(f.Name)
@@ -234,6 +240,16 @@ func (p *Panel) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/settings/whatsapp?ok=welcome", http.StatusSeeOther)
+}
+
+// linkGone answers a set-password form whose link is spent, expired or
+// never was (kind: setup or invite).
+func (p *Panel) linkGone(w http.ResponseWriter, r *http.Request, err error, kind string) {
+	if !errors.Is(err, store.ErrNotFound) {
+		p.internal(w, r, err)
+		return
+	}
+	p.page(w, r, http.StatusGone, "error", &view{Title: p.T(kind + ".title"), Narrow: true, Error: p.T(kind + ".invalid")})
 }
 
 func (p *Panel) handleLoginForm(w http.ResponseWriter, r *http.Request) {
@@ -376,6 +392,10 @@ func (p *Panel) handleInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &authForm{Token: r.PostFormValue("token")}
+	if _, err := p.Store.TokenUser(r.Context(), accounts.HashToken(f.Token), "invite"); err != nil {
+		p.linkGone(w, r, err, "invite")
+		return
+	}
 	pw := r.PostFormValue("password")
 	err := accounts.CheckNewPassword(pw)
 	if err == nil && pw != r.PostFormValue("password2") {

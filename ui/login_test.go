@@ -235,3 +235,23 @@ func TestResetLinkEndsOtherSessions(t *testing.T) {
 		t.Fatalf("someone else's session after the reset: %d", resp.StatusCode)
 	}
 }
+
+// TestLinkFormsCheckTheLinkFirst: the set-password forms of the setup and
+// invitation links hashed the password (19 MiB, a hashing slot) before
+// looking at the link, so anyone could spend the server's hashing on them.
+func TestLinkFormsCheckTheLinkFirst(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := newBrowser(t, a)
+	b.get("/login")
+	before, _, _ := accounts.HashStats()
+	for _, path := range []string{"/invite", "/setup"} {
+		resp, _ := b.post(path, url.Values{"token": {"guessed"}, "email": {"x@example.com"}, "name": {"X"},
+			"password": {"a long enough passphrase"}, "password2": {"a long enough passphrase"}})
+		if resp.StatusCode != http.StatusGone {
+			t.Errorf("%s with a guessed token: %d, want 410", path, resp.StatusCode)
+		}
+	}
+	if after, _, _ := accounts.HashStats(); after != before {
+		t.Errorf("%d password hashes for links that do not exist", after-before)
+	}
+}
