@@ -115,3 +115,67 @@ func TestConcurrentLoginsMemory(t *testing.T) {
 		t.Fatalf("sign-in after the burst: %d", code)
 	}
 }
+
+// TestResetPasswordCommand: an owner locked out of the panel gets back in
+// from the server's shell, whether sendbox runs or not.
+func TestResetPasswordCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	st, err := store.Open(context.Background(), dataDir+"/sendbox.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateUser(context.Background(), "owner@example.com", "Owner", "owner",
+		accounts.HashPassword("a forgotten passphrase")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	env := []string{"SENDBOX_DATA=" + dataDir, "SENDBOX_HTTP=0.0.0.0:18159"}
+	if _, errOut, code := runCLI(t, env, "user", "reset-password", "--email", "nobody@example.com"); code != 1 || !strings.Contains(errOut, "no user has the address") {
+		t.Fatalf("unknown address: %d %q", code, errOut)
+	}
+	if out, _, _ := runCLI(t, nil, "help"); !strings.Contains(out, "user reset-password --email E") {
+		t.Fatalf("usage does not list the command:\n%s", out)
+	}
+
+	// With sendbox stopped: the link is written to the database.
+	link, errOut, code := runCLI(t, env, "user", "reset-password", "--email", "Owner@Example.com")
+	link = strings.TrimSpace(link)
+	if code != 0 || !strings.HasPrefix(link, "http://127.0.0.1:18159/invite?token=") || !strings.Contains(errOut, "works once") {
+		t.Fatalf("reset-password: %d %q %q", code, link, errOut)
+	}
+	p := start(t, dataDir)
+	defer func() { p.cmd.Process.Signal(syscall.SIGTERM); <-p.done }()
+	use := func(link, pw string) int {
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const csrf = "0123456789abcdef0123456789abcdef-reset"
+		form := url.Values{"csrf": {csrf}, "token": {u.Query().Get("token")}, "password": {pw}, "password2": {pw}}
+		req, _ := http.NewRequest("POST", "http://"+p.addr+"/invite", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: "sendbox_csrf", Value: csrf})
+		resp, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := use(link, "my new passphrase"); code != http.StatusSeeOther {
+		t.Fatalf("the link: %d", code)
+	}
+	if code := use(link, "another passphrase"); code != http.StatusGone {
+		t.Fatalf("the link used twice: %d", code)
+	}
+
+	// With sendbox running, and a public URL given.
+	link, _, code = runCLI(t, env, "user", "reset-password", "--email", "owner@example.com", "--url", "https://inbox.example.com/")
+	link = strings.TrimSpace(link)
+	if code != 0 || !strings.HasPrefix(link, "https://inbox.example.com/invite?token=") {
+		t.Fatalf("reset-password with --url: %d %q", code, link)
+	}
+	if code := use(link, "the third passphrase"); code != http.StatusSeeOther {
+		t.Fatalf("the link made while sendbox runs: %d", code)
+	}
+}

@@ -184,6 +184,31 @@ func Login(ctx context.Context, st *store.Store, email, pw string) (*store.User,
 	return u, nil
 }
 
+// ErrDisabled is returned for a user who may not sign in.
+var ErrDisabled = errors.New("the user is disabled: an owner or admin must enable them in Settings → Team first")
+
+// PasswordReset makes a one-time link token with which the user of email
+// sets a new password (and is signed in, their other sessions ended), valid
+// for ttl; it voids the user's earlier links. It needs only the store, so
+// an owner locked out of the panel gets back in from the server's shell.
+func PasswordReset(ctx context.Context, st *store.Store, email string, ttl time.Duration) (string, *store.User, error) {
+	u, err := st.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil, fmt.Errorf("no user has the address %q: %w", email, err)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("find the user: %w", err)
+	}
+	if !u.DisabledAt.IsZero() {
+		return "", nil, fmt.Errorf("%s: %w", u.Email, ErrDisabled)
+	}
+	token, hash := NewToken()
+	if err := st.CreateToken(ctx, hash, "invite", u.ID, ttl); err != nil {
+		return "", nil, fmt.Errorf("store the link: %w", err)
+	}
+	return token, u, nil
+}
+
 // NewToken returns a random URL-safe token and the hash to store for it.
 func NewToken() (token, hash string) {
 	b := make([]byte, 32)
