@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -264,13 +265,27 @@ func (p *Panel) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	p.authPage(w, r, http.StatusOK, "login", p.T("login.title"), f, "")
 }
 
-// safeNext keeps a redirect after login inside this site.
+// safeNext keeps a redirect after login inside this site: a clean path of
+// its own, with its query, or "/inbox". Browsers drop tabs and newlines
+// from a URL and read "\\" as "/", so those are refused anywhere (escaped
+// too), and the path is cleaned so that nothing is left to read as a host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/inbox"
+	const home = "/inbox"
+	if next == "" || len(next) > 2000 || strings.ContainsFunc(next, unsafeInURL) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" || strings.HasPrefix(next, "//") ||
+		!strings.HasPrefix(u.Path, "/") || strings.ContainsFunc(u.Path, unsafeInURL) {
+		return home
+	}
+	// path.Clean never leaves a leading "//".
+	return (&url.URL{Path: path.Clean(u.Path), RawQuery: u.RawQuery}).String()
 }
+
+// unsafeInURL is a character a browser may drop from a URL or read as a
+// slash.
+func unsafeInURL(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
 
 func (p *Panel) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !p.checkPreCSRF(w, r) {

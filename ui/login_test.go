@@ -255,3 +255,21 @@ func TestLinkFormsCheckTheLinkFirst(t *testing.T) {
 		t.Errorf("%d password hashes for links that do not exist", after-before)
 	}
 }
+
+// TestLoginNextStaysOnSite: the page to return to after sign-in is a path
+// of this site, whatever the link said.
+func TestLoginNextStaysOnSite(t *testing.T) {
+	a := sendboxtest.New(t)
+	setupOwner(t, a)
+	for next, want := range map[string]string{"/\t/evil.example": "/inbox", "/./\\evil.example": "/inbox",
+		"/settings/team?ok=saved": "/settings/team?ok=saved"} {
+		b := newBrowser(t, a)
+		if _, body := b.get("/login?next=" + url.QueryEscape(next)); !strings.Contains(body, `name="next" value="`+strings.ReplaceAll(want, "&", "&amp;")+`"`) {
+			t.Errorf("the login form for next=%q does not carry %q", next, want)
+		}
+		resp, _ := b.post("/login", url.Values{"email": {ownerEmail}, "password": {ownerPassword}, "next": {next}})
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("sign-in with next=%q: %d to %q, want %q", next, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
