@@ -66,6 +66,11 @@ type Client struct {
 	pulls  map[string]*pull    // by lower-cased short model name; guarded by mu
 	closed bool                // Run has returned, no new pulls; guarded by mu
 	keep   time.Duration       // how long finished pulls stay listed; guarded by mu
+
+	// Registries are the registry hosts, lower-case, besides Ollama's own
+	// that pulls may name (SENDBOX_OLLAMA_REGISTRIES). Set before the
+	// first pull.
+	Registries []string
 }
 
 // New returns a client for the Ollama server at rawURL, such as

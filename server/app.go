@@ -171,6 +171,7 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	if a.LLM, err = llm.New(a.Config.OllamaURL, a.Log.With(slog.String("component", "llm"))); err != nil {
 		return err
 	}
+	a.LLM.Registries = a.Config.OllamaRegistries
 	go a.LLM.Run(bg)
 	a.KB = &knowledge.Base{Store: a.Store, Index: a.Search, Embedder: a.LLM, Log: a.Log.With(slog.String("component", "knowledge"))}
 	a.Assistant = &assistant.Assistant{Store: a.Store, Broker: a.Broker, Outbound: a.Outbound, KB: a.KB, Model: a.LLM,
