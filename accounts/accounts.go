@@ -224,6 +224,28 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ErrOwnerKey is returned when someone who is not an owner revokes an
+// owner-role API key.
+var ErrOwnerKey = errors.New("only an owner can revoke an owner's API key")
+
+// MayRevokeKey reports whether a user of role may revoke a key of keyRole:
+// no one may revoke a key more powerful than they could have created.
+func MayRevokeKey(role, keyRole string) bool { return Can(role, keyRole) }
+
+// RevokeAPIKey revokes a live key for a user of role: store.ErrNotFound
+// when there is no such live key, ErrOwnerKey when it is more powerful than
+// the user.
+func RevokeAPIKey(ctx context.Context, st *store.Store, role string, id int64) error {
+	k, err := st.APIKeyByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !MayRevokeKey(role, k.Role) {
+		return ErrOwnerKey
+	}
+	return st.RevokeAPIKey(ctx, id)
+}
+
 // APIKeyPrefix starts every sendbox API key, so leaked keys are recognisable
 // by secret scanners.
 const APIKeyPrefix = "sbx_"
