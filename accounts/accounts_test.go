@@ -139,6 +139,20 @@ func TestLoginGuard(t *testing.T) {
 	}
 }
 
+// TestLoginGuardBounded: a flood of addresses does not grow the guard
+// without bound.
+func TestLoginGuardBounded(t *testing.T) {
+	g := NewLoginGuard()
+	g.maxKeys = 300
+	now := time.Unix(1000, 0)
+	for i := range 10000 {
+		g.Admit(Attempt{Email: fmt.Sprintf("u%d@example.com", i), Client: fmt.Sprintf("client %d", i)}, now)
+		if len(g.seen) > g.maxKeys+3 {
+			t.Fatalf("%d keys remembered after %d attempts; the bound is %d", len(g.seen), i+1, g.maxKeys)
+		}
+	}
+}
+
 // TestHashGate: no more hashes run at once than there are slots, and a
 // sign-in that finds the slots and their queue full is told so at once.
 func TestHashGate(t *testing.T) {

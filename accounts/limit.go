@@ -155,19 +155,22 @@ func (g *LoginGuard) undo(k guardKey) {
 }
 
 // sweep forgets the keys quiet for forgetAfter, at most once per sweepEach,
-// and drops keys at random beyond maxKeys; called with mu held.
+// and half the keys, at random, when a flood of addresses fills maxKeys
+// (so that it is not done again at the next attempt); called with mu held.
 func (g *LoginGuard) sweep(now time.Time) {
-	if now.Sub(g.swept) < g.sweepEach && len(g.seen) < g.maxKeys {
-		return
-	}
-	g.swept = now
-	for k, t := range g.seen {
-		if now.Sub(t.next) > forgetAfter {
-			delete(g.seen, k)
+	if now.Sub(g.swept) >= g.sweepEach {
+		g.swept = now
+		for k, t := range g.seen {
+			if now.Sub(t.next) > forgetAfter {
+				delete(g.seen, k)
+			}
 		}
 	}
+	if len(g.seen) < g.maxKeys {
+		return
+	}
 	for k := range g.seen {
-		if len(g.seen) < g.maxKeys {
+		if len(g.seen) <= g.maxKeys/2 {
 			break
 		}
 		delete(g.seen, k)
