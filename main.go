@@ -6,6 +6,8 @@
 //	sendbox apikey create --name N  create an API key (printed once)
 //	sendbox apikey list             list API keys
 //	sendbox apikey revoke ID        revoke an API key
+//	sendbox user reset-password --email E
+//	                                print a one-time link to set a new password
 //	sendbox reindex                 rebuild the search index
 package main
 
@@ -16,11 +18,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -58,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "apikey":
 		err = apikey(args, stdout, stderr)
+	case "user":
+		err = user(args, stdout, stderr)
 	case "reindex":
 		err = reindex(args, stderr)
 	case "help", "-h", "--help":
@@ -87,6 +93,9 @@ commands:
   apikey create --name N  create an API key; it is printed once [--role owner|admin|agent|viewer]
   apikey list             list API keys
   apikey revoke ID        revoke an API key
+  user reset-password --email E
+                          print a one-time link where that user sets a new password (and the
+                          owner gets back in); works whether sendbox runs or not [--url U]
   reindex                 rebuild the search index from the database (a running sendbox keeps serving)
 
 Every command takes --data (SENDBOX_DATA); "sendbox serve -h" lists every flag.
@@ -222,6 +231,69 @@ func apikey(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown apikey command %q: use create, list or revoke", sub)
 	}
 	return nil
+}
+
+// resetLinkTTL is how long a link of "sendbox user reset-password" works:
+// it is made by someone at the server, to be opened at once.
+const resetLinkTTL = time.Hour
+
+func user(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "reset-password" {
+		return errors.New("say what to do: reset-password --email E")
+	}
+	fs := flag.NewFlagSet("sendbox user reset-password", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the address the user signs in with")
+	data := fs.String("data", "", "data folder (default SENDBOX_DATA or ./sendbox-data)")
+	base := fs.String("url", "", "where the panel is opened (default https://SENDBOX_DOMAIN, else http://SENDBOX_HTTP)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required, e.g. --email owner@example.com")
+	}
+	cfg, _, err := config.Load("sendbox", nil, config.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, cfg.Path("sendbox.db"), nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	token, u, err := accounts.PasswordReset(ctx, st, *email, resetLinkTTL)
+	if err != nil {
+		return err
+	}
+	link := strings.TrimRight(panelBase(cfg, *base), "/") + "/invite?token=" + token
+	fmt.Fprintf(stderr, "One-time link for %s (%s, role %s). It works once, within the hour; it signs them in and ends their other sessions:\n",
+		u.Email, u.Name, u.Role)
+	fmt.Fprintln(stdout, link)
+	return nil
+}
+
+// panelBase is where a link printed by a command is opened: the given
+// address, else the public URL, else the listen address (loopback when it
+// listens on every interface).
+func panelBase(cfg *config.Config, given string) string {
+	if given != "" {
+		return given
+	}
+	if u := cfg.PublicURL(); u != "" {
+		return u
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return "http://" + cfg.HTTPAddr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func day(t time.Time) string {

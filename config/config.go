@@ -389,7 +389,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if u, err := url.Parse(c.OllamaURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("SENDBOX_OLLAMA_URL: want a URL such as http://127.0.0.1:11434, got %q", c.OllamaURL))
+		errs = append(errs, fmt.Errorf("SENDBOX_OLLAMA_URL: want a URL such as http://127.0.0.1:11434, got %q", RedactURL(c.OllamaURL)))
 	}
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
@@ -398,7 +398,7 @@ func (c *Config) Validate() error {
 	}
 	if c.NATSURL != "" {
 		if u, err := url.Parse(c.NATSURL); err != nil || u.Host == "" {
-			errs = append(errs, fmt.Errorf("SENDBOX_NATS_URL: want a URL such as nats://host:4222, got %q", c.NATSURL))
+			errs = append(errs, fmt.Errorf("SENDBOX_NATS_URL: want a URL such as nats://host:4222, got %q", RedactURL(c.NATSURL)))
 		}
 	}
 	return errors.Join(errs...)
@@ -444,10 +444,13 @@ func RedactURL(s string) string {
 	if u.User == nil {
 		return s
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "********")
+	if _, ok := u.User.Password(); !ok {
+		return u.String()
 	}
-	return u.String()
+	// url.UserPassword would escape the stars to %2A: put the mask in
+	// after the user name (escaped, so the first "@" is the separator).
+	u.User = url.User(u.User.Username())
+	return strings.Replace(u.String(), "@", ":********@", 1)
 }
 
 // ParseBytes reads a size: a number of bytes, or one with a unit such as

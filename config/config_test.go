@@ -94,13 +94,16 @@ func TestURLPasswordsMasked(t *testing.T) {
 			t.Errorf("password %q printed:\n%s", secret, out)
 		}
 	}
-	for _, kept := range []string{"nats://app:%2A%2A%2A%2A%2A%2A%2A%2A@nats.example.com:4222", "mail.example.com:587"} {
+	for _, kept := range []string{"nats://app:********@nats.example.com:4222", "http://me:********@10.0.0.5:11434", "mail.example.com:587"} {
 		if !strings.Contains(out, kept) {
 			t.Errorf("%q not shown:\n%s", kept, out)
 		}
 	}
 	if got := RedactURL("nats://nats.example.com:4222"); got != "nats://nats.example.com:4222" {
 		t.Errorf("a URL without a password changed: %q", got)
+	}
+	if got := RedactURL("smtp://in%40box:p%40ss@mail.example.com:587"); got != "smtp://in%40box:********@mail.example.com:587" {
+		t.Errorf("a user name with an escaped @: %q", got)
 	}
 }
 

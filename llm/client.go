@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"sendbox/config"
 )
 
 // ErrOffline wraps the error of a call that could not reach Ollama at all.
@@ -48,7 +50,7 @@ const (
 
 // Client is one Ollama server. Its methods are safe for concurrent use.
 type Client struct {
-	url string
+	url string // for people: its password masked
 	api *api.Client
 	log *slog.Logger
 
@@ -66,16 +68,24 @@ type Client struct {
 	pulls  map[string]*pull    // by lower-cased short model name; guarded by mu
 	closed bool                // Run has returned, no new pulls; guarded by mu
 	keep   time.Duration       // how long finished pulls stay listed; guarded by mu
+
+	// Registries are the registry hosts, lower-case, besides Ollama's own
+	// that pulls may name (SENDBOX_OLLAMA_REGISTRIES). Set before the
+	// first pull.
+	Registries []string
 }
 
 // New returns a client for the Ollama server at rawURL, such as
-// http://127.0.0.1:11434. It does not contact the server: call Run or Probe.
-// A nil log means slog.Default().
+// http://127.0.0.1:11434. A user and password in the URL are sent as basic
+// authentication, for an Ollama behind a proxy that asks for them (Ollama
+// has none of its own); the password is masked wherever the URL is shown.
+// It does not contact the server: call Run or Probe. A nil log means
+// slog.Default().
 func New(rawURL string, log *slog.Logger) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("llm: want an Ollama URL such as http://127.0.0.1:11434, got %q", rawURL)
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("llm: want an Ollama URL such as http://127.0.0.1:11434, got %q", config.RedactURL(rawURL))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -86,7 +96,7 @@ func New(rawURL string, log *slog.Logger) (*Client, error) {
 	tr.DialContext = (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = headerTimeout
 	c := &Client{
-		url:   u.String(),
+		url:   config.RedactURL(u.String()),
 		api:   api.NewClient(u, &http.Client{Transport: tr}),
 		log:   log,
 		kick:  make(chan struct{}, 1),
@@ -98,7 +108,8 @@ func New(rawURL string, log *slog.Logger) (*Client, error) {
 	return c, nil
 }
 
-// URL is the server's base URL, without a trailing slash.
+// URL is the server's base URL, without a trailing slash, its password
+// masked.
 func (c *Client) URL() string { return c.url }
 
 // Online reports whether the last probe (or call) reached the server; false

@@ -63,7 +63,7 @@ func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 func TestNewValidatesURL(t *testing.T) {
 	t.Parallel()
-	for _, bad := range []string{"", "127.0.0.1:11434", "localhost", "ftp://127.0.0.1:11434", "http://", "http://127.0.0.1:11434/?x=1", "http://u:p@127.0.0.1:11434"} {
+	for _, bad := range []string{"", "127.0.0.1:11434", "localhost", "ftp://127.0.0.1:11434", "http://", "http://127.0.0.1:11434/?x=1"} {
 		if _, err := llm.New(bad, nil); err == nil {
 			t.Errorf("New(%q) accepted it", bad)
 		}
@@ -72,6 +72,8 @@ func TestNewValidatesURL(t *testing.T) {
 		"http://127.0.0.1:11434":          "http://127.0.0.1:11434",
 		" http://127.0.0.1:11434/ ":       "http://127.0.0.1:11434",
 		"https://ai.example.com/ollama//": "https://ai.example.com/ollama",
+		// Behind a proxy that asks for a password; it is never shown.
+		"https://ai:pw-123@ai.example.com/": "https://ai:********@ai.example.com",
 	} {
 		c, err := llm.New(in, nil)
 		if err != nil {

@@ -16,6 +16,20 @@ import (
 // ErrBadModelName is returned by StartPull for a name Ollama would refuse.
 var ErrBadModelName = errors.New("not a valid model name")
 
+// RegistryError is returned by StartPull for a name on a registry host
+// that is not enabled: Ollama fetches from whatever host a name gives, so a
+// free host would let a pull reach any address Ollama can (a cloud's
+// metadata service at 169.254.169.254, a service on the local network).
+type RegistryError struct{ Host string }
+
+func (e *RegistryError) Error() string {
+	return fmt.Sprintf("pulls from %s are not enabled: SENDBOX_OLLAMA_REGISTRIES lists the registries besides Ollama's own", e.Host)
+}
+
+// defaultRegistry is Ollama's own registry, where names without a host
+// come from.
+const defaultRegistry = "registry.ollama.ai"
+
 // ErrPullRunning is returned by StartPull while the same model is being pulled.
 var ErrPullRunning = errors.New("this model is already being pulled")
 
@@ -50,13 +64,18 @@ func pullKey(name string) (short, key string, ok bool) {
 }
 
 // StartPull starts downloading a model ([host/][namespace/]name[:tag]) in the
-// background; Pulls shows its progress. It refuses a name Ollama would refuse
-// and a model already being pulled. The pull stops when CancelPull is called
-// or Run's context ends.
+// background; Pulls shows its progress. It refuses a name that is not a
+// registry model name as Ollama defines them (no scheme, no digest), a host
+// other than Ollama's own registry and c.Registries (a *RegistryError), and
+// a model already being pulled. The pull stops when CancelPull is called or
+// Run's context ends.
 func (c *Client) StartPull(name string) error {
 	short, key, ok := pullKey(name)
-	if !ok {
+	if !ok || strings.Contains(name, "://") {
 		return fmt.Errorf("llm: pull %q: %w", name, ErrBadModelName)
+	}
+	if host := strings.ToLower(model.ParseName(name).Host); host != defaultRegistry && !slices.Contains(c.Registries, host) {
+		return fmt.Errorf("llm: pull %q: %w", name, &RegistryError{Host: host})
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -257,7 +257,6 @@ func TestPullNames(t *testing.T) {
 		"library/qwen2.5:7b":             "qwen2.5:7b",
 		"registry.ollama.ai/library/x:1": "x:1",
 		"me/my-model:q4_K_M":             "me/my-model:q4_K_M",
-		"hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M": "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M",
 	} {
 		if err := c.StartPull(in); err != nil {
 			t.Errorf("StartPull(%q): %v", in, err)
@@ -268,6 +267,48 @@ func TestPullNames(t *testing.T) {
 			return ok && st.Done && st.Err == ""
 		})
 	}
+}
+
+// TestPullRegistries: Ollama fetches from the host a name gives, so a name
+// may give one only where the admin enabled that registry.
+func TestPullRegistries(t *testing.T) {
+	t.Parallel()
+	base := pullServer(t, func(p *progressWriter, r *http.Request) {
+		p.line(`{"status":"success"}`)
+	})
+	c := newClient(t, base)
+	c.Registries = []string{"hf.co"}
+	for name, host := range map[string]string{
+		"169.254.169.254/latest/meta-data:x":    "169.254.169.254",
+		"localhost:11434/library/llama3:latest": "localhost:11434",
+		"10.0.0.1/ns/model":                     "10.0.0.1",
+		"HF.CO.evil.example/org/repo:q4":        "hf.co.evil.example",
+	} {
+		var re *llm.RegistryError
+		if err := c.StartPull(name); !errors.As(err, &re) || re.Host != host {
+			t.Errorf("StartPull(%q): %v, want a RegistryError for %s", name, err, host)
+		}
+	}
+	for _, name := range []string{"http://169.254.169.254/latest/meta-data:x", "https://hf.co/org/repo:q4"} {
+		if err := c.StartPull(name); !errors.Is(err, llm.ErrBadModelName) {
+			t.Errorf("StartPull(%q): %v, want ErrBadModelName", name, err)
+		}
+	}
+	if len(c.Pulls()) != 0 {
+		t.Fatalf("refused names were pulled: %+v", c.Pulls())
+	}
+	want := "hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M"
+	if err := c.StartPull("HF.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M"); err != nil {
+		t.Fatalf("a pull from an enabled registry: %v", err)
+	}
+	eventually(t, 5*time.Second, "the pull from hf.co", func() bool {
+		for _, p := range c.Pulls() {
+			if strings.EqualFold(p.Model, want) && p.Done && p.Err == "" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestPullsForgetsFinished(t *testing.T) {

@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
-		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer,
+		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)
@@ -178,6 +178,7 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	if a.LLM, err = llm.New(a.Config.OllamaURL, a.Log.With(slog.String("component", "llm"))); err != nil {
 		return err
 	}
+	a.LLM.Registries = a.Config.OllamaRegistries
 	go a.LLM.Run(bg)
 	a.KB = &knowledge.Base{Store: a.Store, Index: a.Search, Embedder: a.LLM, Log: a.Log.With(slog.String("component", "knowledge"))}
 	a.Assistant = &assistant.Assistant{Store: a.Store, Broker: a.Broker, Outbound: a.Outbound, KB: a.KB, Model: a.LLM,

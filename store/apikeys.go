@@ -40,6 +40,15 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*APIKey, error) 
 	return k, err
 }
 
+// APIKeyByID returns a key, live or revoked.
+func (s *Store) APIKeyByID(ctx context.Context, id int64) (*APIKey, error) {
+	k, err := scanAPIKey(s.r.QueryRowContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return k, err
+}
+
 // TouchAPIKey records that a key was used.
 func (s *Store) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.w.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", at.UnixMilli(), id)

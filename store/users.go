@@ -268,7 +268,9 @@ func (s *Store) SetupOwner(ctx context.Context, tokenHash, email, name, password
 	return u, err
 }
 
-// AcceptInvite sets an invited user's password, consuming the token.
+// AcceptInvite sets the password of the user of an invitation or reset
+// link, consuming the token, and ends the user's sessions: a reset is how
+// someone takes an account back from whoever else is signed in to it.
 func (s *Store) AcceptInvite(ctx context.Context, tokenHash, passwordHash string) (*User, error) {
 	var uid int64
 	err := s.update(ctx, func(t *wtx) error {
@@ -280,7 +282,10 @@ func (s *Store) AcceptInvite(ctx context.Context, tokenHash, passwordHash string
 		if err != nil {
 			return err
 		}
-		_, err = t.tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", passwordHash, t.now.UnixMilli(), uid)
+		if _, err = t.tx.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", passwordHash, t.now.UnixMilli(), uid); err != nil {
+			return err
+		}
+		_, err = t.tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", uid)
 		return err
 	})
 	if err != nil {

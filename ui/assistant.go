@@ -327,9 +327,12 @@ func (p *Panel) handlePull(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := p.LLM.StartPull(name); err != nil {
 		msg := err.Error()
+		var re *llm.RegistryError
 		switch {
 		case errors.Is(err, llm.ErrBadModelName):
 			msg = p.T("pull.bad_name", name)
+		case errors.As(err, &re):
+			msg = p.T("pull.registry", name, re.Host)
 		case errors.Is(err, llm.ErrPullRunning):
 			msg = p.T("pull.running", name)
 		}

@@ -5,9 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func (p *Panel) loadSession(w http.ResponseWriter, r *http.Request) *store.Sessi
 func (p *Panel) startSession(w http.ResponseWriter, r *http.Request, u *store.User) error {
 	token, hash := accounts.NewToken()
 	csrf, _ := accounts.NewToken()
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	ip := clientAddr(r, p.Config.TrustedProxies).String()
 	ua := r.UserAgent()
 	if len(ua) > 300 {
 		ua = ua[:300]
@@ -204,6 +205,12 @@ func (p *Panel) handleSetup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &authForm{Token: r.PostFormValue("token"), Email: r.PostFormValue("email"), Name: r.PostFormValue("name")}
+	// The link first: hashing a password takes 19 MiB and a hashing slot,
+	// which someone without a link must not be able to spend.
+	if _, err := p.Store.TokenUser(r.Context(), accounts.HashToken(f.Token), "setup"); err != nil {
+		p.linkGone(w, r, err, "setup")
+		return
+	}
 	email, err := accounts.NormalizeEmail(f.Email)
 	if err == nil {
 		f.Name, err = accounts.CheckName(f.Name)
@@ -237,6 +244,16 @@ func (p *Panel) handleSetup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/settings/whatsapp?ok=welcome", http.StatusSeeOther)
 }
 
+// linkGone answers a set-password form whose link is spent, expired or
+// never was (kind: setup or invite).
+func (p *Panel) linkGone(w http.ResponseWriter, r *http.Request, err error, kind string) {
+	if !errors.Is(err, store.ErrNotFound) {
+		p.internal(w, r, err)
+		return
+	}
+	p.page(w, r, http.StatusGone, "error", &view{Title: p.T(kind + ".title"), Narrow: true, Error: p.T(kind + ".invalid")})
+}
+
 func (p *Panel) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	if s := p.loadSession(w, r); s != nil {
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
@@ -249,52 +266,115 @@ func (p *Panel) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	p.authPage(w, r, http.StatusOK, "login", p.T("login.title"), f, "")
 }
 
-// safeNext keeps a redirect after login inside this site.
+// safeNext keeps a redirect after login inside this site: a clean path of
+// its own, with its query, or "/inbox". Browsers drop tabs and newlines
+// from a URL and read "\\" as "/", so those are refused anywhere (escaped
+// too), and the path is cleaned so that nothing is left to read as a host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/inbox"
+	const home = "/inbox"
+	if next == "" || len(next) > 2000 || strings.ContainsFunc(next, unsafeInURL) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Opaque != "" || u.User != nil || u.Host != "" || strings.HasPrefix(next, "//") ||
+		!strings.HasPrefix(u.Path, "/") || strings.ContainsFunc(u.Path, unsafeInURL) {
+		return home
+	}
+	// path.Clean never leaves a leading "//".
+	return (&url.URL{Path: path.Clean(u.Path), RawQuery: u.RawQuery}).String()
 }
+
+// unsafeInURL is a character a browser may drop from a URL or read as a
+// slash.
+func unsafeInURL(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }
 
 func (p *Panel) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !p.checkPreCSRF(w, r) {
 		return
 	}
 	f := &authForm{Email: r.PostFormValue("email"), Next: safeNext(r.PostFormValue("next"))}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	emailKey := strings.ToLower(strings.TrimSpace(f.Email))
-	now := time.Now()
-	blockedIP, untilIP := p.loginIP.Blocked(ip, now)
-	blockedEmail, untilEmail := p.loginEmail.Blocked(emailKey, now)
-	if blockedIP || blockedEmail {
-		until := untilIP
-		if untilEmail.After(until) {
-			until = untilEmail
-		}
-		mins := int(time.Until(until).Minutes()) + 1
-		w.Header().Set("Retry-After", until.UTC().Format(http.TimeFormat))
-		p.Log.Warn("login refused: too many attempts", slog.String("ip", ip))
-		p.authPage(w, r, http.StatusTooManyRequests, "login", p.T("login.title"), f, p.T("login.throttled", mins))
+	client := clientAddr(r, p.Config.TrustedProxies)
+	vouchers := p.deviceVouchers(r)
+	att := accounts.Attempt{Email: strings.ToLower(strings.TrimSpace(f.Email)), Client: clientKey(client)}
+	att.Device = p.devices.Known(r.Context(), att.Email, vouchers)
+	// The attempt counts before its password is checked: of many sent at
+	// once, only those the guard admits cost a hash.
+	if wait := p.loginGuard.Admit(att, time.Now()); wait > 0 {
+		p.countLogin("throttled")
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		p.Log.Warn("login refused: too many attempts", slog.String("client", client.String()), slog.Duration("wait", wait))
+		p.authPage(w, r, http.StatusTooManyRequests, "login", p.T("login.title"), f, p.throttledMessage(secs))
 		return
 	}
 	u, err := accounts.Login(r.Context(), p.Store, f.Email, r.PostFormValue("password"))
-	if errors.Is(err, accounts.ErrBadCredentials) {
-		p.loginIP.Fail(ip, now)
-		p.loginEmail.Fail(emailKey, now)
+	switch {
+	case errors.Is(err, accounts.ErrBadCredentials):
+		p.countLogin("wrong")
 		p.authPage(w, r, http.StatusUnauthorized, "login", p.T("login.title"), f, p.T("login.wrong"))
 		return
-	}
-	if err != nil {
+	case errors.Is(err, accounts.ErrBusy):
+		p.loginGuard.Cancel(att)
+		p.countLogin("busy")
+		w.Header().Set("Retry-After", "1")
+		p.authPage(w, r, http.StatusTooManyRequests, "login", p.T("login.title"), f, p.T("login.busy"))
+		return
+	case err != nil:
+		p.loginGuard.Cancel(att)
 		p.internal(w, r, err)
 		return
 	}
-	p.loginEmail.Reset(emailKey)
+	p.loginGuard.Succeeded(att)
+	p.countLogin("signed_in")
+	p.rememberDevice(w, r, u.Email, vouchers, att.Device != "")
 	if err := p.startSession(w, r, u); err != nil {
 		p.internal(w, r, err)
 		return
 	}
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
+}
+
+// throttledMessage says how long to wait, in seconds or minutes.
+func (p *Panel) throttledMessage(secs int) string {
+	switch {
+	case secs <= 1:
+		return p.T("login.throttled_second")
+	case secs < 120:
+		return p.T("login.throttled_seconds", secs)
+	}
+	return p.T("login.throttled", (secs+59)/60)
+}
+
+// deviceCookieTTL is how long a browser stays known after a sign-in; each
+// sign-in from it renews it.
+const (
+	deviceCookieTTL = 365 * 24 * time.Hour
+	maxVouchers     = 5 // a shared desk computer signs in as several people
+)
+
+// deviceVouchers are the vouchers of the browser's device cookie.
+func (p *Panel) deviceVouchers(r *http.Request) []string {
+	c, err := r.Cookie(p.cookieName("sendbox_device"))
+	if err != nil || c.Value == "" || len(c.Value) > 400 {
+		return nil
+	}
+	v := strings.Split(c.Value, "~")
+	return v[:min(len(v), maxVouchers)]
+}
+
+// rememberDevice adds a voucher for email to the browser's device cookie
+// (unless it has one: known), so that a distributed guess of the address
+// does not slow this browser, and renews the cookie.
+func (p *Panel) rememberDevice(w http.ResponseWriter, r *http.Request, email string, vouchers []string, known bool) {
+	if !known {
+		v, err := p.devices.Vouch(r.Context(), email)
+		if err != nil {
+			p.Log.Error("remember the browser of a sign-in", slog.Any("err", err))
+			return
+		}
+		vouchers = append([]string{v}, vouchers...)
+	}
+	p.setCookie(w, "sendbox_device", strings.Join(vouchers[:min(len(vouchers), maxVouchers)], "~"), deviceCookieTTL)
 }
 
 func (p *Panel) handleLogout(w http.ResponseWriter, r *http.Request) {
@@ -328,6 +408,10 @@ func (p *Panel) handleInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &authForm{Token: r.PostFormValue("token")}
+	if _, err := p.Store.TokenUser(r.Context(), accounts.HashToken(f.Token), "invite"); err != nil {
+		p.linkGone(w, r, err, "invite")
+		return
+	}
 	pw := r.PostFormValue("password")
 	err := accounts.CheckNewPassword(pw)
 	if err == nil && pw != r.PostFormValue("password2") {

@@ -396,7 +396,11 @@ func (p *Panel) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
 		return
 	}
-	if err := p.Store.RevokeAPIKey(r.Context(), id); err != nil {
+	if err := accounts.RevokeAPIKey(r.Context(), p.Store, sessionFrom(r).User.Role, id); err != nil {
+		if errors.Is(err, accounts.ErrOwnerKey) {
+			p.fail(w, r, http.StatusForbidden, p.T("keys.owner_only"))
+			return
+		}
 		p.notFoundOr(w, r, err)
 		return
 	}

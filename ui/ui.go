@@ -27,6 +27,7 @@ import (
 	"sendbox/config"
 	"sendbox/knowledge"
 	"sendbox/llm"
+	"sendbox/metrics"
 	"sendbox/notify"
 	"sendbox/outbound"
 	"sendbox/search"
@@ -72,6 +73,8 @@ type Deps struct {
 	LLM       *llm.Client
 	// Mailer sends e-mail; nil when no SMTP server is configured.
 	Mailer *notify.Mailer
+	// Metrics counts sign-ins by outcome; nil counts nothing.
+	Metrics *metrics.Registry
 }
 
 // Panel serves the admin panel.
@@ -81,8 +84,9 @@ type Panel struct {
 	assetVersion string
 	static       http.Handler
 	strings      map[string]string
-	loginIP      *accounts.Limiter
-	loginEmail   *accounts.Limiter
+	loginGuard   *accounts.LoginGuard
+	devices      *accounts.Devices
+	logins       *metrics.CounterVec // sign-in attempts by result; nil without Metrics
 	live         *hub
 	setupOnce    sync.Mutex // guards setup token creation
 }
@@ -93,8 +97,8 @@ func New(d Deps) (*Panel, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	p := &Panel{Deps: d,
-		loginIP:    accounts.NewLimiter(20, 15*time.Minute),
-		loginEmail: accounts.NewLimiter(8, 15*time.Minute),
+		loginGuard: accounts.NewLoginGuard(),
+		devices:    &accounts.Devices{Store: d.Store},
 	}
 	b, err := localeFS.ReadFile("locales/en.json")
 	if err != nil {
@@ -117,8 +121,21 @@ func New(d Deps) (*Panel, error) {
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
+	if d.Metrics != nil {
+		p.logins = d.Metrics.Counter("sendbox_logins_total",
+			"Sign-in attempts by result: signed_in, wrong (the password was checked), throttled, busy (both refused before any check).", "result")
+		d.Metrics.GaugeFunc("sendbox_password_hashes_running", "Password hashes (argon2id, 19 MiB each) running now.",
+			func() float64 { _, running, _ := accounts.HashStats(); return float64(running) })
+	}
 	p.live = newHub(d.NC, d.Log, p.urgentAlert)
 	return p, nil
+}
+
+// countLogin records a sign-in attempt's result.
+func (p *Panel) countLogin(result string) {
+	if p.logins != nil {
+		p.logins.With(result).Inc()
+	}
 }
 
 // Close stops the live event hub.
