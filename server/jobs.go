@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"sendbox/indexing"
-	"sendbox/ui"
+	"sendbox/outbound"
 )
 
 // jobs runs the periodic work of the panel: waking snoozed conversations,
@@ -43,7 +43,7 @@ func (a *App) syncTemplates(ctx context.Context) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	n, err := ui.SyncTemplates(sctx, a.Store, a.Graph)
+	n, err := outbound.SyncTemplates(sctx, a.Store, a.Graph)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.Log.Warn("sync message templates", slog.Any("err", err))
