@@ -39,6 +39,7 @@ func (a *App) jobs(ctx context.Context) {
 
 func (a *App) syncTemplates(ctx context.Context) {
 	if a.Graph.WABAID == "" {
+		a.Log.Warn("SENDBOX_WA_WABA_ID is not set: templates cannot be listed, so sendbox cannot check their category and parameters and refuses to send them")
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
