@@ -254,7 +254,7 @@ func BenchmarkOutboundThroughput(b *testing.B) {
 	defer graph.Close()
 
 	dir := b.TempDir()
-	env := []string{"SENDBOX_WA_PHONE_NUMBER_ID=" + sim.DefaultPhoneNumberID, "SENDBOX_WA_TOKEN=bench-token",
+	env := []string{"SENDBOX_WA_PHONE_NUMBER_ID=" + sim.DefaultPhoneNumberID, "SENDBOX_WA_WABA_ID=" + sim.DefaultWABAID, "SENDBOX_WA_TOKEN=bench-token",
 		"SENDBOX_WA_VERIFY_TOKEN=v", "SENDBOX_WA_APP_SECRET=" + crashSecret, "SENDBOX_WA_API_URL=" + graph.URL, "SENDBOX_WA_MPS=" + strconv.Itoa(mps)}
 	key, errOut, code := runCLI(b, append(env, "SENDBOX_DATA="+dir), "apikey", "create", "--name", "bench")
 	if code != 0 {

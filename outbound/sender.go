@@ -367,9 +367,15 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 		if !WindowOpen(c.LastInboundAt, time.Now()) {
 			// Checked again here: the window may have closed while queued.
 			return s.fail(j, &store.MessageError{Code: 131047, Title: "Re-engagement message",
-				Detail: "Not sent: " + (&WindowError{LastInbound: c.LastInboundAt}).Error() + " (checked by sendbox before calling Meta)"},
+				Detail: "Not sent: " + (&WindowError{LastInbound: c.LastInboundAt}).Error() + CheckedBeforeMeta},
 				"refused"), 0
 		}
+	}
+	if me, err := s.consentCheck(ctx, msg, &om); err != nil {
+		s.Log.Error("check marketing consent", slog.Int64("id", j.messageID), slog.Any("err", err))
+		return result{}, 5 * time.Second
+	} else if me != nil {
+		return s.fail(j, me, "refused"), 0
 	}
 	if wait := time.Until(s.limiter.reserve(time.Now())); wait > 0 {
 		t := time.NewTimer(wait)

@@ -49,7 +49,12 @@ func WindowOpen(last, now time.Time) bool {
 type Service struct {
 	Store         *store.Store
 	PhoneNumberID string
-	Now           func() time.Time
+	// Graph lists the templates when a send names one sendbox has not
+	// synced yet.
+	Graph *whatsapp.Client
+	Now   func() time.Time
+
+	sync templateSync
 }
 
 // Request is one message to send.
@@ -61,9 +66,13 @@ type Request struct {
 }
 
 // Enqueue checks the message against Meta's limits and the 24-hour window,
-// then queues it durably. It returns the stored message; created is false
-// when the idempotency key had already been used (the earlier message is
-// returned). Errors are *whatsapp.ValidationError, *WindowError or storage errors.
+// a template against the synced templates (it must exist, with its
+// parameters), and a marketing template against the customer's consent;
+// then it queues the message durably. Every sender goes through here: the
+// API, the panel, the assistant. It returns the stored message; created is
+// false when the idempotency key had already been used (the earlier message
+// is returned). Errors are *whatsapp.ValidationError, *WindowError,
+// *ConsentError, *TemplateSyncError or storage errors.
 func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, bool, error) {
 	m := req.Message
 	if err := m.Validate(); err != nil {
@@ -78,17 +87,41 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	if !strings.HasPrefix(to, "+") {
 		waID, userID = "", to
 	}
-	if !m.IsTemplate() {
-		c, err := s.Store.ContactByRecipient(ctx, waID, userID)
-		var last time.Time
-		switch {
-		case err == nil:
-			last = c.LastInboundAt
-		case !errors.Is(err, store.ErrNotFound):
+	var tp *store.Template
+	var spec *whatsapp.TemplateSpec
+	if m.IsTemplate() {
+		// Its category and parameters come from the synced template, never
+		// from the caller.
+		if tp, err = s.template(ctx, m.Template); err != nil {
 			return nil, false, err
 		}
-		if !WindowOpen(last, s.now()) {
-			return nil, false, &WindowError{LastInbound: last}
+		if spec, err = whatsapp.ParseTemplate(tp.Components); err != nil {
+			return nil, false, fmt.Errorf("template %s/%s: %w", tp.Name, tp.Language, err)
+		}
+		if err := spec.CheckParams(m.Template); err != nil {
+			return nil, false, err
+		}
+	}
+	if !m.IsTemplate() || tp.Category == Marketing {
+		c, err := s.Store.ContactByRecipient(ctx, waID, userID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			c = nil
+		case err != nil:
+			return nil, false, err
+		}
+		if m.IsTemplate() {
+			if err := checkMarketing(ctx, s.Store, c, waID, userID, s.now()); err != nil {
+				return nil, false, err
+			}
+		} else {
+			var last time.Time
+			if c != nil {
+				last = c.LastInboundAt
+			}
+			if !WindowOpen(last, s.now()) {
+				return nil, false, &WindowError{LastInbound: last}
+			}
 		}
 	}
 	payload, err := json.Marshal(&m)
@@ -99,7 +132,7 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	if m.Context != nil {
 		ctxWAMID = m.Context.MessageID
 	}
-	text, filename := s.textOf(ctx, &m)
+	text, filename := textOf(&m, spec)
 	return s.Store.QueueOutbound(ctx, store.OutboundInput{
 		PhoneNumberID:  s.PhoneNumberID,
 		WaID:           waID,
@@ -123,20 +156,17 @@ func (s *Service) now() time.Time {
 }
 
 // textOf is the text the customer reads, stored for the thread and search
-// as inbound text is: a caption for media, the filled-in text of a template.
-func (s *Service) textOf(ctx context.Context, m *whatsapp.OutboundMessage) (text, filename string) {
+// as inbound text is: a caption for media, the filled-in text of a template
+// (spec is the template's, nil for other messages).
+func textOf(m *whatsapp.OutboundMessage, spec *whatsapp.TemplateSpec) (text, filename string) {
 	for _, mo := range []*whatsapp.MediaObject{m.Image, m.Video, m.Audio, m.Document, m.Sticker} {
 		if mo != nil {
 			return mo.Caption, mo.Filename
 		}
 	}
 	switch {
-	case m.Template != nil:
-		if tp, err := s.Store.TemplateByName(ctx, m.Template.Name, m.Template.Language.Code); err == nil {
-			if spec, err := whatsapp.ParseTemplate(tp.Components); err == nil {
-				return spec.Render(whatsapp.TemplateValues(m, spec)), ""
-			}
-		}
+	case m.Template != nil && spec != nil:
+		return spec.Render(whatsapp.TemplateValues(m, spec)), ""
 	case m.Interactive != nil && m.Interactive.Body != nil:
 		return m.Interactive.Body.Text, ""
 	case m.Location != nil:

@@ -78,12 +78,20 @@ func (a *App) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 	msg, created, err := a.Outbound.Enqueue(r.Context(), outbound.Request{Message: req.OutboundMessage, IdempotencyKey: key})
 	var ve *whatsapp.ValidationError
 	var we *outbound.WindowError
+	var ce *outbound.ConsentError
+	var se *outbound.TemplateSyncError
 	switch {
 	case errors.As(err, &ve):
 		writeFieldError(w, http.StatusUnprocessableEntity, ve.Code, ve.Field, ve.Message)
 		return
 	case errors.As(err, &we):
 		writeError(w, http.StatusUnprocessableEntity, "outside_window", we.Error())
+		return
+	case errors.As(err, &ce):
+		writeError(w, http.StatusUnprocessableEntity, ce.Code, ce.Error())
+		return
+	case errors.As(err, &se):
+		writeError(w, http.StatusServiceUnavailable, "template_sync_failed", se.Error()+": try again shortly")
 		return
 	case err != nil:
 		a.internalError(w, r, err)

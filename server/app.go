@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.bgCancel = cancel
 	go a.relay.Run(bg)
 
-	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID}
+	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
 	if err := a.ingest.Start(ctx); err != nil {
 		return a, err

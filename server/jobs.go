@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"sendbox/indexing"
-	"sendbox/ui"
+	"sendbox/outbound"
 )
 
 // jobs runs the periodic work of the panel: waking snoozed conversations,
@@ -39,11 +39,12 @@ func (a *App) jobs(ctx context.Context) {
 
 func (a *App) syncTemplates(ctx context.Context) {
 	if a.Graph.WABAID == "" {
+		a.Log.Warn("SENDBOX_WA_WABA_ID is not set: templates cannot be listed, so sendbox cannot check their category and parameters and refuses to send them")
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	n, err := ui.SyncTemplates(sctx, a.Store, a.Graph)
+	n, err := outbound.SyncTemplates(sctx, a.Store, a.Graph)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.Log.Warn("sync message templates", slog.Any("err", err))

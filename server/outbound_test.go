@@ -112,19 +112,20 @@ func TestPairPacing(t *testing.T) {
 }
 
 // TestRetriesByErrorCode: throughput (130429) and server errors (5xx) are
-// retried; undeliverable (131026) and unknown templates (132001) are not.
+// retried; undeliverable (131026) and unknown templates (132001: Meta
+// dropped one still in sendbox's synced list) are not.
 func TestRetriesByErrorCode(t *testing.T) {
 	a := sendboxtest.New(t, sendboxtest.WithGraph(simOptions()))
 	a.Sim.InjectFault(sim.Fault{To: "+393330000001", Code: 130429, Count: 2})
 	a.Sim.InjectFault(sim.Fault{To: "+393330000002", Code: 131000, HTTPStatus: 500, Count: 1})
 	a.Sim.InjectFault(sim.Fault{To: "+393330000003", Code: 2, HTTPStatus: 503, Count: 1})
 	a.Sim.SetUnreachable("393330000004", true)
+	a.Sim.InjectFault(sim.Fault{To: "+393330000005", Code: 132001, Count: 1})
 	rate := queueOK(t, a, template("+393330000001"))
 	server := queueOK(t, a, template("+393330000002"))
 	unavailable := queueOK(t, a, template("+393330000003"))
 	unreachable := queueOK(t, a, template("+393330000004"))
-	unknown := queueOK(t, a, map[string]any{"to": "+393330000005", "type": "template",
-		"template": map[string]any{"name": "no_such_template", "language": map[string]string{"code": "it"}}})
+	unknown := queueOK(t, a, template("+393330000005"))
 
 	settled(t, a, 5, 60*time.Second)
 	get := func(id int64) *store.Message {

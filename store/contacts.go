@@ -50,6 +50,8 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, u ContactUpdate) er
 }
 
 // SetConsent records a contact's marketing consent and where it came from.
+// An opt-in also takes the contact's number off the suppression list: they
+// asked for marketing again.
 func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string, at time.Time) error {
 	switch consent {
 	case ConsentUnknown, ConsentOptedIn, ConsentOptedOut:
@@ -64,6 +66,11 @@ func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
 			return ErrNotFound
+		}
+		if consent == ConsentOptedIn {
+			if err := t.unsuppress(id); err != nil {
+				return err
+			}
 		}
 		return t.emit(Event{Type: EventContactUpdated, ContactID: id, Status: "consent"})
 	})

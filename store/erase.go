@@ -45,15 +45,24 @@ func (s *Store) DeleteMessage(ctx context.Context, id int64) (*Removed, error) {
 
 // EraseContact removes a customer and everything about them: conversations,
 // messages, statuses, timeline, tags. It is the right to erasure: nothing of
-// theirs is left but the media files the caller deletes next.
+// theirs is left but the media files the caller deletes next, and, if they
+// had opted out of marketing, a keyed hash of their number on the
+// suppression list, so the opt-out outlives them.
 func (s *Store) EraseContact(ctx context.Context, id int64) (*Removed, error) {
 	out := &Removed{}
 	err := s.update(ctx, func(t *wtx) error {
 		var waID, userID sql.NullString
-		if err := t.tx.QueryRowContext(ctx, "SELECT wa_id, user_id FROM contacts WHERE id = ?", id).Scan(&waID, &userID); errors.Is(err, sql.ErrNoRows) {
+		var consent string
+		if err := t.tx.QueryRowContext(ctx, "SELECT wa_id, user_id, consent FROM contacts WHERE id = ?", id).
+			Scan(&waID, &userID, &consent); errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		} else if err != nil {
 			return err
+		}
+		if consent == ConsentOptedOut {
+			if err := t.suppress(waID.String, userID.String); err != nil {
+				return err
+			}
 		}
 		// Webhook records that name them (marketing preferences, system
 		// notices…) go too: their raw JSON holds the number.

@@ -505,9 +505,23 @@ func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
 	switch err := t.stmt(t.st.applyStatus).QueryRowContext(t.ctx, u.Status, ts.UnixMilli(), code, title, detail, u.WAMID).
 		Scan(&id, &conv, &contact); {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil // older than the message's state, or about a message we have not recorded yet
+		// Older than the message's state, or about a message we have not
+		// recorded yet; what it says of the customer still counts.
+		if u.Error != nil && u.Status == StateFailed {
+			c, err := t.recipientContact(u.RecipientID)
+			if err != nil {
+				return err
+			}
+			return t.metaMarketingError(c, u.Error.Code, ts)
+		}
+		return nil
 	case err != nil:
 		return err
+	}
+	if u.Error != nil && u.Status == StateFailed {
+		if err := t.metaMarketingError(contact, u.Error.Code, ts); err != nil {
+			return err
+		}
 	}
 	res.StatusesApplied++
 	return t.emit(Event{Type: EventMessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
@@ -565,6 +579,11 @@ func (t *wtx) preference(p Preference) error {
 	}
 	if n, _ := r.RowsAffected(); n == 0 {
 		return nil
+	}
+	if consent == ConsentOptedIn {
+		if err := t.unsuppress(id); err != nil {
+			return err
+		}
 	}
 	return t.emit(Event{Type: EventContactUpdated, ContactID: id, Status: status})
 }

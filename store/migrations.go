@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,6 +42,7 @@ var migrations = []migration{
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
+	{5, "consent: suppression list of erased opt-outs and its key, 24-hour marketing hold", migrateV5},
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 }
 
@@ -421,6 +424,33 @@ CREATE INDEX conversations_urgent ON conversations(urgent, last_message_at DESC)
 const schemaV4 = `
 DROP INDEX IF EXISTS messages_direction;
 `
+
+// schemaV5 keeps an erased contact's marketing opt-out as a keyed hash of
+// their number (see store/suppression.go), and the marketing hold Meta's
+// 131049 asks for.
+const schemaV5 = `
+CREATE TABLE suppressions (
+	hash       TEXT PRIMARY KEY,          -- hex HMAC-SHA256 of "wa:<digits>" or "user:<bsuid>"
+	created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE contacts ADD COLUMN marketing_hold_until INTEGER; -- no marketing template before this time
+`
+
+// migrateV5 also draws the per-install key of the suppression hashes. It
+// lives in the database so a backup or a snapshot restores it with the
+// hashes it made: without it the list would silently match no one.
+func migrateV5(ctx context.Context, tx *sql.Tx) error {
+	if err := execAll(schemaV5)(ctx, tx); err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("suppression key: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+		suppressionKeySetting, hex.EncodeToString(key), time.Now().UnixMilli())
+	return err
+}
 
 // schemaV8 keeps how each user wants to hear about urgent conversations,
 // and the e-mails sent about them, so that each escalation is mailed to

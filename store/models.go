@@ -23,7 +23,10 @@ type Contact struct {
 	Consent       string            `json:"consent"` // unknown, opted_in, opted_out (marketing)
 	ConsentAt     time.Time         `json:"consent_at,omitzero"`
 	ConsentSource string            `json:"consent_source,omitempty"`
-	Tags          []string          `json:"tags,omitempty"`
+	// MarketingHoldUntil is set after Meta's 131049 (its per-user marketing
+	// limit): no marketing template goes to the contact before it.
+	MarketingHoldUntil time.Time `json:"marketing_hold_until,omitzero"`
+	Tags               []string  `json:"tags,omitempty"`
 }
 
 // Recipient is how the contact is addressed in a send: "+" and the number,

@@ -176,6 +176,11 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 			if err != nil {
 				return fmt.Errorf("record send %d: %w", o.MessageID, err)
 			}
+			if o.Err != nil {
+				if err := t.metaMarketingError(contact, o.Err.Code, t.now); err != nil {
+					return err
+				}
+			}
 			if err := t.emit(Event{Type: EventMessageStatus, MessageID: o.MessageID, ConversationID: conv,
 				ContactID: contact, WAMID: o.WAMID, Status: state}); err != nil {
 				return err

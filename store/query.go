@@ -174,7 +174,8 @@ func clampLimit(n int) int {
 }
 
 const contactCols = `c.id, COALESCE(c.wa_id, ''), COALESCE(c.user_id, ''), COALESCE(c.parent_user_id, ''), c.name, c.username,
-	c.last_inbound_at, c.created_at, c.updated_at, c.email, c.notes, c.attributes, c.consent, c.consent_at, c.consent_source`
+	c.last_inbound_at, c.created_at, c.updated_at, c.email, c.notes, c.attributes, c.consent, c.consent_at, c.consent_source,
+	c.marketing_hold_until`
 
 func scanContact(sc scanner) (*Contact, error) {
 	var c Contact
@@ -189,12 +190,12 @@ func scanContact(sc scanner) (*Contact, error) {
 // contactDest returns scan destinations for contactCols into c, and the
 // function that converts them once scanned.
 func contactDest(c *Contact) ([]any, func()) {
-	var last, created, updated, consentAt sql.NullInt64
+	var last, created, updated, consentAt, hold sql.NullInt64
 	var attrs string
 	dest := []any{&c.ID, &c.WaID, &c.UserID, &c.ParentUserID, &c.Name, &c.Username, &last, &created, &updated,
-		&c.Email, &c.Notes, &attrs, &c.Consent, &consentAt, &c.ConsentSource}
+		&c.Email, &c.Notes, &attrs, &c.Consent, &consentAt, &c.ConsentSource, &hold}
 	return dest, func() {
-		c.LastInboundAt, c.ConsentAt = fromMS(last), fromMS(consentAt)
+		c.LastInboundAt, c.ConsentAt, c.MarketingHoldUntil = fromMS(last), fromMS(consentAt), fromMS(hold)
 		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
 		if attrs != "" && attrs != "{}" {
 			json.Unmarshal([]byte(attrs), &c.Attributes)

@@ -73,6 +73,11 @@ type contactView struct {
 	WindowOpen bool
 	WindowLeft string
 	Templates  []store.Template
+	// Suppressed: the number opted out before an earlier contact of it was
+	// erased, so marketing stays refused until the customer opts in.
+	Suppressed bool
+	// MarketingHold: Meta's 131049 holds marketing until MarketingHoldUntil.
+	MarketingHold bool
 }
 
 func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
@@ -80,7 +85,13 @@ func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &contactView{Contact: c, CanEdit: accounts.Can(sessionFrom(r).User.Role, accounts.Agent)}
+	v := &contactView{Contact: c, CanEdit: accounts.Can(sessionFrom(r).User.Role, accounts.Agent),
+		MarketingHold: time.Now().Before(c.MarketingHoldUntil)}
+	if c.Consent != store.ConsentOptedIn {
+		if v.Suppressed, err = p.Store.Suppressed(r.Context(), c.WaID, c.UserID); err != nil {
+			return nil, err
+		}
+	}
 	if v.Conversations, _, _, err = p.Store.ListConversations(r.Context(), store.ConversationFilter{ContactID: id, Limit: 100}); err != nil {
 		return nil, err
 	}

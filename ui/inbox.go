@@ -473,11 +473,17 @@ func (p *Panel) enqueue(ctx context.Context, req outbound.Request, author int64,
 func (p *Panel) sendError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *whatsapp.ValidationError
 	var we *outbound.WindowError
+	var ce *outbound.ConsentError
+	var se *outbound.TemplateSyncError
 	switch {
 	case errors.As(err, &ve):
 		p.fail(w, r, http.StatusUnprocessableEntity, ve.Message)
 	case errors.As(err, &we):
 		p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.window_closed"))
+	case errors.As(err, &ce):
+		p.fail(w, r, http.StatusUnprocessableEntity, p.consentRefusal(ce))
+	case errors.As(err, &se):
+		p.fail(w, r, http.StatusServiceUnavailable, p.T("template.sync_unavailable"))
 	default:
 		if msg, ok := refusal(err); ok {
 			p.fail(w, r, http.StatusUnprocessableEntity, msg)
@@ -485,6 +491,19 @@ func (p *Panel) sendError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		p.internal(w, r, err)
 	}
+}
+
+// consentRefusal explains in plain words why a marketing template was refused.
+func (p *Panel) consentRefusal(ce *outbound.ConsentError) string {
+	switch {
+	case ce.Code == outbound.RefusedOptedOut && ce.Suppressed:
+		return p.T("consent.refused_suppressed")
+	case ce.Code == outbound.RefusedOptedOut:
+		return p.T("consent.refused_opted_out")
+	case ce.Code == outbound.RefusedHold:
+		return p.T("consent.refused_hold", ce.Until.Local().Format("2 Jan 2006, 15:04"))
+	}
+	return p.T("consent.refused_no_consent")
 }
 
 func whatsappError(err error) string {

@@ -13,8 +13,8 @@ import (
 
 	"sendbox/accounts"
 	"sendbox/business"
+	"sendbox/outbound"
 	"sendbox/store"
-	"sendbox/whatsapp"
 )
 
 type settingsView struct {
@@ -44,6 +44,9 @@ type settingsView struct {
 	Palette   []int
 	Canned    []store.CannedReply
 	Templates []store.Template
+	// AllowUnknownConsent: the owner allowed marketing to contacts whose
+	// consent is unknown.
+	AllowUnknownConsent bool
 
 	// account: the user's own choices and teams
 	Notify  store.Notifications
@@ -108,6 +111,9 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 		}
 	case "templates":
 		if v.Templates, err = p.Store.ListTemplates(ctx, false); err != nil {
+			return nil, err
+		}
+		if v.AllowUnknownConsent, err = outbound.AllowUnknownConsent(ctx, p.Store); err != nil {
 			return nil, err
 		}
 	case "email":
@@ -470,24 +476,24 @@ func (p *Panel) handleCannedDelete(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/settings/canned?ok=deleted", http.StatusSeeOther)
 }
 
-// SyncTemplates fetches the message templates from Graph into the store.
-func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client) (int, error) {
-	list, err := graph.ListTemplates(ctx)
-	if err != nil {
-		return 0, err
+// handleConsentSetting records the owner's choice about marketing to
+// contacts whose consent is unknown: owners only, since it decides who may
+// be marketed to.
+func (p *Panel) handleConsentSetting(w http.ResponseWriter, r *http.Request) {
+	me := sessionFrom(r).User
+	allow := r.PostFormValue("allow_unknown") == "on"
+	if err := outbound.SetAllowUnknownConsent(r.Context(), p.Store, allow); err != nil {
+		p.internal(w, r, err)
+		return
 	}
-	out := make([]store.Template, 0, len(list))
-	for _, t := range list {
-		out = append(out, store.Template{Name: t.Name, Language: t.Language, Category: t.Category, Status: t.Status,
-			Components: t.Components})
-	}
-	return len(out), st.ReplaceTemplates(ctx, out)
+	p.Log.Info("marketing to contacts of unknown consent", slog.Bool("allowed", allow), slog.String("by", me.Email))
+	http.Redirect(w, r, "/settings/templates?ok=saved", http.StatusSeeOther)
 }
 
 func (p *Panel) handleTemplatesSync(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
-	n, err := SyncTemplates(ctx, p.Store, p.Graph)
+	n, err := outbound.SyncTemplates(ctx, p.Store, p.Graph)
 	if err != nil {
 		p.settingsError(w, r, "templates", fmt.Errorf("%s: %s", p.T("templates.sync_failed"), whatsappError(err)))
 		return

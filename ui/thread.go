@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/outbound"
 	"sendbox/store"
 	"sendbox/whatsapp"
 )
@@ -317,6 +318,10 @@ func (p *Panel) tick(m *store.Message) (string, string) {
 
 // failure explains a failed send in plain words.
 func (p *Panel) failure(e *store.MessageError) string {
+	if d, ok := strings.CutSuffix(e.Detail, outbound.CheckedBeforeMeta); ok {
+		// sendbox refused it at send time and says why in full.
+		return d
+	}
 	if t := whatsapp.ErrorText(e.Code); t != "" {
 		if e.Code != 0 {
 			return fmt.Sprintf("%s (%d)", t, e.Code)

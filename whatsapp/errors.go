@@ -277,7 +277,7 @@ var errorTexts = map[int]string{
 	131045: "The phone number is not properly registered (registration or certificate problem).",
 	131047: "More than 24 hours since the customer's last message: only a template can be sent.",
 	131048: "Too many messages from this number were blocked or reported as spam: sending is limited for now.",
-	131049: "Meta chose not to deliver this marketing message to keep engagement healthy; do not retry within 24 hours.",
+	131049: "Meta chose not to deliver this marketing message to keep engagement healthy: sendbox holds marketing to this customer for 24 hours.",
 	131050: "The customer has stopped marketing messages from this business.",
 	131051: "The customer sent a message type the API does not support.",
 	131052: "The customer's media could not be downloaded (for example over 100 MB): ask them to send it again.",

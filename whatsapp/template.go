@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -61,6 +62,9 @@ type TemplateSpec struct {
 	Buttons      []string // button texts, for display
 	Params       []TemplateParam
 	Named        bool // {{first_name}} rather than {{1}}
+	// URLButtons are the buttons whose link ends in a {{1}} the send fills
+	// in (a "button" component with sub_type url and the button's index).
+	URLButtons []int
 }
 
 // TemplateParam is one placeholder to fill.
@@ -90,7 +94,9 @@ func ParseTemplate(components json.RawMessage) (*TemplateSpec, error) {
 		Format  string `json:"format"`
 		Text    string `json:"text"`
 		Buttons []struct {
+			Type string `json:"type"`
 			Text string `json:"text"`
+			URL  string `json:"url"`
 		} `json:"buttons"`
 	}
 	if err := json.Unmarshal(components, &comps); err != nil {
@@ -109,8 +115,11 @@ func ParseTemplate(components json.RawMessage) (*TemplateSpec, error) {
 		case "FOOTER":
 			t.Footer = c.Text
 		case "BUTTONS":
-			for _, b := range c.Buttons {
+			for i, b := range c.Buttons {
 				t.Buttons = append(t.Buttons, b.Text)
+				if strings.EqualFold(b.Type, "URL") && len(placeholders(b.URL)) > 0 {
+					t.URLButtons = append(t.URLButtons, i)
+				}
 			}
 		}
 	}
@@ -213,4 +222,113 @@ func TemplateValues(m *OutboundMessage, spec *TemplateSpec) map[string]string {
 		}
 	}
 	return out
+}
+
+// CheckParams checks the parameters of a send of this template the way Meta
+// does when it is delivered (132000, 131008), so that a mistake is refused
+// at once rather than failing later: every {{1}} or {{name}} of the header
+// and the body gets a value (named parameters by parameter_name), nothing
+// more; a media header gets its file; a URL button with a {{1}} gets it.
+// The error is a *ValidationError with code "template_params" naming what
+// is missing.
+func (t *TemplateSpec) CheckParams(tp *Template) error {
+	var header, body []TemplateParameter
+	buttons := map[string][]TemplateParameter{}
+	for _, c := range tp.Components {
+		switch strings.ToLower(c.Type) {
+		case "header":
+			header = append(header, c.Parameters...)
+		case "body":
+			body = append(body, c.Parameters...)
+		case "button":
+			buttons[c.Index] = append(buttons[c.Index], c.Parameters...)
+		}
+	}
+	switch t.HeaderFormat {
+	case "IMAGE", "VIDEO", "DOCUMENT", "LOCATION":
+		kind := strings.ToLower(t.HeaderFormat)
+		ok := false
+		for _, p := range header {
+			ok = ok || (p.Type == kind && (p.Image != nil || p.Video != nil || p.Document != nil || p.Location != nil))
+		}
+		if !ok {
+			return paramsError("header", fmt.Sprintf("the template's header needs its %s: add a header component with a %s parameter", kind, kind))
+		}
+	default:
+		if err := t.checkText("header", header); err != nil {
+			return err
+		}
+	}
+	if err := t.checkText("body", body); err != nil {
+		return err
+	}
+	for _, i := range t.URLButtons {
+		ps := buttons[strconv.Itoa(i)]
+		if len(ps) == 0 || !hasValue(ps[0]) {
+			return paramsError(fmt.Sprintf("button %d", i),
+				fmt.Sprintf("the template's button %d (%q) needs {{1}}, the end of its link: add a button component with sub_type url, index %q and a text parameter",
+					i, t.Buttons[i], strconv.Itoa(i)))
+		}
+	}
+	return nil
+}
+
+// checkText checks the parameters given to one text component.
+func (t *TemplateSpec) checkText(component string, given []TemplateParameter) error {
+	var want []string
+	for _, p := range t.Params {
+		if p.Component == component {
+			want = append(want, p.Name)
+		}
+	}
+	if len(want) == 0 {
+		if len(given) > 0 {
+			return paramsError(component, fmt.Sprintf("the template's %s takes no parameters, %d given", component, len(given)))
+		}
+		return nil
+	}
+	list := "{{" + strings.Join(want, "}}, {{") + "}}"
+	if _, err := strconv.Atoi(want[0]); err != nil { // named parameters
+		byName := map[string]TemplateParameter{}
+		for i, p := range given {
+			if p.ParameterName == "" {
+				return paramsError(component, fmt.Sprintf("parameter %d of the %s has no parameter_name: this template's %s takes named parameters (%s)",
+					i+1, component, component, list))
+			}
+			if !slices.Contains(want, p.ParameterName) {
+				return paramsError(component, fmt.Sprintf("the template's %s has no {{%s}}: its parameters are %s", component, p.ParameterName, list))
+			}
+			byName[p.ParameterName] = p
+		}
+		for _, name := range want {
+			if p, ok := byName[name]; !ok || !hasValue(p) {
+				return paramsError(component, fmt.Sprintf("the template's %s needs {{%s}}: add a parameter with parameter_name %q and its value",
+					component, name, name))
+			}
+		}
+		return nil
+	}
+	for i, name := range want {
+		switch {
+		case i >= len(given):
+			return paramsError(component, fmt.Sprintf("the template's %s needs {{%s}}: it takes %d parameters (%s), in order; %d given",
+				component, name, len(want), list, len(given)))
+		case !hasValue(given[i]):
+			return paramsError(component, fmt.Sprintf("the template's %s needs {{%s}}: parameter %d is empty", component, name, i+1))
+		}
+	}
+	if len(given) > len(want) {
+		return paramsError(component, fmt.Sprintf("the template's %s takes %d parameters (%s), %d given", component, len(want), list, len(given)))
+	}
+	return nil
+}
+
+func paramsError(component, msg string) error {
+	return &ValidationError{Field: "template.components." + component, Code: "template_params", Message: msg}
+}
+
+// hasValue reports whether a text parameter carries something to show.
+func hasValue(p TemplateParameter) bool {
+	return strings.TrimSpace(p.Text) != "" || p.Payload != "" || p.CouponCode != "" ||
+		len(p.Currency) > 0 || len(p.DateTime) > 0 || p.Image != nil || p.Video != nil || p.Document != nil || p.Location != nil
 }

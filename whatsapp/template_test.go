@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -76,5 +77,56 @@ func TestListTemplatesFollowsPaging(t *testing.T) {
 	list, err := c.ListTemplates(context.Background())
 	if err != nil || len(list) != 2 || list[1].Name != "b" {
 		t.Fatalf("%v %+v", err, list)
+	}
+}
+
+// TestCheckParams: the parameters of a send are checked against the
+// template as Meta would, and the error names what is missing.
+func TestCheckParams(t *testing.T) {
+	const offer = `[{"type":"HEADER","format":"IMAGE"},
+		{"type":"BODY","text":"Hi {{first_name}}, use {{code}}."},
+		{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Stop"},{"type":"URL","text":"Shop","url":"https://shop.example/{{1}}"}]}]`
+	positional, _ := ParseTemplate(json.RawMessage(reminder))
+	named, err := ParseTemplate(json.RawMessage(offer))
+	if err != nil || len(named.URLButtons) != 1 || named.URLButtons[0] != 1 {
+		t.Fatalf("%+v %v", named, err)
+	}
+	text := func(v string) TemplateParameter { return TemplateParameter{Type: "text", Text: v} }
+	nm := func(n, v string) TemplateParameter { return TemplateParameter{Type: "text", ParameterName: n, Text: v} }
+	image := TemplateParameter{Type: "image", Image: &MediaObject{Link: "https://shop.example/a.jpg"}}
+	comp := func(typ string, ps ...TemplateParameter) TemplateComponent {
+		return TemplateComponent{Type: typ, Parameters: ps}
+	}
+	button := TemplateComponent{Type: "button", SubType: "url", Index: "1", Parameters: []TemplateParameter{text("spring")}}
+	for _, c := range []struct {
+		name  string
+		spec  *TemplateSpec
+		comps []TemplateComponent
+		want  string // "" for no error, else a part of the message
+		field string
+	}{
+		{"positional complete", positional, []TemplateComponent{comp("header", text("Maria")), comp("body", text("Tue"), text("10:00"))}, "", ""},
+		{"no parameters at all", positional, nil, "needs {{1}}", "template.components.header"},
+		{"body short of one", positional, []TemplateComponent{comp("header", text("Maria")), comp("body", text("Tue"))}, "needs {{3}}", "template.components.body"},
+		{"empty value", positional, []TemplateComponent{comp("header", text("Maria")), comp("body", text("Tue"), text(" "))}, "parameter 2 is empty", ""},
+		{"one too many", positional, []TemplateComponent{comp("header", text("Maria")), comp("body", text("a"), text("b"), text("c"))}, "takes 2 parameters", ""},
+		{"named complete", named, []TemplateComponent{comp("header", image), comp("body", nm("first_name", "Giulia"), nm("code", "X1")), button}, "", ""},
+		{"media header missing", named, []TemplateComponent{comp("body", nm("first_name", "Giulia"), nm("code", "X1")), button}, "header needs its image", "template.components.header"},
+		{"named one missing", named, []TemplateComponent{comp("header", image), comp("body", nm("first_name", "Giulia")), button}, "needs {{code}}", "template.components.body"},
+		{"named given by position", named, []TemplateComponent{comp("header", image), comp("body", text("Giulia"), text("X1")), button}, "has no parameter_name", ""},
+		{"unknown name", named, []TemplateComponent{comp("header", image), comp("body", nm("first_name", "G"), nm("coupon", "X1")), button}, "has no {{coupon}}", ""},
+		{"URL button missing", named, []TemplateComponent{comp("header", image), comp("body", nm("first_name", "G"), nm("code", "X1"))}, `button 1 ("Shop") needs {{1}}`, "template.components.button 1"},
+	} {
+		err := c.spec.CheckParams(&Template{Name: "t", Language: TemplateLanguage{Code: "en"}, Components: c.comps})
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Code != "template_params" || !strings.Contains(ve.Message, c.want) || (c.field != "" && ve.Field != c.field) {
+			t.Errorf("%s: got %#v, want %q in field %q", c.name, err, c.want, c.field)
+		}
 	}
 }

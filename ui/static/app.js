@@ -91,6 +91,9 @@
     if (box) { box.textContent = msg; box.hidden = false; } else { window.alert(msg); }
   });
   document.addEventListener("htmx:beforeRequest", function (e) {
+    // Only the form's own request clears its error: a template preview
+    // fired by the last keystrokes must not hide why a send was refused.
+    if (e.detail.elt.tagName !== "FORM") { return; }
     var f = e.detail.elt.closest && e.detail.elt.closest("form");
     var box = f && f.querySelector(".form-error");
     if (box) { box.hidden = true; box.textContent = ""; }

@@ -1,0 +1,97 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"sendbox/store"
+	"sendbox/whatsapp"
+)
+
+// SyncTemplates fetches the message templates from Graph into the store.
+func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client) (int, error) {
+	list, err := graph.ListTemplates(ctx)
+	if err != nil {
+		return 0, err
+	}
+	out := make([]store.Template, 0, len(list))
+	for _, t := range list {
+		out = append(out, store.Template{Name: t.Name, Language: t.Language, Category: t.Category, Status: t.Status,
+			Components: t.Components})
+	}
+	return len(out), st.ReplaceTemplates(ctx, out)
+}
+
+// Marketing is the template category that needs the customer's consent.
+const Marketing = "MARKETING"
+
+// TemplateSyncError means a template missing from sendbox's list could not
+// be looked up at Meta: the send may work once Graph answers again.
+type TemplateSyncError struct{ Err error }
+
+func (e *TemplateSyncError) Error() string {
+	return "the template is not in sendbox's list and fetching the list from Meta failed: " + e.Err.Error()
+}
+
+// Unwrap returns the Graph error.
+func (e *TemplateSyncError) Unwrap() error { return e.Err }
+
+// templateSyncGap spaces the syncs a send of an unknown template triggers:
+// a burst of sends naming a template Meta does not have asks Graph once.
+const templateSyncGap = 10 * time.Second
+
+// templateSync is the Service's on-demand template sync.
+type templateSync struct {
+	mu   sync.Mutex // held during a sync: concurrent callers wait for it
+	last time.Time
+	err  error
+}
+
+// template returns the synced template a send names. One missing from the
+// table triggers a sync from Graph (a template approved since the last
+// one); still missing, it is a *whatsapp.ValidationError "unknown_template".
+func (s *Service) template(ctx context.Context, tp *whatsapp.Template) (*store.Template, error) {
+	t, err := s.Store.TemplateByName(ctx, tp.Name, tp.Language.Code)
+	if !errors.Is(err, store.ErrNotFound) {
+		return t, err
+	}
+	if err := s.syncTemplates(ctx); err != nil {
+		if errors.Is(err, whatsapp.ErrNotConfigured) {
+			return nil, &whatsapp.ValidationError{Field: "template.name", Code: "unknown_template",
+				Message: fmt.Sprintf("sendbox does not know the template %s (%s) and cannot fetch the list from Meta: set SENDBOX_WA_WABA_ID, the WhatsApp Business Account id",
+					tp.Name, tp.Language.Code)}
+		}
+		return nil, &TemplateSyncError{Err: err}
+	}
+	t, err = s.Store.TemplateByName(ctx, tp.Name, tp.Language.Code)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &whatsapp.ValidationError{Field: "template.name", Code: "unknown_template",
+			Message: fmt.Sprintf("the WhatsApp Business Account has no template %s in language %s: check the name and the exact language code (en and en_US are different translations), and that Meta approved it",
+				tp.Name, tp.Language.Code)}
+	}
+	return t, err
+}
+
+// syncTemplates syncs the templates unless another call did in the last
+// templateSyncGap, whose outcome it then returns.
+func (s *Service) syncTemplates(ctx context.Context) error {
+	s.sync.mu.Lock()
+	defer s.sync.mu.Unlock()
+	if !s.sync.last.IsZero() && time.Since(s.sync.last) < templateSyncGap {
+		return s.sync.err
+	}
+	if s.Graph == nil {
+		return fmt.Errorf("%w: no Graph client", whatsapp.ErrNotConfigured)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	_, err := SyncTemplates(sctx, s.Store, s.Graph)
+	if ctx.Err() != nil {
+		return err // the caller gave up: not an answer from Graph to remember
+	}
+	s.sync.last, s.sync.err = time.Now(), err
+	return err
+}
