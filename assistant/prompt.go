@@ -9,13 +9,14 @@ import (
 
 	"sendbox/business"
 	"sendbox/knowledge"
+	"sendbox/language"
 	"sendbox/llm"
 	"sendbox/policy"
 	"sendbox/store"
 )
 
 // LangNames name the languages in prompts.
-var LangNames = map[string]string{"it": "Italian", "fr": "French", "en": "English", "es": "Spanish", "de": "German"}
+var LangNames = language.Names
 
 var toneGuide = map[string]string{
 	"friendly":     "friendly and natural, like a helpful shop assistant",

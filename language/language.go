@@ -12,6 +12,9 @@ import "slices"
 // Langs are the languages sendbox writes in.
 var Langs = []string{"it", "fr", "en", "es", "de"}
 
+// Names are the languages in English, for prompts and the API's timeline lines.
+var Names = map[string]string{"it": "Italian", "fr": "French", "en": "English", "es": "Spanish", "de": "German"}
+
 // Default is the language when nothing else tells.
 const Default = "en"
 
@@ -83,4 +86,16 @@ var countryLang = map[string]string{
 	"1787": "es", "1939": "es", "1809": "es", "1829": "es", "1849": "es",
 	// English: North America, the UK and Ireland, Oceania; also the default.
 	"1": "en", "44": "en", "353": "en", "61": "en", "64": "en",
+}
+
+// Follow is a conversation's detected language after a customer message
+// whose words point to guess (search.GuessLang): a sure guess moves it, a
+// tentative one ("grazie", "merci beaucoup") only fills it while nothing is
+// known yet, and a message that tells nothing ("ok", "STOP", an emoji)
+// leaves it as it is.
+func Follow(detected, guess string, sure bool) string {
+	if !Valid(guess) || (!sure && Valid(detected)) {
+		return detected
+	}
+	return guess
 }

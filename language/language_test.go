@@ -32,3 +32,25 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
+
+// A short or ambiguous message does not move an established language.
+func TestFollow(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		detected, guess string
+		sure            bool
+		want            string
+	}{
+		{"", "it", false, "it"},   // "grazie" as the first words: better than nothing
+		{"fr", "it", false, "fr"}, // "grazie" in a French conversation
+		{"fr", "", false, "fr"},   // "ok", "STOP", an emoji
+		{"fr", "it", true, "it"},  // a sentence in Italian
+		{"", "", false, ""},
+		{"it", "pt", true, "it"},
+	}
+	for _, c := range cases {
+		if got := Follow(c.detected, c.guess, c.sure); got != c.want {
+			t.Errorf("Follow(%q, %q, %v) = %q, want %q", c.detected, c.guess, c.sure, got, c.want)
+		}
+	}
+}

@@ -40,6 +40,7 @@ var migrations = []migration{
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
+	{7, "the language of each conversation: detected from the customer, or chosen by an agent", execAll(schemaV7)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -419,4 +420,13 @@ CREATE INDEX conversations_urgent ON conversations(urgent, last_message_at DESC)
 // conversation index for queries it made slow.
 const schemaV4 = `
 DROP INDEX IF EXISTS messages_direction;
+`
+
+// schemaV7 keeps a conversation's language in two columns, so that an
+// agent's choice sticks over detection and clearing it gives back what
+// detection has found meanwhile. language.Resolve reads them, with the
+// number's country code behind them. Both are empty until known.
+const schemaV7 = `
+ALTER TABLE conversations ADD COLUMN language_detected TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN language_chosen TEXT NOT NULL DEFAULT '';
 `
