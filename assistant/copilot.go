@@ -59,7 +59,11 @@ func (a *Assistant) Suggest(ctx context.Context, convID int64) (*Suggestion, err
 	if err != nil {
 		return nil, err
 	}
-	req := buildAnswer(model, a.settings.Load(), a.profile(ctx), hits, history, a.lang(last.Text), a.now())
+	conv, err := a.Store.ConversationByID(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	req := buildAnswer(model, a.settings.Load(), a.profile(ctx), hits, history, conv.Language, a.now())
 	res, err := a.Model.Chat(ctx, req, nil)
 	if err != nil {
 		return nil, fmt.Errorf("ask %s: %w", model, err)

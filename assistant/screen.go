@@ -85,8 +85,8 @@ func (a *Assistant) optOut(ctx context.Context, conv *store.Conversation, m *sto
 		return err
 	}
 	s := a.settings.Load()
-	lang := a.lang(m.Text)
-	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optout", s.Message(lang, func(x Messages) string { return x.OptOut }))
+	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optout",
+		s.Message(conv.Language, func(x Messages) string { return x.OptOut }))
 	if err != nil {
 		a.Log.Warn("assistant: confirm an opt-out", slog.Any("err", err))
 	}
@@ -111,14 +111,6 @@ func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error 
 	if c.Consent != store.ConsentOptedOut || !outbound.WindowOpen(c.LastInboundAt, a.now()) {
 		return nil
 	}
-	lang := "en"
-	last, _, _, err := a.Store.ListMessages(ctx, store.MessageFilter{ContactID: c.ID, Direction: "inbound", Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(last) > 0 {
-		lang = a.lang(last[0].Text)
-	}
 	convs, _, _, err := a.Store.ListConversations(ctx, store.ConversationFilter{ContactID: c.ID, Limit: 1})
 	if err != nil || len(convs) == 0 {
 		return err
@@ -126,7 +118,7 @@ func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error 
 	conv := &convs[0]
 	conv.Contact = c
 	key := fmt.Sprintf("ai:optout:%d:%d", c.ID, c.ConsentAt.UnixMilli())
-	_, err = a.send(ctx, conv, key, a.settings.Load().Message(lang, func(x Messages) string { return x.OptOut }))
+	_, err = a.send(ctx, conv, key, a.settings.Load().Message(conv.Language, func(x Messages) string { return x.OptOut }))
 	return err
 }
 

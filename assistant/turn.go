@@ -23,7 +23,7 @@ const passagesPerAnswer = 4
 type turn struct {
 	msg       *store.Message
 	conv      *store.Conversation
-	lang      string
+	lang      string // the conversation's: what the customer is written to in
 	start     time.Time
 	modelTime time.Duration
 	reply     store.AIReply
@@ -47,7 +47,7 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 	if newer, err := a.Store.NewerInbound(ctx, conv.ID, m.ID); err != nil || newer {
 		return err
 	}
-	t := &turn{msg: m, conv: conv, lang: a.lang(m.Text), start: start,
+	t := &turn{msg: m, conv: conv, lang: conv.Language, start: start,
 		reply: store.AIReply{ConversationID: conv.ID, InboundID: m.ID, PromptVersion: PromptVersion}}
 
 	if s.Hours != HoursAlways {
@@ -257,13 +257,4 @@ func used(hits []knowledge.Hit, cited []int) []store.AIPassage {
 			Heading: h.Chunk.Heading, Text: clip(h.Chunk.Text, 400), Score: h.Score, Via: h.Via}
 	}
 	return out
-}
-
-// lang is the customer's language as search detects it (English when too
-// short to tell).
-func (a *Assistant) lang(text string) string {
-	if a.KB == nil || a.KB.Index == nil {
-		return "en"
-	}
-	return a.KB.Index.Lang(text)
 }
