@@ -63,7 +63,7 @@ type msgField struct {
 }
 
 // messageKeys are the fixed replies in the order the page shows them.
-var messageKeys = []string{"greeting", "thanks", "holding", "unsupported", "away", "opt_out"}
+var messageKeys = []string{"greeting", "thanks", "holding", "unsupported", "away", "opt_out", "opt_in"}
 
 func messageGet(m assistant.Messages, key string) string {
 	switch key {
@@ -73,6 +73,8 @@ func messageGet(m assistant.Messages, key string) string {
 		return m.Unsupported
 	case "opt_out":
 		return m.OptOut
+	case "opt_in":
+		return m.OptIn
 	case "away":
 		return m.Away
 	case "greeting":
@@ -91,6 +93,8 @@ func messageSet(m *assistant.Messages, key, v string) {
 		m.Unsupported = v
 	case "opt_out":
 		m.OptOut = v
+	case "opt_in":
+		m.OptIn = v
 	case "away":
 		m.Away = v
 	case "greeting":
