@@ -45,6 +45,7 @@ type Messages struct {
 	Away        string `json:"away"`        // outside business hours
 	Greeting    string `json:"greeting"`    // the customer only said hello
 	Thanks      string `json:"thanks"`      // the customer only said thank you
+	Goodbye     string `json:"goodbye"`     // the customer took leave ("grazie mille, a presto")
 }
 
 // Choices of the settings page.
@@ -71,6 +72,7 @@ var DefaultMessages = map[string]Messages{
 		Away:        "Thank you for your message. We are closed right now; we will reply as soon as we open.",
 		Greeting:    "Hello! I am the virtual assistant. How can I help you?",
 		Thanks:      "You are welcome! Write to us here whenever you need.",
+		Goodbye:     "Thank you, see you soon! Write to us here whenever you need.",
 	},
 	"it": {
 		Holding:     "Grazie per il messaggio. L'ho passato a una persona del nostro team, che le risponderà qui il prima possibile.",
@@ -80,6 +82,7 @@ var DefaultMessages = map[string]Messages{
 		Away:        "Grazie per il messaggio. In questo momento siamo chiusi; le risponderemo appena apriamo.",
 		Greeting:    "Buongiorno! Sono l'assistente virtuale. Come posso aiutarla?",
 		Thanks:      "Prego! Ci scriva qui quando vuole.",
+		Goodbye:     "Grazie a lei, a presto! Ci scriva qui quando vuole.",
 	},
 	"fr": {
 		Holding:     "Merci pour votre message. Je l'ai transmis à un membre de notre équipe, qui vous répondra ici dès que possible.",
@@ -89,6 +92,7 @@ var DefaultMessages = map[string]Messages{
 		Away:        "Merci pour votre message. Nous sommes fermés pour le moment ; nous vous répondrons dès l'ouverture.",
 		Greeting:    "Bonjour ! Je suis l'assistant virtuel. Comment puis-je vous aider ?",
 		Thanks:      "Avec plaisir ! Écrivez-nous ici quand vous voulez.",
+		Goodbye:     "Merci à vous, à bientôt ! Écrivez-nous ici quand vous voulez.",
 	},
 	"es": {
 		Holding:     "Gracias por su mensaje. Se lo he pasado a una persona de nuestro equipo, que le responderá aquí lo antes posible.",
@@ -98,6 +102,7 @@ var DefaultMessages = map[string]Messages{
 		Away:        "Gracias por su mensaje. Ahora mismo estamos cerrados; le responderemos en cuanto abramos.",
 		Greeting:    "¡Hola! Soy el asistente virtual. ¿En qué puedo ayudarle?",
 		Thanks:      "¡De nada! Escríbanos aquí cuando lo necesite.",
+		Goodbye:     "¡Gracias a usted, hasta pronto! Escríbanos aquí cuando lo necesite.",
 	},
 	"de": {
 		Holding:     "Danke für Ihre Nachricht. Ich habe sie an eine Kollegin oder einen Kollegen weitergegeben, die Ihnen hier so bald wie möglich antworten.",
@@ -107,6 +112,7 @@ var DefaultMessages = map[string]Messages{
 		Away:        "Danke für Ihre Nachricht. Wir haben gerade geschlossen und antworten Ihnen, sobald wir wieder öffnen.",
 		Greeting:    "Hallo! Ich bin der virtuelle Assistent. Wie kann ich Ihnen helfen?",
 		Thanks:      "Gern geschehen! Schreiben Sie uns hier, wann immer Sie möchten.",
+		Goodbye:     "Danke Ihnen, bis bald! Schreiben Sie uns hier, wann immer Sie möchten.",
 	},
 }
 
@@ -160,7 +166,7 @@ func (s *Settings) Validate() error {
 		if !contains(policy.Langs, lang) {
 			return fmt.Errorf("Messages for %q: the languages are %s", lang, strings.Join(policy.Langs, ", "))
 		}
-		for _, v := range []string{m.Holding, m.Unsupported, m.OptOut, m.OptIn, m.Away, m.Greeting, m.Thanks} {
+		for _, v := range []string{m.Holding, m.Unsupported, m.OptOut, m.OptIn, m.Away, m.Greeting, m.Thanks, m.Goodbye} {
 			if utf8.RuneCountInString(v) > 1000 {
 				return errors.New("A fixed reply is longer than 1,000 characters.")
 			}

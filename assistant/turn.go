@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +60,13 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 			return a.away(ctx, t)
 		}
 	}
-	if kind, lang := smallTalk(m.Text); kind != "" {
+	if kind, langs := smallTalk(m.Text); kind != "" {
+		// In the language of the words; the conversation's if they are
+		// in several ("Merci, bye!") and it is one of them.
+		lang := langs[0]
+		if slices.Contains(langs, t.lang) {
+			lang = t.lang
+		}
 		return a.smallTalk(ctx, t, kind, lang)
 	}
 	if strings.TrimSpace(m.Text) == "" {
@@ -196,12 +203,16 @@ func quoteText(c store.KBChunk) string {
 	return text
 }
 
-// smallTalk answers a greeting or thanks in kind.
+// smallTalk answers a greeting, thanks or a goodbye in kind, and changes
+// nothing else: the conversation stays as it is.
 func (a *Assistant) smallTalk(ctx context.Context, t *turn, kind, lang string) error {
 	t.reply.Mode = "rules"
 	pick := func(x Messages) string { return x.Greeting }
-	if kind == "thanks" {
+	switch kind {
+	case talkThanks:
 		pick = func(x Messages) string { return x.Thanks }
+	case talkGoodbye:
+		pick = func(x Messages) string { return x.Goodbye }
 	}
 	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":"+kind, a.settings.Load().Message(lang, pick))
 	if err != nil {

@@ -63,7 +63,7 @@ type msgField struct {
 }
 
 // messageKeys are the fixed replies in the order the page shows them.
-var messageKeys = []string{"greeting", "thanks", "holding", "unsupported", "away", "opt_out", "opt_in"}
+var messageKeys = []string{"greeting", "thanks", "goodbye", "holding", "unsupported", "away", "opt_out", "opt_in"}
 
 func messageGet(m assistant.Messages, key string) string {
 	switch key {
@@ -81,6 +81,8 @@ func messageGet(m assistant.Messages, key string) string {
 		return m.Greeting
 	case "thanks":
 		return m.Thanks
+	case "goodbye":
+		return m.Goodbye
 	}
 	return ""
 }
@@ -101,6 +103,8 @@ func messageSet(m *assistant.Messages, key, v string) {
 		m.Greeting = v
 	case "thanks":
 		m.Thanks = v
+	case "goodbye":
+		m.Goodbye = v
 	}
 }
 
