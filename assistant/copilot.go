@@ -40,7 +40,11 @@ func (a *Assistant) Suggest(ctx context.Context, convID int64) (*Suggestion, err
 	if last == nil || strings.TrimSpace(last.Text) == "" {
 		return &Suggestion{Note: "The customer has not written anything to answer yet."}, nil
 	}
-	r, err := a.KB.Retrieve(ctx, last.Text, passagesPerAnswer)
+	conv, err := a.Store.ConversationByID(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.KB.RetrieveIn(ctx, last.Text, conv.Language, passagesPerAnswer)
 	if err != nil {
 		return nil, err
 	}
@@ -56,10 +60,6 @@ func (a *Assistant) Suggest(ctx context.Context, convID int64) (*Suggestion, err
 		return &Suggestion{Mode: "model", Model: model, Note: "Nothing in the knowledge base matches the customer's last message."}, nil
 	}
 	history, err := a.Store.RecentMessages(ctx, convID, last.ID, 8)
-	if err != nil {
-		return nil, err
-	}
-	conv, err := a.Store.ConversationByID(ctx, convID)
 	if err != nil {
 		return nil, err
 	}

@@ -78,8 +78,8 @@ func buildAnswer(model string, s *Settings, p *business.Profile, hits []knowledg
 	} else {
 		sys.WriteString(", closed now\n")
 	}
-	for _, c := range knowledge.ProfilePassages(p) {
-		fmt.Fprintf(&sys, "- %s\n", c.Text)
+	for _, c := range knowledge.ProfilePassages(p, lang) {
+		fmt.Fprintf(&sys, "- %s: %s\n", c.Heading, c.Text)
 	}
 	sys.WriteString("\nPassages:\n")
 	for i, h := range hits {

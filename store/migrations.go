@@ -40,7 +40,7 @@ var migrations = []migration{
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
-	{7, "the language of each conversation: detected from the customer, or chosen by an agent", execAll(schemaV7)},
+	{7, "languages: of each conversation (detected, or chosen by an agent), and of the profile's passages", execAll(schemaV7)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -426,7 +426,12 @@ DROP INDEX IF EXISTS messages_direction;
 // agent's choice sticks over detection and clearing it gives back what
 // detection has found meanwhile. language.Resolve reads them, with the
 // number's country code behind them. Both are empty until known.
+//
+// A passage may be written in one language for customers of that language
+// only: the business profile is written in each of the five, and an
+// Italian customer is answered from the Italian one. Empty: any customer.
 const schemaV7 = `
 ALTER TABLE conversations ADD COLUMN language_detected TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN language_chosen TEXT NOT NULL DEFAULT '';
+ALTER TABLE kb_chunks ADD COLUMN lang TEXT NOT NULL DEFAULT '';
 `
