@@ -81,6 +81,7 @@ func TestProfileFactsInCustomersLanguage(t *testing.T) {
 
 	for _, c := range []struct{ from, question, want string }{
 		{"393330000070", "Quali sono gli orari di apertura?", hoursIT},
+		{"393330000075", "Buongiorno, quali sono gli orari di apertura?", hoursIT},
 		{"393330000071", "Siete aperti sabato?", hoursIT},
 		{"393330000072", "Quanto costa la pulizia dei denti?", servicesIT},
 		{"447700900073", "What are your opening hours?", hoursEN},

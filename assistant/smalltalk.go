@@ -151,6 +151,38 @@ func smallTalk(text string) (kind string, langs []string) {
 	return "", nil
 }
 
+// salutes are the greetings and thanks that never carry a question's
+// meaning ("morning", "tag" or "tardes" may: "open in the morning?").
+var salutes = map[string]bool{
+	"hi": true, "hello": true, "hey": true, "hiya": true, "thanks": true, "thank": true, "thx": true,
+	"ciao": true, "salve": true, "buongiorno": true, "buonasera": true, "buondi": true, "grazie": true,
+	"bonjour": true, "bonsoir": true, "salut": true, "coucou": true, "merci": true,
+	"hola": true, "gracias": true, "hallo": true, "moin": true, "servus": true, "danke": true,
+}
+
+// withoutSalutes is a question without its greetings and thanks, for
+// retrieval: "Buongiorno, quali sono gli orari di apertura?" is as strong a
+// match for the opening hours as the question alone.
+func withoutSalutes(text string) string {
+	var b strings.Builder
+	dropped := false
+	for _, w := range strings.Fields(text) {
+		folded, _, _ := transform.String(fold, strings.ToLower(strings.TrimFunc(w, notLetter)))
+		if salutes[folded] {
+			dropped = true
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
+	if !dropped || b.Len() == 0 {
+		return text
+	}
+	return b.String()
+}
+
 // goodbyeAt is the longest goodbye phrase starting at words[i].
 func goodbyeAt(words []string, i int) (phrase, bool) {
 	for _, p := range goodbyeIndex[words[i]] {

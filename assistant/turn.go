@@ -98,7 +98,7 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 
 // answer retrieves, checks the policy with the model, and answers or hands off.
 func (a *Assistant) answer(ctx context.Context, t *turn) error {
-	r, err := a.KB.RetrieveIn(ctx, t.msg.Text, t.lang, passagesPerAnswer)
+	r, err := a.KB.RetrieveIn(ctx, withoutSalutes(t.msg.Text), t.lang, passagesPerAnswer)
 	if err != nil {
 		return err
 	}
