@@ -110,7 +110,7 @@ func messageSet(m *assistant.Messages, key, v string) {
 
 // statOutcomes are the outcomes the status box counts, in its order.
 var statOutcomes = []string{store.AIAnswered, store.AIQuoted, store.AIGreeted, store.AIHandoff, store.AIEscalated,
-	store.AITimeout, store.AIOptedOut, store.AIAway}
+	store.AITimeout, store.AIOptedOut, store.AIOptedIn, store.AIAway}
 
 // assistantData gathers the page. s is the settings to show: those in
 // force, or what the owner just submitted when it was refused.
