@@ -77,3 +77,16 @@ func TestGuessCorpus(t *testing.T) {
 		t.Errorf("only %d of %d messages of 40+ bytes are sure", longSure, long)
 	}
 }
+
+// GuessLang runs at ingest for every customer message with text.
+func BenchmarkGuessLang(b *testing.B) {
+	var texts []string
+	corpus.New(11, 200).Messages(1000, func(m *corpus.Message) bool {
+		texts = append(texts, m.Text)
+		return true
+	})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		GuessLang(texts[i%len(texts)])
+	}
+}
