@@ -114,6 +114,21 @@ func TestConversationLanguage(t *testing.T) {
 		t.Fatalf("new conversation: %+v", c)
 	}
 
+	// And so does a conversation the business starts.
+	if err := a.Store.SetStatus(ctx, m2.ConversationID, "resolved", time.Time{}, 0, "Resolved"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := a.Do("POST", "/api/v1/messages", map[string]any{"to": "+" + from, "type": "template",
+		"template": map[string]any{"name": "hello_world", "language": map[string]string{"code": "en_US"}}})
+	if code != http.StatusAccepted {
+		t.Fatalf("send a template: %d %s", code, body)
+	}
+	sent := sendboxtest.JSON[struct{ Data store.Message }](t, body).Data
+	if sent.ConversationID == m2.ConversationID {
+		t.Fatal("the template went to the resolved conversation")
+	}
+	speaks(sent.ConversationID, "es", "agent")
+
 	// A customer known only from a number outside the five languages,
 	// writing nothing telling: English.
 	m3, err := a.Store.MessageByWAMID(ctx, inbound(t, a, "8613812345678", "👍"))
