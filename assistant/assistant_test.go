@@ -247,7 +247,7 @@ func TestOptOut(t *testing.T) {
 	if c, _ := a.Store.ContactByID(bg, m.ContactID); c.Consent == store.ConsentOptedOut {
 		t.Fatal("consent revoked by 'stop by'")
 	}
-	m, r = ask(t, a, "393330000005", "STOP")
+	m, r = ask(t, a, "447700900005", "STOP")
 	if r.Outcome != store.AIOptedOut {
 		t.Fatalf("STOP: %+v", r)
 	}

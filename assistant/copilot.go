@@ -40,7 +40,11 @@ func (a *Assistant) Suggest(ctx context.Context, convID int64) (*Suggestion, err
 	if last == nil || strings.TrimSpace(last.Text) == "" {
 		return &Suggestion{Note: "The customer has not written anything to answer yet."}, nil
 	}
-	r, err := a.KB.Retrieve(ctx, last.Text, passagesPerAnswer)
+	conv, err := a.Store.ConversationByID(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.KB.RetrieveIn(ctx, last.Text, conv.Language, passagesPerAnswer)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +63,7 @@ func (a *Assistant) Suggest(ctx context.Context, convID int64) (*Suggestion, err
 	if err != nil {
 		return nil, err
 	}
-	req := buildAnswer(model, a.settings.Load(), a.profile(ctx), hits, history, a.lang(last.Text), a.now())
+	req := buildAnswer(model, a.settings.Load(), a.profile(ctx), hits, history, conv.Language, a.now())
 	res, err := a.Model.Chat(ctx, req, nil)
 	if err != nil {
 		return nil, fmt.Errorf("ask %s: %w", model, err)

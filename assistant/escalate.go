@@ -46,7 +46,7 @@ func (a *Assistant) escalate(ctx context.Context, conv *store.Conversation, m *s
 	if conv.Bot == store.BotOn && s.Enabled {
 		var err error
 		sent, err = a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":holding",
-			s.Message(a.lang(m.Text), func(x Messages) string { return x.Holding }))
+			s.Message(conv.Language, func(x Messages) string { return x.Holding }))
 		if err != nil {
 			a.Log.Warn("assistant: send the holding message", slog.Any("err", err))
 		}
@@ -89,7 +89,7 @@ func (a *Assistant) failHandoff(ctx context.Context, msgID int64, cause error) e
 	if err != nil {
 		return err
 	}
-	t := &turn{msg: m, conv: conv, lang: a.lang(m.Text), start: a.now(),
+	t := &turn{msg: m, conv: conv, lang: conv.Language, start: a.now(),
 		reply: store.AIReply{ConversationID: conv.ID, InboundID: m.ID, Mode: "model"}}
 	return a.handoff(ctx, t, store.AIHandoff, "the assistant failed: "+cause.Error(), func(x Messages) string { return x.Holding })
 }

@@ -9,13 +9,14 @@ import (
 
 	"sendbox/business"
 	"sendbox/knowledge"
+	"sendbox/language"
 	"sendbox/llm"
 	"sendbox/policy"
 	"sendbox/store"
 )
 
 // LangNames name the languages in prompts.
-var LangNames = map[string]string{"it": "Italian", "fr": "French", "en": "English", "es": "Spanish", "de": "German"}
+var LangNames = language.Names
 
 var toneGuide = map[string]string{
 	"friendly":     "friendly and natural, like a helpful shop assistant",
@@ -77,8 +78,8 @@ func buildAnswer(model string, s *Settings, p *business.Profile, hits []knowledg
 	} else {
 		sys.WriteString(", closed now\n")
 	}
-	for _, c := range knowledge.ProfilePassages(p) {
-		fmt.Fprintf(&sys, "- %s\n", c.Text)
+	for _, c := range knowledge.ProfilePassages(p, lang) {
+		fmt.Fprintf(&sys, "- %s: %s\n", c.Heading, c.Text)
 	}
 	sys.WriteString("\nPassages:\n")
 	for i, h := range hits {

@@ -47,10 +47,18 @@ func (a *Assistant) screen(ctx context.Context, msgID int64) error {
 	if err := a.carryPause(ctx, conv, s); err != nil {
 		return err
 	}
-	res := a.matcher.Load().Check(m.Text)
+	return a.act(ctx, conv, m, a.matcher.Load().Check(m.Text), s)
+}
+
+// act does what the policy decided about a customer message: an opt-out or
+// a re-subscription at once (an opt-out wins if a message asks for both),
+// an escalation at once, anything else a turn on the work queue.
+func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result, s *Settings) error {
 	switch {
 	case res.OptOut:
 		return a.optOut(ctx, conv, m, res)
+	case res.OptIn:
+		return a.optIn(ctx, conv, m, res)
 	case res.Escalate:
 		return a.escalate(ctx, conv, m, res, "rules", a.now())
 	}
@@ -85,8 +93,8 @@ func (a *Assistant) optOut(ctx context.Context, conv *store.Conversation, m *sto
 		return err
 	}
 	s := a.settings.Load()
-	lang := a.lang(m.Text)
-	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optout", s.Message(lang, func(x Messages) string { return x.OptOut }))
+	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optout",
+		s.Message(conv.Language, func(x Messages) string { return x.OptOut }))
 	if err != nil {
 		a.Log.Warn("assistant: confirm an opt-out", slog.Any("err", err))
 	}
@@ -97,27 +105,54 @@ func (a *Assistant) optOut(ctx context.Context, conv *store.Conversation, m *sto
 		Outcome: store.AIOptedOut, Mode: "rules", Detail: res.Describe()}, start, 0)
 }
 
-// preferenceChanged confirms a marketing stop the customer made in
-// WhatsApp itself (Meta's user_preferences webhook), when the 24-hour
+// optIn gives marketing consent back at once, at the customer's request
+// ("START", "riattiva"), and confirms it. Like an opt-out, it is not an
+// escalation and the assistant goes on as before.
+func (a *Assistant) optIn(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
+	start := a.now()
+	if err := a.Store.SetConsent(ctx, conv.ContactID, store.ConsentOptedIn, "whatsapp message", m.Timestamp); err != nil {
+		return err
+	}
+	// LIFT SUPPRESSION: re-subscribing must also take this number off the
+	// suppression list of erased opt-outs (issue 9 §1, the consent work);
+	// call it here once that list exists. Meta's "resume" (store.Preference)
+	// needs the same.
+	s := a.settings.Load()
+	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optin",
+		s.Message(conv.Language, func(x Messages) string { return x.OptIn }))
+	if err != nil {
+		a.Log.Warn("assistant: confirm a re-subscription", slog.Any("err", err))
+	}
+	said := matchedText(res)
+	if said == "" {
+		said = clip(m.Text, 120)
+	}
+	if err := a.Store.AddNote(ctx, conv.ID, 0, "Marketing consent given again: the customer wrote "+strconv.Quote(said)); err != nil {
+		return err
+	}
+	return a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
+		Outcome: store.AIOptedIn, Mode: "rules", Detail: res.Describe()}, start, 0)
+}
+
+// preferenceChanged confirms a marketing stop or resume the customer made
+// in WhatsApp itself (Meta's user_preferences webhook), when the 24-hour
 // window allows a message.
 func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error {
-	if ev.Status != store.ConsentStopped {
+	consent, kind, pick := store.ConsentOptedOut, "optout", func(x Messages) string { return x.OptOut }
+	switch ev.Status {
+	case store.ConsentStopped:
+	case store.ConsentResumed:
+		consent, kind, pick = store.ConsentOptedIn, "optin", func(x Messages) string { return x.OptIn }
+	default:
 		return nil
 	}
 	c, err := a.Store.ContactByID(ctx, ev.ContactID)
 	if err != nil {
 		return err
 	}
-	if c.Consent != store.ConsentOptedOut || !outbound.WindowOpen(c.LastInboundAt, a.now()) {
+	// A later choice already replaced this one: confirm nothing.
+	if c.Consent != consent || !outbound.WindowOpen(c.LastInboundAt, a.now()) {
 		return nil
-	}
-	lang := "en"
-	last, _, _, err := a.Store.ListMessages(ctx, store.MessageFilter{ContactID: c.ID, Direction: "inbound", Limit: 1})
-	if err != nil {
-		return err
-	}
-	if len(last) > 0 {
-		lang = a.lang(last[0].Text)
 	}
 	convs, _, _, err := a.Store.ListConversations(ctx, store.ConversationFilter{ContactID: c.ID, Limit: 1})
 	if err != nil || len(convs) == 0 {
@@ -125,8 +160,8 @@ func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error 
 	}
 	conv := &convs[0]
 	conv.Contact = c
-	key := fmt.Sprintf("ai:optout:%d:%d", c.ID, c.ConsentAt.UnixMilli())
-	_, err = a.send(ctx, conv, key, a.settings.Load().Message(lang, func(x Messages) string { return x.OptOut }))
+	key := fmt.Sprintf("ai:%s:%d:%d", kind, c.ID, c.ConsentAt.UnixMilli())
+	_, err = a.send(ctx, conv, key, a.settings.Load().Message(conv.Language, pick))
 	return err
 }
 

@@ -41,9 +41,11 @@ type Messages struct {
 	Holding     string `json:"holding"`     // a person takes over (escalation, timeout)
 	Unsupported string `json:"unsupported"` // the knowledge has no answer: a person will reply
 	OptOut      string `json:"opt_out"`     // marketing consent revoked
+	OptIn       string `json:"opt_in"`      // marketing consent given again ("START")
 	Away        string `json:"away"`        // outside business hours
 	Greeting    string `json:"greeting"`    // the customer only said hello
 	Thanks      string `json:"thanks"`      // the customer only said thank you
+	Goodbye     string `json:"goodbye"`     // the customer took leave ("grazie mille, a presto")
 }
 
 // Choices of the settings page.
@@ -66,41 +68,51 @@ var DefaultMessages = map[string]Messages{
 		Holding:     "Thank you for your message. I have passed it to a member of our team, who will reply here as soon as possible.",
 		Unsupported: "I'm not sure about that, and I'd rather not guess. I have asked a colleague, who will reply here shortly.",
 		OptOut:      "Done: you will not receive promotional messages from us any more. You can still write to us here whenever you like.",
+		OptIn:       "Done: you will receive our promotional messages again. Write STOP whenever you want them to end.",
 		Away:        "Thank you for your message. We are closed right now; we will reply as soon as we open.",
 		Greeting:    "Hello! I am the virtual assistant. How can I help you?",
 		Thanks:      "You are welcome! Write to us here whenever you need.",
+		Goodbye:     "Thank you, see you soon! Write to us here whenever you need.",
 	},
 	"it": {
 		Holding:     "Grazie per il messaggio. L'ho passato a una persona del nostro team, che le risponderà qui il prima possibile.",
 		Unsupported: "Non ne sono sicuro e preferisco non tirare a indovinare. Ho chiesto a un collega, che le risponderà qui a breve.",
 		OptOut:      "Fatto: non riceverà più messaggi promozionali da noi. Può comunque scriverci qui quando vuole.",
+		OptIn:       "Fatto: riceverà di nuovo i nostri messaggi promozionali. Scriva STOP quando vuole che smettano.",
 		Away:        "Grazie per il messaggio. In questo momento siamo chiusi; le risponderemo appena apriamo.",
 		Greeting:    "Buongiorno! Sono l'assistente virtuale. Come posso aiutarla?",
 		Thanks:      "Prego! Ci scriva qui quando vuole.",
+		Goodbye:     "Grazie a lei, a presto! Ci scriva qui quando vuole.",
 	},
 	"fr": {
 		Holding:     "Merci pour votre message. Je l'ai transmis à un membre de notre équipe, qui vous répondra ici dès que possible.",
 		Unsupported: "Je n'en suis pas sûr et je préfère ne pas deviner. J'ai demandé à un collègue, qui vous répondra ici rapidement.",
 		OptOut:      "C'est fait : vous ne recevrez plus de messages promotionnels de notre part. Vous pouvez toujours nous écrire ici.",
+		OptIn:       "C'est fait : vous recevrez de nouveau nos messages promotionnels. Écrivez STOP quand vous voulez qu'ils cessent.",
 		Away:        "Merci pour votre message. Nous sommes fermés pour le moment ; nous vous répondrons dès l'ouverture.",
 		Greeting:    "Bonjour ! Je suis l'assistant virtuel. Comment puis-je vous aider ?",
 		Thanks:      "Avec plaisir ! Écrivez-nous ici quand vous voulez.",
+		Goodbye:     "Merci à vous, à bientôt ! Écrivez-nous ici quand vous voulez.",
 	},
 	"es": {
 		Holding:     "Gracias por su mensaje. Se lo he pasado a una persona de nuestro equipo, que le responderá aquí lo antes posible.",
 		Unsupported: "No estoy seguro y prefiero no adivinar. He pedido ayuda a un compañero, que le responderá aquí en breve.",
 		OptOut:      "Hecho: ya no recibirá mensajes promocionales nuestros. Puede seguir escribiéndonos aquí cuando quiera.",
+		OptIn:       "Hecho: volverá a recibir nuestros mensajes promocionales. Escriba STOP cuando quiera que dejen de llegar.",
 		Away:        "Gracias por su mensaje. Ahora mismo estamos cerrados; le responderemos en cuanto abramos.",
 		Greeting:    "¡Hola! Soy el asistente virtual. ¿En qué puedo ayudarle?",
 		Thanks:      "¡De nada! Escríbanos aquí cuando lo necesite.",
+		Goodbye:     "¡Gracias a usted, hasta pronto! Escríbanos aquí cuando lo necesite.",
 	},
 	"de": {
 		Holding:     "Danke für Ihre Nachricht. Ich habe sie an eine Kollegin oder einen Kollegen weitergegeben, die Ihnen hier so bald wie möglich antworten.",
 		Unsupported: "Da bin ich nicht sicher, und ich möchte nicht raten. Ich habe eine Kollegin oder einen Kollegen gebeten, Ihnen hier in Kürze zu antworten.",
 		OptOut:      "Erledigt: Sie erhalten keine Werbenachrichten mehr von uns. Sie können uns hier trotzdem jederzeit schreiben.",
+		OptIn:       "Erledigt: Sie erhalten wieder unsere Werbenachrichten. Schreiben Sie STOP, wenn Sie keine mehr möchten.",
 		Away:        "Danke für Ihre Nachricht. Wir haben gerade geschlossen und antworten Ihnen, sobald wir wieder öffnen.",
 		Greeting:    "Hallo! Ich bin der virtuelle Assistent. Wie kann ich Ihnen helfen?",
 		Thanks:      "Gern geschehen! Schreiben Sie uns hier, wann immer Sie möchten.",
+		Goodbye:     "Danke Ihnen, bis bald! Schreiben Sie uns hier, wann immer Sie möchten.",
 	},
 }
 
@@ -154,7 +166,7 @@ func (s *Settings) Validate() error {
 		if !contains(policy.Langs, lang) {
 			return fmt.Errorf("Messages for %q: the languages are %s", lang, strings.Join(policy.Langs, ", "))
 		}
-		for _, v := range []string{m.Holding, m.Unsupported, m.OptOut, m.Away, m.Greeting, m.Thanks} {
+		for _, v := range []string{m.Holding, m.Unsupported, m.OptOut, m.OptIn, m.Away, m.Greeting, m.Thanks, m.Goodbye} {
 			if utf8.RuneCountInString(v) > 1000 {
 				return errors.New("A fixed reply is longer than 1,000 characters.")
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ const passagesPerAnswer = 4
 type turn struct {
 	msg       *store.Message
 	conv      *store.Conversation
-	lang      string
+	lang      string // the conversation's: what the customer is written to in
 	start     time.Time
 	modelTime time.Duration
 	reply     store.AIReply
@@ -47,7 +48,7 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 	if newer, err := a.Store.NewerInbound(ctx, conv.ID, m.ID); err != nil || newer {
 		return err
 	}
-	t := &turn{msg: m, conv: conv, lang: a.lang(m.Text), start: start,
+	t := &turn{msg: m, conv: conv, lang: conv.Language, start: start,
 		reply: store.AIReply{ConversationID: conv.ID, InboundID: m.ID, PromptVersion: PromptVersion}}
 
 	if s.Hours != HoursAlways {
@@ -59,7 +60,13 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 			return a.away(ctx, t)
 		}
 	}
-	if kind, lang := smallTalk(m.Text); kind != "" {
+	if kind, langs := smallTalk(m.Text); kind != "" {
+		// In the language of the words; the conversation's if they are
+		// in several ("Merci, bye!") and it is one of them.
+		lang := langs[0]
+		if slices.Contains(langs, t.lang) {
+			lang = t.lang
+		}
 		return a.smallTalk(ctx, t, kind, lang)
 	}
 	if strings.TrimSpace(m.Text) == "" {
@@ -91,7 +98,7 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 
 // answer retrieves, checks the policy with the model, and answers or hands off.
 func (a *Assistant) answer(ctx context.Context, t *turn) error {
-	r, err := a.KB.Retrieve(ctx, t.msg.Text, passagesPerAnswer)
+	r, err := a.KB.RetrieveIn(ctx, withoutSalutes(t.msg.Text), t.lang, passagesPerAnswer)
 	if err != nil {
 		return err
 	}
@@ -196,12 +203,16 @@ func quoteText(c store.KBChunk) string {
 	return text
 }
 
-// smallTalk answers a greeting or thanks in kind.
+// smallTalk answers a greeting, thanks or a goodbye in kind, and changes
+// nothing else: the conversation stays as it is.
 func (a *Assistant) smallTalk(ctx context.Context, t *turn, kind, lang string) error {
 	t.reply.Mode = "rules"
 	pick := func(x Messages) string { return x.Greeting }
-	if kind == "thanks" {
+	switch kind {
+	case talkThanks:
 		pick = func(x Messages) string { return x.Thanks }
+	case talkGoodbye:
+		pick = func(x Messages) string { return x.Goodbye }
 	}
 	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":"+kind, a.settings.Load().Message(lang, pick))
 	if err != nil {
@@ -257,13 +268,4 @@ func used(hits []knowledge.Hit, cited []int) []store.AIPassage {
 			Heading: h.Chunk.Heading, Text: clip(h.Chunk.Text, 400), Score: h.Score, Via: h.Via}
 	}
 	return out
-}
-
-// lang is the customer's language as search detects it (English when too
-// short to tell).
-func (a *Assistant) lang(text string) string {
-	if a.KB == nil || a.KB.Index == nil {
-		return "en"
-	}
-	return a.KB.Index.Lang(text)
 }

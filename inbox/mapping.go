@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"strings"
 
+	"sendbox/search"
 	"sendbox/store"
 	"sendbox/whatsapp"
 )
@@ -67,6 +68,13 @@ func inboundRow(m *whatsapp.InboundMessage) (store.InboundMessage, bool) {
 		r.Silent = true
 	}
 	r.Preview = Preview(m.Type, m.Text, r.MediaFilename)
+	switch m.Type {
+	case "text", "image", "video", "document":
+		// The customer's own words; a button's or a list row's title is
+		// the business's, in the language the business chose.
+		g := search.GuessLang(m.Text)
+		r.Lang, r.LangSure = g.Lang, g.Sure
+	}
 	return r, true
 }
 

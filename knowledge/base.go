@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"sendbox/business"
 	"sendbox/search"
 	"sendbox/store"
 )
@@ -118,80 +117,6 @@ func (b *Base) Delete(ctx context.Context, id int64) error {
 		return invalid("the business profile is part of the knowledge: edit it in Settings → Business")
 	}
 	return b.Store.DeleteKB(ctx, id)
-}
-
-// SyncProfile writes the business profile into the knowledge base, so the
-// opening hours, address, services and prices are retrieved like any passage.
-func (b *Base) SyncProfile(ctx context.Context, p *business.Profile) error {
-	parts := ProfilePassages(p)
-	if len(parts) == 0 {
-		parts = []store.ChunkText{{Heading: "About us", Text: "No business details have been entered yet."}}
-	}
-	var body []string
-	for _, c := range parts {
-		body = append(body, "# "+c.Heading+"\n"+c.Text)
-	}
-	title := "Business profile"
-	if p.Name != "" {
-		title = p.Name + " — business profile"
-	}
-	d := &store.KBDoc{Kind: store.KBProfile, Title: title, Body: strings.Join(body, "\n\n"), Source: "profile"}
-	if err := b.Store.SaveKB(ctx, d, parts); err != nil {
-		return err
-	}
-	b.Wake()
-	return nil
-}
-
-// ProfilePassages writes the profile as passages a customer's question
-// matches: one each for the business, the opening hours, where to find it,
-// how to reach it, and the services with their prices.
-func ProfilePassages(p *business.Profile) []store.ChunkText {
-	var out []store.ChunkText
-	name := strings.TrimSpace(p.Name)
-	if name != "" || p.About != "" {
-		out = append(out, store.ChunkText{Heading: "About us", Text: strings.TrimSpace(name + ". " + p.About)})
-	}
-	var hours []string
-	for i, h := range p.Hours {
-		if h.Closed {
-			hours = append(hours, business.Weekdays[i]+": closed")
-		} else {
-			hours = append(hours, fmt.Sprintf("%s: open %s–%s", business.Weekdays[i], h.Open, h.Close))
-		}
-	}
-	out = append(out, store.ChunkText{Heading: "Opening hours",
-		Text: "Opening hours (time zone " + p.Timezone + "). When are we open: " + strings.Join(hours, "; ") + "."})
-	if p.Address != "" {
-		out = append(out, store.ChunkText{Heading: "Address", Text: "Where to find us, our address and location: " + p.Address + "."})
-	}
-	var contact []string
-	for _, c := range [][2]string{{"phone", p.Phone}, {"e-mail", p.Email}, {"website", p.Website}} {
-		if c[1] != "" {
-			contact = append(contact, c[0]+" "+c[1])
-		}
-	}
-	if len(contact) > 0 {
-		out = append(out, store.ChunkText{Heading: "Contact", Text: "How to contact us: " + strings.Join(contact, ", ") + "."})
-	}
-	if len(p.Services) > 0 {
-		var lines []string
-		for _, s := range p.Services {
-			l := s.Name
-			if s.Price != "" {
-				l += ", price " + s.Price
-			}
-			if s.Duration != "" {
-				l += ", takes " + s.Duration
-			}
-			lines = append(lines, l)
-		}
-		// Long lists are cut into passages like any text.
-		for _, ps := range Chunk(strings.Join(lines, "\n\n")) {
-			out = append(out, store.ChunkText{Heading: "Services and prices", Text: "Services and prices: " + strings.ReplaceAll(ps.Text, "\n\n", "; ") + "."})
-		}
-	}
-	return out
 }
 
 func toChunks(ps []Passage) []store.ChunkText {

@@ -94,13 +94,22 @@ const meaningZ = 2.5
 // nearSame is the similarity at which a passage counts whatever the rest.
 const nearSame = 0.97
 
-// Retrieve finds the k passages that best answer a question: by words
+// Retrieve finds the k passages that best answer a question, for a
+// customer who speaks the question's language: RetrieveIn with the
+// language search detects in it.
+func (b *Base) Retrieve(ctx context.Context, question string, k int) (*Retrieval, error) {
+	return b.RetrieveIn(ctx, question, b.Index.Lang(question), k)
+}
+
+// RetrieveIn finds the k passages that best answer a question: by words
 // (bleve, in the question's language, any of the words) and, when an
 // embedding model is set and reachable, by meaning; the two rankings are
 // fused by reciprocal rank. Passages found only by meaning must stand out
 // (see meaningZ), so a question the knowledge does not cover retrieves
-// nothing rather than the least unrelated passages.
-func (b *Base) Retrieve(ctx context.Context, question string, k int) (*Retrieval, error) {
+// nothing rather than the least unrelated passages. Passages written for
+// customers of another language than lang (the business profile is
+// written in each of the five) are left out.
+func (b *Base) RetrieveIn(ctx context.Context, question, lang string, k int) (*Retrieval, error) {
 	start := time.Now()
 	out := &Retrieval{}
 	res, err := b.Index.Search(ctx, search.Query{Q: question, Kinds: []string{search.KindKB}, Any: true, Limit: candidates})
@@ -120,9 +129,6 @@ func (b *Base) Retrieve(ctx context.Context, question string, k int) (*Retrieval
 	}
 	out.ByMeaning = len(meaning)
 	fused := Fuse(words, meaning)
-	if len(fused) > k {
-		fused = fused[:k]
-	}
 	ids := make([]int64, len(fused))
 	for i, f := range fused {
 		ids[i] = f.ID
@@ -140,9 +146,15 @@ func (b *Base) Retrieve(ctx context.Context, question string, k int) (*Retrieval
 		inWords[w.ID] = true
 	}
 	for _, f := range fused {
+		if len(out.Hits) == k {
+			break
+		}
 		c, ok := byID[f.ID]
 		if !ok {
 			continue // removed since it was indexed
+		}
+		if c.Lang != "" && c.Lang != lang {
+			continue // the same facts are there in lang
 		}
 		h := Hit{Chunk: c, Score: f.Score}
 		h.Matched, h.Words = b.Index.Coverage(question, c.Title+"\n"+c.Heading+"\n"+c.Text)

@@ -190,17 +190,15 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	if err := a.Assistant.Start(ctx); err != nil {
 		return fmt.Errorf("assistant: %w", err)
 	}
-	// The business profile is knowledge too; write it on first start.
-	if docs, err := a.Store.ListKB(ctx, store.KBProfile, ""); err != nil {
+	// The business profile is knowledge too: write it on first start, and
+	// again when this sendbox writes it otherwise than the last one did
+	// (SyncProfile changes nothing when it is written as it is).
+	p, err := business.Load(ctx, a.Store)
+	if err != nil {
 		return err
-	} else if len(docs) == 0 {
-		p, err := business.Load(ctx, a.Store)
-		if err != nil {
-			return err
-		}
-		if err := a.KB.SyncProfile(ctx, p); err != nil {
-			return fmt.Errorf("knowledge base: %w", err)
-		}
+	}
+	if err := a.KB.SyncProfile(ctx, p); err != nil {
+		return fmt.Errorf("knowledge base: %w", err)
 	}
 	go a.KB.RunEmbedder(bg)
 	return nil

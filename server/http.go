@@ -48,6 +48,7 @@ func (a *App) routes() http.Handler {
 	api("DELETE /api/v1/knowledge/{id}", "admin", a.handleDeleteKnowledge)
 	api("GET /api/v1/knowledge/retrieve", "viewer", a.handleRetrieve)
 	api("PUT /api/v1/conversations/{id}/bot", "agent", a.handleSetBot)
+	api("PUT /api/v1/conversations/{id}/language", "agent", a.handleSetLanguage)
 	api("GET /api/v1/conversations/{id}/ai-replies", "viewer", a.handleAIReplies)
 
 	api("POST /api/v1/sandbox/inbound", "agent", a.handleSandboxInbound)

@@ -33,6 +33,7 @@ const (
 	AIEscalated = "escalated" // the policy fired
 	AITimeout   = "timeout"   // the turn took too long: holding message and a person asked
 	AIOptedOut  = "opted_out" // the customer opted out of marketing
+	AIOptedIn   = "opted_in"  // the customer asked to receive marketing again
 	AIAway      = "away"      // outside business hours: the away message
 	AIGreeted   = "greeted"   // the customer only said hello or thanks
 	AISkipped   = "skipped"   // nothing to do (bot off, a newer message will be answered…)

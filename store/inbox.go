@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"sendbox/language"
 )
 
 // attachLabels loads the labels of the given conversations in one query.
@@ -148,6 +150,7 @@ const (
 	EventTeam     = "team"
 	EventStatus   = "status"
 	EventLabels   = "labels"
+	EventLanguage = "language"
 )
 
 // ConversationEvents returns a conversation's timeline, oldest first.
@@ -244,6 +247,18 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 		_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
 			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
 			status, ms(snoozeUntil), status, convID)
+		return err
+	})
+}
+
+// SetConversationLanguage records an agent's choice of the language to
+// write to the customer in; "" gives the choice back to detection.
+func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang string, actorID int64, body string) error {
+	if lang != "" && !language.Valid(lang) {
+		return fmt.Errorf("unknown language %q", lang)
+	}
+	return s.conversationChange(ctx, convID, actorID, EventLanguage, body, func(t *wtx) error {
+		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
 		return err
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"sendbox/language"
 )
 
 // InboundMessage is one customer message to store, already decoded by the
@@ -28,6 +30,11 @@ type InboundMessage struct {
 	Preview   string // the conversation list's one-line summary
 	Silent    bool   // reactions, edits, deletions, notices: no unread, no preview
 	Timestamp time.Time
+	// Lang is the language the customer's own words in Text point to
+	// ("" when they do not tell), and LangSure whether they are clear
+	// enough to change a language already detected (search.GuessLang).
+	Lang     string
+	LangSure bool
 
 	MediaID, MediaMime, MediaSHA256, MediaFilename string
 	Latitude, Longitude                            *float64
@@ -128,7 +135,7 @@ const rankSQL = `CASE %s WHEN 'queued' THEN 0 WHEN 'accepted' THEN 1 WHEN 'sent'
 
 type ingestStmts struct {
 	msgExists, contactByWa, contactByUser, insertContact, touchContact, setContactUser,
-	setContactWa, openConv, insertConv, insertConvWith, insertMsg, touchConv, applyEdit, applyRevoke,
+	setContactWa, openConv, prevLang, insertConv, insertConvWith, insertMsg, touchConv, applyEdit, applyRevoke,
 	insertStatus, applyStatus, insertEvent, insertOutbox *sql.Stmt
 }
 
@@ -152,13 +159,15 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 			WHERE id = ?6`},
 		{&st.setContactUser, `UPDATE OR IGNORE contacts SET user_id = ? WHERE id = ? AND user_id IS NULL`},
 		{&st.setContactWa, `UPDATE OR IGNORE contacts SET wa_id = ?, updated_at = ? WHERE id = ?`},
-		{&st.openConv, `SELECT id FROM conversations WHERE contact_id = ? AND phone_number_id = ? AND status != 'resolved'
+		{&st.openConv, `SELECT id, language_detected FROM conversations WHERE contact_id = ? AND phone_number_id = ?
+			AND status != 'resolved' ORDER BY id DESC LIMIT 1`},
+		{&st.prevLang, `SELECT language_detected, language_chosen FROM conversations WHERE contact_id = ?
 			ORDER BY id DESC LIMIT 1`},
-		{&st.insertConv, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at, created_at, updated_at)
-			VALUES (?, ?, 'open', ?, ?, ?) RETURNING id`},
+		{&st.insertConv, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at, created_at, updated_at,
+			language_detected, language_chosen) VALUES (?, ?, 'open', ?, ?, ?, ?, ?) RETURNING id`},
 		{&st.insertConvWith, `INSERT INTO conversations (contact_id, phone_number_id, status, last_message_at,
-			last_inbound_at, preview, unread, created_at, updated_at)
-			VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?) RETURNING id`},
+			last_inbound_at, preview, unread, created_at, updated_at, language_detected, language_chosen)
+			VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		{&st.insertMsg, `INSERT INTO messages (wamid, direction, conversation_id, contact_id, phone_number_id, type, text,
 			media_id, media_mime, media_sha256, media_filename, media_state, latitude, longitude, reply_id, context_wamid,
 			related_wamid, status, error_code, error_title, error_detail, sent_at, created_at, raw)
@@ -170,6 +179,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 			last_inbound_at = MAX(COALESCE(last_inbound_at, 0), ?7),
 			unread = unread + ?4,
 			status = CASE WHEN ?1 AND status = 'snoozed' THEN 'open' ELSE status END,
+			language_detected = ?8,
 			updated_at = ?5
 			WHERE id = ?6`},
 		{&st.applyEdit, `UPDATE messages SET text = ?, edited_at = ? WHERE wamid = ? AND direction = 'inbound'
@@ -201,7 +211,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 
 func (st *ingestStmts) close() {
 	for _, s := range []*sql.Stmt{st.msgExists, st.contactByWa, st.contactByUser, st.insertContact, st.touchContact,
-		st.setContactUser, st.setContactWa, st.openConv, st.insertConv, st.insertConvWith, st.insertMsg, st.touchConv, st.applyEdit,
+		st.setContactUser, st.setContactWa, st.openConv, st.prevLang, st.insertConv, st.insertConvWith, st.insertMsg, st.touchConv, st.applyEdit,
 		st.applyRevoke, st.insertStatus, st.applyStatus, st.insertEvent, st.insertOutbox} {
 		if s != nil {
 			s.Close()
@@ -351,13 +361,20 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	}
 	orderAt := OrderTime(ts, t.now)
 	var convID int64
+	var detected string // the conversation's detected language, before this message
 	err = sql.ErrNoRows // a contact created just now has no conversation yet
 	if !newContact {
-		err = t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID).Scan(&convID)
+		err = t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, m.PhoneNumberID).Scan(&convID, &detected)
 	}
 	newConv := false
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		var chosen string
+		if !newContact {
+			if detected, chosen, err = t.lastLanguage(contactID); err != nil {
+				return err
+			}
+		}
 		// The conversation starts with this message: written with it at
 		// once, not inserted and then updated.
 		lastAt, preview := orderAt, m.Preview
@@ -365,7 +382,8 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 			lastAt, preview = ts, ""
 		}
 		if err := t.stmt(t.st.insertConvWith).QueryRowContext(t.ctx, contactID, m.PhoneNumberID, lastAt.UnixMilli(),
-			ts.UnixMilli(), preview, unread, t.now.UnixMilli(), t.now.UnixMilli()).Scan(&convID); err != nil {
+			ts.UnixMilli(), preview, unread, t.now.UnixMilli(), t.now.UnixMilli(),
+			language.Follow(detected, m.Lang, m.LangSure), chosen).Scan(&convID); err != nil {
 			return fmt.Errorf("create conversation: %w", err)
 		}
 		if err := t.emit(Event{Type: EventConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
@@ -400,7 +418,7 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 
 	if !newConv {
 		if _, err := t.stmt(t.st.touchConv).ExecContext(t.ctx, !m.Silent, orderAt.UnixMilli(), m.Preview, unread,
-			t.now.UnixMilli(), convID, ts.UnixMilli()); err != nil {
+			t.now.UnixMilli(), convID, ts.UnixMilli(), language.Follow(detected, m.Lang, m.LangSure)); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
 	}
@@ -414,6 +432,17 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 		}
 	}
 	return t.emit(Event{Type: EventMessageReceived, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
+}
+
+// lastLanguage is the language of a contact's latest conversation, for
+// their new one: a returning customer speaks as before, and an agent's
+// choice still holds.
+func (t *wtx) lastLanguage(contactID int64) (detected, chosen string, err error) {
+	err = t.stmt(t.st.prevLang).QueryRowContext(t.ctx, contactID).Scan(&detected, &chosen)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", "", fmt.Errorf("language of the last conversation: %w", err)
+	}
+	return detected, chosen, nil
 }
 
 // contact finds the sender by wa_id, then by BSUID, creating it if new, and

@@ -39,13 +39,15 @@ type KBChunk struct {
 	Seq      int    `json:"seq"`
 	Heading  string `json:"heading,omitempty"`
 	Text     string `json:"text"`
+	Lang     string `json:"lang,omitempty"` // written for customers of this language only ("": any)
 	Kind     string `json:"kind"`
 	Title    string `json:"title"`
 	Question string `json:"question,omitempty"`
 }
 
-// ChunkText is a passage to store.
-type ChunkText struct{ Heading, Text string }
+// ChunkText is a passage to store; Lang, if set, is the only language of
+// customers it is for.
+type ChunkText struct{ Heading, Text, Lang string }
 
 // SaveKB creates a document (d.ID == 0) or replaces one, with its passages,
 // in one transaction. A passage whose text did not change keeps its id and
@@ -87,14 +89,14 @@ func (s *Store) SaveKB(ctx context.Context, d *KBDoc, chunks []ChunkText) error 
 		}
 		d.UpdatedAt = t.now
 		old := map[int]ChunkText{}
-		rows, err := t.tx.QueryContext(ctx, "SELECT seq, heading, text FROM kb_chunks WHERE doc_id = ?", d.ID)
+		rows, err := t.tx.QueryContext(ctx, "SELECT seq, heading, text, lang FROM kb_chunks WHERE doc_id = ?", d.ID)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var seq int
 			var c ChunkText
-			if err := rows.Scan(&seq, &c.Heading, &c.Text); err != nil {
+			if err := rows.Scan(&seq, &c.Heading, &c.Text, &c.Lang); err != nil {
 				rows.Close()
 				return err
 			}
@@ -105,11 +107,11 @@ func (s *Store) SaveKB(ctx context.Context, d *KBDoc, chunks []ChunkText) error 
 			prev, ok := old[i]
 			switch {
 			case !ok:
-				_, err = t.tx.ExecContext(ctx, "INSERT INTO kb_chunks (doc_id, seq, heading, text) VALUES (?, ?, ?, ?)",
-					d.ID, i, c.Heading, c.Text)
+				_, err = t.tx.ExecContext(ctx, "INSERT INTO kb_chunks (doc_id, seq, heading, text, lang) VALUES (?, ?, ?, ?, ?)",
+					d.ID, i, c.Heading, c.Text, c.Lang)
 			case prev != c:
-				_, err = t.tx.ExecContext(ctx, `UPDATE kb_chunks SET heading = ?, text = ?, embed_model = NULL, embedding = NULL
-					WHERE doc_id = ? AND seq = ?`, c.Heading, c.Text, d.ID, i)
+				_, err = t.tx.ExecContext(ctx, `UPDATE kb_chunks SET heading = ?, text = ?, lang = ?, embed_model = NULL, embedding = NULL
+					WHERE doc_id = ? AND seq = ?`, c.Heading, c.Text, c.Lang, d.ID, i)
 			}
 			if err != nil {
 				return fmt.Errorf("chunk %d: %w", i, err)
@@ -192,7 +194,7 @@ func (s *Store) ListKB(ctx context.Context, kind, embedModel string) ([]KBDoc, e
 	return out, rows.Err()
 }
 
-const kbChunkCols = "c.id, c.doc_id, c.seq, c.heading, c.text, d.kind, d.title, d.question"
+const kbChunkCols = "c.id, c.doc_id, c.seq, c.heading, c.text, c.lang, d.kind, d.title, d.question"
 const kbChunkFrom = " FROM kb_chunks c JOIN kb_documents d ON d.id = c.doc_id"
 
 func scanKBChunks(rows *sql.Rows) ([]KBChunk, error) {
@@ -200,7 +202,7 @@ func scanKBChunks(rows *sql.Rows) ([]KBChunk, error) {
 	var out []KBChunk
 	for rows.Next() {
 		var c KBChunk
-		if err := rows.Scan(&c.ID, &c.DocID, &c.Seq, &c.Heading, &c.Text, &c.Kind, &c.Title, &c.Question); err != nil {
+		if err := rows.Scan(&c.ID, &c.DocID, &c.Seq, &c.Heading, &c.Text, &c.Lang, &c.Kind, &c.Title, &c.Question); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

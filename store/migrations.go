@@ -43,6 +43,7 @@ var migrations = []migration{
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
 	{5, "consent: suppression list of erased opt-outs and its key, 24-hour marketing hold", migrateV5},
+	{7, "languages: of each conversation (detected, or chosen by an agent), and of the profile's passages", execAll(schemaV7)},
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 }
 
@@ -451,6 +452,20 @@ func migrateV5(ctx context.Context, tx *sql.Tx) error {
 		suppressionKeySetting, hex.EncodeToString(key), time.Now().UnixMilli())
 	return err
 }
+
+// schemaV7 keeps a conversation's language in two columns, so that an
+// agent's choice sticks over detection and clearing it gives back what
+// detection has found meanwhile. language.Resolve reads them, with the
+// number's country code behind them. Both are empty until known.
+//
+// A passage may be written in one language for customers of that language
+// only: the business profile is written in each of the five, and an
+// Italian customer is answered from the Italian one. Empty: any customer.
+const schemaV7 = `
+ALTER TABLE conversations ADD COLUMN language_detected TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN language_chosen TEXT NOT NULL DEFAULT '';
+ALTER TABLE kb_chunks ADD COLUMN lang TEXT NOT NULL DEFAULT '';
+`
 
 // schemaV8 keeps how each user wants to hear about urgent conversations,
 // and the e-mails sent about them, so that each escalation is mailed to

@@ -71,6 +71,16 @@ type Conversation struct {
 	Urgent      bool      `json:"urgent"`
 	Escalation  string    `json:"escalation,omitempty"` // the policy category that handed it to a person
 	EscalatedAt time.Time `json:"escalated_at,omitzero"`
+
+	// Language is the language to write to the customer in, and
+	// LanguageSource where it comes from (language.Resolve): agent,
+	// detected, number or default.
+	Language       string `json:"language"`
+	LanguageSource string `json:"language_source"`
+	// LanguageDetected is what the customer's messages showed ("" nothing
+	// yet); LanguageChosen an agent's choice ("" none), which wins.
+	LanguageDetected string `json:"language_detected,omitempty"`
+	LanguageChosen   string `json:"language_chosen,omitempty"`
 }
 
 // Label tags conversations; Color indexes the panel's palette.

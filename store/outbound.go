@@ -50,9 +50,14 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (msg *Messa
 		}
 		nowMS := t.now.UnixMilli()
 		var convID int64
-		switch err := t.stmt(t.st.openConv).QueryRowContext(ctx, contactID, in.PhoneNumberID).Scan(&convID); {
+		switch err := t.stmt(t.st.openConv).QueryRowContext(ctx, contactID, in.PhoneNumberID).Scan(&convID, new(string)); {
 		case errors.Is(err, sql.ErrNoRows):
-			if err := t.stmt(t.st.insertConv).QueryRowContext(ctx, contactID, in.PhoneNumberID, nowMS, nowMS, nowMS).Scan(&convID); err != nil {
+			detected, chosen, err := t.lastLanguage(contactID)
+			if err != nil {
+				return err
+			}
+			if err := t.stmt(t.st.insertConv).QueryRowContext(ctx, contactID, in.PhoneNumberID, nowMS, nowMS, nowMS,
+				detected, chosen).Scan(&convID); err != nil {
 				return fmt.Errorf("create conversation: %w", err)
 			}
 			if err := t.emit(Event{Type: EventConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {

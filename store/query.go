@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"sendbox/language"
 )
 
 type querier interface {
@@ -281,7 +283,7 @@ func escapeLike(s string) string {
 
 const conversationCols = `v.id, v.contact_id, v.phone_number_id, v.status, v.last_message_at, v.last_inbound_at, v.preview, v.unread,
 	v.created_at, v.updated_at, COALESCE(v.assignee_id, 0), COALESCE(u.name, ''), COALESCE(v.team_id, 0), COALESCE(t.name, ''),
-	v.snoozed_until, v.bot, v.urgent, v.escalation, v.escalated_at, ` + contactCols
+	v.snoozed_until, v.bot, v.urgent, v.escalation, v.escalated_at, v.language_detected, v.language_chosen, ` + contactCols
 
 // conversationFrom joins what a conversation row shows.
 const conversationFrom = ` FROM conversations v JOIN contacts c ON c.id = v.contact_id
@@ -295,13 +297,14 @@ func scanConversation(sc scanner) (*Conversation, error) {
 	cdest, finish := contactDest(&c)
 	dest := []any{&v.ID, &v.ContactID, &v.PhoneNumberID, &v.Status, &lastMsg, &lastIn, &v.Preview, &v.Unread,
 		&created, &updated, &v.AssigneeID, &v.AssigneeName, &v.TeamID, &v.TeamName, &snoozed,
-		&v.Bot, &v.Urgent, &v.Escalation, &escalated}
+		&v.Bot, &v.Urgent, &v.Escalation, &escalated, &v.LanguageDetected, &v.LanguageChosen}
 	if err := sc.Scan(append(dest, cdest...)...); err != nil {
 		return nil, err
 	}
 	finish()
 	v.LastMessageAt, v.LastInboundAt, v.SnoozedUntil = time.UnixMilli(lastMsg).UTC(), fromMS(lastIn), fromMS(snoozed)
 	v.EscalatedAt = fromMS(escalated)
+	v.Language, v.LanguageSource = language.Resolve(v.LanguageChosen, v.LanguageDetected, c.WaID)
 	v.CreatedAt, v.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	v.Contact = &c
 	return &v, nil

@@ -63,7 +63,7 @@ type msgField struct {
 }
 
 // messageKeys are the fixed replies in the order the page shows them.
-var messageKeys = []string{"greeting", "thanks", "holding", "unsupported", "away", "opt_out"}
+var messageKeys = []string{"greeting", "thanks", "goodbye", "holding", "unsupported", "away", "opt_out", "opt_in"}
 
 func messageGet(m assistant.Messages, key string) string {
 	switch key {
@@ -73,12 +73,16 @@ func messageGet(m assistant.Messages, key string) string {
 		return m.Unsupported
 	case "opt_out":
 		return m.OptOut
+	case "opt_in":
+		return m.OptIn
 	case "away":
 		return m.Away
 	case "greeting":
 		return m.Greeting
 	case "thanks":
 		return m.Thanks
+	case "goodbye":
+		return m.Goodbye
 	}
 	return ""
 }
@@ -91,18 +95,22 @@ func messageSet(m *assistant.Messages, key, v string) {
 		m.Unsupported = v
 	case "opt_out":
 		m.OptOut = v
+	case "opt_in":
+		m.OptIn = v
 	case "away":
 		m.Away = v
 	case "greeting":
 		m.Greeting = v
 	case "thanks":
 		m.Thanks = v
+	case "goodbye":
+		m.Goodbye = v
 	}
 }
 
 // statOutcomes are the outcomes the status box counts, in its order.
 var statOutcomes = []string{store.AIAnswered, store.AIQuoted, store.AIGreeted, store.AIHandoff, store.AIEscalated,
-	store.AITimeout, store.AIOptedOut, store.AIAway}
+	store.AITimeout, store.AIOptedOut, store.AIOptedIn, store.AIAway}
 
 // assistantData gathers the page. s is the settings to show: those in
 // force, or what the owner just submitted when it was refused.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sendbox/assistant"
+	"sendbox/language"
 	"sendbox/store"
 )
 
@@ -35,6 +36,29 @@ func (p *Panel) handleBot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.Store.SetBot(r.Context(), id, state, sessionFrom(r).User.ID, body); err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	done(w)
+}
+
+// handleLanguage records an agent's choice of the language the
+// conversation speaks, or ("") gives it back to detection.
+func (p *Panel) handleLanguage(w http.ResponseWriter, r *http.Request) {
+	id, ok := p.convID(w, r)
+	if !ok {
+		return
+	}
+	lang := r.PostFormValue("language")
+	body := p.T("timeline.language_auto")
+	if lang != "" {
+		if !language.Valid(lang) {
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("error.bad_request"))
+			return
+		}
+		body = p.T("timeline.language", p.T("lang."+lang))
+	}
+	if err := p.Store.SetConversationLanguage(r.Context(), id, lang, sessionFrom(r).User.ID, body); err != nil {
 		p.notFoundOr(w, r, err)
 		return
 	}
@@ -150,12 +174,7 @@ func (p *Panel) handleTranslate(w http.ResponseWriter, r *http.Request) {
 		v.From = p.lang(m.Text)
 	} else {
 		text = strings.TrimSpace(r.PostFormValue("body"))
-		lang, err := p.customerLang(ctx, conv.ID)
-		if err != nil {
-			p.internal(w, r, err)
-			return
-		}
-		v.Lang = lang
+		v.Lang = conv.Language
 	}
 	v.Original = text
 	if strings.TrimSpace(text) == "" {
@@ -177,20 +196,6 @@ func (p *Panel) lang(text string) string {
 		return "en"
 	}
 	return p.Search.Lang(text)
-}
-
-// customerLang is the language of the customer's last message with text.
-func (p *Panel) customerLang(ctx context.Context, convID int64) (string, error) {
-	msgs, _, _, err := p.Store.ListMessages(ctx, store.MessageFilter{ConversationID: convID, Direction: store.Inbound, Limit: 20})
-	if err != nil {
-		return "", err
-	}
-	for _, m := range msgs { // newest first
-		if strings.TrimSpace(m.Text) != "" {
-			return p.lang(m.Text), nil
-		}
-	}
-	return "en", nil
 }
 
 // urgentAlert renders the alert every open panel shows when the policy

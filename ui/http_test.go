@@ -16,6 +16,7 @@ import (
 
 	"sendbox/accounts"
 	"sendbox/assistant"
+	"sendbox/language"
 	"sendbox/policy"
 	"sendbox/sendboxtest"
 	"sendbox/store"
@@ -433,16 +434,18 @@ func TestEveryStringExists(t *testing.T) {
 		"settings.": {"whatsapp", "profile", "team", "api-keys", "labels", "canned", "templates", "account", "assistant", "policy"},
 		"flash.":    {"saved", "deleted", "revoked", "synced", "password", "welcome", "erased", "kb_saved", "pull", "policy_reset"},
 		"outcome.": {store.AIAnswered, store.AIQuoted, store.AIHandoff, store.AIEscalated, store.AITimeout, store.AIOptedOut,
-			store.AIAway, store.AIGreeted, store.AISkipped},
-		"tone.":     assistant.Tones,
-		"length.":   assistant.Lengths,
-		"hours.":    append(append([]string{}, assistant.Hours...), "always_hint", "closed_only_hint", "away_hint"),
-		"lang.":     policy.Langs,
-		"message.":  {"greeting", "thanks", "holding", "unsupported", "away", "opt_out", "greeting_hint", "thanks_hint", "holding_hint", "unsupported_hint", "away_hint", "opt_out_hint"},
-		"category.": append(append([]string{}, policy.Categories...), "medical_urgency_hint", "complaint_hint", "refund_hint", "legal_threat_hint", "human_request_hint"),
-		"bot.":      {store.BotOn, store.BotOff, store.BotPaused, "on_hint", "off_hint", "paused_hint"},
-		"via.":      {"words", "meaning", "both"},
-		"kb.kind_":  {store.KBDocument, store.KBFAQ, store.KBProfile},
+			store.AIOptedIn, store.AIAway, store.AIGreeted, store.AISkipped},
+		"tone.":   assistant.Tones,
+		"length.": assistant.Lengths,
+		"hours.":  append(append([]string{}, assistant.Hours...), "always_hint", "closed_only_hint", "away_hint"),
+		"lang.":   policy.Langs,
+		"message.": {"greeting", "thanks", "goodbye", "holding", "unsupported", "away", "opt_out", "opt_in", "greeting_hint",
+			"thanks_hint", "goodbye_hint", "holding_hint", "unsupported_hint", "away_hint", "opt_out_hint", "opt_in_hint"},
+		"language.source_": {language.SourceAgent, language.SourceDetected, language.SourceNumber, language.SourceDefault},
+		"category.":        append(append([]string{}, policy.Categories...), "medical_urgency_hint", "complaint_hint", "refund_hint", "legal_threat_hint", "human_request_hint"),
+		"bot.":             {store.BotOn, store.BotOff, store.BotPaused, "on_hint", "off_hint", "paused_hint"},
+		"via.":             {"words", "meaning", "both"},
+		"kb.kind_":         {store.KBDocument, store.KBFAQ, store.KBProfile},
 	} {
 		for _, v := range values {
 			if _, ok := catalog[prefix+v]; !ok {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/language"
 	"sendbox/media"
 	"sendbox/outbound"
 	"sendbox/search"
@@ -87,11 +88,13 @@ type convView struct {
 	WindowLeft string
 	CanReply   bool
 	CSRF       string
-	// The assistant: whether it generates text (and why not), and the
-	// customer's language for translations.
+	// The assistant: whether it generates text (and why not).
 	Generation    bool
 	GenerationWhy string
-	CustomerLang  string
+	// Langs are the languages an agent may choose for the conversation,
+	// and AutoLang, AutoLangSource what it speaks without a choice.
+	Langs                    []string
+	AutoLang, AutoLangSource string
 }
 
 func (p *Panel) list(r *http.Request, f store.InboxFilter, urgent bool) (*inboxView, error) {
@@ -253,13 +256,8 @@ func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
 	cv.Items = p.thread(ctx, msgs, cv.Events, names, ai, id, cv.CanReply)
 	if cv.CanReply {
 		cv.Generation, cv.GenerationWhy = p.Assistant.Generation()
-		cv.CustomerLang = "en"
-		for _, m := range msgs { // newest first
-			if m.Direction == store.Inbound && strings.TrimSpace(m.Text) != "" {
-				cv.CustomerLang = p.lang(m.Text)
-				break
-			}
-		}
+		cv.Langs = language.Langs
+		cv.AutoLang, cv.AutoLangSource = language.Resolve("", conv.LanguageDetected, cv.Contact.WaID)
 	}
 	if conv.Unread > 0 && cv.CanReply {
 		p.markRead(conv, msgs)

@@ -363,6 +363,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /inbox/{id}/labels", p.authed(accounts.Agent, p.handleLabels))
 	mux.Handle("POST /inbox/{id}/status", p.authed(accounts.Agent, p.handleStatus))
 	mux.Handle("POST /inbox/{id}/bot", p.authed(accounts.Agent, p.handleBot))
+	mux.Handle("POST /inbox/{id}/language", p.authed(accounts.Agent, p.handleLanguage))
 	mux.Handle("POST /inbox/{id}/urgent/clear", p.authed(accounts.Agent, p.handleClearUrgent))
 	mux.Handle("POST /inbox/{id}/suggest", p.authed(accounts.Agent, p.handleSuggest))
 	mux.Handle("POST /inbox/{id}/summarise", p.authed(accounts.Agent, p.handleSummarise))

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"sendbox/language"
+)
+
+// handleSetLanguage records an agent's choice of the language a
+// conversation speaks ({"language": "it"}), or gives it back to detection
+// ({"language": ""}).
+func (a *App) handleSetLanguage(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Language *string `json:"language"`
+	}
+	if !decodeJSON(w, r, 1<<10, &req) {
+		return
+	}
+	if req.Language == nil {
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_language", "language",
+			`give "language": one of it, fr, en, es, de, or "" to detect it again`)
+		return
+	}
+	lang := *req.Language
+	if lang != "" && !language.Valid(lang) {
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_language", "language",
+			fmt.Sprintf("%q is not a language sendbox writes in: use it, fr, en, es or de, or \"\" to detect it again", lang))
+		return
+	}
+	body := "Language set to " + language.Names[lang] + " through the API (" + principalName(r) + ")"
+	if lang == "" {
+		body = "Language detected again from the customer's messages, through the API (" + principalName(r) + ")"
+	}
+	if err := a.Store.SetConversationLanguage(r.Context(), id, lang, 0, body); err != nil {
+		a.notFoundOr(w, r, err, "conversation")
+		return
+	}
+	conv, err := a.Store.ConversationByID(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "conversation")
+		return
+	}
+	writeJSON(w, http.StatusOK, one[any]{conv})
+}
