@@ -113,10 +113,8 @@ func (a *Assistant) optIn(ctx context.Context, conv *store.Conversation, m *stor
 	if err := a.Store.SetConsent(ctx, conv.ContactID, store.ConsentOptedIn, "whatsapp message", m.Timestamp); err != nil {
 		return err
 	}
-	// LIFT SUPPRESSION: re-subscribing must also take this number off the
-	// suppression list of erased opt-outs (issue 9 §1, the consent work);
-	// call it here once that list exists. Meta's "resume" (store.Preference)
-	// needs the same.
+	// SetConsent also takes the number off the suppression list of erased
+	// opt-outs, as Meta's "resume" does in the store's ingest.
 	s := a.settings.Load()
 	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optin",
 		s.Message(conv.Language, func(x Messages) string { return x.OptIn }))
