@@ -40,6 +40,7 @@ var migrations = []migration{
 	{2, "panel: users, sessions, teams, assignment, labels, timeline, contact details, canned replies, templates", execAll(schemaV2)},
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
+	{6, "sending: the send id Meta echoes in biz_opaque_callback_data", execAll(schemaV6)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -419,4 +420,12 @@ CREATE INDEX conversations_urgent ON conversations(urgent, last_message_at DESC)
 // conversation index for queries it made slow.
 const schemaV4 = `
 DROP INDEX IF EXISTS messages_direction;
+`
+
+// A message is "sending" from just before its Graph call until the outcome
+// is stored, and carries the id of that call, which Meta echoes in every
+// status webhook: after a crash in between, the echo says Meta has it.
+const schemaV6 = `
+ALTER TABLE messages ADD COLUMN send_id TEXT;
+CREATE UNIQUE INDEX messages_send_id ON messages(send_id) WHERE send_id IS NOT NULL;
 `
