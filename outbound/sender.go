@@ -26,8 +26,8 @@ import (
 // single dispatcher hands the head of each eligible queue to a pool of
 // workers; a queue becomes eligible when the recipient's pair-rate bucket
 // allows (1 per 6 s, bursts up to 45) and any retry delay has passed. Each
-// worker then takes the next slot of the number's throughput limiter
-// (SENDBOX_WA_MPS) before calling Graph. Outcomes are written in batches,
+// worker then waits for a place in the number's throughput (SENDBOX_WA_MPS,
+// see throughput) before calling Graph. Outcomes are written in batches,
 // and each job is acknowledged only after its outcome is stored.
 type Sender struct {
 	Store  *store.Store
@@ -43,7 +43,7 @@ type Sender struct {
 
 	Metrics *metrics.Registry
 
-	limiter *rateLimiter
+	limiter *throughput
 	pacer   *pacer
 
 	cc       jetstream.ConsumeContext
@@ -67,6 +67,7 @@ type job struct {
 	messageID int64
 	contactID int64
 	attempts  int
+	pairKey   int64 // the recipient queue's key, for pair pacing
 }
 
 type recipientQueue struct {
@@ -119,7 +120,7 @@ func (s *Sender) Start(ctx context.Context) error {
 	}
 	s.sends = s.Metrics.Counter("sendbox_sends_total", "Outbound send attempts by result: accepted, failed, retried, refused (before calling Meta).", "result")
 	s.latency = s.Metrics.Histogram("sendbox_send_latency_seconds", "Latency of Graph API send calls.", metrics.LatencyBuckets).With()
-	s.limiter = newRateLimiter(s.MPS)
+	s.limiter = newThroughput(s.MPS, time.Now())
 	s.pacer = newPacer(s.PairBurst, s.PairInterval)
 	s.incoming = make(chan *job, 1024)
 	s.work = make(chan workItem)
@@ -286,6 +287,7 @@ func (s *Sender) dispatch() {
 				q = &recipientQueue{contactID: key, index: -1}
 				queues[key] = q
 			}
+			j.pairKey = key
 			q.jobs = append(q.jobs, j)
 			if len(q.jobs) == 1 && !q.inFlight {
 				schedule(q, time.Time{})
@@ -293,8 +295,9 @@ func (s *Sender) dispatch() {
 		case d := <-s.done:
 			finish(d)
 		case out <- item:
+			// The worker takes the pair token when the call leaves: a wait
+			// for a place in the throughput must not count as spacing.
 			heap.Remove(&ready, head.index)
-			s.pacer.take(head.contactID, time.Now())
 			head.inFlight = true
 			inFlight++
 		case <-timer.C:
@@ -371,20 +374,17 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 				"refused"), 0
 		}
 	}
-	if wait := time.Until(s.limiter.reserve(time.Now())); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return result{}, time.Second // stopping: left for the next start
-		}
+	if err := s.limiter.acquire(ctx); err != nil {
+		return result{}, time.Second // stopping: left for the next start
 	}
+	s.pacer.take(j.pairKey, time.Now())
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), s.SendTimeout) // not ctx: never abandon a call half-way
 	res, err := s.Client.Send(sctx, &om)
 	cancel()
-	s.latency.ObserveSince(start)
+	end := time.Now()
+	s.limiter.done(start, end)
+	s.latency.Observe(end.Sub(start).Seconds())
 	j.attempts++
 	if err == nil {
 		s.sends.With("accepted").Inc()
@@ -408,6 +408,14 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	}
 	s.Log.Warn("send failed", slog.Int64("id", j.messageID), slog.Int("code", me.Code), slog.String("error", me.Title))
 	return s.fail(j, me, "failed"), 0
+}
+
+// Inbound counts n customer messages against the number's throughput, as
+// Meta does, the moment their webhook arrives. Safe to call at any time.
+func (s *Sender) Inbound(n int) {
+	if s.limiter != nil {
+		s.limiter.inbound(time.Now(), n)
+	}
 }
 
 func (s *Sender) fail(j *job, me *store.MessageError, label string) result {
