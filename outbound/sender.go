@@ -374,7 +374,8 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 				"refused"), 0
 		}
 	}
-	if err := s.limiter.acquire(ctx); err != nil {
+	granted, err := s.limiter.acquire(ctx)
+	if err != nil {
 		return result{}, time.Second // stopping: left for the next start
 	}
 	s.pacer.take(j.pairKey, time.Now())
@@ -383,7 +384,7 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	res, err := s.Client.Send(sctx, &om)
 	cancel()
 	end := time.Now()
-	s.limiter.done(start, end)
+	s.limiter.done(granted, end)
 	s.latency.Observe(end.Sub(start).Seconds())
 	j.attempts++
 	if err == nil {
