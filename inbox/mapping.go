@@ -137,6 +137,7 @@ func statusRow(s *whatsapp.Status) store.StatusUpdate {
 		PricingType:     s.PricingType,
 		Raw:             s.Raw,
 	}
+	u.SendID, _ = whatsapp.SplitOpaque(s.BizOpaque)
 	if len(s.Errors) > 0 {
 		e := s.Errors[0]
 		u.Error = &store.MessageError{Code: e.Code, Title: e.Title, Detail: cmp.Or(e.Details, e.Message)}

@@ -4,10 +4,14 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,9 +30,29 @@ import (
 // single dispatcher hands the head of each eligible queue to a pool of
 // workers; a queue becomes eligible when the recipient's pair-rate bucket
 // allows (1 per 6 s, bursts up to 45) and any retry delay has passed. Each
-// worker then takes the next slot of the number's throughput limiter
-// (SENDBOX_WA_MPS) before calling Graph. Outcomes are written in batches,
-// and each job is acknowledged only after its outcome is stored.
+// worker waits for a place in the number's throughput (SENDBOX_WA_MPS, see
+// throughput), marks its message "sending" (durably, in batches with the
+// other workers') and calls Graph with the send's id inside
+// biz_opaque_callback_data. Outcomes are written in batches, and each job
+// is acknowledged only after its outcome is stored.
+//
+// After a crash. At start the sender takes back at once every job the
+// previous process held (the consumer is reset to its acknowledged floor)
+// rather than waiting out the ack wait. A message found "sending" had a
+// Graph call whose outcome was never stored: Meta echoes the send id in
+// every status webhook, and ingest then records the wamid, so the sender
+// only waits for that, up to EchoWait after this start. Without an echo, a
+// reply or a transactional template is sent again (a late answer is better
+// than none) and a marketing template is not: it is marked uncertain.
+//
+// Several processes. The store's claim is what stops a message going
+// twice: each call first moves the message from queued to sending in one
+// SQLite transaction, and a message already sending is only ever sent again
+// after EchoWait. Resetting the consumer is therefore safe with other
+// processes consuming too (their held jobs come back to whoever pulls, and
+// are dropped or wait), though wasteful; and the throughput and pair pacing
+// are per process, so several senders for one number would overrun them:
+// run one sender per number.
 type Sender struct {
 	Store  *store.Store
 	Broker *embed.Broker
@@ -40,23 +64,30 @@ type Sender struct {
 	PairBurst    int           // default 45
 	PairInterval time.Duration // default 6 s
 	SendTimeout  time.Duration // one Graph call (default 30 s)
+	// EchoWait is how long a message whose call's outcome is unknown waits
+	// for Meta's status echo, from the later of the call and the start
+	// (default 60 s).
+	EchoWait time.Duration
 
 	Metrics *metrics.Registry
 
-	limiter *rateLimiter
+	limiter *throughput
 	pacer   *pacer
+	started time.Time
 
 	cc       jetstream.ConsumeContext
 	incoming chan *job
 	work     chan workItem
 	done     chan doneJob
 	results  chan result
+	claims   chan claimReq
 	stopping chan struct{}
 	ctx      context.Context // cancelled at Stop: aborts waits, not Graph calls
 	cancel   context.CancelFunc
 	wgDisp   sync.WaitGroup
 	wgWork   sync.WaitGroup
 	wgRes    sync.WaitGroup
+	wgClaim  sync.WaitGroup
 
 	sends   *metrics.CounterVec
 	latency *metrics.Histogram
@@ -67,6 +98,8 @@ type job struct {
 	messageID int64
 	contactID int64
 	attempts  int
+	sendID    string // the claim the message is under, as far as this job knows; "" for none
+	pairKey   int64  // the recipient queue's key, for pair pacing
 }
 
 type recipientQueue struct {
@@ -111,20 +144,26 @@ func (s *Sender) Start(ctx context.Context) error {
 	if s.SendTimeout <= 0 {
 		s.SendTimeout = 30 * time.Second
 	}
+	if s.EchoWait <= 0 {
+		s.EchoWait = 60 * time.Second
+	}
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
 	if s.Metrics == nil {
 		s.Metrics = metrics.NewRegistry()
 	}
-	s.sends = s.Metrics.Counter("sendbox_sends_total", "Outbound send attempts by result: accepted, failed, retried, refused (before calling Meta).", "result")
+	s.sends = s.Metrics.Counter("sendbox_sends_total", "Outbound send attempts by result: accepted, failed, retried, "+
+		"refused (before calling Meta), unknown (no answer: Meta's status echo decides), uncertain (never confirmed, not sent again).", "result")
 	s.latency = s.Metrics.Histogram("sendbox_send_latency_seconds", "Latency of Graph API send calls.", metrics.LatencyBuckets).With()
-	s.limiter = newRateLimiter(s.MPS)
+	s.started = time.Now()
+	s.limiter = newThroughput(s.MPS, s.started)
 	s.pacer = newPacer(s.PairBurst, s.PairInterval)
 	s.incoming = make(chan *job, 1024)
 	s.work = make(chan workItem)
 	s.done = make(chan doneJob, s.Workers)
 	s.results = make(chan result, 1024)
+	s.claims = make(chan claimReq, s.Workers)
 	s.stopping = make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
@@ -139,8 +178,15 @@ func (s *Sender) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Jobs the previous process held are otherwise redelivered only after
+	// the ack wait, a minute of silence after every crash.
+	if err := s.Broker.ResetConsumer(ctx, embed.StreamOutbound, "sender"); err != nil {
+		s.Log.Warn("jobs held by a stopped process wait for the ack wait (60 s)", slog.Any("err", err))
+	}
 	s.wgRes.Add(1)
 	go s.recordLoop()
+	s.wgClaim.Add(1)
+	go s.claimLoop()
 	for i := 0; i < s.Workers; i++ {
 		s.wgWork.Add(1)
 		go s.worker()
@@ -173,6 +219,8 @@ func (s *Sender) Stop() {
 	close(s.stopping)
 	s.wgDisp.Wait()
 	s.wgWork.Wait()
+	close(s.claims)
+	s.wgClaim.Wait()
 	close(s.results)
 	s.wgRes.Wait()
 }
@@ -286,6 +334,7 @@ func (s *Sender) dispatch() {
 				q = &recipientQueue{contactID: key, index: -1}
 				queues[key] = q
 			}
+			j.pairKey = key
 			q.jobs = append(q.jobs, j)
 			if len(q.jobs) == 1 && !q.inFlight {
 				schedule(q, time.Time{})
@@ -293,19 +342,19 @@ func (s *Sender) dispatch() {
 		case d := <-s.done:
 			finish(d)
 		case out <- item:
+			// The worker takes the pair token when the call leaves: a wait
+			// for a place in the throughput must not count as spacing.
 			heap.Remove(&ready, head.index)
-			s.pacer.take(head.contactID, time.Now())
 			head.inFlight = true
 			inFlight++
 		case <-timer.C:
 		case <-keepAlive.C:
-			// Jobs held longer than the ack wait (pair pacing, backoff)
-			// must not be redelivered to ourselves.
+			// Jobs held longer than the ack wait (pair pacing, backoff, a
+			// long wait for a place) must not be redelivered to ourselves:
+			// a second job for a message being sent would find it
+			// "sending" and, once EchoWait is over, send it again.
 			for _, q := range queues {
-				for i, j := range q.jobs {
-					if i == 0 && q.inFlight {
-						continue
-					}
+				for _, j := range q.jobs {
 					j.msg.InProgress()
 				}
 			}
@@ -351,7 +400,17 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 		s.Log.Error("load queued message", slog.Int64("id", j.messageID), slog.Any("err", err))
 		return result{}, 5 * time.Second
 	}
-	if msg.Status != store.StateQueued {
+	j.attempts = max(j.attempts, msg.Attempts)
+	switch msg.Status {
+	case store.StateQueued:
+	case store.StateSending:
+		// A call whose outcome was never stored: this process lost the
+		// answer, or an earlier one stopped during the call.
+		res, wait, again := s.reconcile(j, msg)
+		if !again {
+			return res, wait
+		}
+	default:
 		return result{msg: j.msg}, 0 // an earlier delivery of this job already sent it
 	}
 	var om whatsapp.OutboundMessage
@@ -377,26 +436,46 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	} else if me != nil {
 		return s.fail(j, me, "refused"), 0
 	}
-	if wait := time.Until(s.limiter.reserve(time.Now())); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return result{}, time.Second // stopping: left for the next start
-		}
+	// The checks of whether the message may go end here.
+	granted, err := s.limiter.acquire(ctx)
+	if err != nil {
+		return result{}, time.Second // stopping: left for the next start
 	}
+	// From the claim on, a crash leaves the message "sending", to be
+	// reconciled with Meta's echo: claimed only once its place is taken, so
+	// that a crash leaves in doubt the calls under way, not every message
+	// waiting for a place.
+	sendID, err := s.claim(j)
+	if err != nil || sendID == "" {
+		s.limiter.cancel()
+		if err != nil {
+			s.Log.Error("mark message sending", slog.Int64("id", j.messageID), slog.Any("err", err))
+			return result{}, 5 * time.Second
+		}
+		return result{msg: j.msg}, 0 // another delivery of this job has it
+	}
+	s.pacer.take(j.pairKey, time.Now())
+	om.BizOpaque = whatsapp.TagOpaque(sendID, om.BizOpaque)
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), s.SendTimeout) // not ctx: never abandon a call half-way
 	res, err := s.Client.Send(sctx, &om)
 	cancel()
-	s.latency.ObserveSince(start)
+	end := time.Now()
+	s.limiter.done(granted, end)
+	s.latency.Observe(end.Sub(start).Seconds())
 	j.attempts++
 	if err == nil {
 		s.sends.With("accepted").Inc()
-		return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: j.messageID, WAMID: res.WAMID, Attempts: j.attempts}}, 0
+		return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: j.messageID, SendID: sendID, WAMID: res.WAMID, Attempts: j.attempts}}, 0
+	}
+	if outcomeUnknown(err) {
+		// Meta may have the message: its status echo will say, as after a crash.
+		s.sends.With("unknown").Inc()
+		s.Log.Warn("send outcome unknown: waiting for Meta's status echo", slog.Int64("id", j.messageID), slog.Any("err", err))
+		return result{}, time.Second
 	}
 	if whatsapp.Classify(err) == whatsapp.Retry && j.attempts < maxAttempts(err) {
+		s.release(j)
 		d := whatsapp.RetryDelay(err, j.attempts-1)
 		var ae *whatsapp.APIError
 		if errors.As(err, &ae) && ae.Code == 130429 {
@@ -416,9 +495,172 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	return s.fail(j, me, "failed"), 0
 }
 
+// outcomeUnknown reports a call that may have reached Meta without sendbox
+// learning what became of it: the connection broke or timed out once the
+// request could have been sent, or a 2xx answer could not be read. Sending
+// again at once could deliver the message twice.
+func outcomeUnknown(err error) bool {
+	var ae *whatsapp.APIError
+	if errors.As(err, &ae) {
+		return false // Meta answered, with an error: it does not have the message
+	}
+	if errors.Is(err, whatsapp.ErrBadResponse) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false // never connected
+	}
+	return whatsapp.Classify(err) == whatsapp.Retry
+}
+
+// uncertainNote is what the thread and the API say of a message marked
+// uncertain.
+var uncertainNote = store.MessageError{Title: "Delivery not confirmed",
+	Detail: "The answer to the call that sent this message was lost (sendbox stopped or the connection broke during it) " +
+		"and WhatsApp sent no status for it within a minute, so it may or may not have reached the customer. " +
+		"It is a marketing message, so it was not sent again: nobody should receive a promotion twice."}
+
+// reconcile decides about a message left "sending": a Graph call whose
+// outcome was never stored. A status echo settles it in the store (ingest
+// records the wamid it carries), so until EchoWait after the later of the
+// call and this start it only waits. Then again reports that the message
+// is to be sent again (a reply, a transactional template); a marketing
+// template is marked uncertain instead.
+func (s *Sender) reconcile(j *job, msg *store.Message) (res result, wait time.Duration, again bool) {
+	sendID, err := s.Store.SendID(s.ctx, msg.ID)
+	if err != nil {
+		s.Log.Error("load send id", slog.Int64("id", msg.ID), slog.Any("err", err))
+		return result{}, 5 * time.Second, false
+	}
+	j.sendID = sendID
+	deadline := msg.StatusAt // when it was claimed
+	if deadline.Before(s.started) {
+		deadline = s.started
+	}
+	deadline = deadline.Add(s.EchoWait)
+	if left := time.Until(deadline); left > 0 {
+		return result{}, min(left, time.Second), false
+	}
+	marketing, err := s.marketing(msg)
+	if err != nil {
+		s.Log.Error("load template", slog.Int64("id", msg.ID), slog.Any("err", err))
+		return result{}, 5 * time.Second, false
+	}
+	if marketing {
+		s.sends.With("uncertain").Inc()
+		s.Log.Warn("marketing message not confirmed by Meta: not sent again", slog.Int64("id", msg.ID))
+		note := uncertainNote
+		return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: msg.ID, SendID: sendID, Uncertain: true,
+			Err: &note, Attempts: j.attempts}}, 0, false
+	}
+	s.Log.Warn("message not confirmed by Meta: sending it again", slog.Int64("id", msg.ID))
+	return result{}, 0, true
+}
+
+// marketing reports whether msg is a marketing template, by the category
+// in the synced templates table. A template sendbox does not know counts as
+// marketing: without a confirmation, not sending is the safe side.
+func (s *Sender) marketing(msg *store.Message) (bool, error) {
+	var om whatsapp.OutboundMessage
+	if err := json.Unmarshal(msg.Payload, &om); err != nil || !om.IsTemplate() {
+		return false, nil
+	}
+	tp, err := s.Store.TemplateByName(s.ctx, om.Template.Name, om.Template.Language.Code)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return strings.EqualFold(tp.Category, "MARKETING"), nil
+}
+
+// claimReq is one worker's request to mark its message "sending".
+type claimReq struct {
+	claim store.SendClaim
+	reply chan claimReply
+}
+
+type claimReply struct {
+	ok  bool
+	err error
+}
+
+// claim marks the job's message "sending" under a new send id and returns
+// it; "" if the message is no longer the job's to send.
+func (s *Sender) claim(j *job) (string, error) {
+	var b [whatsapp.SendIDLen * 5 / 8]byte
+	rand.Read(b[:])
+	id := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	r := claimReq{claim: store.SendClaim{MessageID: j.messageID, SendID: id, PrevSendID: j.sendID}, reply: make(chan claimReply, 1)}
+	s.claims <- r
+	rep := <-r.reply
+	if rep.err != nil || !rep.ok {
+		return "", rep.err
+	}
+	j.sendID = id
+	return id, nil
+}
+
+// claimLoop writes the workers' claims, as many in one transaction as are
+// waiting: one write per send would cost the single SQLite writer more
+// than the sends themselves at 1,000 a second.
+func (s *Sender) claimLoop() {
+	defer s.wgClaim.Done()
+	batch := make([]claimReq, 0, 256)
+	claims := make([]store.SendClaim, 0, 256)
+	for first := range s.claims {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-s.claims:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		claims = claims[:0]
+		for _, r := range batch {
+			claims = append(claims, r.claim)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ok, err := s.Store.ClaimSends(ctx, claims)
+		cancel()
+		for i, r := range batch {
+			r.reply <- claimReply{ok: err == nil && ok[i], err: err}
+		}
+	}
+}
+
+// release puts the job's message back in the queue after Meta refused the
+// call: it does not have the message. If the write fails the claim stays,
+// and the next attempt takes it over.
+func (s *Sender) release(j *job) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Store.ReleaseSend(ctx, j.messageID, j.sendID); err != nil {
+		s.Log.Error("queue message again", slog.Int64("id", j.messageID), slog.Any("err", err))
+		return
+	}
+	j.sendID = ""
+}
+
+// Inbound counts n customer messages against the number's throughput, as
+// Meta does, the moment their webhook arrives. Safe to call at any time.
+func (s *Sender) Inbound(n int) {
+	if s.limiter != nil {
+		s.limiter.inbound(time.Now(), n)
+	}
+}
+
 func (s *Sender) fail(j *job, me *store.MessageError, label string) result {
 	s.sends.With(label).Inc()
-	return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: j.messageID, Err: me, Attempts: j.attempts}}
+	return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: j.messageID, SendID: j.sendID, Err: me, Attempts: j.attempts}}
 }
 
 // recordLoop stores outcomes in batches and acknowledges their jobs after

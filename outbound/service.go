@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sendbox/inbox"
 	"sendbox/store"
@@ -77,6 +78,11 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	m := req.Message
 	if err := m.Validate(); err != nil {
 		return nil, false, err
+	}
+	if n := utf8.RuneCountInString(m.BizOpaque); n > whatsapp.MaxCallerOpaque {
+		return nil, false, &whatsapp.ValidationError{Field: "biz_opaque_callback_data", Code: "biz_opaque_too_long",
+			Message: fmt.Sprintf("is %d characters; the limit is %d (sendbox keeps the rest of Meta's %d for its own send id)",
+				n, whatsapp.MaxCallerOpaque, whatsapp.MaxBizOpaque)}
 	}
 	to, err := whatsapp.NormalizeRecipient(m.To)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/sendboxtest"
 	"sendbox/store"
+	"sendbox/whatsapp"
 )
 
 type apiErr struct {
@@ -111,6 +112,9 @@ func TestSendValidation(t *testing.T) {
 				btn("a"), btn("b"), btn("c"), btn("d")}}}}, 422, "", ""},
 		{"outside the window", map[string]any{"to": "+14155550100", "type": "text", "text": map[string]string{"body": "hi"}}, 422, "outside_window", ""},
 		{"wrong messaging_product", map[string]any{"messaging_product": "sms", "to": "+393331234567", "type": "text", "text": map[string]string{"body": "x"}}, 422, "invalid_field", "messaging_product"},
+		// sendbox's send id takes 21 of the 512 characters Meta allows.
+		{"biz_opaque_callback_data too long", map[string]any{"to": "+393331234567", "type": "text", "text": map[string]string{"body": "x"},
+			"biz_opaque_callback_data": strings.Repeat("é", 492)}, 422, "biz_opaque_too_long", "biz_opaque_callback_data"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +139,7 @@ func TestSendAndReadBack(t *testing.T) {
 	a := sendboxtest.New(t)
 	inbound(t, a, "393331234567", "Avete disponibilità sabato?")
 	req := map[string]any{"messaging_product": "whatsapp", "to": "+39 333 123 4567", "type": "text",
-		"text": map[string]any{"body": "Sì, sabato alle 10."}}
+		"text": map[string]any{"body": "Sì, sabato alle 10."}, "biz_opaque_callback_data": strings.Repeat("é", 485) + "crm-7"}
 	code, body := a.Do("POST", "/api/v1/messages", req)
 	if code != http.StatusAccepted {
 		t.Fatalf("send: %d %s", code, body)
@@ -150,6 +154,27 @@ func TestSendAndReadBack(t *testing.T) {
 		got := sendboxtest.JSON[struct{ Data store.Message }](t, b).Data
 		return got.Status == "delivered" && strings.HasPrefix(got.WAMID, "wamid.")
 	})
+	// The caller's biz_opaque_callback_data went to Meta after sendbox's
+	// send id, and comes back as the caller set it.
+	phone := a.Sim.Phone("393331234567", false)
+	var sent struct {
+		Opaque string `json:"biz_opaque_callback_data"`
+	}
+	json.Unmarshal(phone[len(phone)-1].Body, &sent)
+	if id, caller := whatsapp.SplitOpaque(sent.Opaque); len(id) != whatsapp.SendIDLen || caller != req["biz_opaque_callback_data"] {
+		t.Fatalf("sent biz_opaque_callback_data %q", sent.Opaque)
+	}
+	_, body = a.Do("GET", fmt.Sprintf("/api/v1/messages/%d", m.ID), nil)
+	var back struct {
+		Data struct {
+			Payload struct {
+				Opaque string `json:"biz_opaque_callback_data"`
+			}
+		}
+	}
+	if json.Unmarshal(body, &back); back.Data.Payload.Opaque != req["biz_opaque_callback_data"] {
+		t.Fatalf("the API shows %q", back.Data.Payload.Opaque)
+	}
 	// The customer opens the chat on the test phone: read.
 	code, body = a.Do("GET", "/api/v1/sandbox/phone/393331234567?open=1", nil)
 	if code != 200 || !strings.Contains(string(body), "Sì, sabato alle 10.") {

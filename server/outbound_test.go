@@ -33,7 +33,8 @@ func queueOK(t *testing.T, a *sendboxtest.App, req map[string]any) store.Message
 	return sendboxtest.JSON[struct{ Data store.Message }](t, body).Data
 }
 
-// settled waits until no message is queued any more and returns them all.
+// settled waits until no message is queued or being sent any more and
+// returns them all.
 func settled(t *testing.T, a *sendboxtest.App, n int, timeout time.Duration) []store.Message {
 	t.Helper()
 	var msgs []store.Message
@@ -44,7 +45,7 @@ func settled(t *testing.T, a *sendboxtest.App, n int, timeout time.Duration) []s
 			return false
 		}
 		for _, m := range msgs {
-			if m.Status == store.StateQueued {
+			if m.Status == store.StateQueued || m.Status == store.StateSending {
 				return false
 			}
 		}

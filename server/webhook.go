@@ -67,6 +67,11 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, http.StatusBadRequest, "malformed_json", "the body is not a JSON object")
 		return
 	}
+	// Meta counted these messages against the number's throughput as they
+	// arrived: the sender must leave room for them now, not once ingested.
+	if n := whatsapp.CountMessages(body); n > 0 && a.sender != nil {
+		a.sender.Inbound(n)
+	}
 	sum := sha256.Sum256(body)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	dup, err := a.Broker.Publish(ctx, embed.SubjectWebhook, body, hex.EncodeToString(sum[:]))

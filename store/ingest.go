@@ -66,6 +66,7 @@ type StatusUpdate struct {
 	PricingCategory string
 	PricingType     string
 	Raw             []byte
+	SendID          string // sendbox's send id echoed in biz_opaque_callback_data
 }
 
 // EventInput is a non-message webhook change to record.
@@ -530,6 +531,11 @@ func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
 		return nil // seen before
 	}
 	res.StatusesNew++
+	if u.SendID != "" {
+		if err := t.adoptSend(u.SendID, u.WAMID); err != nil {
+			return err
+		}
+	}
 	var id, conv, contact int64
 	switch err := t.stmt(t.st.applyStatus).QueryRowContext(t.ctx, u.Status, ts.UnixMilli(), code, title, detail, u.WAMID).
 		Scan(&id, &conv, &contact); {

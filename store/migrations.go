@@ -43,6 +43,7 @@ var migrations = []migration{
 	{3, "assistant: knowledge base, embeddings, AI replies, bot state and escalation", execAll(schemaV3)},
 	{4, "drop the index on message direction", execAll(schemaV4)},
 	{5, "consent: suppression list of erased opt-outs and its key, 24-hour marketing hold", migrateV5},
+	{6, "sending: the send id Meta echoes in biz_opaque_callback_data", execAll(schemaV6)},
 	{7, "languages: of each conversation (detected, or chosen by an agent), and of the profile's passages", execAll(schemaV7)},
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 }
@@ -452,6 +453,14 @@ func migrateV5(ctx context.Context, tx *sql.Tx) error {
 		suppressionKeySetting, hex.EncodeToString(key), time.Now().UnixMilli())
 	return err
 }
+
+// A message is "sending" from just before its Graph call until the outcome
+// is stored, and carries the id of that call, which Meta echoes in every
+// status webhook: after a crash in between, the echo says Meta has it.
+const schemaV6 = `
+ALTER TABLE messages ADD COLUMN send_id TEXT;
+CREATE UNIQUE INDEX messages_send_id ON messages(send_id) WHERE send_id IS NOT NULL;
+`
 
 // schemaV7 keeps a conversation's language in two columns, so that an
 // agent's choice sticks over detection and clearing it gives back what

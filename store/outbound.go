@@ -142,16 +142,89 @@ func (t *wtx) recipient(waID, userID string) (int64, error) {
 	return id, t.emit(Event{Type: EventContactCreated, ContactID: id})
 }
 
+// The sender's states of an outbound message besides queued, accepted and
+// failed: sending from just before a Graph call until its outcome is
+// stored; uncertain when that outcome was never learned and the message is
+// not sent again (marketing: a duplicate promotion is worse than none).
+const (
+	StateSending   = "sending"
+	StateUncertain = "uncertain"
+)
+
+// SendClaim marks one message as being sent by one Graph call.
+type SendClaim struct {
+	MessageID int64
+	SendID    string // the call's id, carried in biz_opaque_callback_data
+	// PrevSendID is the claim this one replaces: a message still "sending"
+	// from a call whose outcome was never learned, sent again. "" for a
+	// queued message.
+	PrevSendID string
+}
+
+// ClaimSends marks messages "sending" in one transaction, before their
+// Graph calls, so that a crash during a call leaves a trace to reconcile
+// with Meta's status echoes instead of a "queued" message that would be
+// sent again. ok[i] is false when claims[i] did not take: the message is
+// no longer waiting (an earlier delivery of its job sent it, it was
+// deleted) or another call holds it.
+func (s *Store) ClaimSends(ctx context.Context, claims []SendClaim) (ok []bool, err error) {
+	ok = make([]bool, len(claims))
+	err = s.update(ctx, func(t *wtx) error {
+		for i, c := range claims {
+			r, err := t.exec(`UPDATE messages SET status = 'sending', send_id = ?1, status_at = ?2, attempts = attempts + 1
+				WHERE id = ?3 AND direction = 'outbound' AND (status = 'queued' OR (status = 'sending' AND send_id = ?4))`,
+				c.SendID, t.now.UnixMilli(), c.MessageID, c.PrevSendID)
+			if err != nil {
+				return fmt.Errorf("claim send %d: %w", c.MessageID, err)
+			}
+			n, _ := r.RowsAffected()
+			ok[i] = n == 1
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ok, nil
+}
+
+// ReleaseSend puts a claimed message back in the queue: Meta answered its
+// call with an error, so it does not have the message, and a crash before
+// the retry must not make it look uncertain.
+func (s *Store) ReleaseSend(ctx context.Context, id int64, sendID string) error {
+	return s.update(ctx, func(t *wtx) error {
+		_, err := t.exec(`UPDATE messages SET status = 'queued', send_id = NULL
+			WHERE id = ? AND status = 'sending' AND send_id = ?`, id, sendID)
+		return err
+	})
+}
+
+// SendID returns the id of the Graph call a "sending" message is claimed by.
+func (s *Store) SendID(ctx context.Context, messageID int64) (string, error) {
+	var id sql.NullString
+	err := s.cachedRow(ctx, "SELECT send_id FROM messages WHERE id = ?", messageID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return id.String, err
+}
+
 // SendOutcome is what became of one send attempt series.
 type SendOutcome struct {
 	MessageID int64
+	SendID    string        // the claim it ends ("" when refused before any call)
 	WAMID     string        // set when Meta accepted the message
 	Err       *MessageError // set when it failed for good
+	// Uncertain: the outcome of the call was never learned and the message
+	// is not sent again; Err says why, for the thread and the API.
+	Uncertain bool
 	Attempts  int
 }
 
-// RecordSends stores the outcome of sends in one transaction. Only queued
-// messages change, so a redelivered job cannot overwrite a later state.
+// RecordSends stores the outcome of sends in one transaction. Only a
+// message still queued or sending under the outcome's claim changes, so a
+// redelivered job cannot overwrite a later state, nor can a call whose
+// message a status echo already settled.
 // A status webhook may have arrived before the wamid was recorded: the best
 // status already stored for that wamid is applied at once.
 func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
@@ -163,20 +236,29 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 			var conv, contact int64
 			var state string
 			var err error
-			if o.Err == nil {
+			switch {
+			case o.Uncertain:
+				state = StateUncertain
+				err = t.queryRow(`UPDATE messages SET status = 'uncertain', status_at = ?, attempts = MAX(attempts, ?),
+					error_code = NULL, error_title = ?, error_detail = ?
+					WHERE id = ? AND status = 'sending' AND send_id = ? RETURNING conversation_id, contact_id`,
+					t.now.UnixMilli(), o.Attempts, nullStr(o.Err.Title), nullStr(o.Err.Detail), o.MessageID, o.SendID).Scan(&conv, &contact)
+			case o.Err == nil:
 				state = StateAccepted
-				err = t.queryRow(`UPDATE messages SET wamid = ?, status = 'accepted', status_at = ?, attempts = ?
-					WHERE id = ? AND status = 'queued' RETURNING conversation_id, contact_id`,
-					o.WAMID, t.now.UnixMilli(), o.Attempts, o.MessageID).Scan(&conv, &contact)
-			} else {
+				err = t.queryRow(`UPDATE messages SET wamid = ?, status = 'accepted', status_at = ?, attempts = MAX(attempts, ?)
+					WHERE id = ? AND status IN ('queued', 'sending') AND COALESCE(send_id, '') = ?
+					RETURNING conversation_id, contact_id`,
+					o.WAMID, t.now.UnixMilli(), o.Attempts, o.MessageID, o.SendID).Scan(&conv, &contact)
+			default:
 				state = StateFailed
-				err = t.queryRow(`UPDATE messages SET status = 'failed', status_at = ?, attempts = ?,
+				err = t.queryRow(`UPDATE messages SET status = 'failed', status_at = ?, attempts = MAX(attempts, ?),
 					error_code = ?, error_title = ?, error_detail = ?
-					WHERE id = ? AND status = 'queued' RETURNING conversation_id, contact_id`,
-					t.now.UnixMilli(), o.Attempts, o.Err.Code, nullStr(o.Err.Title), nullStr(o.Err.Detail), o.MessageID).Scan(&conv, &contact)
+					WHERE id = ? AND status IN ('queued', 'sending') AND COALESCE(send_id, '') = ?
+					RETURNING conversation_id, contact_id`,
+					t.now.UnixMilli(), o.Attempts, o.Err.Code, nullStr(o.Err.Title), nullStr(o.Err.Detail), o.MessageID, o.SendID).Scan(&conv, &contact)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
-				continue // already recorded by an earlier delivery of the same job
+				continue // already recorded by an earlier delivery of the same job, or settled by a status echo
 			}
 			if err != nil {
 				return fmt.Errorf("record send %d: %w", o.MessageID, err)
@@ -190,7 +272,7 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 				ContactID: contact, WAMID: o.WAMID, Status: state}); err != nil {
 				return err
 			}
-			if o.Err == nil {
+			if state == StateAccepted {
 				if err := t.applyEarlyStatuses(o.WAMID); err != nil {
 					return err
 				}
@@ -198,6 +280,27 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 		}
 		return nil
 	})
+}
+
+// adoptSend links a status webhook to the message whose Graph call it
+// echoes (by the send id in biz_opaque_callback_data) when sendbox never
+// recorded that call's wamid: it stopped between Meta's answer and the
+// record, or the answer was lost on the way. The message becomes accepted
+// under Meta's wamid, so the status then applies as usual and the message
+// is not sent again.
+func (t *wtx) adoptSend(sendID, wamid string) error {
+	var id, conv, contact int64
+	switch err := t.queryRow(`UPDATE messages SET wamid = ?1, status = 'accepted', status_at = ?2,
+		error_code = NULL, error_title = NULL, error_detail = NULL
+		WHERE send_id = ?3 AND wamid IS NULL AND direction = 'outbound' AND status IN ('sending', 'uncertain')
+		RETURNING id, conversation_id, contact_id`, wamid, t.now.UnixMilli(), sendID).Scan(&id, &conv, &contact); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // the usual case: the wamid is recorded, or will be by the sender
+	case err != nil:
+		return fmt.Errorf("adopt send %s: %w", sendID, err)
+	}
+	return t.emit(Event{Type: EventMessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
+		WAMID: wamid, Status: StateAccepted})
 }
 
 // applyEarlyStatuses replays statuses that arrived before the wamid was known.

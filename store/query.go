@@ -50,8 +50,8 @@ func scanMessage(sc scanner) (*Message, error) {
 		m.Latitude, m.Longitude = &lat.Float64, &lon.Float64
 	}
 	m.EditedAt, m.RevokedAt, m.StatusAt = fromMS(edited), fromMS(revoked), fromMS(statusAt)
-	if code.Valid {
-		m.Error = &MessageError{Code: int(code.Int64), Title: title, Detail: detail}
+	if code.Valid || title != "" {
+		m.Error = &MessageError{Code: int(code.Int64), Title: title, Detail: detail} // no code: sendbox's own note
 	}
 	m.Timestamp, m.CreatedAt = time.UnixMilli(sentAt).UTC(), time.UnixMilli(createdAt).UTC()
 	if payload != "" {

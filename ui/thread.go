@@ -40,9 +40,10 @@ type msgView struct {
 	Quote     string // the text of the message this one replies to
 	Buttons   []string
 	Reactions string
-	Tick      string // clock, sent, delivered, read, failed
+	Tick      string // clock, sent, delivered, read, failed, uncertain
 	TickLabel string
 	Failure   string
+	Uncertain bool // sent, maybe, but never confirmed by Meta, and not sent again
 	Edited    bool
 	Revoked   bool
 	System    bool
@@ -174,6 +175,7 @@ func (p *Panel) messageView(ctx context.Context, m *store.Message, byWAMID map[s
 		if m.Status == store.StateFailed && m.Error != nil {
 			v.Failure = p.failure(m.Error)
 		}
+		v.Uncertain = m.Status == store.StateUncertain
 	}
 	if m.ContextWAMID != "" {
 		if q := byWAMID[m.ContextWAMID]; q != nil {
@@ -302,7 +304,7 @@ func (p *Panel) outboundView(ctx context.Context, m *store.Message, v *msgView, 
 // tick is the delivery mark of an outbound message, and its spoken label.
 func (p *Panel) tick(m *store.Message) (string, string) {
 	switch m.Status {
-	case store.StateQueued, store.StateAccepted:
+	case store.StateQueued, store.StateSending, store.StateAccepted:
 		return "clock", p.T("tick.pending")
 	case "sent":
 		return "sent", p.T("tick.sent")
@@ -312,6 +314,8 @@ func (p *Panel) tick(m *store.Message) (string, string) {
 		return "read", p.T("tick.read")
 	case store.StateFailed:
 		return "failed", p.T("tick.failed")
+	case store.StateUncertain:
+		return "uncertain", p.T("tick.uncertain")
 	}
 	return "", ""
 }

@@ -84,7 +84,8 @@ var messageTypes = []string{"text", "template", "interactive", "image", "video",
 // interactive bodies ≤ 1024 (lists 4096), footers and text headers ≤ 60,
 // templates (name [a-z0-9_]{1,512}, a language code, header/body/button
 // components, numeric button index, typed parameters), location ranges,
-// contacts with a formatted name, and reactions with a message id.
+// contacts with a formatted name, reactions with a message id, and
+// biz_opaque_callback_data ≤ 512.
 //
 // It returns the first problem found as a *ValidationError, or nil. Passing
 // does not promise delivery: Meta still judges templates, media and the
@@ -97,6 +98,9 @@ func (m *OutboundMessage) Validate() error {
 		return err
 	}
 	if err := m.validateParts(); err != nil {
+		return err
+	}
+	if err := validateOpaque(m.BizOpaque); err != nil {
 		return err
 	}
 	if m.Context != nil {

@@ -162,6 +162,7 @@ func (s *Simulator) SendInbound(ctx context.Context, in Inbound) (string, error)
 	}
 	s.appendMsg(c, pm)
 	s.mu.Unlock()
+	s.countInbound()
 
 	var env bytes.Buffer
 	env.Grow(512 + item.Len())

@@ -36,13 +36,59 @@ func (b *bucket) full(now time.Time, capacity, perSecond float64) bool {
 	return b.tokens+now.Sub(b.last).Seconds()*perSecond >= capacity
 }
 
-// takeNumber applies the per-number throughput (Options.MPS).
-func (s *Simulator) takeNumber(now time.Time) bool {
-	mps := float64(s.opts.MPS)
+// window is the number's throughput as Meta enforces it: at most limit
+// messages, inbound and outbound together, in any one second of arrival
+// times. It keeps the arrival times (unix nanoseconds) of the last second,
+// oldest first, so memory follows the real rate, not the limit.
+type window struct {
+	times []int64
+	head  int // times[head:] are live
+}
+
+// count drops the arrivals a second or more before now and returns how
+// many are left. A clock that goes backwards keeps everything: an arrival
+// "in the future" still counts.
+func (w *window) count(now time.Time) int {
+	cut := now.Add(-time.Second).UnixNano()
+	for w.head < len(w.times) && w.times[w.head] <= cut {
+		w.head++
+	}
+	if w.head > 1024 && w.head > len(w.times)/2 {
+		w.times = append(w.times[:0], w.times[w.head:]...)
+		w.head = 0
+	}
+	return len(w.times) - w.head
+}
+
+func (w *window) add(now time.Time) { w.times = append(w.times, now.UnixNano()) }
+
+// takeNumber applies the per-number throughput (Options.MPS) to a send
+// arriving now: it is refused when MPS messages already arrived in the
+// second up to now; otherwise it counts from now on, whatever becomes of it.
+// The arrival time is read under the lock, so that arrivals are counted in
+// the order of their times: a request stamped earlier but checked later
+// (its goroutine was descheduled in between) would see a later one in its
+// window and be refused for a message that arrived after it.
+func (s *Simulator) takeNumber() (now time.Time, ok bool) {
 	s.rateMu.Lock()
-	ok := s.number.take(now, mps, mps)
+	defer s.rateMu.Unlock()
+	now = s.now()
+	if s.number.count(now) >= s.opts.MPS {
+		return now, false
+	}
+	s.number.add(now)
+	return now, true
+}
+
+// countInbound counts a customer's message against the number's
+// throughput, as Meta does: it is never refused, but leaves less room for
+// sends in the second that follows.
+func (s *Simulator) countInbound() {
+	s.rateMu.Lock()
+	now := s.now()
+	s.number.count(now)
+	s.number.add(now)
 	s.rateMu.Unlock()
-	return ok
 }
 
 // takePair applies the pair rate limit to one recipient. Buckets that have

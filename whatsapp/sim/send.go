@@ -129,7 +129,8 @@ func (s *Simulator) handleSend(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, now, to, f.HTTPStatus, f.Code, cmp.Or(f.Details, title(f.Code)))
 		return
 	}
-	if !s.takeNumber(now) {
+	var ok bool
+	if now, ok = s.takeNumber(); !ok {
 		s.reject(w, now, to, 0, CodeThroughput, throughputDetails)
 		return
 	}

@@ -152,11 +152,17 @@ func TestValidationErrors(t *testing.T) {
 	}
 }
 
+// TestThroughputLimit: Meta counts the number's messages on a sliding
+// one-second window of arrival times, inbound and outbound together. A
+// token bucket would let a send through as soon as a fraction of a second
+// refilled a token; the window lets it through only once the send a second
+// earlier has left it.
 func TestThroughputLimit(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *Options) { o.MPS = 5; o.StatusWebhooks = false })
 	for i := range 5 {
 		e.sendOK(t, text(fmt.Sprintf("+1650555%04d", i), "x"))
+		e.clock.Advance(100 * time.Millisecond) // sent at 0, 0.1 … 0.4 s
 	}
 	st, m := e.send(t, text("+16505559999", "x"))
 	_, details, _ := graphErr(t, m)
@@ -164,11 +170,16 @@ func TestThroughputLimit(t *testing.T) {
 	if details == "" {
 		t.Fatal("no details")
 	}
-	// Half a second refills half the bucket: 2 more, not 3.
-	e.clock.Advance(500 * time.Millisecond)
+	// At 0.95 s the five are still within the last second, however evenly
+	// they were spaced: a bucket would have refilled four tokens by now.
+	e.clock.Advance(450 * time.Millisecond)
+	st, m = e.send(t, text("+16505559999", "x"))
+	wantError(t, st, m, http.StatusBadRequest, CodeThroughput)
+	// At 1.05 s the first has left the window (and the refused sends never
+	// entered it): one more goes, then none.
+	e.clock.Advance(100 * time.Millisecond)
 	e.sendOK(t, text("+16505559999", "x"))
-	e.sendOK(t, text("+16505559998", "x"))
-	st, m = e.send(t, text("+16505559997", "x"))
+	st, m = e.send(t, text("+16505559998", "x"))
 	wantError(t, st, m, http.StatusBadRequest, CodeThroughput)
 	// No burst beyond one second's worth however long the number was idle.
 	e.clock.Advance(time.Hour)
@@ -179,11 +190,31 @@ func TestThroughputLimit(t *testing.T) {
 	wantError(t, st, m, http.StatusBadRequest, CodeThroughput)
 
 	s := e.sim.Stats()
-	if s.Accepted != 12 || s.Rejected[CodeThroughput] != 3 || len(s.Recent) != 15 {
+	if s.Accepted != 11 || s.Rejected[CodeThroughput] != 4 || len(s.Recent) != 15 {
 		t.Fatalf("stats: accepted %d rejected %v recent %d", s.Accepted, s.Rejected, len(s.Recent))
 	}
 	if r := s.Recent[5]; r.Code != CodeThroughput || r.To != "16505559999" {
 		t.Fatalf("recent[5] = %+v", r)
+	}
+}
+
+// TestThroughputCountsInbound: a customer's message takes a place in the
+// number's window as a send does (Meta counts inbound and outbound), and is
+// never refused itself.
+func TestThroughputCountsInbound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *Options) { o.MPS = 3 })
+	e.inbound(t, "16505551234", `{"type":"text","text":{"body":"one"}}`)
+	e.inbound(t, "16505551235", `{"type":"text","text":{"body":"two"}}`)
+	e.sendOK(t, text("+16505551234", "x"))
+	st, m := e.send(t, text("+16505551235", "x"))
+	wantError(t, st, m, http.StatusBadRequest, CodeThroughput)
+	// The window is full, but a customer can always write.
+	e.inbound(t, "16505551236", `{"type":"text","text":{"body":"three"}}`)
+	e.clock.Advance(time.Second)
+	e.sendOK(t, text("+16505551235", "x"))
+	if s := e.sim.Stats(); s.Accepted != 2 || s.Rejected[CodeThroughput] != 1 || s.InboundPosted != 3 {
+		t.Fatalf("stats: %+v", s)
 	}
 }
 

@@ -9,7 +9,8 @@
 // "the local Graph endpoint".
 //
 // What is simulated follows the shared docs (whatsapp-cloud-api.md): the send
-// endpoint with its validation, throughput (130429), pair rate (131056),
+// endpoint with its validation, throughput on a sliding one-second window
+// of inbound and outbound arrivals (130429), pair rate (131056),
 // undeliverable recipients (131026), template checks (132000/132001) and the
 // 24-hour window (asynchronous 131047); mark-as-read and typing indicators;
 // media upload, info, download and delete; the phone-number node; and sent →
@@ -17,11 +18,11 @@
 //
 // Locking: Simulator.mu guards the customer state (chats, messages, windows,
 // unreachable numbers, faults); templates are read-only after New.
-// Simulator.rateMu guards the rate buckets; the media store, the stats and
-// each webhook queue have their own lock. The only nesting is s.mu, then a
-// webhook queue's lock or the stats lock: a status is queued under s.mu so
-// that a message's statuses keep their order. No lock is held across
-// network I/O.
+// Simulator.rateMu guards the throughput window and the pair-rate buckets;
+// the media store, the stats and each webhook queue have their own lock.
+// The only nesting is s.mu, then a webhook queue's lock or the stats lock:
+// a status is queued under s.mu so that a message's statuses keep their
+// order. No lock is held across network I/O.
 package sim
 
 import (
@@ -77,8 +78,11 @@ type Options struct {
 	// BaseURL is the simulator's own external base, used to build media
 	// download URLs, e.g. "http://127.0.0.1:8080/sim/graph".
 	BaseURL string
-	// MPS is the per-number throughput (default DefaultMPS): a token bucket of
-	// capacity MPS refilled at MPS per second; beyond it sends get 130429.
+	// MPS is the per-number throughput (default DefaultMPS): at most MPS
+	// messages, inbound and outbound together, may arrive in any sliding
+	// one-second window; a send beyond it gets 130429. A sender that spaces
+	// its departures evenly still trips it when network jitter bunches the
+	// arrivals, as with Meta.
 	MPS int
 	// NoPairRate turns off Meta's pair rate limit, which is on by default
 	// (a plain "PairRate bool" could not default to on): per recipient, one
@@ -137,7 +141,7 @@ type Simulator struct {
 	dirty       bool // state changed since the last save
 
 	rateMu  sync.Mutex
-	number  bucket
+	number  window
 	pairs   map[string]*bucket
 	pruneAt time.Time
 
@@ -206,8 +210,6 @@ func New(opts Options) (*Simulator, error) {
 	if s.templates, err = indexTemplates(opts.Templates); err != nil {
 		return nil, err
 	}
-	now := s.now()
-	s.number = bucket{tokens: float64(opts.MPS), last: now}
 	if opts.StateFile != "" {
 		if err := s.load(); err != nil {
 			return nil, fmt.Errorf("whatsapp simulator: load %s: %w", opts.StateFile, err)

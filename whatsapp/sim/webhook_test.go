@@ -83,6 +83,12 @@ func TestOutsideWindowFailsWith131047(t *testing.T) {
 	if sts := e.hooks.statuses(t, 1); sts[0].Status != "failed" {
 		t.Fatalf("after 24 h: %+v", sts)
 	}
+	// A failed status echoes biz_opaque_callback_data too: a sender that
+	// lost the wamid (it crashed before recording it) learns of the failure.
+	e.sendOK(t, `{"messaging_product":"whatsapp","to":"+5511111111111","type":"text","text":{"body":"?"},"biz_opaque_callback_data":"sbx:k1;crm 9"}`)
+	if sts := e.hooks.statuses(t, 1); sts[0].Status != "failed" || sts[0].BizOpaque != "sbx:k1;crm 9" {
+		t.Fatalf("failed status without the echo: %+v", sts)
+	}
 }
 
 // fixtureWithIDs rewrites a fixture's business ids to the simulator's, so the
@@ -125,7 +131,8 @@ func TestStatusWebhooksInOrderAndSigned(t *testing.T) {
 	}
 	e.sim.Phone("16505551234", true)
 	read := statusItems(t, e.hooks.next(t))
-	if len(read) != 1 || read[0]["status"] != "read" || read[0]["id"] != id || read[0]["pricing"] != nil {
+	if len(read) != 1 || read[0]["status"] != "read" || read[0]["id"] != id || read[0]["pricing"] != nil ||
+		read[0]["biz_opaque_callback_data"] != "ticket-7" {
 		t.Fatalf("read: %v", read)
 	}
 	e.sim.Phone("16505551234", true)
