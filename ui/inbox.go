@@ -583,6 +583,27 @@ func (p *Panel) templateForm(w http.ResponseWriter, r *http.Request, base string
 	p.fragment(w, r, "inbox", "template_fields", v)
 }
 
+// templateMessage builds the send of the template picked in a form (tpl,
+// and p_<name> for each parameter) to the recipient to; on a bad choice it
+// answers the request itself and returns false.
+func (p *Panel) templateMessage(w http.ResponseWriter, r *http.Request, to string) (*whatsapp.OutboundMessage, bool) {
+	tp, spec, err := p.templateFromKey(r.Context(), r.PostFormValue("tpl"))
+	if err != nil {
+		p.fail(w, r, http.StatusUnprocessableEntity, p.T("template.choose"))
+		return nil, false
+	}
+	values := map[string]string{}
+	for _, prm := range spec.Params {
+		values[prm.Name] = r.PostFormValue("p_" + prm.Name)
+	}
+	m, err := spec.Message(to, tp.Name, tp.Language, values)
+	if err != nil {
+		p.sendError(w, r, err)
+		return nil, false
+	}
+	return m, true
+}
+
 func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
@@ -593,18 +614,8 @@ func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 		p.notFoundOr(w, r, err)
 		return
 	}
-	tp, spec, err := p.templateFromKey(r.Context(), r.PostFormValue("tpl"))
-	if err != nil {
-		p.fail(w, r, http.StatusUnprocessableEntity, p.T("template.choose"))
-		return
-	}
-	values := map[string]string{}
-	for _, prm := range spec.Params {
-		values[prm.Name] = r.PostFormValue("p_" + prm.Name)
-	}
-	m, err := spec.Message(conv.Contact.Recipient(), tp.Name, tp.Language, values)
-	if err != nil {
-		p.sendError(w, r, err)
+	m, ok := p.templateMessage(w, r, conv.Contact.Recipient())
+	if !ok {
 		return
 	}
 	if _, err := p.enqueue(r.Context(), outbound.Request{Message: *m}, sessionFrom(r).User.ID, nil); err != nil {

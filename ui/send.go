@@ -33,18 +33,9 @@ func (p *Panel) handleContactSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var m *whatsapp.OutboundMessage
-	if key := r.PostFormValue("tpl"); key != "" {
-		tp, spec, err := p.templateFromKey(r.Context(), key)
-		if err != nil {
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("template.choose"))
-			return
-		}
-		values := map[string]string{}
-		for _, prm := range spec.Params {
-			values[prm.Name] = r.PostFormValue("p_" + prm.Name)
-		}
-		if m, err = spec.Message(to, tp.Name, tp.Language, values); err != nil {
-			p.sendError(w, r, err)
+	if r.PostFormValue("tpl") != "" {
+		var ok bool
+		if m, ok = p.templateMessage(w, r, to); !ok {
 			return
 		}
 	} else {
