@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -227,6 +228,7 @@ type Template struct {
 
 // ReplaceTemplates stores the templates Meta listed, dropping the others.
 func (s *Store) ReplaceTemplates(ctx context.Context, list []Template) error {
+	defer s.templates.clear() // after the commit, or after a failure that may have committed
 	return s.update(ctx, func(t *wtx) error {
 		if _, err := t.tx.ExecContext(ctx, "DELETE FROM templates"); err != nil {
 			return err
@@ -272,6 +274,61 @@ func (s *Store) ListTemplates(ctx context.Context, approvedOnly bool) ([]Templat
 
 // TemplateByName returns one stored template.
 func (s *Store) TemplateByName(ctx context.Context, name, language string) (*Template, error) {
+	if tp := s.templates.get(name, language); tp != nil {
+		return tp, nil
+	}
+	tp, err := s.templateByName(ctx, name, language)
+	if err == nil {
+		s.templates.put(tp)
+	}
+	return tp, err
+}
+
+// templateCache keeps the templates sends name: each queued template and
+// each send looks its template up (category, parameters), and a read on a
+// reader connection after every commit of a busy writer starts from a cold
+// page cache. ReplaceTemplates, the only writer of the table, clears it;
+// entries also expire, in case another process synced.
+type templateCache struct {
+	mu sync.Mutex // guards m
+	m  map[[2]string]cachedTemplate
+}
+
+type cachedTemplate struct {
+	tp *Template
+	at time.Time
+}
+
+const templateCacheTTL = time.Minute
+
+func (c *templateCache) get(name, language string) *Template {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[[2]string{name, language}]
+	if !ok || time.Since(e.at) > templateCacheTTL {
+		return nil
+	}
+	tp := *e.tp // a copy: callers may change theirs
+	return &tp
+}
+
+func (c *templateCache) put(tp *Template) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[[2]string]cachedTemplate{}
+	}
+	cp := *tp
+	c.m[[2]string{tp.Name, tp.Language}] = cachedTemplate{tp: &cp, at: time.Now()}
+}
+
+func (c *templateCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
+func (s *Store) templateByName(ctx context.Context, name, language string) (*Template, error) {
 	var tp Template
 	var comps string
 	var synced int64

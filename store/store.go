@@ -33,8 +33,9 @@ type Store struct {
 	r    *sql.DB // read-only pool
 	log  *slog.Logger
 
-	ingest *ingestStmts
-	stmts  stmtCache
+	ingest    *ingestStmts
+	stmts     stmtCache
+	templates templateCache
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
