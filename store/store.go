@@ -36,6 +36,8 @@ type Store struct {
 	ingest    *ingestStmts
 	stmts     stmtCache
 	templates templateCache
+	// queueGroup gathers concurrent QueueOutbound calls into one transaction.
+	queueGroup queueGroup
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
