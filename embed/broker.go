@@ -43,8 +43,17 @@ type Options struct {
 	// acknowledging it; otherwise it syncs every second.
 	FsyncAlways bool
 	MaxStore    int64 // bytes of JetStream file storage (default 10 GiB)
-	Logger      *slog.Logger
+	// MaxPayload is the largest body sendbox publishes: the webhook limit.
+	// The embedded server is configured to carry it; an external server's
+	// own max_payload is checked against it (0: NATS's default of 1 MiB).
+	MaxPayload int64
+	Logger     *slog.Logger
 }
+
+// PayloadHeadroom is what a publication carries besides its body: NATS
+// counts the headers (the Nats-Msg-Id that deduplicates a webhook, and their
+// framing) against max_payload too.
+const PayloadHeadroom = 4 << 10
 
 // Broker is a connected JetStream with sendbox's streams in place.
 type Broker struct {
@@ -83,6 +92,11 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 			SyncInterval:       time.Second,
 			SyncAlways:         o.FsyncAlways,
 		}
+		if o.MaxPayload > 0 {
+			// NATS refuses bodies over 1 MiB by default, and a webhook
+			// refused for its size is refused again on every retry.
+			opts.MaxPayload = int32(o.MaxPayload + PayloadHeadroom)
+		}
 		if b.srv, err = server.NewServer(opts); err != nil {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
@@ -115,7 +129,35 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 			return nil, err
 		}
 	}
+	// The streams answered, so the server's INFO, and its max_payload, is known.
+	if err := checkPayload(b.NC.MaxPayload(), o.MaxPayload); err != nil {
+		b.Close()
+		return nil, err
+	}
 	return b, nil
+}
+
+// checkPayload refuses an external server that cannot carry the largest
+// webhook. Lowering the webhook limit to fit instead would bring back the
+// bug the limit exists to prevent: Meta would get 413 for the same bytes on
+// every retry, for days, and might disable the subscription, while sendbox
+// looked healthy. Refusing to start puts the choice in the operator's hands
+// at once, with both ways out named: raise max_payload on the server, or
+// lower SENDBOX_WEBHOOK_MAX_BYTES knowingly.
+func checkPayload(serverMax, need int64) error {
+	if need <= 0 || serverMax >= need+PayloadHeadroom {
+		return nil
+	}
+	return fmt.Errorf("broker: the NATS server accepts messages of at most %s (its max_payload), "+
+		"but webhooks up to %s (SENDBOX_WEBHOOK_MAX_BYTES) must fit in one: set max_payload to at least %s "+
+		"on the NATS server, or set SENDBOX_WEBHOOK_MAX_BYTES to %s or less",
+		sizeText(serverMax), sizeText(need), sizeText(need+PayloadHeadroom), sizeText(max(0, serverMax-PayloadHeadroom)))
+}
+
+// sizeText shows a byte count both exactly and in MiB, as operators set it
+// either way.
+func sizeText(n int64) string {
+	return fmt.Sprintf("%d bytes (%.2f MiB)", n, float64(n)/(1<<20))
 }
 
 func streamConfigs(replicas int) []jetstream.StreamConfig {

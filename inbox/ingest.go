@@ -42,6 +42,11 @@ type Ingestor struct {
 // MaxBatch is the most webhooks stored in one transaction.
 const MaxBatch = 512
 
+// maxBatchBytes bounds a transaction by size as well: 512 webhooks of a few
+// kilobytes are the usual flood, but 512 of the 4 MB Meta may send would
+// hold gigabytes in one transaction.
+const maxBatchBytes = 32 << 20
+
 // poisonAfter is how many deliveries a webhook that cannot be stored gets
 // before it is set aside in the event log.
 const poisonAfter = 5
@@ -124,11 +129,13 @@ func (g *Ingestor) loop() {
 				}
 			}
 		}
+		size := len(batch[0].Data())
 	fill:
-		for len(batch) < MaxBatch {
+		for len(batch) < MaxBatch && size < maxBatchBytes {
 			select {
 			case m := <-g.in:
 				batch = append(batch, m)
+				size += len(m.Data())
 			default:
 				break fill
 			}

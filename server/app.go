@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	a.Broker, err = embed.Start(ctx, embed.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, Replicas: cfg.NATSReplicas,
-		FsyncAlways: cfg.Fsync == "always", Logger: log})
+		FsyncAlways: cfg.Fsync == "always", MaxPayload: cfg.WebhookMaxBytes, Logger: log})
 	if err != nil {
 		return a, err
 	}

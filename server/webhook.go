@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,9 +17,6 @@ import (
 	"sendbox/embed"
 	"sendbox/whatsapp"
 )
-
-// MaxWebhookBytes caps a webhook body: Meta's are at most 3 MB.
-const MaxWebhookBytes = 4 << 20
 
 // handleWebhookVerify answers Meta's subscription handshake: the raw
 // challenge as plain text when the verify token matches.
@@ -44,11 +42,12 @@ func (a *App) handleWebhookVerify(w http.ResponseWriter, r *http.Request) {
 // behind the stream.
 func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.Config.WebhookMaxBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			a.reject(w, http.StatusRequestEntityTooLarge, "body_too_large", "the webhook body is over 4 MB")
+			a.reject(w, http.StatusRequestEntityTooLarge, "body_too_large",
+				fmt.Sprintf("the webhook body is over %d bytes (SENDBOX_WEBHOOK_MAX_BYTES)", a.Config.WebhookMaxBytes))
 			return
 		}
 		a.reject(w, http.StatusBadRequest, "bad_body", "could not read the body")
