@@ -154,7 +154,7 @@ func (g *Ingestor) store1(msgs []jetstream.Msg) {
 	defer cancel()
 	var b store.IngestBatch
 	for _, m := range msgs {
-		g.add(&b, m.Data())
+		g.add(&b, m.Data(), received(m))
 	}
 	res, err := g.store.Ingest(ctx, &b)
 	if err == nil {
@@ -190,7 +190,7 @@ func (g *Ingestor) store1(msgs []jetstream.Msg) {
 // nothing is given up on.
 func (g *Ingestor) storeWebhook(ctx context.Context, m jetstream.Msg) {
 	var b store.IngestBatch
-	g.add(&b, m.Data())
+	g.add(&b, m.Data(), received(m))
 	var failed []store.EventInput
 	var firstErr error
 	passing := false
@@ -288,9 +288,32 @@ func (g *Ingestor) observeLag(m jetstream.Msg) {
 	}
 }
 
-// add parses one webhook body into the batch. A body the parser refuses
-// (the HTTP handler already checked it is a JSON object) is kept as an event.
-func (g *Ingestor) add(b *store.IngestBatch, body []byte) {
+// received is when the broker took the webhook in: when sendbox answered
+// Meta.
+func received(m jetstream.Msg) time.Time {
+	if md, err := m.Metadata(); err == nil && !md.Timestamp.IsZero() {
+		return md.Timestamp
+	}
+	return time.Now()
+}
+
+// notAfter returns t, or received if t is later. Meta stamps each item with
+// the time the customer acted; one later than the moment sendbox received
+// it is wrong, and a year 9999 would pin a conversation on top of the inbox
+// and hold its 24-hour window open for ever. No skew is allowed: the inbox
+// order and the window are reckoned by this machine's clock, and by it the
+// customer acted at the latest when the webhook arrived.
+func notAfter(t, received time.Time) time.Time {
+	if t.After(received) {
+		return received
+	}
+	return t
+}
+
+// add parses one webhook body, received at the given time, into the batch.
+// A body the parser refuses (the HTTP handler already checked it is a JSON
+// object) is kept as an event.
+func (g *Ingestor) add(b *store.IngestBatch, body []byte, received time.Time) {
 	wh, err := whatsapp.ParseWebhook(body)
 	if err != nil {
 		b.Events = append(b.Events, store.EventInput{Field: "sendbox.unparsed_webhook", Type: err.Error(), Value: body})
@@ -310,6 +333,7 @@ func (g *Ingestor) add(b *store.IngestBatch, body []byte) {
 			b.Events = append(b.Events, store.EventInput{Field: "messages.unattributed", Type: m.Type,
 				WABAID: m.WABAID, PhoneNumberID: m.PhoneNumberID, Value: m.Raw})
 		default:
+			in.Timestamp = notAfter(in.Timestamp, received)
 			b.Messages = append(b.Messages, in)
 		}
 	}
@@ -320,15 +344,17 @@ func (g *Ingestor) add(b *store.IngestBatch, body []byte) {
 				WABAID: s.WABAID, PhoneNumberID: s.PhoneNumberID, Value: s.Raw})
 			continue
 		}
-		b.Statuses = append(b.Statuses, statusRow(s))
+		u := statusRow(s)
+		u.Timestamp = notAfter(u.Timestamp, received)
+		b.Statuses = append(b.Statuses, u)
 	}
 	for i := range wh.Events {
 		e := &wh.Events[i]
 		in := store.EventInput{Field: e.Field, Type: e.Type, WABAID: e.WABAID,
-			PhoneNumberID: e.PhoneNumberID, EventTime: e.Time, Value: e.Value}
+			PhoneNumberID: e.PhoneNumberID, EventTime: notAfter(e.Time, received), Value: e.Value}
 		for _, p := range e.UserPreferences {
 			in.Preferences = append(in.Preferences, store.Preference{WaID: p.WaID, UserID: p.UserID,
-				Category: p.Category, Value: p.Value, At: p.Timestamp})
+				Category: p.Category, Value: p.Value, At: notAfter(p.Timestamp, received)})
 		}
 		b.Events = append(b.Events, in)
 	}
