@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 )
@@ -57,11 +58,11 @@ func (r *Relay) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second) // also picks up items left by a crash
 	defer tick.Stop()
 	for {
-		r.drain(ctx)
+		r.guarded(ctx)
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			r.drain(fctx)
+			r.guarded(fctx)
 			cancel()
 			return
 		case <-r.wake:
@@ -74,6 +75,11 @@ func (r *Relay) Run(ctx context.Context) {
 func (r *Relay) Done() <-chan struct{} { return r.done }
 
 const relayBatch = 512
+
+// guarded drains the outbox; after a panic the next tick tries again.
+func (r *Relay) guarded(ctx context.Context) {
+	_ = guard.Do(r.log, "relay the outbox", func() { r.drain(ctx) })
+}
 
 // drain publishes until the outbox is empty or an error stops it.
 func (r *Relay) drain(ctx context.Context) {

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -119,12 +120,12 @@ func (g *Ingestor) loop() {
 				case m := <-g.in:
 					batch = append(batch, m)
 					if len(batch) == MaxBatch {
-						g.store1(batch)
+						g.guarded(batch)
 						batch = batch[:0]
 					}
 				default:
 					if len(batch) > 0 {
-						g.store1(batch)
+						g.guarded(batch)
 					}
 					return
 				}
@@ -141,7 +142,17 @@ func (g *Ingestor) loop() {
 				break fill
 			}
 		}
-		g.store1(batch)
+		g.guarded(batch)
+	}
+}
+
+// guarded stores a batch; a panic in storing it delays the batch like a
+// passing failure rather than ending the process.
+func (g *Ingestor) guarded(batch []jetstream.Msg) {
+	if err := guard.Do(g.log, "store webhooks", func() { g.store1(batch) }); err != nil {
+		for _, m := range batch {
+			m.NakWithDelay(retryDelay(m))
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/metrics"
 	"sendbox/search"
@@ -141,7 +142,7 @@ func (x *Indexer) loop() {
 					batch = append(batch, m)
 				default:
 					if len(batch) > 0 {
-						x.apply(batch)
+						x.guarded(batch)
 					}
 					return
 				}
@@ -165,7 +166,18 @@ func (x *Indexer) loop() {
 		if gathered >= busyRate {
 			wait = busyWait
 		}
-		x.apply(batch)
+		x.guarded(batch)
+	}
+}
+
+// guarded applies a batch; a panic in applying it has the batch retried
+// like a failure rather than end the process.
+func (x *Indexer) guarded(batch []jetstream.Msg) {
+	if err := guard.Do(x.Log, "index changes", func() { x.apply(batch) }); err != nil {
+		x.failures.Inc()
+		for _, m := range batch {
+			m.NakWithDelay(5 * time.Second)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"sendbox/business"
+	"sendbox/guard"
 	"sendbox/search"
 	"sendbox/store"
 )
@@ -256,7 +257,9 @@ func (b *Base) RunEmbedder(ctx context.Context) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		if err := b.EmbedPending(ctx); err != nil && ctx.Err() == nil {
+		var err error
+		if perr := guard.Do(b.log(), "embed knowledge passages", func() { err = b.EmbedPending(ctx) }); perr == nil &&
+			err != nil && ctx.Err() == nil {
 			b.log().Warn("embed knowledge passages; will retry", slog.Any("err", err))
 		}
 		select {

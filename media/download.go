@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -80,7 +81,9 @@ func (d *Downloader) Start(ctx context.Context) error {
 		d.wg.Add(1)
 		go func() {
 			defer func() { <-d.sem; d.wg.Done() }()
-			d.handle(m)
+			if err := guard.Do(d.Log, "download media", func() { d.handle(m) }); err != nil {
+				m.NakWithDelay(10 * time.Second)
+			}
 		}()
 	}, jetstream.PullMaxMessages(d.Workers*2))
 	if err != nil {

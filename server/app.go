@@ -21,6 +21,7 @@ import (
 	"sendbox/config"
 	"sendbox/embed"
 	"sendbox/events"
+	"sendbox/guard"
 	"sendbox/inbox"
 	"sendbox/indexing"
 	"sendbox/knowledge"
@@ -140,7 +141,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.indexer.Start(ctx); err != nil {
 		return a, err
 	}
-	go a.initialIndex(bg)
+	go guard.Do(log, "initial search index", func() { a.initialIndex(bg) })
 	if err := a.startAssistant(ctx, bg); err != nil {
 		return a, err
 	}
