@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -57,10 +59,13 @@ const PayloadHeadroom = 4 << 10
 
 // Broker is a connected JetStream with sendbox's streams in place.
 type Broker struct {
-	NC  *nats.Conn
-	JS  jetstream.JetStream
-	srv *server.Server // nil with an external NATS
-	log *slog.Logger
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	srv      *server.Server // nil with an external NATS
+	storeDir string         // the embedded server's StoreDir
+	replicas int
+	log      *slog.Logger
+	healMu   sync.Mutex // one Heal at a time
 }
 
 // Start starts the embedded server (or connects to the external one) and
@@ -74,6 +79,7 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 	var err error
 	if o.URL == "" {
 		dir := filepath.Join(o.DataDir, "jetstream")
+		b.storeDir = dir
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("broker folder: %w", err)
 		}
@@ -123,6 +129,7 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 	if o.URL == "" {
 		replicas = 1
 	}
+	b.replicas = replicas
 	for _, sc := range streamConfigs(replicas) {
 		if err := b.ensureStream(ctx, sc); err != nil {
 			b.Close()
@@ -249,8 +256,57 @@ func (b *Broker) Ready(ctx context.Context) error {
 	if b.NC == nil || !b.NC.IsConnected() {
 		return errors.New("broker not connected")
 	}
-	_, err := b.JS.AccountInfo(ctx)
-	return err
+	if _, err := b.JS.AccountInfo(ctx); err != nil {
+		return err
+	}
+	return b.writeError()
+}
+
+// writeError returns the embedded server's stream write error, if any. A
+// stream whose write failed (the disk full) refuses every later write, even
+// once space is back, until it is reloaded: see Heal.
+func (b *Broker) writeError() error {
+	if b.srv == nil {
+		return nil // an external server is watched by its own operator
+	}
+	if h := b.srv.Healthz(nil); h.Error != "" {
+		return errors.New(h.Error)
+	}
+	return nil
+}
+
+// Heal reloads the embedded JetStream after a stream write error, so that
+// it takes writes again without a restart of sendbox. The streams keep
+// every message stored before the failure, and the consumers their state;
+// pulls pending in workers resume within their heartbeat (30 s at most).
+// Call it once the disk has room again; it does nothing while the broker
+// is healthy, or with an external NATS.
+func (b *Broker) Heal(ctx context.Context) (healed bool, err error) {
+	b.healMu.Lock()
+	defer b.healMu.Unlock()
+	werr := b.writeError()
+	if werr == nil || !strings.Contains(werr.Error(), "write error") {
+		return false, nil
+	}
+	b.log.Warn("reloading the broker's streams after a write error", slog.Any("err", werr))
+	cfg := *b.srv.JetStreamConfig()
+	cfg.StoreDir = b.storeDir // the server reports it with the "jetstream" it appends
+	if err := b.srv.DisableJetStream(); err != nil {
+		return false, fmt.Errorf("broker: stop JetStream to reload it: %w", err)
+	}
+	if err := b.srv.EnableJetStream(&cfg); err != nil {
+		return false, fmt.Errorf("broker: reload JetStream: %w", err)
+	}
+	for _, sc := range streamConfigs(b.replicas) {
+		if err := b.ensureStream(ctx, sc); err != nil {
+			return false, err
+		}
+	}
+	if err := b.writeError(); err != nil {
+		return false, fmt.Errorf("broker: still failing after a reload: %w", err)
+	}
+	b.log.Warn("broker streams reloaded: they take writes again")
+	return true, nil
 }
 
 // Close drains the connection and shuts the embedded server down.

@@ -59,6 +59,7 @@ type App struct {
 	sender   *outbound.Sender
 	media    *media.Downloader
 	indexer  *indexing.Indexer
+	disk     *diskWatch
 	ctl      *control
 	bgCancel context.CancelFunc
 
@@ -120,6 +121,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	bg, cancel := context.WithCancel(context.Background())
 	a.bgCancel = cancel
 	go a.relay.Run(bg)
+	a.disk = newDiskWatch(cfg.DataDir, cfg.DiskFloor, log.With(slog.String("component", "disk")))
+	go a.disk.run(bg, a.healBroker(bg))
 
 	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID}
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
@@ -151,7 +154,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
 		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM,
-		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
+		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
+		Disk:        a.disk.Low})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)
 	}
@@ -197,6 +201,22 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	}
 	go a.KB.RunEmbedder(bg)
 	return nil
+}
+
+// healBroker returns what the disk watch calls every second: every five
+// seconds while the disk has room, it has the broker reload streams that a
+// failed write (the disk full) left refusing writes.
+func (a *App) healBroker(ctx context.Context) func(low bool) {
+	var last time.Time
+	return func(low bool) {
+		if low || time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		if _, err := a.Broker.Heal(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("reload the broker after a write error; will retry", slog.Any("err", err))
+		}
+	}
 }
 
 // ingestBusy reports, from a reading at most 200 ms old, whether more than

@@ -66,6 +66,12 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, http.StatusBadRequest, "malformed_json", "the body is not a JSON object")
 		return
 	}
+	if a.disk.low.Load() {
+		// Not stored, so not acknowledged: Meta delivers it again later.
+		w.Header().Set("Retry-After", "60")
+		a.reject(w, http.StatusServiceUnavailable, "disk_full", a.disk.reason())
+		return
+	}
 	sum := sha256.Sum256(body)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	dup, err := a.Broker.Publish(ctx, embed.SubjectWebhook, body, hex.EncodeToString(sum[:]))
