@@ -7,12 +7,14 @@
 package embed
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -185,11 +187,17 @@ func streamConfigs(replicas int) []jetstream.StreamConfig {
 }
 
 // ensureStream creates the stream or updates it to the wanted config,
-// retrying briefly: on a cluster the first calls may wait for a leader.
+// retrying briefly: on a cluster the first calls may wait for a leader. A
+// stream already as wanted is left alone: an update rewrites its metadata
+// file, which fails on a full disk, and sendbox must start there.
 func (b *Broker) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {
 	var err error
 	for attempt := 0; attempt < 10; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if s, serr := b.JS.Stream(cctx, sc.Name); serr == nil && sameStream(s.CachedInfo().Config, sc) {
+			cancel()
+			return nil
+		}
 		_, err = b.JS.CreateOrUpdateStream(cctx, sc)
 		cancel()
 		if err == nil {
@@ -217,13 +225,37 @@ func (b *Broker) Publish(ctx context.Context, subject string, data []byte, msgID
 	return ack.Duplicate, nil
 }
 
-// Consumer creates or updates a durable pull consumer on stream.
+// sameStream reports whether a stream's config has everything sendbox asks
+// for in want.
+func sameStream(got, want jetstream.StreamConfig) bool {
+	return slices.Equal(got.Subjects, want.Subjects) && got.Storage == want.Storage && got.Retention == want.Retention &&
+		got.Duplicates == want.Duplicates && got.MaxAge == want.MaxAge && got.MaxBytes == cmp.Or(want.MaxBytes, -1) &&
+		got.Replicas == max(1, want.Replicas) && got.Description == want.Description
+}
+
+// Consumer creates or updates a durable pull consumer on stream. One
+// already as wanted is left alone, as streams are (see ensureStream).
 func (b *Broker) Consumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	if c, err := b.JS.Consumer(ctx, stream, cfg.Durable); err == nil && sameConsumer(c.CachedInfo().Config, cfg) {
+		return c, nil
+	}
 	c, err := b.JS.CreateOrUpdateConsumer(ctx, stream, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", cfg.Durable, stream, err)
 	}
 	return c, nil
+}
+
+// sameConsumer reports whether a consumer's config has every field sendbox
+// sets in want; those it leaves zero take the server's defaults.
+func sameConsumer(got, want jetstream.ConsumerConfig) bool {
+	same := func(g, w any, zero bool) bool { return zero || g == w }
+	return got.AckPolicy == want.AckPolicy && got.DeliverPolicy == want.DeliverPolicy &&
+		same(got.AckWait, want.AckWait, want.AckWait == 0) &&
+		same(got.MaxAckPending, want.MaxAckPending, want.MaxAckPending == 0) &&
+		same(got.MaxDeliver, want.MaxDeliver, want.MaxDeliver == 0) &&
+		got.FilterSubject == want.FilterSubject && slices.Equal(got.FilterSubjects, want.FilterSubjects) &&
+		slices.Equal(got.BackOff, want.BackOff)
 }
 
 // Depth returns the number of messages held by one stream.
