@@ -189,18 +189,24 @@ func streamConfigs(replicas int) []jetstream.StreamConfig {
 // ensureStream creates the stream or updates it to the wanted config,
 // retrying briefly: on a cluster the first calls may wait for a leader. A
 // stream already as wanted is left alone: an update rewrites its metadata
-// file, which fails on a full disk, and sendbox must start there.
+// file, which fails on a full disk, and sendbox must start there. For the
+// same reason an existing stream whose update fails is used as it is.
 func (b *Broker) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {
 	var err error
 	for attempt := 0; attempt < 10; attempt++ {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if s, serr := b.JS.Stream(cctx, sc.Name); serr == nil && sameStream(s.CachedInfo().Config, sc) {
+		s, serr := b.JS.Stream(cctx, sc.Name)
+		if serr == nil && sameStream(s.CachedInfo().Config, sc) {
 			cancel()
 			return nil
 		}
 		_, err = b.JS.CreateOrUpdateStream(cctx, sc)
 		cancel()
 		if err == nil {
+			return nil
+		}
+		if serr == nil {
+			b.log.Warn("stream kept as it is: it could not be updated", slog.String("stream", sc.Name), slog.Any("err", err))
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -234,12 +240,18 @@ func sameStream(got, want jetstream.StreamConfig) bool {
 }
 
 // Consumer creates or updates a durable pull consumer on stream. One
-// already as wanted is left alone, as streams are (see ensureStream).
+// already as wanted is left alone, and one that cannot be updated is used
+// as it is, as streams are (see ensureStream).
 func (b *Broker) Consumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
-	if c, err := b.JS.Consumer(ctx, stream, cfg.Durable); err == nil && sameConsumer(c.CachedInfo().Config, cfg) {
-		return c, nil
+	old, oerr := b.JS.Consumer(ctx, stream, cfg.Durable)
+	if oerr == nil && sameConsumer(old.CachedInfo().Config, cfg) {
+		return old, nil
 	}
 	c, err := b.JS.CreateOrUpdateConsumer(ctx, stream, cfg)
+	if err != nil && oerr == nil {
+		b.log.Warn("consumer kept as it is: it could not be updated", slog.String("consumer", cfg.Durable), slog.Any("err", err))
+		return old, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", cfg.Durable, stream, err)
 	}
@@ -251,7 +263,7 @@ func (b *Broker) Consumer(ctx context.Context, stream string, cfg jetstream.Cons
 func sameConsumer(got, want jetstream.ConsumerConfig) bool {
 	same := func(g, w any, zero bool) bool { return zero || g == w }
 	return got.AckPolicy == want.AckPolicy && got.DeliverPolicy == want.DeliverPolicy &&
-		same(got.AckWait, want.AckWait, want.AckWait == 0) &&
+		same(got.AckWait, want.AckWait, want.AckWait == 0 || len(want.BackOff) > 0) && // the server sets it to BackOff[0]
 		same(got.MaxAckPending, want.MaxAckPending, want.MaxAckPending == 0) &&
 		same(got.MaxDeliver, want.MaxDeliver, want.MaxDeliver == 0) &&
 		got.FilterSubject == want.FilterSubject && slices.Equal(got.FilterSubjects, want.FilterSubjects) &&

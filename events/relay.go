@@ -21,6 +21,13 @@ import (
 // publish repeated after a crash is dropped by the broker's dedup window and,
 // past it, by consumers that are idempotent anyway.
 type Relay struct {
+	// Hold, if set, holds publishing while it returns true. The broker
+	// acknowledges a write before it reaches its files (it syncs them every
+	// second), and loses it if the disk is full by then; held, the items
+	// wait in the outbox, in SQLite, which never acknowledges a write it
+	// could not make.
+	Hold func() bool
+
 	store     *store.Store
 	broker    *embed.Broker
 	log       *slog.Logger
@@ -83,7 +90,7 @@ func (r *Relay) guarded(ctx context.Context) {
 
 // drain publishes until the outbox is empty or an error stops it.
 func (r *Relay) drain(ctx context.Context) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && (r.Hold == nil || !r.Hold()) {
 		items, err := r.store.PendingOutbox(ctx, relayBatch)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -40,8 +40,12 @@ type Downloader struct {
 	Workers  int    // concurrent downloads (default 4)
 	Log      *slog.Logger
 	Metrics  *metrics.Registry
+	// Hold, if set, holds downloads while it returns true: the disk is
+	// nearly full, and one video may take what is left.
+	Hold func() bool
 
-	cc      jetstream.ConsumeContext
+	cc       jetstream.ConsumeContext
+	stopping chan struct{}
 	sem     chan struct{}
 	wg      sync.WaitGroup
 	results *metrics.CounterVec
@@ -76,6 +80,7 @@ func (d *Downloader) Start(ctx context.Context) error {
 		return err
 	}
 	d.sem = make(chan struct{}, d.Workers)
+	d.stopping = make(chan struct{})
 	d.cc, err = cons.Consume(func(m jetstream.Msg) {
 		d.sem <- struct{}{}
 		d.wg.Add(1)
@@ -97,12 +102,31 @@ func (d *Downloader) Stop() {
 	if d.cc == nil {
 		return
 	}
+	close(d.stopping)
 	d.cc.Stop()
 	<-d.cc.Closed()
 	d.wg.Wait()
 }
 
+// wait holds a job while Hold says so, keeping it from being delivered
+// again meanwhile. It reports false if the downloader stops first.
+func (d *Downloader) wait(m jetstream.Msg) bool {
+	for d.Hold != nil && d.Hold() {
+		m.InProgress()
+		select {
+		case <-d.stopping:
+			m.Nak()
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+	return true
+}
+
 func (d *Downloader) handle(m jetstream.Msg) {
+	if !d.wait(m) {
+		return
+	}
 	var ev store.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.MessageID == 0 {
 		m.Term()

@@ -116,12 +116,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, fmt.Errorf("search index: %w", err)
 	}
 
+	a.disk = newDiskWatch(cfg.DataDir, cfg.DiskFloor, log.With(slog.String("component", "disk")))
 	a.relay = events.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
+	a.relay.Hold = a.disk.critical.Load
 	a.Store.Notify = a.relay.Notify
 	bg, cancel := context.WithCancel(context.Background())
 	a.bgCancel = cancel
 	go a.relay.Run(bg)
-	a.disk = newDiskWatch(cfg.DataDir, cfg.DiskFloor, log.With(slog.String("component", "disk")))
 	go a.disk.run(bg, a.healBroker(bg))
 
 	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID}
@@ -135,7 +136,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	a.media = &media.Downloader{Store: a.Store, Broker: a.Broker, Client: a.Graph, DataDir: cfg.DataDir,
-		MaxBytes: cfg.MediaMaxBytes, Metrics: a.Metrics, Log: log.With(slog.String("component", "media"))}
+		MaxBytes: cfg.MediaMaxBytes, Hold: a.disk.low.Load, Metrics: a.Metrics, Log: log.With(slog.String("component", "media"))}
 	if err := a.media.Start(ctx); err != nil {
 		return a, err
 	}

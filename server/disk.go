@@ -15,18 +15,26 @@ const (
 	autoFloorShare = 100 // 1 %
 )
 
+// reserveShare is the part of the floor kept for the broker's own files.
+const reserveShare = 4 // a quarter
+
 // diskWatch keeps the free space of the data folder's volume at hand. Under
 // the floor, webhooks are answered 503 so that Meta delivers them again
 // later, rather than accepted into a broker and a database that cannot
-// write them: the space left is for the work already accepted to be
-// stored and indexed. The reading is refreshed every second by a goroutine
-// of its own, so the webhook path only loads an atomic.
+// write them, and media downloads wait: the space left is for the work
+// already accepted to be stored, indexed and answered. Under a quarter of
+// the floor (if something else goes on filling the disk) the outbox relay
+// waits as well, so that the broker, which acknowledges a write a moment
+// before it reaches its files, takes no more writes it might lose. The
+// reading is refreshed every second by a goroutine of its own, so the
+// webhook path only loads an atomic.
 type diskWatch struct {
 	dir   string
 	floor int64 // configured; 0: autoFloor or autoFloorShare of the volume
 	log   *slog.Logger
 
-	low            atomic.Bool
+	low            atomic.Bool // under the floor
+	critical       atomic.Bool // under the broker's reserve
 	free, effFloor atomic.Int64
 	unreadable     atomic.Bool // the last reading failed, and that was logged
 }
@@ -42,6 +50,7 @@ func (d *diskWatch) check() {
 	free, total, err := volumeSpace(d.dir)
 	if err != nil {
 		d.low.Store(false)
+		d.critical.Store(false)
 		if !d.unreadable.Swap(true) {
 			d.log.Warn("cannot read the free disk space; webhooks are accepted without a floor", slog.Any("err", err))
 		}
@@ -55,6 +64,15 @@ func (d *diskWatch) check() {
 	d.free.Store(free)
 	d.effFloor.Store(floor)
 	low := free < floor
+	critical := free < floor/reserveShare
+	if was := d.critical.Swap(critical); was != critical {
+		if critical {
+			d.log.Error("the disk is almost full: events wait in the outbox until space is freed, so the broker writes nothing it could lose",
+				slog.String("free", megabytes(free)))
+		} else {
+			d.log.Warn("the broker takes events again", slog.String("free", megabytes(free)))
+		}
+	}
 	if was := d.low.Swap(low); was != low {
 		if low {
 			d.log.Error("the data folder's disk is nearly full: webhooks are refused with 503 until space is freed, and Meta retries them",
