@@ -46,9 +46,9 @@ type Downloader struct {
 
 	cc       jetstream.ConsumeContext
 	stopping chan struct{}
-	sem     chan struct{}
-	wg      sync.WaitGroup
-	results *metrics.CounterVec
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	results  *metrics.CounterVec
 }
 
 const maxAttempts = 6
