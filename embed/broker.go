@@ -157,16 +157,10 @@ func checkPayload(serverMax, need int64) error {
 	if need <= 0 || serverMax >= need+PayloadHeadroom {
 		return nil
 	}
-	return fmt.Errorf("broker: the NATS server accepts messages of at most %s (its max_payload), "+
-		"but webhooks up to %s (SENDBOX_WEBHOOK_MAX_BYTES) must fit in one: set max_payload to at least %s "+
-		"on the NATS server, or set SENDBOX_WEBHOOK_MAX_BYTES to %s or less",
-		sizeText(serverMax), sizeText(need), sizeText(need+PayloadHeadroom), sizeText(max(0, serverMax-PayloadHeadroom)))
-}
-
-// sizeText shows a byte count both exactly and in MiB, as operators set it
-// either way.
-func sizeText(n int64) string {
-	return fmt.Sprintf("%d bytes (%.2f MiB)", n, float64(n)/(1<<20))
+	return fmt.Errorf("broker: the NATS server accepts messages of at most %d bytes (its max_payload), "+
+		"but webhooks up to %d bytes (SENDBOX_WEBHOOK_MAX_BYTES) must fit in one, with %d bytes of headers: "+
+		"set max_payload on the NATS server to %dMB (NATS's MB are MiB), or SENDBOX_WEBHOOK_MAX_BYTES to %d or less",
+		serverMax, need, PayloadHeadroom, (need+PayloadHeadroom+1<<20-1)>>20, max(0, serverMax-PayloadHeadroom))
 }
 
 func streamConfigs(replicas int) []jetstream.StreamConfig {

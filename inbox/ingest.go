@@ -49,8 +49,8 @@ const MaxBatch = 512
 // hold gigabytes in one transaction.
 const maxBatchBytes = 32 << 20
 
-// poisonAfter is how many deliveries a webhook that cannot be stored gets
-// before it is set aside in the event log.
+// poisonAfter is how many deliveries a webhook gets before an item of it
+// that cannot be stored, for a lasting reason, is parked in the event log.
 const poisonAfter = 5
 
 // NewIngestor builds the worker; Start begins consuming.

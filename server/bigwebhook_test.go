@@ -109,7 +109,7 @@ func TestExternalNATSMaxPayload(t *testing.T) {
 		app.Close(context.Background())
 		t.Fatal("sendbox started on a NATS server that cannot carry a 4 MiB webhook")
 	}
-	for _, want := range []string{"max_payload", "SENDBOX_WEBHOOK_MAX_BYTES", "1048576 bytes"} {
+	for _, want := range []string{"max_payload", "SENDBOX_WEBHOOK_MAX_BYTES", "at most 1048576 bytes", "to 5MB", "to 1044480 or less"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal does not say %q: %v", want, err)
 		}
