@@ -9,6 +9,7 @@ package embed
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -37,6 +39,12 @@ const (
 	// StreamJobs holds background jobs (media downloads, later AI turns).
 	StreamJobs = "JOBS"
 )
+
+// PullExpiry is how long the workers' pull requests last before they are
+// renewed. A worker notices a pull the server lost (the broker reloaded
+// after a failed write, see Heal) when two heartbeats, half of this each,
+// are missed: 10 s rather than nats.go's default of 30.
+const PullExpiry = 10 * time.Second
 
 // Options configures the broker.
 type Options struct {
@@ -68,6 +76,9 @@ type Broker struct {
 	replicas int
 	log      *slog.Logger
 	healMu   sync.Mutex // one Heal at a time
+	// writeFailed is set when the embedded server reports a failed write
+	// to its files, until Heal reloads them.
+	writeFailed atomic.Bool
 }
 
 // Start starts the embedded server (or connects to the external one) and
@@ -108,7 +119,7 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 		if b.srv, err = server.NewServer(opts); err != nil {
 			return nil, fmt.Errorf("broker: %w", err)
 		}
-		b.srv.SetLoggerV2(&natsLogger{log: log.With(slog.String("component", "nats"))}, false, false, false)
+		b.srv.SetLoggerV2(&natsLogger{log: log.With(slog.String("component", "nats")), failed: &b.writeFailed}, false, false, false)
 		go b.srv.Start()
 		if !b.srv.ReadyForConnections(30 * time.Second) {
 			b.srv.Shutdown()
@@ -123,7 +134,10 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 		b.Close()
 		return nil, fmt.Errorf("broker connect: %w", err)
 	}
-	if b.JS, err = jetstream.New(b.NC); err != nil {
+	// A write the server fails (the disk full) is never answered: without
+	// a timeout, the outbox relay's asynchronous publishes would wait for
+	// their acknowledgements for ever, and nothing more would be relayed.
+	if b.JS, err = jetstream.New(b.NC, jetstream.WithPublishAsyncTimeout(10*time.Second)); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
@@ -143,7 +157,46 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 		b.Close()
 		return nil, err
 	}
+	b.dropAcked(ctx)
 	return b, nil
+}
+
+// dropAcked removes from the work-queue streams what their consumers have
+// already acknowledged. Such a stream deletes a message once it is
+// acknowledged, but a deletion that did not reach the disk (a full disk)
+// brings the message back at the next start or reload, below its
+// consumer's ack floor, where no consumer will ever take it again: the
+// queue then looks busy for ever, and the assistant, which waits while
+// ingest has a backlog, waits for ever. Only what a consumer's filter takes
+// and its ack floor covers is removed. A failure is logged and tried again
+// at the next start or reload.
+func (b *Broker) dropAcked(ctx context.Context) {
+	for _, name := range []string{StreamInbound, StreamOutbound, StreamJobs} {
+		s, err := b.JS.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		infos := s.ListConsumers(ctx)
+		for info := range infos.Info() {
+			floor := info.AckFloor.Stream
+			subjects := info.Config.FilterSubjects
+			if info.Config.FilterSubject != "" {
+				subjects = append(subjects, info.Config.FilterSubject)
+			}
+			if floor == 0 || len(subjects) == 0 || s.CachedInfo().State.FirstSeq > floor {
+				continue
+			}
+			for _, subj := range subjects {
+				if err := s.Purge(ctx, jetstream.WithPurgeSubject(subj), jetstream.WithPurgeSequence(floor+1)); err != nil {
+					b.log.Warn("drop acknowledged messages left in a work queue", slog.String("stream", name),
+						slog.String("consumer", info.Name), slog.Any("err", err))
+				}
+			}
+		}
+		if err := infos.Err(); err != nil {
+			b.log.Warn("list the consumers of a work queue", slog.String("stream", name), slog.Any("err", err))
+		}
+	}
 }
 
 // checkPayload refuses an external server that cannot carry the largest
@@ -225,6 +278,40 @@ func (b *Broker) Publish(ctx context.Context, subject string, data []byte, msgID
 	return ack.Duplicate, nil
 }
 
+// redeliverPending has every consumer deliver again, at once, what it had
+// delivered and not yet seen acknowledged. After a reload, that work would
+// otherwise wait out its ack wait (a minute for webhooks, five for media):
+// the workers that held it lost their pulls with the reload. Consumers are
+// idempotent, so work that is done twice changes nothing.
+func (b *Broker) redeliverPending(ctx context.Context) {
+	for _, name := range []string{StreamInbound, StreamOutbound, StreamEvents, StreamJobs} {
+		s, err := b.JS.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		names := s.ConsumerNames(ctx)
+		for c := range names.Name() {
+			// A reset without a sequence goes back to the ack floor.
+			msg, err := b.NC.RequestWithContext(ctx, fmt.Sprintf("$JS.API.CONSUMER.RESET.%s.%s", name, c), []byte("{}"))
+			var resp struct {
+				Error *struct {
+					Description string `json:"description"`
+				} `json:"error"`
+			}
+			if err == nil {
+				err = json.Unmarshal(msg.Data, &resp)
+			}
+			if err == nil && resp.Error != nil {
+				err = errors.New(resp.Error.Description)
+			}
+			if err != nil {
+				b.log.Warn("redeliver a consumer's pending work after the reload", slog.String("stream", name),
+					slog.String("consumer", c), slog.Any("err", err))
+			}
+		}
+	}
+}
+
 // sameStream reports whether a stream's config has everything sendbox asks
 // for in want.
 func sameStream(got, want jetstream.StreamConfig) bool {
@@ -300,15 +387,28 @@ func (b *Broker) Ready(ctx context.Context) error {
 	return b.writeError()
 }
 
-// writeError returns the embedded server's stream write error, if any. A
-// stream whose write failed (the disk full) refuses every later write, even
-// once space is back, until it is reloaded: see Heal.
+// errWriteFailed is what Ready returns after the server failed a write.
+var errWriteFailed = errors.New("the broker failed to write to its files (the disk full?); it reloads them once the disk has room")
+
+// WriteFailed reports whether the embedded server failed a write to its
+// files and has not been reloaded since: a stream whose write failed (the
+// disk full) refuses every later write, even once space is back, until it
+// is reloaded (see Heal), and a publish to it waits for its timeout. Cheap
+// enough for the webhook path.
+func (b *Broker) WriteFailed() bool { return b.writeFailed.Load() }
+
+// writeError returns the embedded server's write error, if any. A failed
+// write may show only in the server's log (a stream's files refuse writes
+// before the stream itself knows), or in its health check.
 func (b *Broker) writeError() error {
 	if b.srv == nil {
 		return nil // an external server is watched by its own operator
 	}
 	if h := b.srv.Healthz(nil); h.Error != "" {
 		return errors.New(h.Error)
+	}
+	if b.writeFailed.Load() {
+		return errWriteFailed
 	}
 	return nil
 }
@@ -323,16 +423,18 @@ func (b *Broker) Heal(ctx context.Context) (healed bool, err error) {
 	b.healMu.Lock()
 	defer b.healMu.Unlock()
 	werr := b.writeError()
-	if werr == nil || !strings.Contains(werr.Error(), "write error") {
+	if werr == nil || !strings.Contains(werr.Error(), "write error") && !errors.Is(werr, errWriteFailed) {
 		return false, nil
 	}
 	b.log.Warn("reloading the broker's streams after a write error", slog.Any("err", werr))
 	cfg := *b.srv.JetStreamConfig()
-	cfg.StoreDir = b.storeDir // the server reports it with the "jetstream" it appends
+	cfg.StoreDir = b.storeDir  // the server reports it with the "jetstream" it appends
+	b.writeFailed.Store(false) // a write failing from here on fails the reload's check
 	if err := b.srv.DisableJetStream(); err != nil {
 		return false, fmt.Errorf("broker: stop JetStream to reload it: %w", err)
 	}
 	if err := b.srv.EnableJetStream(&cfg); err != nil {
+		b.writeFailed.Store(true)
 		return false, fmt.Errorf("broker: reload JetStream: %w", err)
 	}
 	for _, sc := range streamConfigs(b.replicas) {
@@ -343,6 +445,8 @@ func (b *Broker) Heal(ctx context.Context) (healed bool, err error) {
 	if err := b.writeError(); err != nil {
 		return false, fmt.Errorf("broker: still failing after a reload: %w", err)
 	}
+	b.dropAcked(ctx)
+	b.redeliverPending(ctx)
 	b.log.Warn("broker streams reloaded: they take writes again")
 	return true, nil
 }
@@ -364,12 +468,23 @@ func (b *Broker) Close() {
 	}
 }
 
-// natsLogger sends the NATS server's log lines to slog.
-type natsLogger struct{ log *slog.Logger }
+// natsLogger sends the NATS server's log lines to slog, and notes a failed
+// write: the server says so only in its log, and in a stream's health once
+// a publish to that stream has failed too.
+type natsLogger struct {
+	log    *slog.Logger
+	failed *atomic.Bool
+}
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Tracef(format string, v ...any)  {}
+func (l *natsLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "ritical write error") { // "Critical write error", "critical write error"
+		l.failed.Store(true)
+	}
+	l.log.Error(msg)
+}
+func (l *natsLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Tracef(format string, v ...any) {}

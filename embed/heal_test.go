@@ -91,7 +91,8 @@ func TestHealAfterDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	cons, err := b.Consumer(ctx, StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy})
+	cons, err := b.Consumer(ctx, StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,13 +113,18 @@ func TestHealAfterDiskFull(t *testing.T) {
 	if err := b.Ready(ctx); err == nil || !strings.Contains(err.Error(), "write error") {
 		t.Fatalf("Ready on a broken stream: %v", err)
 	}
-	// Two are consumed before the reload: the consumer must not see them again.
+	// Two are consumed before the reload: the consumer must not see them
+	// again. A third is delivered and not acknowledged: it must come back at
+	// once after the reload, not after the ack wait.
 	batch, err := cons.Fetch(2, jetstream.FetchMaxWait(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for m := range batch.Messages() {
 		m.DoubleAck(ctx)
+	}
+	if _, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second)); err != nil {
+		t.Fatal(err)
 	}
 
 	os.Remove(filler)

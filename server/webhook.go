@@ -72,6 +72,13 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, http.StatusServiceUnavailable, "disk_full", a.disk.reason())
 		return
 	}
+	if a.Broker.WriteFailed() {
+		// A publish would wait its whole timeout for a stream that refuses
+		// writes until the broker is reloaded, in a few seconds.
+		w.Header().Set("Retry-After", "10")
+		a.reject(w, http.StatusServiceUnavailable, "unavailable", "the broker is being reloaded after a failed write; retry")
+		return
+	}
 	sum := sha256.Sum256(body)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	dup, err := a.Broker.Publish(ctx, embed.SubjectWebhook, body, hex.EncodeToString(sum[:]))
