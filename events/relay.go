@@ -21,11 +21,10 @@ import (
 // publish repeated after a crash is dropped by the broker's dedup window and,
 // past it, by consumers that are idempotent anyway.
 type Relay struct {
-	// Hold, if set, holds publishing while it returns true. The broker
-	// acknowledges a write before it reaches its files (it syncs them every
-	// second), and loses it if the disk is full by then; held, the items
-	// wait in the outbox, in SQLite, which never acknowledges a write it
-	// could not make.
+	// Hold, if set, holds publishing while it returns true: the disk is
+	// about to be full, and a write the broker fails for want of space
+	// leaves its stream refusing writes until it is reloaded. Held, the
+	// items wait in the outbox, in SQLite.
 	Hold func() bool
 
 	store     *store.Store

@@ -21,11 +21,14 @@ const reserveShare = 4 // a quarter
 // diskWatch keeps the free space of the data folder's volume at hand. Under
 // the floor, webhooks are answered 503 so that Meta delivers them again
 // later, rather than accepted into a broker and a database that cannot
-// write them, and media downloads wait: the space left is for the work
-// already accepted to be stored, indexed and answered. Under a quarter of
-// the floor (if something else goes on filling the disk) the outbox relay
-// waits as well, so that the broker, which acknowledges a write a moment
-// before it reaches its files, takes no more writes it might lose. The
+// write them, and media downloads wait (one video may take what is left):
+// the space left is for the work already accepted, stored, indexed and
+// answered, and for the replies agents still send. Under a quarter of the
+// floor (something else goes on filling the disk) the outbox relay waits
+// too, and events, jobs and sends wait in SQLite: the broker loses nothing
+// it acknowledged when the disk is full (it writes a single-replica stream
+// in place and answers an error), but a write it fails leaves the stream
+// refusing every write until it is reloaded (see embed.Broker.Heal). The
 // reading is refreshed every second by a goroutine of its own, so the
 // webhook path only loads an atomic.
 type diskWatch struct {
@@ -34,7 +37,7 @@ type diskWatch struct {
 	log   *slog.Logger
 
 	low            atomic.Bool // under the floor
-	critical       atomic.Bool // under the broker's reserve
+	critical       atomic.Bool // under the broker's reserve, a quarter of the floor
 	free, effFloor atomic.Int64
 	unreadable     atomic.Bool // the last reading failed, and that was logged
 }
@@ -67,10 +70,10 @@ func (d *diskWatch) check() {
 	critical := free < floor/reserveShare
 	if was := d.critical.Swap(critical); was != critical {
 		if critical {
-			d.log.Error("the disk is almost full: events wait in the outbox until space is freed, so the broker writes nothing it could lose",
+			d.log.Error("the disk is almost full: events, jobs and sends wait in the outbox until space is freed",
 				slog.String("free", megabytes(free)))
 		} else {
-			d.log.Warn("the broker takes events again", slog.String("free", megabytes(free)))
+			d.log.Warn("events, jobs and sends are relayed again", slog.String("free", megabytes(free)))
 		}
 	}
 	if was := d.low.Swap(low); was != low {
