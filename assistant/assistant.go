@@ -156,7 +156,7 @@ func (a *Assistant) Start(ctx context.Context) error {
 				m.NakWithDelay(5 * time.Second)
 			}
 		}()
-	}, jetstream.PullMaxMessages(2*screenWorkers))
+	}, jetstream.PullMaxMessages(2*screenWorkers), jetstream.PullExpiry(embed.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume messages for the assistant: %w", err)
 	}
@@ -171,7 +171,7 @@ func (a *Assistant) Start(ctx context.Context) error {
 				m.NakWithDelay(5 * time.Second)
 			}
 		}()
-	}, jetstream.PullMaxMessages(a.Workers))
+	}, jetstream.PullMaxMessages(a.Workers), jetstream.PullExpiry(embed.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume assistant turns: %w", err)
 	}

@@ -83,7 +83,7 @@ func (g *Ingestor) Start(ctx context.Context) error {
 	g.in = make(chan jetstream.Msg, 4096)
 	g.stop = make(chan struct{})
 	g.cc, err = cons.Consume(func(m jetstream.Msg) { g.in <- m },
-		jetstream.PullMaxMessages(2048), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		jetstream.PullMaxMessages(2048), jetstream.PullExpiry(embed.PullExpiry), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			g.log.Debug("ingest consumer", slog.Any("err", err))
 		}))
 	if err != nil {
@@ -237,13 +237,15 @@ func (g *Ingestor) storeWebhook(ctx context.Context, m jetstream.Msg) {
 	m.Ack()
 }
 
-// retryDelay grows with each delivery of m: 1 s, 2 s, 4 s… up to 30 s.
+// retryDelay grows with each delivery of m: 1 s, 2 s, 4 s, then 5 s. Not
+// longer: what fails for a while (a full disk) must be stored within
+// seconds of being possible again, and a retry costs a parse.
 func retryDelay(m jetstream.Msg) time.Duration {
 	n := uint64(1)
 	if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
-		n = min(md.NumDelivered, 6)
+		n = min(md.NumDelivered, 4)
 	}
-	return min(30*time.Second, time.Second<<(n-1))
+	return min(5*time.Second, time.Second<<(n-1))
 }
 
 // Fields of the event log under which items that cannot be stored are

@@ -83,7 +83,7 @@ func (x *Indexer) Start(ctx context.Context) error {
 	})
 	x.in = make(chan jetstream.Msg, 4096)
 	x.stop = make(chan struct{})
-	x.cc, err = x.cons.Consume(func(m jetstream.Msg) { x.in <- m }, jetstream.PullMaxMessages(2000),
+	x.cc, err = x.cons.Consume(func(m jetstream.Msg) { x.in <- m }, jetstream.PullMaxMessages(2000), jetstream.PullExpiry(embed.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { x.Log.Debug("search consumer", slog.Any("err", err)) }))
 	if err != nil {
 		return fmt.Errorf("consume events for search: %w", err)

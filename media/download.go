@@ -90,7 +90,7 @@ func (d *Downloader) Start(ctx context.Context) error {
 				m.NakWithDelay(10 * time.Second)
 			}
 		}()
-	}, jetstream.PullMaxMessages(d.Workers*2))
+	}, jetstream.PullMaxMessages(d.Workers*2), jetstream.PullExpiry(embed.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume media jobs: %w", err)
 	}

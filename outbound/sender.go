@@ -148,7 +148,7 @@ func (s *Sender) Start(ctx context.Context) error {
 	}
 	s.wgDisp.Add(1)
 	go s.dispatch()
-	s.cc, err = cons.Consume(s.receive, jetstream.PullMaxMessages(1000),
+	s.cc, err = cons.Consume(s.receive, jetstream.PullMaxMessages(1000), jetstream.PullExpiry(embed.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.Log.Debug("sender consumer", slog.Any("err", err))
 		}))
