@@ -106,8 +106,9 @@ func getJSON(t *testing.T, url, key string, v any) int {
 
 // TestDiskFullSurvived floods the built binary, its data folder on a small
 // tmpfs, until the free-space floor turns webhooks away; then something
-// else fills the disk to the last byte; sendbox is killed with SIGKILL and
-// started again on the full disk; then the space is freed. It used to end
+// else fills the disk to the last byte; then the space is freed. Then the
+// disk is filled again, sendbox killed with SIGKILL and started again on the
+// full disk, and the space freed again. It used to end
 // in "panic: assignment to entry in nil map" (bleve, from the indexer's
 // retry after ENOSPC) and then refuse to start while the disk stayed full.
 // Now: no panic, 503 before the disk is full, recovery without a restart
@@ -115,12 +116,12 @@ func getJSON(t *testing.T, url, key string, v any) int {
 // is stored once.
 func TestDiskFullSurvived(t *testing.T) {
 	disk := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", disk).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=192m", "tmpfs", disk).CombinedOutput(); err != nil {
 		t.Skipf("a full disk needs a small tmpfs, and mounting one is not permitted here (run as root): %v %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", disk).Run() })
 	dataDir := filepath.Join(disk, "data")
-	env := []string{"SENDBOX_DATA=" + dataDir, "SENDBOX_DISK_FLOOR=24MB", "SENDBOX_OLLAMA_URL=http://127.0.0.1:9"}
+	env := []string{"SENDBOX_DATA=" + dataDir, "SENDBOX_DISK_FLOOR=40MB", "SENDBOX_OLLAMA_URL=http://127.0.0.1:9"}
 	key, errOut, code := runCLI(t, env[:1], "apikey", "create", "--name", "disk", "--role", "admin")
 	if code != 0 {
 		t.Fatalf("apikey: %s", errOut)
@@ -129,7 +130,7 @@ func TestDiskFullSurvived(t *testing.T) {
 	// What the rest of the machine uses, written first so that it can be
 	// deleted to free space.
 	filler := filepath.Join(disk, "filler")
-	if err := os.WriteFile(filler, make([]byte, freeBytes(t, disk)-72<<20), 0o600); err != nil {
+	if err := os.WriteFile(filler, make([]byte, freeBytes(t, disk)-96<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -166,24 +167,27 @@ func TestDiskFullSurvived(t *testing.T) {
 	// 2. Something else goes on filling the disk, to the last byte, while
 	// the backlog is stored and indexed: SQLite and bleve meet ENOSPC.
 	last := filepath.Join(disk, "last-byte")
-	fh, err := os.Create(last)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	for pause := true; ; {
-		if pause && freeBytes(t, disk) < 4<<20 {
-			time.Sleep(2 * time.Second) // a disk fills in seconds, not in one
-			pause = false
+	fillLast := func() {
+		fh, err := os.Create(last)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := fh.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
+		defer fh.Close()
+		chunk := make([]byte, 1<<20)
+		for pause := true; ; {
+			if pause && freeBytes(t, disk) < 4<<20 {
+				time.Sleep(2 * time.Second) // a disk fills in seconds, not in one
+				pause = false
 			}
-			break
+			if _, err := fh.Write(chunk); err != nil {
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatal(err)
+				}
+				return
+			}
 		}
 	}
-	fh.Close()
+	fillLast()
 	for range 20 {
 		if code, body := f.post(client, p.addr); code == 200 {
 			t.Fatalf("a webhook was acknowledged on a full disk: %s", body)
@@ -201,8 +205,54 @@ func TestDiskFullSurvived(t *testing.T) {
 		strings.Count(full, "no space left")+strings.Count(full, "disk is full"), strings.Contains(full, "disk is full"),
 		strings.Contains(full, "update the search index"), strings.Contains(full, "component=nats"))
 
-	// 3. Killed, and started again while the disk is still full: it
-	// serves (not ready: the disk is under the floor) and refuses webhooks.
+	// 3. Space is freed: the same process takes webhooks again, by itself,
+	// and everything stored becomes searchable.
+	recovers := func(what string) {
+		t.Helper()
+		os.Remove(last)
+		os.Remove(filler)
+		freed := time.Now()
+		deadline := time.Now().Add(60 * time.Second)
+		for getJSON(t, "http://"+p.addr+"/readyz", "", &ready) != 200 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not ready 60 s after space was freed: %+v\n%s", what, ready, p.log)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("%s: ready %s after space was freed", what, time.Since(freed).Round(100*time.Millisecond))
+		before := f.ackedN()
+		for range 100 {
+			if code, body := f.post(client, p.addr); code != 200 {
+				t.Fatalf("%s: a webhook after space was freed: %d %s\n%s", what, code, body, p.log)
+			}
+		}
+		var stored, found struct{ Total int }
+		deadline = time.Now().Add(90 * time.Second)
+		for {
+			getJSON(t, "http://"+p.addr+"/api/v1/messages?direction=inbound&limit=1", key, &stored)
+			getJSON(t, "http://"+p.addr+"/api/v1/search?kind=message&q=messaggio&limit=1", key, &found)
+			if stored.Total >= f.ackedN() && found.Total == stored.Total {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: 90 s after space was freed: %d stored, %d searchable, %d acknowledged\n%s",
+					what, stored.Total, found.Total, f.ackedN(), p.log)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		noPanic(t, what, p.log.String())
+		t.Logf("%s: %d more acknowledged; %d stored, all searchable, %s after space was freed",
+			what, f.ackedN()-before, stored.Total, time.Since(freed).Round(time.Second))
+	}
+	recovers("recovered without a restart")
+
+	// 4. Full again, killed, and started while the disk is still full: it
+	// serves (not ready: the disk is under the floor) and refuses webhooks;
+	// then space is freed and it recovers as before.
+	if err := os.WriteFile(filler, make([]byte, max(0, freeBytes(t, disk)-8<<20)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fillLast()
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 	noPanic(t, "first run", p.log.String())
@@ -210,40 +260,7 @@ func TestDiskFullSurvived(t *testing.T) {
 	if code, body := f.post(client, p.addr); code != 503 || !strings.Contains(body, "disk_full") {
 		t.Fatalf("a webhook on a full disk after a restart: %d %s", code, body)
 	}
-
-	// 4. Space is freed: sendbox takes webhooks again, by itself.
-	os.Remove(last)
-	os.Remove(filler)
-	deadline = time.Now().Add(60 * time.Second)
-	for getJSON(t, "http://"+p.addr+"/readyz", "", &ready) != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready 60 s after space was freed: %+v\n%s", ready, p.log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	before := f.ackedN()
-	for range 200 {
-		if code, body := f.post(client, p.addr); code != 200 {
-			t.Fatalf("a webhook after space was freed: %d %s", code, body)
-		}
-	}
-	// The indexer catches up: everything stored is searchable.
-	var stored, found struct{ Total int }
-	deadline = time.Now().Add(90 * time.Second)
-	for {
-		getJSON(t, "http://"+p.addr+"/api/v1/messages?direction=inbound&limit=1", key, &stored)
-		getJSON(t, "http://"+p.addr+"/api/v1/search?kind=message&q=messaggio&limit=1", key, &found)
-		if stored.Total >= f.ackedN() && found.Total == stored.Total {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("90 s after space was freed: %d stored, %d searchable, %d acknowledged\n%s",
-				stored.Total, found.Total, f.ackedN(), p.log)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Logf("recovered: %d more acknowledged; %d stored, all searchable", f.ackedN()-before, stored.Total)
-	noPanic(t, "recovery", p.log.String())
+	recovers("started on a full disk, then recovered")
 
 	// 5. A last SIGKILL, and the count.
 	p.cmd.Process.Signal(syscall.SIGKILL)
@@ -252,7 +269,8 @@ func TestDiskFullSurvived(t *testing.T) {
 	deadline = time.Now().Add(60 * time.Second)
 	for p.metric(t, `sendbox_queue_depth{stream="INBOUND"}`) != "0" || p.metric(t, "sendbox_outbox_pending") != "0" {
 		if time.Now().After(deadline) {
-			t.Fatalf("backlog not stored in 60 s\n%s", p.log)
+			t.Fatalf("backlog not stored in 60 s: %s webhooks in the broker, %s events in the outbox\n%s",
+				p.metric(t, `sendbox_queue_depth{stream="INBOUND"}`), p.metric(t, "sendbox_outbox_pending"), p.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
