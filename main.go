@@ -150,15 +150,16 @@ func serve(args []string, stderr io.Writer) error {
 		log.Info("sandbox mode: the built-in simulator stands in for Meta; set SENDBOX_WA_PHONE_NUMBER_ID and SENDBOX_WA_TOKEN to connect a real number")
 	}
 	link, err := app.SetupLink(ctx)
-	if err != nil {
-		app.Close(context.Background())
-		return err
-	}
-	if link != "" {
+	switch {
+	case err != nil:
+		// Not a reason to stay down: on a full disk, webhooks still get
+		// their 503 and sendbox recovers once space is freed.
+		log.Error("the one-time setup link could not be created; it is printed at the next start", slog.Any("err", err))
+	case link != "":
 		// The one secret printed on purpose: whoever holds it creates the
 		// owner account, once. It is void as soon as it is used.
 		fmt.Fprintf(stderr, "\n  No owner account yet. Open this one-time link to create it:\n\n    %s\n\n", link)
-	} else {
+	default:
 		log.Info("panel ready", slog.String("url", app.PanelURL()))
 	}
 	return app.Run(ctx)

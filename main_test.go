@@ -57,14 +57,39 @@ const crashSecret = "crash-test-secret"
 type proc struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *bytes.Buffer
+	log  *logBuffer
 	done chan error
+}
+
+// logBuffer holds a process's output; the test may read it while the
+// process still writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // start runs the binary on dataDir and waits until /readyz answers 200.
 func start(t testing.TB, dataDir string, env ...string) *proc {
 	t.Helper()
-	p := &proc{addr: freePort(t), log: &bytes.Buffer{}, done: make(chan error, 1)}
+	return startUntil(t, dataDir, "/readyz", env...)
+}
+
+// startUntil runs the binary on dataDir and waits until path answers 200.
+func startUntil(t testing.TB, dataDir, path string, env ...string) *proc {
+	t.Helper()
+	p := &proc{addr: freePort(t), log: &logBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "serve")
 	p.cmd.Env = append(os.Environ(), "SENDBOX_DATA="+dataDir, "SENDBOX_HTTP="+p.addr,
 		"SENDBOX_WA_APP_SECRET="+crashSecret, "SENDBOX_LOG_LEVEL=warn")
@@ -76,7 +101,7 @@ func start(t testing.TB, dataDir string, env ...string) *proc {
 	go func() { p.done <- p.cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + p.addr + "/readyz")
+		resp, err := http.Get("http://" + p.addr + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -29,6 +29,7 @@ import (
 
 	"sendbox/business"
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/llm"
 	"sendbox/metrics"
@@ -151,9 +152,11 @@ func (a *Assistant) Start(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() {
 			defer func() { <-a.screenSem; a.wg.Done() }()
-			a.handleScreen(m)
+			if err := guard.Do(a.Log, "screen a message", func() { a.handleScreen(m) }); err != nil {
+				m.NakWithDelay(5 * time.Second)
+			}
 		}()
-	}, jetstream.PullMaxMessages(2*screenWorkers))
+	}, jetstream.PullMaxMessages(2*screenWorkers), jetstream.PullExpiry(embed.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume messages for the assistant: %w", err)
 	}
@@ -164,9 +167,11 @@ func (a *Assistant) Start(ctx context.Context) error {
 		a.wg.Add(1)
 		go func() {
 			defer func() { <-turnSem; a.wg.Done() }()
-			a.handleTurn(m)
+			if err := guard.Do(a.Log, "assistant turn", func() { a.handleTurn(m) }); err != nil {
+				m.NakWithDelay(5 * time.Second)
+			}
 		}()
-	}, jetstream.PullMaxMessages(a.Workers))
+	}, jetstream.PullMaxMessages(a.Workers), jetstream.PullExpiry(embed.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume assistant turns: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/store"
 )
@@ -75,13 +76,13 @@ func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
 			func(x Messages) string { return x.Holding })
 	}
 	if a.Typing != nil && m.WAMID != "" {
-		go func() {
+		go guard.Do(a.Log, "typing indicator", func() {
 			tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := a.Typing(tctx, m.WAMID); err != nil {
 				a.Log.Debug("assistant: typing indicator", slog.Any("err", err))
 			}
-		}()
+		})
 	}
 	tctx, cancel := context.WithTimeout(ctx, a.Timeout)
 	defer cancel()

@@ -238,9 +238,11 @@ var Options = func() []Option {
 		func(c *Config) string { return strings.Join(c.OllamaRegistries, ",") })
 	add(Option{Env: "SENDBOX_WEBHOOK_MAX_BYTES", Default: "4194304", Help: "largest webhook body accepted, in bytes (Meta sends up to 3 MB)"},
 		func(c *Config, v string) error {
+			// The broker must carry a whole body in one message, and NATS
+			// allows messages of at most 64 MiB; 32 MiB is ten times Meta's.
 			n, err := ParseBytes(v)
-			if err != nil || n < 64<<10 {
-				return fmt.Errorf("want a size of at least 64KB, such as 4MB, got %q", v)
+			if err != nil || n < 64<<10 || n > 32<<20 {
+				return fmt.Errorf("want a size from 64KB to 32MiB, such as 4MB, got %q", v)
 			}
 			c.WebhookMaxBytes = n
 			return nil

@@ -129,4 +129,8 @@ func TestNewOptions(t *testing.T) {
 			t.Errorf("%s=%q: want an error naming it, got %v", e, v, err)
 		}
 	}
+	// NATS carries a webhook in one message of at most 64 MiB.
+	if _, _, err := Load("sendbox", nil, env(map[string]string{"SENDBOX_WEBHOOK_MAX_BYTES": "100MB"}), io.Discard); err == nil {
+		t.Error("a 100 MB webhook limit was accepted")
+	}
 }

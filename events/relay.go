@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 )
@@ -20,6 +21,12 @@ import (
 // publish repeated after a crash is dropped by the broker's dedup window and,
 // past it, by consumers that are idempotent anyway.
 type Relay struct {
+	// Hold, if set, holds publishing while it returns true: the disk is
+	// about to be full, and a write the broker fails for want of space
+	// leaves its stream refusing writes until it is reloaded. Held, the
+	// items wait in the outbox, in SQLite.
+	Hold func() bool
+
 	store     *store.Store
 	broker    *embed.Broker
 	log       *slog.Logger
@@ -57,11 +64,11 @@ func (r *Relay) Run(ctx context.Context) {
 	tick := time.NewTicker(time.Second) // also picks up items left by a crash
 	defer tick.Stop()
 	for {
-		r.drain(ctx)
+		r.guarded(ctx)
 		select {
 		case <-ctx.Done():
 			fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			r.drain(fctx)
+			r.guarded(fctx)
 			cancel()
 			return
 		case <-r.wake:
@@ -75,9 +82,14 @@ func (r *Relay) Done() <-chan struct{} { return r.done }
 
 const relayBatch = 512
 
+// guarded drains the outbox; after a panic the next tick tries again.
+func (r *Relay) guarded(ctx context.Context) {
+	_ = guard.Do(r.log, "relay the outbox", func() { r.drain(ctx) })
+}
+
 // drain publishes until the outbox is empty or an error stops it.
 func (r *Relay) drain(ctx context.Context) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && (r.Hold == nil || !r.Hold()) {
 		items, err := r.store.PendingOutbox(ctx, relayBatch)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/metrics"
 	"sendbox/search"
@@ -82,7 +83,7 @@ func (x *Indexer) Start(ctx context.Context) error {
 	})
 	x.in = make(chan jetstream.Msg, 4096)
 	x.stop = make(chan struct{})
-	x.cc, err = x.cons.Consume(func(m jetstream.Msg) { x.in <- m }, jetstream.PullMaxMessages(2000),
+	x.cc, err = x.cons.Consume(func(m jetstream.Msg) { x.in <- m }, jetstream.PullMaxMessages(2000), jetstream.PullExpiry(embed.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { x.Log.Debug("search consumer", slog.Any("err", err)) }))
 	if err != nil {
 		return fmt.Errorf("consume events for search: %w", err)
@@ -141,7 +142,7 @@ func (x *Indexer) loop() {
 					batch = append(batch, m)
 				default:
 					if len(batch) > 0 {
-						x.apply(batch)
+						x.guarded(batch)
 					}
 					return
 				}
@@ -165,7 +166,18 @@ func (x *Indexer) loop() {
 		if gathered >= busyRate {
 			wait = busyWait
 		}
-		x.apply(batch)
+		x.guarded(batch)
+	}
+}
+
+// guarded applies a batch; a panic in applying it has the batch retried
+// like a failure rather than end the process.
+func (x *Indexer) guarded(batch []jetstream.Msg) {
+	if err := guard.Do(x.Log, "index changes", func() { x.apply(batch) }); err != nil {
+		x.failures.Inc()
+		for _, m := range batch {
+			m.NakWithDelay(5 * time.Second)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"sendbox/guard"
 	"sendbox/search"
 	"sendbox/store"
 )
@@ -181,7 +182,9 @@ func (b *Base) RunEmbedder(ctx context.Context) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		if err := b.EmbedPending(ctx); err != nil && ctx.Err() == nil {
+		var err error
+		if perr := guard.Do(b.log(), "embed knowledge passages", func() { err = b.EmbedPending(ctx) }); perr == nil &&
+			err != nil && ctx.Err() == nil {
 			b.log().Warn("embed knowledge passages; will retry", slog.Any("err", err))
 		}
 		select {

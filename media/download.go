@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -39,11 +40,15 @@ type Downloader struct {
 	Workers  int    // concurrent downloads (default 4)
 	Log      *slog.Logger
 	Metrics  *metrics.Registry
+	// Hold, if set, holds downloads while it returns true: the disk is
+	// nearly full, and one video may take what is left.
+	Hold func() bool
 
-	cc      jetstream.ConsumeContext
-	sem     chan struct{}
-	wg      sync.WaitGroup
-	results *metrics.CounterVec
+	cc       jetstream.ConsumeContext
+	stopping chan struct{}
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	results  *metrics.CounterVec
 }
 
 const maxAttempts = 6
@@ -75,14 +80,17 @@ func (d *Downloader) Start(ctx context.Context) error {
 		return err
 	}
 	d.sem = make(chan struct{}, d.Workers)
+	d.stopping = make(chan struct{})
 	d.cc, err = cons.Consume(func(m jetstream.Msg) {
 		d.sem <- struct{}{}
 		d.wg.Add(1)
 		go func() {
 			defer func() { <-d.sem; d.wg.Done() }()
-			d.handle(m)
+			if err := guard.Do(d.Log, "download media", func() { d.handle(m) }); err != nil {
+				m.NakWithDelay(10 * time.Second)
+			}
 		}()
-	}, jetstream.PullMaxMessages(d.Workers*2))
+	}, jetstream.PullMaxMessages(d.Workers*2), jetstream.PullExpiry(embed.PullExpiry))
 	if err != nil {
 		return fmt.Errorf("consume media jobs: %w", err)
 	}
@@ -94,12 +102,31 @@ func (d *Downloader) Stop() {
 	if d.cc == nil {
 		return
 	}
+	close(d.stopping)
 	d.cc.Stop()
 	<-d.cc.Closed()
 	d.wg.Wait()
 }
 
+// wait holds a job while Hold says so, keeping it from being delivered
+// again meanwhile. It reports false if the downloader stops first.
+func (d *Downloader) wait(m jetstream.Msg) bool {
+	for d.Hold != nil && d.Hold() {
+		m.InProgress()
+		select {
+		case <-d.stopping:
+			m.Nak()
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+	return true
+}
+
 func (d *Downloader) handle(m jetstream.Msg) {
+	if !d.wait(m) {
+		return
+	}
 	var ev store.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.MessageID == 0 {
 		m.Term()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"sendbox/assistant"
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 )
@@ -95,12 +95,12 @@ func (u *Urgent) Stop() {
 }
 
 func (u *Urgent) handle(m jetstream.Msg) {
-	defer func() {
-		if v := recover(); v != nil {
-			u.Log.Error("urgent e-mail: panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			m.NakWithDelay(time.Minute)
-		}
-	}()
+	if err := guard.Do(u.Log, "urgent e-mail", func() { u.deliver(m) }); err != nil {
+		m.NakWithDelay(time.Minute)
+	}
+}
+
+func (u *Urgent) deliver(m jetstream.Msg) {
 	var ev store.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.Status != store.EventEscalated {
 		m.Ack()

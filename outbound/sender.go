@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -193,7 +194,7 @@ func (s *Sender) Start(ctx context.Context) error {
 	}
 	s.wgDisp.Add(1)
 	go s.dispatch()
-	s.cc, err = cons.Consume(s.receive, jetstream.PullMaxMessages(1000),
+	s.cc, err = cons.Consume(s.receive, jetstream.PullMaxMessages(1000), jetstream.PullExpiry(embed.PullExpiry),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			s.Log.Debug("sender consumer", slog.Any("err", err))
 		}))
@@ -366,7 +367,17 @@ func (s *Sender) dispatch() {
 func (s *Sender) worker() {
 	defer s.wgWork.Done()
 	for it := range s.work {
-		res, retry := s.attempt(it.j)
+		var res result
+		var retry time.Duration
+		if err := guard.Do(s.Log, "send a message", func() { res, retry = s.attempt(it.j) }); err != nil {
+			// A failed attempt like any other: tried again a few times,
+			// then the message fails with the reason, not retried for ever.
+			it.j.attempts++
+			res, retry = result{}, 5*time.Second
+			if it.j.attempts >= maxAttempts(err) {
+				res, retry = s.fail(it.j, &store.MessageError{Title: "sendbox failed while sending", Detail: err.Error()}, "failed"), 0
+			}
+		}
 		if retry == 0 {
 			s.results <- res
 		}
@@ -681,7 +692,9 @@ func (s *Sender) recordLoop() {
 		var err error
 		for attempt := 0; attempt < 5; attempt++ {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			err = s.Store.RecordSends(ctx, outs)
+			if perr := guard.Do(s.Log, "record send outcomes", func() { err = s.Store.RecordSends(ctx, outs) }); perr != nil {
+				err = perr
+			}
 			cancel()
 			if err == nil {
 				break

@@ -30,6 +30,11 @@ var ErrClosed = errors.New("search: index closed")
 // ErrRebuilding is returned by Rebuild when another rebuild is running.
 var ErrRebuilding = errors.New("search: a rebuild is already running")
 
+// ErrUnavailable is returned while the index cannot be read or written: a
+// write to it failed (the disk full, most often) and opening it again from
+// disk has not succeeded yet. The next Apply tries again.
+var ErrUnavailable = errors.New("search: index unavailable after a failed write")
+
 // Options configure Open.
 type Options struct {
 	Dir         string       // e.g. <data>/search; generations live in Dir/<generation>/, CURRENT names the serving one
@@ -109,8 +114,9 @@ type Index struct {
 	db  docBuilder
 
 	mu     sync.RWMutex // guards cur and closed; held (R) while cur is used, so a swap waits for in-flight calls
-	cur    *generation
+	cur    *generation  // cur.idx is nil while a reopen after a failed write has not succeeded
 	closed bool
+	broken atomic.Bool // cur must be reopened before its next use: a write to it failed
 
 	applyMu sync.Mutex  // serialises Apply; the rebuild log replays in the order the live index saw
 	rlog    *rebuildLog // non-nil while a rebuild runs; guarded by applyMu
@@ -226,6 +232,9 @@ func (x *Index) Close() error {
 		return nil
 	}
 	x.closed = true
+	if x.cur.idx == nil {
+		return nil
+	}
 	if err := x.cur.idx.Close(); err != nil {
 		return fmt.Errorf("search: close: %w", err)
 	}
@@ -368,12 +377,23 @@ func (x *Index) removeStaleGenerations() {
 }
 
 // use runs fn with the serving generation, holding mu.RLock so a swap waits.
-func (x *Index) use(fn func(g *generation) error) error {
+// A panic in bleve, which a generation left broken by a failed write may
+// raise, is returned as ErrUnavailable and has the generation reopened.
+func (x *Index) use(fn func(g *generation) error) (err error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.closed {
 		return ErrClosed
 	}
+	if x.cur.idx == nil {
+		return ErrUnavailable
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			x.broken.Store(true)
+			err = fmt.Errorf("%w: %v", ErrUnavailable, r)
+		}
+	}()
 	return fn(x.cur)
 }
 
@@ -381,6 +401,10 @@ func (x *Index) use(fn func(g *generation) error) error {
 // the whole document by id, deletes of missing ids are no-ops: Apply is
 // idempotent. Deleting a contact (erasure) also deletes every message of that
 // contact. While a Rebuild runs, b is also recorded for the new generation.
+//
+// A batch that fails is not half applied: the generation is reopened from
+// disk, which holds exactly the batches that succeeded, and the caller
+// applies the failed one again later.
 func (x *Index) Apply(ctx context.Context, b *Batch) error {
 	if b.Len() == 0 {
 		return nil
@@ -390,14 +414,69 @@ func (x *Index) Apply(ctx context.Context, b *Batch) error {
 	}
 	x.applyMu.Lock()
 	defer x.applyMu.Unlock()
+	if x.broken.Load() {
+		if err := x.reopen(); err != nil {
+			return err
+		}
+	}
 	err := x.use(func(g *generation) error { return x.applyTo(g.idx, b) })
 	if err != nil {
+		if !errors.Is(err, ErrClosed) {
+			// After a write fails (ENOSPC, above all), scorch keeps in its
+			// in-memory root the segments it could not persist, one of them
+			// closed by then: the next batch or search through it panics in
+			// zapx ("assignment to entry in nil map"). So the batch is not
+			// retried on it; the generation is opened again from disk,
+			// where every batch that returned nil is (Batch returns once
+			// its segment is persisted).
+			x.broken.Store(true)
+			if rerr := x.reopen(); rerr != nil {
+				x.log.Warn("reopen the search index after a failed write; will retry", slog.Any("err", rerr))
+			}
+		}
 		return err
 	}
 	if x.rlog != nil {
 		x.rlog.add(b)
 	}
 	return nil
+}
+
+// reopen closes the serving generation and opens it again from disk. If
+// that fails, the index is unavailable until a later reopen succeeds.
+// Called with applyMu held.
+func (x *Index) reopen() error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return ErrClosed
+	}
+	g := x.cur
+	if g.idx != nil {
+		closeBroken(g.idx, x.log)
+	}
+	x.cur = &generation{name: g.name, dir: g.dir}
+	fresh, err := x.openGeneration(g.name)
+	if err != nil {
+		return fmt.Errorf("%w: reopen: %w", ErrUnavailable, err)
+	}
+	x.cur = fresh
+	x.broken.Store(false)
+	x.log.Info("search index reopened after a failed write", slog.String("generation", g.name))
+	return nil
+}
+
+// closeBroken closes a generation that a failed write may have left
+// inconsistent; bleve may panic doing so, and the files are released anyway.
+func closeBroken(idx bleve.Index, log *slog.Logger) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Warn("close the broken search generation", slog.Any("panic", r))
+		}
+	}()
+	if err := idx.Close(); err != nil {
+		log.Warn("close the broken search generation", slog.Any("err", err))
+	}
 }
 
 // applyTo writes b to one bleve index.

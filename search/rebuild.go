@@ -205,9 +205,10 @@ func (x *Index) swap(g *generation) error {
 	old := x.cur
 	x.cur = g
 	x.needsRebuild = false
+	x.broken.Store(false)
 	x.mu.Unlock()
-	if err := old.idx.Close(); err != nil {
-		x.log.Warn("close old search generation", slog.String("generation", old.name), slog.Any("err", err))
+	if old.idx != nil { // nil: unavailable since a failed write
+		closeBroken(old.idx, x.log)
 	}
 	if err := os.RemoveAll(old.dir); err != nil {
 		x.log.Warn("remove old search generation", slog.String("generation", old.name), slog.Any("err", err))

@@ -21,6 +21,7 @@ import (
 	"sendbox/config"
 	"sendbox/embed"
 	"sendbox/events"
+	"sendbox/guard"
 	"sendbox/inbox"
 	"sendbox/indexing"
 	"sendbox/knowledge"
@@ -62,6 +63,7 @@ type App struct {
 	media    *media.Downloader
 	indexer  *indexing.Indexer
 	urgent   *notify.Urgent // e-mails about urgent conversations; nil without SMTP
+	disk     *diskWatch
 	ctl      *control
 	bgCancel context.CancelFunc
 
@@ -106,7 +108,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	a.Broker, err = embed.Start(ctx, embed.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, Replicas: cfg.NATSReplicas,
-		FsyncAlways: cfg.Fsync == "always", Logger: log})
+		FsyncAlways: cfg.Fsync == "always", MaxPayload: cfg.WebhookMaxBytes, Logger: log})
 	if err != nil {
 		return a, err
 	}
@@ -118,11 +120,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, fmt.Errorf("search index: %w", err)
 	}
 
+	a.disk = newDiskWatch(cfg.DataDir, cfg.DiskFloor, log.With(slog.String("component", "disk")))
 	a.relay = events.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
+	a.relay.Hold = a.disk.critical.Load
 	a.Store.Notify = a.relay.Notify
 	bg, cancel := context.WithCancel(context.Background())
 	a.bgCancel = cancel
 	go a.relay.Run(bg)
+	go a.disk.run(bg, a.healBroker(bg))
 
 	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
@@ -135,7 +140,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, err
 	}
 	a.media = &media.Downloader{Store: a.Store, Broker: a.Broker, Client: a.Graph, DataDir: cfg.DataDir,
-		MaxBytes: cfg.MediaMaxBytes, Metrics: a.Metrics, Log: log.With(slog.String("component", "media"))}
+		MaxBytes: cfg.MediaMaxBytes, Hold: a.disk.low.Load, Metrics: a.Metrics, Log: log.With(slog.String("component", "media"))}
 	if err := a.media.Start(ctx); err != nil {
 		return a, err
 	}
@@ -144,7 +149,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.indexer.Start(ctx); err != nil {
 		return a, err
 	}
-	go a.initialIndex(bg)
+	go guard.Do(log, "initial search index", func() { a.initialIndex(bg) })
 	if err := a.startAssistant(ctx, bg); err != nil {
 		return a, err
 	}
@@ -157,7 +162,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
 		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics,
-		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() }})
+		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
+		Disk:        a.disk.Low})
 	if err != nil {
 		return a, fmt.Errorf("panel: %w", err)
 	}
@@ -218,6 +224,22 @@ func (a *App) startUrgentMail(ctx context.Context) error {
 		BaseURL: cmp.Or(a.Config.PublicURL(), a.baseURL), Metrics: a.Metrics,
 		Log: a.Log.With(slog.String("component", "notify"))}
 	return a.urgent.Start(ctx)
+}
+
+// healBroker returns what the disk watch calls every second: every five
+// seconds while the disk has room, it has the broker reload streams that a
+// failed write (the disk full) left refusing writes.
+func (a *App) healBroker(ctx context.Context) func(low bool) {
+	var last time.Time
+	return func(low bool) {
+		if low || time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		if _, err := a.Broker.Heal(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Error("reload the broker after a write error; will retry", slog.Any("err", err))
+		}
+	}
 }
 
 // ingestBusy reports, from a reading at most 200 ms old, whether more than

@@ -40,11 +40,12 @@ func (a *App) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz says whether sendbox can take traffic: serving, store and broker up.
+// handleReadyz says whether sendbox can take traffic: serving, store and
+// broker up, and room on the disk for what Meta sends.
 func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	checks := map[string]string{"http": "ok", "store": "ok", "broker": "ok"}
+	checks := map[string]string{"http": "ok", "store": "ok", "broker": "ok", "disk": "ok"}
 	ok := true
 	if !a.ready.Load() {
 		checks["http"], ok = "starting or stopping", false
@@ -54,6 +55,9 @@ func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := a.Broker.Ready(ctx); err != nil {
 		checks["broker"], ok = err.Error(), false
+	}
+	if a.disk.low.Load() {
+		checks["disk"], ok = a.disk.reason(), false
 	}
 	status, code := "ready", http.StatusOK
 	if !ok {

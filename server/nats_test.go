@@ -15,8 +15,9 @@ import (
 // JetStream, as SENDBOX_NATS_URL configures it: the same streams, consumers
 // and pipeline.
 func TestExternalNATS(t *testing.T) {
+	// max_payload as the README asks: room for a 4 MiB webhook.
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true, MaxPayload: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

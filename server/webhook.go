@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,9 +17,6 @@ import (
 	"sendbox/embed"
 	"sendbox/whatsapp"
 )
-
-// MaxWebhookBytes caps a webhook body: Meta's are at most 3 MB.
-const MaxWebhookBytes = 4 << 20
 
 // handleWebhookVerify answers Meta's subscription handshake: the raw
 // challenge as plain text when the verify token matches.
@@ -44,11 +42,12 @@ func (a *App) handleWebhookVerify(w http.ResponseWriter, r *http.Request) {
 // behind the stream.
 func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.Config.WebhookMaxBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			a.reject(w, http.StatusRequestEntityTooLarge, "body_too_large", "the webhook body is over 4 MB")
+			a.reject(w, http.StatusRequestEntityTooLarge, "body_too_large",
+				fmt.Sprintf("the webhook body is over %d bytes (SENDBOX_WEBHOOK_MAX_BYTES)", a.Config.WebhookMaxBytes))
 			return
 		}
 		a.reject(w, http.StatusBadRequest, "bad_body", "could not read the body")
@@ -65,6 +64,19 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(body) {
 		a.reject(w, http.StatusBadRequest, "malformed_json", "the body is not a JSON object")
+		return
+	}
+	if a.disk.low.Load() {
+		// Not stored, so not acknowledged: Meta delivers it again later.
+		w.Header().Set("Retry-After", "60")
+		a.reject(w, http.StatusServiceUnavailable, "disk_full", a.disk.reason())
+		return
+	}
+	if a.Broker.WriteFailed() {
+		// A publish would wait its whole timeout for a stream that refuses
+		// writes until the broker is reloaded, in a few seconds.
+		w.Header().Set("Retry-After", "10")
+		a.reject(w, http.StatusServiceUnavailable, "unavailable", "the broker is being reloaded after a failed write; retry")
 		return
 	}
 	// Meta counted these messages against the number's throughput as they

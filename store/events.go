@@ -31,7 +31,7 @@ func (s *Store) ListWebhookEvents(ctx context.Context, field string, limit int) 
 		if err := rows.Scan(&e.ID, &e.Field, &e.Type, &e.WABAID, &e.PhoneNumberID, &evt, &value, &received); err != nil {
 			return nil, err
 		}
-		e.EventTime, e.ReceivedAt, e.Value = fromMS(evt), time.UnixMilli(received).UTC(), []byte(value)
+		e.EventTime, e.ReceivedAt, e.Value = fromMS(evt), time.UnixMilli(received).UTC(), jsonText(value)
 		out = append(out, e)
 	}
 	return out, rows.Err()

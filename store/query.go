@@ -55,10 +55,10 @@ func scanMessage(sc scanner) (*Message, error) {
 	}
 	m.Timestamp, m.CreatedAt = time.UnixMilli(sentAt).UTC(), time.UnixMilli(createdAt).UTC()
 	if payload != "" {
-		m.Payload = []byte(payload)
+		m.Payload = jsonText(payload)
 	}
 	if raw != "" {
-		m.Raw = []byte(raw)
+		m.Raw = jsonText(raw)
 	}
 	return &m, nil
 }

@@ -18,7 +18,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -160,6 +162,17 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// jsonText returns a stored JSON text for a json.RawMessage field.
+// Webhooks stored before ingest replaced invalid UTF-8 may hold some, and
+// encoding/json writes raw JSON out byte for byte: the API's answer would
+// not be UTF-8, so not JSON.
+func jsonText(s string) []byte {
+	if utf8.ValidString(s) {
+		return []byte(s)
+	}
+	return []byte(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 // ms is the storage form of a time: unix milliseconds, NULL for the zero time.

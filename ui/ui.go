@@ -67,6 +67,9 @@ type Deps struct {
 	// IndexStatus reports the changes waiting to be indexed and when the
 	// newest indexed one happened.
 	IndexStatus func() (pending uint64, last time.Time)
+	// Disk reports whether the data folder's free space is under the floor
+	// at which webhooks are refused, with the figures; nil: never.
+	Disk func() (low bool, free, floor int64)
 	// The assistant, its knowledge base and the Ollama client.
 	Assistant *assistant.Assistant
 	KB        *knowledge.Base
@@ -230,19 +233,23 @@ func (p *Panel) parse() error {
 
 // view is what every page template receives.
 type view struct {
-	Title    string
-	Nav      string
-	User     *store.User
-	CSRF     string
-	Sandbox  bool
-	Unread   int
-	Urgent   int // urgent conversations not resolved
-	Flash    string
-	Error    string
-	Data     any
-	Narrow   bool // pages without the app shell (login, setup)
-	Now      time.Time
-	Template string
+	Title   string
+	Nav     string
+	User    *store.User
+	CSRF    string
+	Sandbox bool
+	Unread  int
+	Urgent  int // urgent conversations not resolved
+	// DiskLow, with the free space and the floor, has admins told that
+	// webhooks are refused until space is freed.
+	DiskLow         bool
+	DiskFree, Floor int64
+	Flash           string
+	Error           string
+	Data            any
+	Narrow          bool // pages without the app shell (login, setup)
+	Now             time.Time
+	Template        string
 	// Alerts are the user's choices about urgent conversations; nil for
 	// those who cannot act on one (viewers).
 	Alerts *store.Notifications
@@ -262,6 +269,9 @@ func (p *Panel) page(w http.ResponseWriter, r *http.Request, status int, name st
 			if n, err := p.Store.UserNotifications(r.Context(), s.User.ID); err == nil {
 				v.Alerts = &n
 			}
+		}
+		if p.Disk != nil && accounts.Can(s.User.Role, accounts.Admin) {
+			v.DiskLow, v.DiskFree, v.Floor = p.Disk()
 		}
 	} else {
 		v.Narrow = true // no app shell without someone signed in

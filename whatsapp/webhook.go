@@ -1,10 +1,12 @@
 package whatsapp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrMalformed is wrapped by ParseWebhook's error when the body is not a
@@ -259,11 +261,19 @@ type (
 // Meta redeliver the same bytes for days, and they would fail again.
 //
 // Each InboundMessage.Raw, Status.Raw and Event.Value is a copy of the exact
-// bytes received, so body may be reused after the call. ParseWebhook is safe
-// for concurrent use.
+// bytes received, so body may be reused after the call, except that invalid
+// UTF-8 is replaced by U+FFFD: every string and byte slice of the result is
+// valid UTF-8. ParseWebhook is safe for concurrent use.
 func ParseWebhook(body []byte) (*Webhook, error) {
 	if !isJSONObject(body) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+	}
+	if !utf8.Valid(body) {
+		// In JSON, bytes that are not UTF-8 can only sit inside strings
+		// (encoding/json takes them there): replaced, the body stays the
+		// same JSON, and the raw items kept from it can be written out in
+		// the API's JSON, which must be UTF-8, as they are.
+		body = bytes.ToValidUTF8(body, []byte("\uFFFD"))
 	}
 	var env wireEnvelope
 	if err := decodeLenient(body, &env); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 const fixtureDir = "../testdata/whatsapp/split"
@@ -711,16 +712,49 @@ func FuzzParseWebhook(f *testing.F) {
 			return
 		}
 		for _, m := range w.Messages {
-			if len(m.Raw) == 0 || !json.Valid(m.Raw) {
-				t.Fatalf("message Raw %q", m.Raw)
+			if len(m.Raw) == 0 || !json.Valid(m.Raw) || !utf8.Valid(m.Raw) || !utf8.ValidString(m.Text) || !utf8.ValidString(m.ID) {
+				t.Fatalf("message Raw %q, Text %q", m.Raw, m.Text)
 			}
 		}
 		for _, s := range w.Statuses {
-			if !json.Valid(s.Raw) {
+			if !json.Valid(s.Raw) || !utf8.Valid(s.Raw) {
 				t.Fatalf("status Raw %q", s.Raw)
 			}
 		}
+		for _, e := range w.Events {
+			if !json.Valid(e.Value) || !utf8.Valid(e.Value) {
+				t.Fatalf("event Value %q", e.Value)
+			}
+		}
 	})
+}
+
+// TestInvalidUTF8IsReplaced: bytes that are not UTF-8 inside the strings of
+// a webhook (encoding/json accepts them there) are replaced by U+FFFD in
+// every raw excerpt and text, which stay valid JSON.
+func TestInvalidUTF8IsReplaced(t *testing.T) {
+	body := []byte("{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[" +
+		"{\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"2\"},\"messages\":[" +
+		"{\"from\":\"39333\xff\",\"id\":\"wamid.\xc3\",\"timestamp\":\"1\",\"type\":\"text\",\"text\":{\"body\":\"caff\xe8 \xed\xa0\x80\"}}]," +
+		"\"statuses\":[{\"id\":\"wamid.s\",\"status\":\"sent\",\"recipient_id\":\"\xfe\"}]}}," +
+		"{\"field\":\"account_update\",\"value\":{\"event\":\"\x80\"}}]}]}")
+	if utf8.Valid(body) || !json.Valid(body) {
+		t.Fatal("the test body should be JSON with invalid UTF-8")
+	}
+	w, err := ParseWebhook(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, s, e := w.Messages[0], w.Statuses[0], w.Events[0]
+	for what, b := range map[string][]byte{"message raw": m.Raw, "status raw": s.Raw, "event value": e.Value} {
+		if !utf8.Valid(b) || !json.Valid(b) || !bytes.Contains(b, []byte("\uFFFD")) {
+			t.Errorf("%s: %q", what, b)
+		}
+	}
+	eq(t, "text", m.Text, "caff\uFFFD \uFFFD") // a run of bad bytes becomes one
+	eq(t, "id", m.ID, "wamid.\uFFFD")
+	eq(t, "from", m.From, "39333\uFFFD")
+	eq(t, "recipient", s.RecipientID, "\uFFFD")
 }
 
 // eq fails the test when got and want differ (deeply).
