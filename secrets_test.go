@@ -35,7 +35,8 @@ func TestSecretsStayOutOfTheLog(t *testing.T) {
 	// A NATS server that wants a password, and an Ollama behind a proxy that
 	// wants one too (Ollama has no authentication of its own).
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		NoSigs: true, NoLog: true, Username: "app", Password: natsPW})
+		NoSigs: true, NoLog: true, Username: "app", Password: natsPW,
+		MaxPayload: 8 << 20}) // room for a 4 MiB webhook: sendbox refuses a smaller broker
 	if err != nil {
 		t.Fatal(err)
 	}
