@@ -178,15 +178,8 @@ func apikey(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, _, err := config.Load("sendbox", nil, config.Getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *data != "" {
-		cfg.DataDir = *data
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, cfg.Path("sendbox.db"), nil)
+	_, st, err := openStore(ctx, *data, stderr)
 	if err != nil {
 		return err
 	}
@@ -253,15 +246,8 @@ func user(args []string, stdout, stderr io.Writer) error {
 	if *email == "" {
 		return errors.New("--email is required, e.g. --email owner@example.com")
 	}
-	cfg, _, err := config.Load("sendbox", nil, config.Getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *data != "" {
-		cfg.DataDir = *data
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, cfg.Path("sendbox.db"), nil)
+	cfg, st, err := openStore(ctx, *data, stderr)
 	if err != nil {
 		return err
 	}
@@ -280,6 +266,24 @@ func user(args []string, stdout, stderr io.Writer) error {
 // panelBase is where a link printed by a command is opened: the given
 // address, else the public URL, else the listen address (loopback when it
 // listens on every interface).
+// openStore opens the database of the data folder a command names (else the
+// configured one) for the commands that work on it beside, or instead of, a
+// running sendbox.
+func openStore(ctx context.Context, data string, stderr io.Writer) (*config.Config, *store.Store, error) {
+	cfg, _, err := config.Load("sendbox", nil, config.Getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if data != "" {
+		cfg.DataDir = data
+	}
+	st, err := store.Open(ctx, cfg.Path("sendbox.db"), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
 func panelBase(cfg *config.Config, given string) string {
 	if given != "" {
 		return given
