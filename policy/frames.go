@@ -77,33 +77,33 @@ func selfBefore(v *view, i int) bool {
 	if v.lang == "de" && v.before(set(cAux1), i, 8) && (strings.HasSuffix(v.toks[i].word, "t") || strings.Contains(v.toks[i].word, "ge")) {
 		return true // "ich habe die Benachrichtigungen aktiviert": the verb comes last
 	}
-	for j := i - 1; j >= 0 && j >= i-3; j-- {
-		if v.toks[j].clause != v.toks[i].clause {
-			return false
-		}
-		if v.cs[j].any(selfDoing) {
-			return true
-		}
-		if !smallWords[v.toks[j].word] {
-			return false
-		}
-	}
-	return false
+	return v.lookBack(i,
+		func(j int) bool { return v.cs[j].any(selfDoing) },
+		func(j int) bool { return smallWords[v.toks[j].word] })
 }
 
 // pastBefore: the customer did it already ("ho disdetto", "I have
 // unsubscribed", "je me suis désabonné"), as opposed to doing it now ("je
 // résilie mon abonnement", "disdico l'iscrizione").
 func pastBefore(v *view, i int) bool {
+	return v.lookBack(i,
+		func(j int) bool { return v.ctx[j].has(cAux1) },
+		func(int) bool { return true })
+}
+
+// lookBack looks at the three words before word i within its clause, nearest
+// first: true at the first that hits, false at the first that neither hits
+// nor may stand in between.
+func (v *view) lookBack(i int, hit, between func(j int) bool) bool {
 	for j := i - 1; j >= 0 && j >= i-3; j-- {
 		if v.toks[j].clause != v.toks[i].clause {
 			return false
 		}
-		if v.ctx[j].has(cAux1) {
+		if hit(j) {
 			return true
 		}
-		if !smallWords[v.toks[j].word] || v.ctx[j].has(cI) {
-			continue
+		if !between(j) {
+			return false
 		}
 	}
 	return false
@@ -638,16 +638,7 @@ func conditional(v *view, neg int) bool {
 // copulaBefore: "sono avvocato", "my brother is a lawyer", "this is Sue":
 // the word before, articles aside, is "am", "is", "sono".
 func copulaBefore(v *view, i int) bool {
-	for j := i - 1; j >= 0 && j >= i-3; j-- {
-		if v.toks[j].clause != v.toks[i].clause {
-			return false
-		}
-		if v.cs[j].has(cCopula) {
-			return true
-		}
-		if !v.cs[j].has(cDet) {
-			return false
-		}
-	}
-	return false
+	return v.lookBack(i,
+		func(j int) bool { return v.cs[j].has(cCopula) },
+		func(j int) bool { return v.cs[j].has(cDet) })
 }
