@@ -1,7 +1,8 @@
 // Package embed runs sendbox's message broker: an embedded NATS server with
 // JetStream storing its streams under the data folder, or, when a URL is
 // configured, a connection to an external NATS cluster with the very same
-// streams and consumers.
+// streams and consumers; and the relay that feeds it from the store's
+// transactional outbox.
 //
 // Streams hold in-flight work only; SQLite is the system of record.
 package embed

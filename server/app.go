@@ -20,7 +20,6 @@ import (
 	"sendbox/business"
 	"sendbox/config"
 	"sendbox/embed"
-	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/inbox"
 	"sendbox/indexing"
@@ -57,7 +56,7 @@ type App struct {
 	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
 	Mailer *notify.Mailer
 
-	relay    *events.Relay
+	relay    *embed.Relay
 	ingest   *inbox.Ingestor
 	sender   *outbound.Sender
 	media    *media.Downloader
@@ -121,7 +120,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 
 	a.disk = newDiskWatch(cfg.DataDir, cfg.DiskFloor, log.With(slog.String("component", "disk")))
-	a.relay = events.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
+	a.relay = embed.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
 	a.relay.Hold = a.disk.critical.Load
 	a.Store.Notify = a.relay.Notify
 	bg, cancel := context.WithCancel(context.Background())

@@ -1,7 +1,8 @@
-// Package events carries sendbox's domain events: the relay that moves the
-// store's transactional outbox onto the broker, so that every row written
-// is followed by its event or job, even across a crash.
-package events
+package embed
+
+// The outbox relay lives beside the broker it feeds: it moves the store's
+// transactional outbox onto the streams, so that every row written is
+// followed by its event or job, even across a crash.
 
 import (
 	"context"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sendbox/embed"
 	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
@@ -28,7 +28,7 @@ type Relay struct {
 	Hold func() bool
 
 	store     *store.Store
-	broker    *embed.Broker
+	broker    *Broker
 	log       *slog.Logger
 	wake      chan struct{}
 	done      chan struct{}
@@ -37,7 +37,7 @@ type Relay struct {
 }
 
 // NewRelay builds the relay; call Run to start it.
-func NewRelay(st *store.Store, br *embed.Broker, reg *metrics.Registry, log *slog.Logger) *Relay {
+func NewRelay(st *store.Store, br *Broker, reg *metrics.Registry, log *slog.Logger) *Relay {
 	c := reg.Counter("sendbox_outbox_published_total", "Outbox items relayed to the broker, by result.", "result")
 	r := &Relay{store: st, broker: br, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}),
 		published: c.With("ok"), failed: c.With("error")}
