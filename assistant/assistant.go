@@ -29,6 +29,7 @@ import (
 
 	"sendbox/business"
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/llm"
@@ -44,9 +45,6 @@ type Model interface {
 	Online() bool
 	Chat(ctx context.Context, req llm.ChatRequest, onToken func(string)) (llm.ChatResult, error)
 }
-
-// SubjectTurn carries the customer messages the assistant is to answer.
-const SubjectTurn = "jobs.ai.turn"
 
 // Assistant answers customers and applies the escalation policy.
 type Assistant struct {
@@ -120,27 +118,27 @@ func (a *Assistant) Start(ctx context.Context) error {
 	a.stopped = make(chan struct{})
 	a.screenSem = make(chan struct{}, screenWorkers)
 
-	screen, err := a.consumer(ctx, embed.StreamEvents, jetstream.ConsumerConfig{
+	screen, err := a.consumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable:        "assistant",
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        time.Minute,
 		MaxAckPending:  256,
 		MaxDeliver:     -1,
-		FilterSubjects: []string{store.SubjectEvents + store.EventMessageReceived, store.SubjectEvents + store.EventContactUpdated},
+		FilterSubjects: []string{events.Subject(events.MessageReceived), events.Subject(events.ContactUpdated)},
 		// A new install, or an upgrade, does not answer the past.
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
 		return err
 	}
-	a.turnCons, err = a.consumer(ctx, embed.StreamJobs, jetstream.ConsumerConfig{
+	a.turnCons, err = a.consumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
 		Durable:       "ai",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       a.Timeout + time.Minute,
 		MaxAckPending: a.Workers,
 		MaxDeliver:    4,
 		BackOff:       []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute},
-		FilterSubject: SubjectTurn,
+		FilterSubject: events.SubjectAITurn,
 	})
 	if err != nil {
 		return err
@@ -350,7 +348,7 @@ func (a *Assistant) now() time.Time {
 }
 
 func (a *Assistant) handleScreen(m jetstream.Msg) {
-	var ev store.Event
+	var ev events.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil {
 		m.Term()
 		return
@@ -359,9 +357,9 @@ func (a *Assistant) handleScreen(m jetstream.Msg) {
 	defer cancel()
 	var err error
 	switch ev.Type {
-	case store.EventMessageReceived:
+	case events.MessageReceived:
 		err = a.screen(ctx, ev.MessageID)
-	case store.EventContactUpdated:
+	case events.ContactUpdated:
 		err = a.preferenceChanged(ctx, ev)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -415,7 +413,7 @@ func (a *Assistant) handleTurn(m jetstream.Msg) {
 // enqueueTurn puts a customer message on the work queue, once.
 func (a *Assistant) enqueueTurn(ctx context.Context, msgID int64) error {
 	b, _ := json.Marshal(turnJob{MessageID: msgID, At: a.now()})
-	_, err := a.Broker.JS.Publish(ctx, SubjectTurn, b, jetstream.WithMsgID("ai.turn."+strconv.FormatInt(msgID, 10)))
+	_, err := a.Broker.JS.Publish(ctx, events.SubjectAITurn, b, jetstream.WithMsgID("ai.turn."+strconv.FormatInt(msgID, 10)))
 	return err
 }
 

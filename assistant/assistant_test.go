@@ -13,6 +13,7 @@ import (
 	"sendbox/assistant"
 	"sendbox/business"
 	"sendbox/config"
+	"sendbox/events"
 	"sendbox/knowledge"
 	"sendbox/outbound"
 	"sendbox/policy"
@@ -215,10 +216,10 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 	var note, esc bool
 	for _, e := range evs {
 		switch e.Kind {
-		case store.EventNote:
+		case events.ChangeNote:
 			note = strings.Contains(e.Body, "Escalation: medical urgency") && strings.Contains(e.Body, "Giulia Neri, +393330000003") &&
 				strings.Contains(e.Body, "How urgent: high") && strings.Contains(e.Body, "sanguina")
-		case store.EventEscalated:
+		case events.ChangeEscalated:
 			esc = true
 		}
 	}

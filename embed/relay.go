@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
@@ -119,7 +120,7 @@ func (r *Relay) drain(ctx context.Context) {
 
 // publish sends items asynchronously and returns the id of the last item of
 // the unbroken acknowledged prefix.
-func (r *Relay) publish(ctx context.Context, items []store.OutboxItem) (int64, error) {
+func (r *Relay) publish(ctx context.Context, items []events.Publication) (int64, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(items))
 	var firstErr error
 	for _, it := range items {

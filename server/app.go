@@ -20,6 +20,7 @@ import (
 	"sendbox/business"
 	"sendbox/config"
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/inbox"
 	"sendbox/indexing"
@@ -256,7 +257,7 @@ func (a *App) ingestBusy() func() bool {
 		at = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		n, err := a.Broker.Depth(ctx, embed.StreamInbound)
+		n, err := a.Broker.Depth(ctx, events.StreamInbound)
 		busy = err == nil && n > 500
 		return busy
 	}

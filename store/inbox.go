@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/language"
 )
 
@@ -143,16 +144,6 @@ type ConversationEvent struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// Timeline event kinds.
-const (
-	EventNote     = "note"
-	EventAssigned = "assigned"
-	EventTeam     = "team"
-	EventStatus   = "status"
-	EventLabels   = "labels"
-	EventLanguage = "language"
-)
-
 // ConversationEvents returns a conversation's timeline, oldest first.
 func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]ConversationEvent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.conversation_id, e.kind, COALESCE(e.actor_id, 0), COALESCE(u.name, ''),
@@ -204,18 +195,18 @@ func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, k
 		if _, err := t.tx.ExecContext(ctx, "UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind})
+		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind})
 	})
 }
 
 // AddNote adds a private note to a conversation.
 func (s *Store) AddNote(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventNote, body, nil)
+	return s.conversationChange(ctx, convID, actorID, events.ChangeNote, body, nil)
 }
 
 // Assign gives a conversation to a user (0 unassigns); body describes it for the timeline.
 func (s *Store) Assign(ctx context.Context, convID, userID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventAssigned, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeAssigned, body, func(t *wtx) error {
 		var u any
 		if userID != 0 {
 			u = userID
@@ -227,7 +218,7 @@ func (s *Store) Assign(ctx context.Context, convID, userID, actorID int64, body 
 
 // SetTeam gives a conversation to a team (0 for none).
 func (s *Store) SetTeam(ctx context.Context, convID, teamID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventTeam, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeTeam, body, func(t *wtx) error {
 		var team any
 		if teamID != 0 {
 			team = teamID
@@ -242,7 +233,7 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 	if status == "snoozed" && snoozeUntil.IsZero() {
 		return errors.New("snoozing needs a time to wake up")
 	}
-	return s.conversationChange(ctx, convID, actorID, EventStatus, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeStatus, body, func(t *wtx) error {
 		// Resolving takes the urgent flag off: the matter is settled.
 		_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
 			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
@@ -257,7 +248,7 @@ func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang 
 	if lang != "" && !language.Valid(lang) {
 		return fmt.Errorf("unknown language %q", lang)
 	}
-	return s.conversationChange(ctx, convID, actorID, EventLanguage, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeLanguage, body, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
 		return err
 	})
@@ -290,7 +281,7 @@ func (s *Store) WakeSnoozed(ctx context.Context, at time.Time) (int, error) {
 				VALUES (?, 'status', 'Snooze ended: reopened', ?)`, w.id, t.now.UnixMilli()); err != nil {
 				return err
 			}
-			if err := t.emit(Event{Type: EventConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: "woke"}); err != nil {
+			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: events.ChangeWoke}); err != nil {
 				return err
 			}
 		}
@@ -346,7 +337,7 @@ func (s *Store) DeleteLabel(ctx context.Context, id int64) error {
 
 // SetConversationLabels replaces a conversation's labels.
 func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelIDs []int64, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventLabels, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeLabels, body, func(t *wtx) error {
 		if _, err := t.tx.ExecContext(ctx, "DELETE FROM conversation_labels WHERE conversation_id = ?", convID); err != nil {
 			return err
 		}

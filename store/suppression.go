@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"sendbox/events"
 )
 
 // The suppression list keeps a marketing opt-out alive after the right to
@@ -152,7 +154,7 @@ func (t *wtx) metaMarketingError(contactID int64, code int, at time.Time) error 
 	if n, _ := r.RowsAffected(); n == 0 {
 		return nil
 	}
-	return t.emit(Event{Type: EventContactUpdated, ContactID: contactID, Status: "consent"})
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: contactID, Status: events.ChangeConsent})
 }
 
 // recipientContact finds the contact a status webhook's recipient_id names.
