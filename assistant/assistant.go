@@ -353,7 +353,7 @@ func (a *Assistant) handleScreen(m jetstream.Msg) {
 		m.Term()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.Assistant()), 30*time.Second)
 	defer cancel()
 	var err error
 	switch ev.Type {
@@ -384,7 +384,7 @@ func (a *Assistant) handleTurn(m jetstream.Msg) {
 	}
 	meta, _ := m.Metadata()
 	last := meta != nil && meta.NumDelivered >= 4
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(events.WithActor(context.Background(), events.Assistant()))
 	defer cancel()
 	go func() {
 		select {
@@ -400,7 +400,7 @@ func (a *Assistant) handleTurn(m jetstream.Msg) {
 	case last:
 		// The fourth failure: a person answers rather than nobody.
 		a.Log.Error("assistant: turn failed for good; handing off", slog.Int64("message", job.MessageID), slog.Any("err", err))
-		if herr := a.failHandoff(context.Background(), job.MessageID, err); herr != nil {
+		if herr := a.failHandoff(context.WithoutCancel(ctx), job.MessageID, err); herr != nil {
 			a.Log.Error("assistant: hand off after failures", slog.Any("err", herr))
 		}
 		m.Ack()

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"sendbox/assistant"
 	"sendbox/business"
 	"sendbox/config"
@@ -193,6 +195,17 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 	a := sendboxtest.New(t, sendboxtest.WithAssistant())
 	team, _ := a.Store.CreateTeam(bg, "Dentists")
 	settings(t, a, func(s *assistant.Settings) { s.TeamID = team.ID })
+	escalated := make(chan events.Event, 16)
+	sub, err := a.Broker.NC.Subscribe(events.Subject(events.ConversationUpdated), func(m *nats.Msg) {
+		var ev events.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Status == events.ChangeEscalated {
+			escalated <- ev
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
 
 	_, r := ask(t, a, "393330000002", "Buongiorno, non ho dolore ma vorrei prenotare una pulizia")
 	if r.Outcome == store.AIEscalated {
@@ -228,6 +241,14 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 	}
 	if n, _ := a.Store.UrgentCount(bg); n != 1 {
 		t.Errorf("urgent count %d", n)
+	}
+	select {
+	case ev := <-escalated:
+		if ev.Actor != events.Assistant() || ev.Data[events.DataCategory] != policy.Medical {
+			t.Errorf("escalated by %+v, data %+v", ev.Actor, ev.Data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no escalated event")
 	}
 	// Resolving settles it.
 	if err := a.Store.SetStatus(bg, c.ID, "resolved", time.Time{}, 0, "Resolved"); err != nil {

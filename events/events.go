@@ -48,6 +48,8 @@ const (
 	// JobMediaDownload is the Type of a media download job, an Event
 	// carrying the message id.
 	JobMediaDownload = "media.download"
+	// JobSend is the Type of a send job, an Event carrying the message id.
+	JobSend = "send"
 )
 
 // SubjectEventPrefix prefixes every domain event's subject: an event of
@@ -119,7 +121,27 @@ type Event struct {
 	Status string    `json:"status,omitempty"`
 	DocID  int64     `json:"doc_id,omitempty"` // a knowledge-base document
 	At     time.Time `json:"at"`
+	// Actor is who made the change (see ActorFrom); the store sets it on
+	// every domain event. Jobs that reuse this shape carry none.
+	Actor Actor `json:"actor,omitzero"`
+	// Data holds the new values where the change has them: the assignee,
+	// the status, the labels… (keys named in the Data* constants).
+	Data map[string]any `json:"data,omitempty"`
 }
+
+// Keys of Event.Data.
+const (
+	DataAssignee     = "assignee_id"   // ChangeAssigned: the user, 0 for none
+	DataTeam         = "team_id"       // ChangeTeam: the team, 0 for none
+	DataStatus       = "status"        // ChangeStatus: open, pending, resolved or snoozed
+	DataSnoozedUntil = "snoozed_until" // ChangeStatus to snoozed: when it wakes
+	DataLabels       = "label_ids"     // ChangeLabels: the labels now on it
+	DataLanguage     = "language"      // ChangeLanguage: the language chosen, "" for detection's
+	DataBot          = "bot"           // ChangeBot: on, off or paused
+	DataCategory     = "category"      // ChangeEscalated: the policy category
+	DataConsent      = "consent"       // ChangeConsent, ConsentStopped, ConsentResumed: the new state
+	DataSource       = "source"        // ChangeConsent: where the consent came from
+)
 
 // Publication is one item of the store's transactional outbox: what the
 // relay publishes, and the id the broker deduplicates it by.

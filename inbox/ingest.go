@@ -162,7 +162,7 @@ func (g *Ingestor) guarded(batch []jetstream.Msg) {
 // delivered again later as it is; otherwise each webhook is stored alone, so
 // that one bad body cannot hold back the others.
 func (g *Ingestor) store1(msgs []jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.System("ingest")), 60*time.Second)
 	defer cancel()
 	var b store.IngestBatch
 	for _, m := range msgs {

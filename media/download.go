@@ -133,7 +133,7 @@ func (d *Downloader) handle(m jetstream.Msg) {
 		m.Term()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.System("media")), 4*time.Minute)
 	defer cancel()
 	msg, err := d.Store.MessageByID(ctx, ev.MessageID)
 	if errors.Is(err, store.ErrNotFound) {

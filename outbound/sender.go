@@ -692,7 +692,7 @@ func (s *Sender) recordLoop() {
 		}
 		var err error
 		for attempt := 0; attempt < 5; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.System("sender")), 30*time.Second)
 			if perr := guard.Do(s.Log, "record send outcomes", func() { err = s.Store.RecordSends(ctx, outs) }); perr != nil {
 				err = perr
 			}

@@ -176,7 +176,7 @@ func (s *Store) SetBot(ctx context.Context, convID int64, state string, actorID 
 	if state != BotOn && state != BotOff && state != BotPaused {
 		return fmt.Errorf("unknown bot state %q", state)
 	}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeBot, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeBot, body, map[string]any{events.DataBot: state}, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET bot = ? WHERE id = ?", state, convID)
 		return err
 	})
@@ -195,11 +195,11 @@ type Escalation struct {
 // posts the summary note, in one transaction. A conversation already
 // escalated keeps its first category and time.
 func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error {
-	kind := events.ChangeEscalated
+	kind, data := events.ChangeEscalated, map[string]any{events.DataCategory: e.Category}
 	if e.Category == "" {
-		kind = events.ChangeHandoff
+		kind, data = events.ChangeHandoff, nil
 	}
-	return s.conversationChange(ctx, convID, 0, kind, e.Reason, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, 0, kind, e.Reason, data, func(t *wtx) error {
 		urgent := 0
 		if e.Urgent {
 			urgent = 1
@@ -223,7 +223,7 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 
 // ClearUrgent takes the urgent flag off once a person has it in hand.
 func (s *Store) ClearUrgent(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, events.ChangeUnurgent, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeUnurgent, body, nil, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET urgent = 0 WHERE id = ?", convID)
 		return err
 	})

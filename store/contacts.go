@@ -75,7 +75,8 @@ func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string
 				return err
 			}
 		}
-		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent})
+		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent,
+			Data: map[string]any{events.DataConsent: consent, events.DataSource: source}})
 	})
 }
 

@@ -223,6 +223,9 @@ type wtx struct {
 	bound  map[*sql.Stmt]*sql.Stmt
 	now    time.Time
 	outbox int
+	// actor is who makes the change, from the caller's context; emit
+	// records it on every event that does not name its own.
+	actor events.Actor
 }
 
 // update runs fn in one write transaction and wakes the relay if fn wrote
@@ -235,7 +238,8 @@ func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 		// watch the context, a tenth of ingest's CPU. The transaction still
 		// ends when ctx does (database/sql rolls it back), so a cancelled
 		// write stops at the next statement and commits nothing.
-		t := &wtx{s: s, ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		t := &wtx{s: s, ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now(),
+			actor: events.ActorFrom(ctx)}
 		defer func() {
 			for _, b := range t.bound {
 				b.Close()
@@ -266,6 +270,9 @@ func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt {
 // emit writes one domain event to the outbox in the current transaction.
 func (t *wtx) emit(ev events.Event) error {
 	ev.At = t.now
+	if ev.Actor.Kind == "" {
+		ev.Actor = t.actor
+	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err
@@ -613,5 +620,6 @@ func (t *wtx) preference(p Preference) error {
 			return err
 		}
 	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: status})
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: status,
+		Data: map[string]any{events.DataConsent: consent}})
 }

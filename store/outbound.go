@@ -108,6 +108,8 @@ func (s *Store) leadQueueBatch() {
 				results[i].err = err
 				continue
 			}
+			// The group's transaction is the leader's; each message is its caller's.
+			t.actor = events.ActorFrom(c.ctx)
 			if _, err := t.exec("SAVEPOINT queue_one"); err != nil {
 				return err
 			}
@@ -221,7 +223,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 			}
 		}
 	}
-	job, _ := json.Marshal(events.Event{Type: "send", MessageID: id, ContactID: contactID, At: t.now})
+	job, _ := json.Marshal(events.Event{Type: events.JobSend, MessageID: id, ContactID: contactID, At: t.now})
 	if err := t.job(events.SubjectSend, "send."+strconv.FormatInt(id, 10), job); err != nil {
 		return nil, false, err
 	}
