@@ -286,7 +286,7 @@ func (s *Store) WakeSnoozed(ctx context.Context, at time.Time) (int, error) {
 		rows.Close()
 		for _, w := range list {
 			if _, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, body, created_at)
-				VALUES (?, 'status', 'Snooze ended: reopened', ?)`, w.id, t.now.UnixMilli()); err != nil {
+				VALUES (?, ?, 'Snooze ended: reopened', ?)`, w.id, events.ChangeStatus, t.now.UnixMilli()); err != nil {
 				return err
 			}
 			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: events.ChangeWoke,
