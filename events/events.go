@@ -59,7 +59,7 @@ const SubjectEventPrefix = "events."
 // Subject returns the subject an event of type t is published on.
 func Subject(t string) string { return SubjectEventPrefix + t }
 
-// Subject filters for the events about one kind of row, and for all of them.
+// Subject filters for the events about one kind of row (SubjectsEvents takes them all).
 const (
 	SubjectMessageEvents      = SubjectEventPrefix + "message.>"
 	SubjectConversationEvents = SubjectEventPrefix + "conversation.>"
@@ -98,7 +98,7 @@ const (
 	ChangeUnurgent  = "urgent_cleared" // a person took the urgent flag off
 	ChangeWoke      = "woke"           // a snooze ended: reopened
 	ChangeRead      = "read"           // the unread count went to zero
-	ChangeConsent   = "consent"        // a contact's marketing consent set from the panel or API
+	ChangeConsent   = "consent"        // a contact's marketing consent set (panel, API, Meta's 131050)
 	ChangeMedia     = "media"          // a message's media downloaded (or failed for good)
 
 	// ConsentStopped and ConsentResumed are the changes of a contact
@@ -133,7 +133,7 @@ type Event struct {
 const (
 	DataAssignee     = "assignee_id"   // ChangeAssigned: the user, 0 for none
 	DataTeam         = "team_id"       // ChangeTeam: the team, 0 for none
-	DataStatus       = "status"        // ChangeStatus: open, pending, resolved or snoozed
+	DataStatus       = "status"        // ChangeStatus, ChangeWoke: open, pending, resolved or snoozed
 	DataSnoozedUntil = "snoozed_until" // ChangeStatus to snoozed: when it wakes
 	DataLabels       = "label_ids"     // ChangeLabels: the labels now on it
 	DataLanguage     = "language"      // ChangeLanguage: the language chosen, "" for detection's
