@@ -299,7 +299,7 @@ func (p *Panel) markRead(rctx context.Context, conv *store.Conversation, msgs []
 		}
 	}
 	go func() {
-		// The request's values (who reads) without its end: it returns first.
+		// The request's values (who read it) outlive the request, which ends first.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), 30*time.Second)
 		defer cancel()
 		if err := p.Store.MarkConversationRead(ctx, conv.ID); err != nil {
