@@ -29,6 +29,7 @@ import (
 
 	"sendbox/business"
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/llm"
@@ -44,9 +45,6 @@ type Model interface {
 	Online() bool
 	Chat(ctx context.Context, req llm.ChatRequest, onToken func(string)) (llm.ChatResult, error)
 }
-
-// SubjectTurn carries the customer messages the assistant is to answer.
-const SubjectTurn = "jobs.ai.turn"
 
 // Assistant answers customers and applies the escalation policy.
 type Assistant struct {
@@ -120,27 +118,27 @@ func (a *Assistant) Start(ctx context.Context) error {
 	a.stopped = make(chan struct{})
 	a.screenSem = make(chan struct{}, screenWorkers)
 
-	screen, err := a.consumer(ctx, embed.StreamEvents, jetstream.ConsumerConfig{
+	screen, err := a.consumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable:        "assistant",
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        time.Minute,
 		MaxAckPending:  256,
 		MaxDeliver:     -1,
-		FilterSubjects: []string{store.SubjectEvents + store.EventMessageReceived, store.SubjectEvents + store.EventContactUpdated},
+		FilterSubjects: []string{events.Subject(events.MessageReceived), events.Subject(events.ContactUpdated)},
 		// A new install, or an upgrade, does not answer the past.
 		DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
 		return err
 	}
-	a.turnCons, err = a.consumer(ctx, embed.StreamJobs, jetstream.ConsumerConfig{
+	a.turnCons, err = a.consumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
 		Durable:       "ai",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       a.Timeout + time.Minute,
 		MaxAckPending: a.Workers,
 		MaxDeliver:    4,
 		BackOff:       []time.Duration{5 * time.Second, 30 * time.Second, 2 * time.Minute},
-		FilterSubject: SubjectTurn,
+		FilterSubject: events.SubjectAITurn,
 	})
 	if err != nil {
 		return err
@@ -350,18 +348,18 @@ func (a *Assistant) now() time.Time {
 }
 
 func (a *Assistant) handleScreen(m jetstream.Msg) {
-	var ev store.Event
+	var ev events.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil {
 		m.Term()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.Assistant()), 30*time.Second)
 	defer cancel()
 	var err error
 	switch ev.Type {
-	case store.EventMessageReceived:
+	case events.MessageReceived:
 		err = a.screen(ctx, ev.MessageID)
-	case store.EventContactUpdated:
+	case events.ContactUpdated:
 		err = a.preferenceChanged(ctx, ev)
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -386,7 +384,7 @@ func (a *Assistant) handleTurn(m jetstream.Msg) {
 	}
 	meta, _ := m.Metadata()
 	last := meta != nil && meta.NumDelivered >= 4
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(events.WithActor(context.Background(), events.Assistant()))
 	defer cancel()
 	go func() {
 		select {
@@ -402,7 +400,7 @@ func (a *Assistant) handleTurn(m jetstream.Msg) {
 	case last:
 		// The fourth failure: a person answers rather than nobody.
 		a.Log.Error("assistant: turn failed for good; handing off", slog.Int64("message", job.MessageID), slog.Any("err", err))
-		if herr := a.failHandoff(context.Background(), job.MessageID, err); herr != nil {
+		if herr := a.failHandoff(context.WithoutCancel(ctx), job.MessageID, err); herr != nil {
 			a.Log.Error("assistant: hand off after failures", slog.Any("err", herr))
 		}
 		m.Ack()
@@ -415,7 +413,7 @@ func (a *Assistant) handleTurn(m jetstream.Msg) {
 // enqueueTurn puts a customer message on the work queue, once.
 func (a *Assistant) enqueueTurn(ctx context.Context, msgID int64) error {
 	b, _ := json.Marshal(turnJob{MessageID: msgID, At: a.now()})
-	_, err := a.Broker.JS.Publish(ctx, SubjectTurn, b, jetstream.WithMsgID("ai.turn."+strconv.FormatInt(msgID, 10)))
+	_, err := a.Broker.JS.Publish(ctx, events.SubjectAITurn, b, jetstream.WithMsgID("ai.turn."+strconv.FormatInt(msgID, 10)))
 	return err
 }
 

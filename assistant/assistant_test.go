@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"sendbox/assistant"
 	"sendbox/business"
 	"sendbox/config"
+	"sendbox/events"
 	"sendbox/knowledge"
 	"sendbox/outbound"
 	"sendbox/policy"
@@ -192,6 +195,17 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 	a := sendboxtest.New(t, sendboxtest.WithAssistant())
 	team, _ := a.Store.CreateTeam(bg, "Dentists")
 	settings(t, a, func(s *assistant.Settings) { s.TeamID = team.ID })
+	escalated := make(chan events.Event, 16)
+	sub, err := a.Broker.NC.Subscribe(events.Subject(events.ConversationUpdated), func(m *nats.Msg) {
+		var ev events.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Status == events.ChangeEscalated {
+			escalated <- ev
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
 
 	_, r := ask(t, a, "393330000002", "Buongiorno, non ho dolore ma vorrei prenotare una pulizia")
 	if r.Outcome == store.AIEscalated {
@@ -215,10 +229,10 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 	var note, esc bool
 	for _, e := range evs {
 		switch e.Kind {
-		case store.EventNote:
+		case events.ChangeNote:
 			note = strings.Contains(e.Body, "Escalation: medical urgency") && strings.Contains(e.Body, "Giulia Neri, +393330000003") &&
 				strings.Contains(e.Body, "How urgent: high") && strings.Contains(e.Body, "sanguina")
-		case store.EventEscalated:
+		case events.ChangeEscalated:
 			esc = true
 		}
 	}
@@ -227,6 +241,14 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 	}
 	if n, _ := a.Store.UrgentCount(bg); n != 1 {
 		t.Errorf("urgent count %d", n)
+	}
+	select {
+	case ev := <-escalated:
+		if ev.Actor != events.Assistant() || ev.Data[events.DataCategory] != policy.Medical {
+			t.Errorf("escalated by %+v, data %+v", ev.Actor, ev.Data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no escalated event")
 	}
 	// Resolving settles it.
 	if err := a.Store.SetStatus(bg, c.ID, "resolved", time.Time{}, 0, "Resolved"); err != nil {

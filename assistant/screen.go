@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"sendbox/events"
 	"sendbox/outbound"
 	"sendbox/policy"
 	"sendbox/store"
@@ -135,11 +136,11 @@ func (a *Assistant) optIn(ctx context.Context, conv *store.Conversation, m *stor
 // preferenceChanged confirms a marketing stop or resume the customer made
 // in WhatsApp itself (Meta's user_preferences webhook), when the 24-hour
 // window allows a message.
-func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error {
+func (a *Assistant) preferenceChanged(ctx context.Context, ev events.Event) error {
 	consent, kind, pick := store.ConsentOptedOut, "optout", func(x Messages) string { return x.OptOut }
 	switch ev.Status {
-	case store.ConsentStopped:
-	case store.ConsentResumed:
+	case events.ConsentStopped:
+	case events.ConsentResumed:
 		consent, kind, pick = store.ConsentOptedIn, "optin", func(x Messages) string { return x.OptIn }
 	default:
 		return nil
@@ -162,8 +163,6 @@ func (a *Assistant) preferenceChanged(ctx context.Context, ev storeEvent) error 
 	_, err = a.send(ctx, conv, key, a.settings.Load().Message(conv.Language, pick))
 	return err
 }
-
-type storeEvent = store.Event
 
 func msgID(m *store.Message) int64 {
 	if m == nil {

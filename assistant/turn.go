@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/store"
@@ -37,6 +38,7 @@ type turn struct {
 // message the customer has already followed with another (that one's turn
 // answers both).
 func (a *Assistant) Turn(ctx context.Context, msgID int64) error {
+	ctx = events.WithActor(ctx, events.Assistant()) // what the turn changes, the assistant did
 	start := a.now()
 	m, conv, err := a.pending(ctx, msgID)
 	if m == nil || err != nil {

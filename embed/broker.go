@@ -1,7 +1,8 @@
 // Package embed runs sendbox's message broker: an embedded NATS server with
 // JetStream storing its streams under the data folder, or, when a URL is
 // configured, a connection to an external NATS cluster with the very same
-// streams and consumers.
+// streams and consumers; and the relay that feeds it from the store's
+// transactional outbox.
 //
 // Streams hold in-flight work only; SQLite is the system of record.
 package embed
@@ -24,20 +25,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-)
 
-// Stream names and the subjects they carry.
-const (
-	// StreamInbound holds raw, signature-checked webhook bodies until ingested.
-	StreamInbound = "INBOUND"
-	// SubjectWebhook is the subject of one webhook body.
-	SubjectWebhook = "inbound.webhook"
-	// StreamOutbound holds messages waiting for the sender.
-	StreamOutbound = "OUTBOUND"
-	// StreamEvents holds domain events for every interested consumer.
-	StreamEvents = "EVENTS"
-	// StreamJobs holds background jobs (media downloads, later AI turns).
-	StreamJobs = "JOBS"
+	"sendbox/events"
 )
 
 // PullExpiry is how long the workers' pull requests last before they are
@@ -171,7 +160,7 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 // and its ack floor covers is removed. A failure is logged and tried again
 // at the next start or reload.
 func (b *Broker) dropAcked(ctx context.Context) {
-	for _, name := range []string{StreamInbound, StreamOutbound, StreamJobs} {
+	for _, name := range []string{events.StreamInbound, events.StreamOutbound, events.StreamJobs} {
 		s, err := b.JS.Stream(ctx, name)
 		if err != nil {
 			continue
@@ -218,16 +207,16 @@ func checkPayload(serverMax, need int64) error {
 
 func streamConfigs(replicas int) []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{
-		{Name: StreamInbound, Subjects: []string{"inbound.>"}, Storage: jetstream.FileStorage,
+		{Name: events.StreamInbound, Subjects: []string{events.SubjectsInbound}, Storage: jetstream.FileStorage,
 			Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: replicas,
 			Description: "signature-checked webhook bodies waiting to be ingested"},
-		{Name: StreamOutbound, Subjects: []string{"outbound.>"}, Storage: jetstream.FileStorage,
+		{Name: events.StreamOutbound, Subjects: []string{events.SubjectsOutbound}, Storage: jetstream.FileStorage,
 			Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: replicas,
 			Description: "messages waiting for the sender"},
-		{Name: StreamEvents, Subjects: []string{"events.>"}, Storage: jetstream.FileStorage,
+		{Name: events.StreamEvents, Subjects: []string{events.SubjectsEvents}, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, Duplicates: 2 * time.Minute, MaxAge: 72 * time.Hour, MaxBytes: 1 << 30,
 			Replicas: replicas, Description: "domain events for search, live updates and automations"},
-		{Name: StreamJobs, Subjects: []string{"jobs.>"}, Storage: jetstream.FileStorage,
+		{Name: events.StreamJobs, Subjects: []string{events.SubjectsJobs}, Storage: jetstream.FileStorage,
 			Retention: jetstream.WorkQueuePolicy, Duplicates: 2 * time.Minute, MaxAge: 7 * 24 * time.Hour, Replicas: replicas,
 			Description: "background jobs"},
 	}
@@ -284,7 +273,7 @@ func (b *Broker) Publish(ctx context.Context, subject string, data []byte, msgID
 // the workers that held it lost their pulls with the reload. Consumers are
 // idempotent, so work that is done twice changes nothing.
 func (b *Broker) redeliverPending(ctx context.Context) {
-	for _, name := range []string{StreamInbound, StreamOutbound, StreamEvents, StreamJobs} {
+	for _, name := range events.Streams() {
 		s, err := b.JS.Stream(ctx, name)
 		if err != nil {
 			continue
@@ -363,7 +352,7 @@ func (b *Broker) Depth(ctx context.Context, stream string) (uint64, error) {
 // StreamDepths returns the number of messages held by each stream.
 func (b *Broker) StreamDepths(ctx context.Context) map[string]uint64 {
 	out := map[string]uint64{}
-	for _, name := range []string{StreamInbound, StreamOutbound, StreamEvents, StreamJobs} {
+	for _, name := range events.Streams() {
 		s, err := b.JS.Stream(ctx, name)
 		if err != nil {
 			continue

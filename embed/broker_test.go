@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"sendbox/events"
 )
 
 func TestPublishDedupAndSurviveRestart(t *testing.T) {
@@ -18,15 +20,15 @@ func TestPublishDedupAndSurviveRestart(t *testing.T) {
 	if err := b.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dup, err := b.Publish(ctx, SubjectWebhook, []byte("one"), "id-1")
+	dup, err := b.Publish(ctx, events.SubjectWebhook, []byte("one"), "id-1")
 	if err != nil || dup {
 		t.Fatal(err, dup)
 	}
-	dup, err = b.Publish(ctx, SubjectWebhook, []byte("one"), "id-1")
+	dup, err = b.Publish(ctx, events.SubjectWebhook, []byte("one"), "id-1")
 	if err != nil || !dup {
 		t.Fatalf("second publish with the same id: dup=%v err=%v", dup, err)
 	}
-	if _, err := b.Publish(ctx, SubjectWebhook, []byte("two"), "id-2"); err != nil {
+	if _, err := b.Publish(ctx, events.SubjectWebhook, []byte("two"), "id-2"); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
@@ -36,10 +38,10 @@ func TestPublishDedupAndSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if d := b.StreamDepths(ctx)[StreamInbound]; d != 2 {
+	if d := b.StreamDepths(ctx)[events.StreamInbound]; d != 2 {
 		t.Fatalf("after restart the stream holds %d messages, want 2", d)
 	}
-	c, err := b.Consumer(ctx, StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy})
+	c, err := b.Consumer(ctx, events.StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestPublishDedupAndSurviveRestart(t *testing.T) {
 	if len(got) != 2 || got[0] != "one" || got[1] != "two" {
 		t.Fatalf("got %v", got)
 	}
-	if d := b.StreamDepths(ctx)[StreamInbound]; d != 0 {
+	if d := b.StreamDepths(ctx)[events.StreamInbound]; d != 0 {
 		t.Fatalf("work queue not emptied by acks: %d", d)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"sendbox/events"
 )
 
 // smallDisk mounts a tmpfs of size at a new folder for the test, or skips
@@ -51,11 +53,11 @@ func TestStartOnFullDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Consumer(ctx, StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: time.Minute, MaxDeliver: -1, FilterSubject: SubjectWebhook}); err != nil {
+	if _, err := b.Consumer(ctx, events.StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: time.Minute, MaxDeliver: -1, FilterSubject: events.SubjectWebhook}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Publish(ctx, SubjectWebhook, []byte("kept"), "1"); err != nil {
+	if _, err := b.Publish(ctx, events.SubjectWebhook, []byte("kept"), "1"); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
@@ -68,8 +70,8 @@ func TestStartOnFullDisk(t *testing.T) {
 		t.Fatalf("start on a full disk: %v", err)
 	}
 	defer b.Close()
-	c, err := b.Consumer(ctx, StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: time.Minute, MaxDeliver: -1, FilterSubject: SubjectWebhook})
+	c, err := b.Consumer(ctx, events.StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: time.Minute, MaxDeliver: -1, FilterSubject: events.SubjectWebhook})
 	if err != nil {
 		t.Fatalf("consumer on a full disk: %v", err)
 	}
@@ -91,7 +93,7 @@ func TestHealAfterDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	cons, err := b.Consumer(ctx, StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
+	cons, err := b.Consumer(ctx, events.StreamInbound, jetstream.ConsumerConfig{Durable: "ingest", AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +103,7 @@ func TestHealAfterDiskFull(t *testing.T) {
 	stored := 0
 	for ; ; stored++ {
 		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := b.Publish(pctx, SubjectWebhook, data, fmt.Sprint(stored))
+		_, err := b.Publish(pctx, events.SubjectWebhook, data, fmt.Sprint(stored))
 		cancel()
 		if err != nil {
 			break
@@ -129,7 +131,7 @@ func TestHealAfterDiskFull(t *testing.T) {
 
 	os.Remove(filler)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	_, err = b.Publish(pctx, SubjectWebhook, data, "after")
+	_, err = b.Publish(pctx, events.SubjectWebhook, data, "after")
 	cancel()
 	if err == nil {
 		t.Fatal("the stream took a write again without a reload: the test no longer shows the failure")
@@ -141,13 +143,13 @@ func TestHealAfterDiskFull(t *testing.T) {
 	if err := b.Ready(ctx); err != nil {
 		t.Fatalf("Ready after the reload: %v", err)
 	}
-	if _, err := b.Publish(ctx, SubjectWebhook, []byte("after the reload"), "after2"); err != nil {
+	if _, err := b.Publish(ctx, events.SubjectWebhook, []byte("after the reload"), "after2"); err != nil {
 		t.Fatal(err)
 	}
-	if d := b.StreamDepths(ctx)[StreamInbound]; d != uint64(stored+1) {
+	if d := b.StreamDepths(ctx)[events.StreamInbound]; d != uint64(stored+1) {
 		t.Fatalf("after the reload the stream holds %d messages, want the %d stored before and 1 after", d, stored)
 	}
-	cons, err = b.JS.Consumer(ctx, StreamInbound, "ingest")
+	cons, err = b.JS.Consumer(ctx, events.StreamInbound, "ingest")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"sendbox/events"
 )
 
 // TestResetConsumerRedeliversHeldJobsAtOnce: jobs a consumer took and
@@ -20,12 +22,12 @@ func TestResetConsumerRedeliversHeldJobsAtOnce(t *testing.T) {
 	}
 	defer b.Close()
 	for i := range 6 {
-		if _, err := b.Publish(ctx, "outbound.send", []byte(fmt.Sprint(i)), fmt.Sprint("job-", i)); err != nil {
+		if _, err := b.Publish(ctx, events.SubjectSend, []byte(fmt.Sprint(i)), fmt.Sprint("job-", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cfg := jetstream.ConsumerConfig{Durable: "sender", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Hour}
-	c, err := b.Consumer(ctx, StreamOutbound, cfg)
+	c, err := b.Consumer(ctx, events.StreamOutbound, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestResetConsumerRedeliversHeldJobsAtOnce(t *testing.T) {
 		}
 	}
 	// …until a reset.
-	if err := b.ResetConsumer(ctx, StreamOutbound, "sender"); err != nil {
+	if err := b.ResetConsumer(ctx, events.StreamOutbound, "sender"); err != nil {
 		t.Fatal(err)
 	}
 	batch, err = c.Fetch(6, jetstream.FetchMaxWait(2*time.Second))

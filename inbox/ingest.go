@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
@@ -69,13 +70,13 @@ func NewIngestor(st *store.Store, br *embed.Broker, reg *metrics.Registry, log *
 
 // Start creates the durable consumer and the batching loop.
 func (g *Ingestor) Start(ctx context.Context) error {
-	cons, err := g.broker.Consumer(ctx, embed.StreamInbound, jetstream.ConsumerConfig{
+	cons, err := g.broker.Consumer(ctx, events.StreamInbound, jetstream.ConsumerConfig{
 		Durable:       "ingest",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       60 * time.Second,
 		MaxAckPending: 8192,
 		MaxDeliver:    -1,
-		FilterSubject: embed.SubjectWebhook,
+		FilterSubject: events.SubjectWebhook,
 	})
 	if err != nil {
 		return err
@@ -161,7 +162,7 @@ func (g *Ingestor) guarded(batch []jetstream.Msg) {
 // delivered again later as it is; otherwise each webhook is stored alone, so
 // that one bad body cannot hold back the others.
 func (g *Ingestor) store1(msgs []jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.System("ingest")), 60*time.Second)
 	defer cancel()
 	var b store.IngestBatch
 	for _, m := range msgs {
@@ -248,14 +249,6 @@ func retryDelay(m jetstream.Msg) time.Duration {
 	return min(5*time.Second, time.Second<<(n-1))
 }
 
-// Fields of the event log under which items that cannot be stored are
-// parked, their reason as the event's type.
-const (
-	FieldUnstoredMessage = "sendbox.unstored_message"
-	FieldUnstoredStatus  = "sendbox.unstored_status"
-	FieldUnstoredEvent   = "sendbox.unstored_event"
-)
-
 // item is one message, status or event of a webhook, alone in a batch.
 type item struct {
 	batch store.IngestBatch
@@ -268,14 +261,14 @@ type item struct {
 func items(b *store.IngestBatch) []item {
 	out := make([]item, 0, len(b.Messages)+len(b.Statuses)+len(b.Events))
 	for _, m := range b.Messages {
-		out = append(out, item{batch: store.IngestBatch{Messages: []store.InboundMessage{m}}, field: FieldUnstoredMessage,
+		out = append(out, item{batch: store.IngestBatch{Messages: []store.InboundMessage{m}}, field: events.FieldUnstoredMessage,
 			raw: m.Raw, phone: m.PhoneNumberID})
 	}
 	for _, s := range b.Statuses {
-		out = append(out, item{batch: store.IngestBatch{Statuses: []store.StatusUpdate{s}}, field: FieldUnstoredStatus, raw: s.Raw})
+		out = append(out, item{batch: store.IngestBatch{Statuses: []store.StatusUpdate{s}}, field: events.FieldUnstoredStatus, raw: s.Raw})
 	}
 	for _, e := range b.Events {
-		out = append(out, item{batch: store.IngestBatch{Events: []store.EventInput{e}}, field: FieldUnstoredEvent,
+		out = append(out, item{batch: store.IngestBatch{Events: []store.EventInput{e}}, field: events.FieldUnstoredEvent,
 			raw: e.Value, phone: e.PhoneNumberID, waba: e.WABAID})
 	}
 	return out
@@ -329,7 +322,7 @@ func notAfter(t, received time.Time) time.Time {
 func (g *Ingestor) add(b *store.IngestBatch, body []byte, received time.Time) {
 	wh, err := whatsapp.ParseWebhook(body)
 	if err != nil {
-		b.Events = append(b.Events, store.EventInput{Field: "sendbox.unparsed_webhook", Type: err.Error(), Value: body})
+		b.Events = append(b.Events, store.EventInput{Field: events.FieldUnparsedWebhook, Type: err.Error(), Value: body})
 		return
 	}
 	for i := range wh.Messages {
@@ -339,11 +332,11 @@ func (g *Ingestor) add(b *store.IngestBatch, body []byte, received time.Time) {
 		case m.ID == "":
 			// Without an id it cannot be told from Meta's retry of it:
 			// parked at once, and the rest of the webhook stored.
-			b.Events = append(b.Events, store.EventInput{Field: FieldUnstoredMessage, Type: "the message has no id",
+			b.Events = append(b.Events, store.EventInput{Field: events.FieldUnstoredMessage, Type: "the message has no id",
 				WABAID: m.WABAID, PhoneNumberID: m.PhoneNumberID, Value: m.Raw})
 		case !ok:
 			// Neither a number nor a BSUID: keep it whole rather than guess a sender.
-			b.Events = append(b.Events, store.EventInput{Field: "messages.unattributed", Type: m.Type,
+			b.Events = append(b.Events, store.EventInput{Field: events.FieldUnattributedMessage, Type: m.Type,
 				WABAID: m.WABAID, PhoneNumberID: m.PhoneNumberID, Value: m.Raw})
 		default:
 			in.Timestamp = notAfter(in.Timestamp, received)
@@ -353,7 +346,7 @@ func (g *Ingestor) add(b *store.IngestBatch, body []byte, received time.Time) {
 	for i := range wh.Statuses {
 		s := &wh.Statuses[i]
 		if s.ID == "" || s.Status == "" {
-			b.Events = append(b.Events, store.EventInput{Field: FieldUnstoredStatus, Type: "the status has no message id or no status",
+			b.Events = append(b.Events, store.EventInput{Field: events.FieldUnstoredStatus, Type: "the status has no message id or no status",
 				WABAID: s.WABAID, PhoneNumberID: s.PhoneNumberID, Value: s.Raw})
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/knowledge"
 	"sendbox/metrics"
@@ -67,13 +68,13 @@ func (x *Indexer) Start(ctx context.Context) error {
 	x.lag = x.Metrics.Histogram("sendbox_search_lag_seconds", "Time from a change in the store to its being searchable.", metrics.LatencyBuckets).With()
 	x.failures = x.Metrics.Counter("sendbox_search_failures_total", "Index batches that failed and were retried.").With()
 	var err error
-	x.cons, err = x.Broker.Consumer(ctx, embed.StreamEvents, jetstream.ConsumerConfig{
+	x.cons, err = x.Broker.Consumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable:        "search",
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        2 * time.Minute,
 		MaxAckPending:  20000,
 		MaxDeliver:     -1,
-		FilterSubjects: []string{"events.message.>", "events.contact.>", "events.conversation.>", "events.kb.>"},
+		FilterSubjects: []string{events.SubjectMessageEvents, events.SubjectContactEvents, events.SubjectConversationEvents, events.SubjectKBEvents},
 	})
 	if err != nil {
 		return err
@@ -190,7 +191,7 @@ type changes struct {
 func (x *Indexer) apply(msgs []jetstream.Msg) {
 	ch := changes{messages: map[int64]bool{}, contacts: map[int64]bool{}, conversations: map[int64]bool{}, kb: map[int64]bool{}}
 	for _, m := range msgs {
-		var ev store.Event
+		var ev events.Event
 		if err := json.Unmarshal(m.Data(), &ev); err != nil {
 			continue
 		}
@@ -198,15 +199,15 @@ func (x *Indexer) apply(msgs []jetstream.Msg) {
 			ch.newest = ev.At
 		}
 		switch {
-		case ev.Type == store.EventMessageStatus:
+		case ev.Type == events.MessageStatus:
 			// Delivery states are not searched.
 		case strings.HasPrefix(ev.Type, "message."):
 			ch.messages[ev.MessageID] = true
 		case strings.HasPrefix(ev.Type, "contact."):
 			ch.contacts[ev.ContactID] = true
-		case ev.Type == store.EventKBChanged:
+		case ev.Type == events.KBChanged:
 			ch.kb[ev.DocID] = true
-		case ev.Type == store.EventConversationUpdated && !unsearched[ev.Status]:
+		case ev.Type == events.ConversationUpdated && !unsearched[ev.Status]:
 			// Status, labels and assignment are searchable on every
 			// message of the conversation; being read or noted is not.
 			ch.conversations[ev.ConversationID] = true
@@ -232,7 +233,7 @@ func (x *Indexer) apply(msgs []jetstream.Msg) {
 }
 
 // unsearched are conversation changes that no search filter looks at.
-var unsearched = map[string]bool{"read": true, store.EventNote: true, store.EventAI: true, store.EventBot: true}
+var unsearched = map[string]bool{events.ChangeRead: true, events.ChangeNote: true, events.ChangeAI: true, events.ChangeBot: true}
 
 // refresh loads the changed rows and writes them to the index; rows that
 // are gone (deleted, erased) are removed from it.

@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
@@ -68,13 +69,13 @@ func (d *Downloader) Start(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(d.DataDir, "media", "tmp"), 0o700); err != nil {
 		return fmt.Errorf("media folder: %w", err)
 	}
-	cons, err := d.Broker.Consumer(ctx, embed.StreamJobs, jetstream.ConsumerConfig{
+	cons, err := d.Broker.Consumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
 		Durable:       "media",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       5 * time.Minute,
 		MaxAckPending: 256,
 		MaxDeliver:    -1,
-		FilterSubject: store.SubjectMediaDownload,
+		FilterSubject: events.SubjectMediaDownload,
 	})
 	if err != nil {
 		return err
@@ -127,12 +128,12 @@ func (d *Downloader) handle(m jetstream.Msg) {
 	if !d.wait(m) {
 		return
 	}
-	var ev store.Event
+	var ev events.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.MessageID == 0 {
 		m.Term()
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.System("media")), 4*time.Minute)
 	defer cancel()
 	msg, err := d.Store.MessageByID(ctx, ev.MessageID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -14,6 +14,7 @@ import (
 
 	"sendbox/assistant"
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
@@ -56,14 +57,14 @@ func (u *Urgent) Start(ctx context.Context) error {
 		u.Metrics = metrics.NewRegistry()
 	}
 	u.sent = u.Metrics.Counter("sendbox_urgent_emails_total", "E-mails about urgent conversations, by result.", "result")
-	cons, err := u.Broker.Consumer(ctx, embed.StreamEvents, jetstream.ConsumerConfig{
+	cons, err := u.Broker.Consumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable:        "notify-urgent",
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        2 * time.Minute,
 		MaxDeliver:     -1,
 		MaxAckPending:  64,
 		DeliverPolicy:  jetstream.DeliverNewPolicy, // not the days of events an upgrade finds in the stream
-		FilterSubjects: []string{store.SubjectEvents + store.EventConversationUpdated},
+		FilterSubjects: []string{events.Subject(events.ConversationUpdated)},
 	})
 	if err != nil {
 		return err
@@ -101,8 +102,8 @@ func (u *Urgent) handle(m jetstream.Msg) {
 }
 
 func (u *Urgent) deliver(m jetstream.Msg) {
-	var ev store.Event
-	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.Status != store.EventEscalated {
+	var ev events.Event
+	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.Status != events.ChangeEscalated {
 		m.Ack()
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/metrics"
 	"sendbox/store"
@@ -168,20 +169,20 @@ func (s *Sender) Start(ctx context.Context) error {
 	s.stopping = make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
-	cons, err := s.Broker.Consumer(ctx, embed.StreamOutbound, jetstream.ConsumerConfig{
+	cons, err := s.Broker.Consumer(ctx, events.StreamOutbound, jetstream.ConsumerConfig{
 		Durable:       "sender",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       60 * time.Second,
 		MaxAckPending: 20000,
 		MaxDeliver:    -1,
-		FilterSubject: store.SubjectSend,
+		FilterSubject: events.SubjectSend,
 	})
 	if err != nil {
 		return err
 	}
 	// Jobs the previous process held are otherwise redelivered only after
 	// the ack wait, a minute of silence after every crash.
-	if err := s.Broker.ResetConsumer(ctx, embed.StreamOutbound, "sender"); err != nil {
+	if err := s.Broker.ResetConsumer(ctx, events.StreamOutbound, "sender"); err != nil {
 		s.Log.Warn("jobs held by a stopped process wait for the ack wait (60 s)", slog.Any("err", err))
 	}
 	s.wgRes.Add(1)
@@ -227,7 +228,7 @@ func (s *Sender) Stop() {
 }
 
 func (s *Sender) receive(m jetstream.Msg) {
-	var ev store.Event
+	var ev events.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.MessageID == 0 {
 		s.Log.Error("drop malformed send job", slog.String("data", string(m.Data())))
 		m.Term()
@@ -691,7 +692,7 @@ func (s *Sender) recordLoop() {
 		}
 		var err error
 		for attempt := 0; attempt < 5; attempt++ {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.System("sender")), 30*time.Second)
 			if perr := guard.Do(s.Log, "record send outcomes", func() { err = s.Store.RecordSends(ctx, outs) }); perr != nil {
 				err = perr
 			}

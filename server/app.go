@@ -57,7 +57,7 @@ type App struct {
 	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
 	Mailer *notify.Mailer
 
-	relay    *events.Relay
+	relay    *embed.Relay
 	ingest   *inbox.Ingestor
 	sender   *outbound.Sender
 	media    *media.Downloader
@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 
 	a.disk = newDiskWatch(cfg.DataDir, cfg.DiskFloor, log.With(slog.String("component", "disk")))
-	a.relay = events.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
+	a.relay = embed.NewRelay(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "relay")))
 	a.relay.Hold = a.disk.critical.Load
 	a.Store.Notify = a.relay.Notify
 	bg, cancel := context.WithCancel(context.Background())
@@ -257,7 +257,7 @@ func (a *App) ingestBusy() func() bool {
 		at = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		n, err := a.Broker.Depth(ctx, embed.StreamInbound)
+		n, err := a.Broker.Depth(ctx, events.StreamInbound)
 		busy = err == nil && n > 500
 		return busy
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"sendbox/config"
-	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/sendboxtest"
 )
 
@@ -34,7 +34,7 @@ func TestDiskFloorRefusesWebhooks(t *testing.T) {
 		t.Fatalf("readyz under the floor: %d %s", code, body)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if d := a.Broker.StreamDepths(context.Background())[embed.StreamInbound]; d != 0 {
+	if d := a.Broker.StreamDepths(context.Background())[events.StreamInbound]; d != 0 {
 		t.Fatalf("%d refused webhooks reached the broker", d)
 	}
 	if _, err := a.Store.MessageByWAMID(context.Background(), "wamid.full1"); err == nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/events"
 	"sendbox/store"
 )
 
@@ -171,6 +172,9 @@ func (a *App) requireKey(min string, next http.HandlerFunc) http.Handler {
 			writeError(w, http.StatusForbidden, "forbidden", "this API key's role ("+k.Role+") may not do this; it needs "+min)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, &Principal{KeyID: k.ID, Name: k.Name, Role: k.Role})))
+		// The store records the key on every event the request causes.
+		rctx := events.WithActor(context.WithValue(r.Context(), principalKey{}, &Principal{KeyID: k.ID, Name: k.Name, Role: k.Role}),
+			events.APIKey(k.ID, k.Name))
+		next(w, r.WithContext(rctx))
 	})
 }

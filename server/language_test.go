@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/events"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -63,9 +64,9 @@ func TestConversationLanguage(t *testing.T) {
 	if c := get(id); c.Language != "de" || c.LanguageDetected != "it" {
 		t.Fatalf("after an Italian sentence: %+v", c)
 	}
-	events, err := a.Store.ConversationEvents(ctx, id)
-	if err != nil || len(events) == 0 || events[len(events)-1].Kind != store.EventLanguage {
-		t.Fatalf("no timeline line for the choice: %+v %v", events, err)
+	timeline, err := a.Store.ConversationEvents(ctx, id)
+	if err != nil || len(timeline) == 0 || timeline[len(timeline)-1].Kind != events.ChangeLanguage {
+		t.Fatalf("no timeline line for the choice: %+v %v", timeline, err)
 	}
 	if code, body := a.Do("PUT", path, map[string]string{"language": ""}); code != http.StatusOK {
 		t.Fatalf("clear language: %d %s", code, body)

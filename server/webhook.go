@@ -14,7 +14,7 @@ import (
 	"net/http"
 	"time"
 
-	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/whatsapp"
 )
 
@@ -86,7 +86,7 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256(body)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	dup, err := a.Broker.Publish(ctx, embed.SubjectWebhook, body, hex.EncodeToString(sum[:]))
+	dup, err := a.Broker.Publish(ctx, events.SubjectWebhook, body, hex.EncodeToString(sum[:]))
 	cancel()
 	if err != nil {
 		// No 200: Meta will send it again.

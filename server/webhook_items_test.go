@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"sendbox/inbox"
+	"sendbox/events"
 	"sendbox/sendboxtest"
 )
 
@@ -69,11 +69,11 @@ func TestBadItemDoesNotHoldBackGoodOnes(t *testing.T) {
 	if c := counts(t, a); c.Inbound != 2 {
 		t.Fatalf("stored %d messages, want 2", c.Inbound)
 	}
-	parked := webhookEvents(t, a, inbox.FieldUnstoredMessage)
+	parked := webhookEvents(t, a, events.FieldUnstoredMessage)
 	if len(parked) != 1 || !strings.Contains(parked[0].Type, "no id") || !strings.Contains(string(parked[0].Value), "senza id") {
 		t.Fatalf("parked messages: %+v", parked)
 	}
-	if st := webhookEvents(t, a, inbox.FieldUnstoredStatus); len(st) != 1 || !strings.Contains(string(st[0].Value), "delivered") {
+	if st := webhookEvents(t, a, events.FieldUnstoredStatus); len(st) != 1 || !strings.Contains(string(st[0].Value), "delivered") {
 		t.Fatalf("parked statuses: %+v", st)
 	}
 	if whole := webhookEvents(t, a, "sendbox.unstored_webhook"); len(whole) != 0 {
@@ -106,10 +106,10 @@ func TestItemTheStoreRefuses(t *testing.T) {
 		return err1 == nil && err2 == nil
 	})
 	sendboxtest.Eventually(t, 90*time.Second, "the bad item to be parked", func() bool {
-		return len(webhookEvents(t, a, inbox.FieldUnstoredMessage)) > 0
+		return len(webhookEvents(t, a, events.FieldUnstoredMessage)) > 0
 	})
 	drained(t, a)
-	parked := webhookEvents(t, a, inbox.FieldUnstoredMessage)
+	parked := webhookEvents(t, a, events.FieldUnstoredMessage)
 	if len(parked) != 1 || !strings.Contains(parked[0].Type, "refused by the test") || !strings.Contains(string(parked[0].Value), "wamid.poison") {
 		t.Fatalf("parked: %+v", parked)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -24,7 +24,7 @@ func drained(t *testing.T, a *sendboxtest.App) {
 	sendboxtest.Eventually(t, 30*time.Second, "the webhook stream and the outbox to drain", func() bool {
 		ctx := context.Background()
 		n, _ := a.Store.OutboxLen(ctx)
-		return a.Broker.StreamDepths(ctx)[embed.StreamInbound] == 0 && n == 0
+		return a.Broker.StreamDepths(ctx)[events.StreamInbound] == 0 && n == 0
 	})
 }
 
@@ -55,7 +55,7 @@ func TestEveryFixtureIsAcceptedAndStored(t *testing.T) {
 		}
 		for _, m := range wh.Messages {
 			if m.From == "" && m.FromUserID == "" && m.Profile.WaID == "" && m.Profile.UserID == "" {
-				wantEvents["messages.unattributed\x00"+string(m.Raw)] = true
+				wantEvents[events.FieldUnattributedMessage+"\x00"+string(m.Raw)] = true
 				continue
 			}
 			wantMsgs[m.ID] = true
@@ -221,7 +221,7 @@ func TestWebhookRejectsBadInput(t *testing.T) {
 		})
 	}
 	time.Sleep(200 * time.Millisecond) // anything wrongly accepted would be ingested by now
-	if d := a.Broker.StreamDepths(context.Background())[embed.StreamInbound]; d != 0 {
+	if d := a.Broker.StreamDepths(context.Background())[events.StreamInbound]; d != 0 {
 		t.Fatalf("%d rejected webhooks reached the stream", d)
 	}
 	if c := counts(t, a); c.Messages != 0 || c.Events != 0 || c.Statuses != 0 {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"sendbox/events"
 )
 
 // Bot states of a conversation.
@@ -14,15 +16,6 @@ const (
 	BotOn     = "on"
 	BotOff    = "off"
 	BotPaused = "paused"
-)
-
-// Timeline kinds of the assistant.
-const (
-	EventBot       = "bot"            // the assistant switched on, off, paused or resumed
-	EventEscalated = "escalated"      // the policy handed the conversation to a person
-	EventAI        = "ai"             // the assistant recorded a turn (the thread shows its sources)
-	EventHandoff   = "handoff"        // the assistant asked a person to take over
-	EventUnurgent  = "urgent_cleared" // a person took the urgent flag off
 )
 
 // AI reply outcomes.
@@ -93,7 +86,7 @@ func (s *Store) RecordAIReply(ctx context.Context, r *AIReply) (bool, error) {
 			return fmt.Errorf("record AI reply: %w", err)
 		}
 		inserted, r.ID, r.CreatedAt = true, id, t.now
-		return t.emit(Event{Type: EventConversationUpdated, ConversationID: r.ConversationID, Status: EventAI})
+		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: r.ConversationID, Status: events.ChangeAI})
 	})
 	return inserted, err
 }
@@ -183,7 +176,7 @@ func (s *Store) SetBot(ctx context.Context, convID int64, state string, actorID 
 	if state != BotOn && state != BotOff && state != BotPaused {
 		return fmt.Errorf("unknown bot state %q", state)
 	}
-	return s.conversationChange(ctx, convID, actorID, EventBot, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeBot, body, map[string]any{events.DataBot: state}, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET bot = ? WHERE id = ?", state, convID)
 		return err
 	})
@@ -202,11 +195,11 @@ type Escalation struct {
 // posts the summary note, in one transaction. A conversation already
 // escalated keeps its first category and time.
 func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error {
-	kind := EventEscalated
+	kind, data := events.ChangeEscalated, map[string]any{events.DataCategory: e.Category}
 	if e.Category == "" {
-		kind = EventHandoff
+		kind, data = events.ChangeHandoff, nil
 	}
-	return s.conversationChange(ctx, convID, 0, kind, e.Reason, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, 0, kind, e.Reason, data, func(t *wtx) error {
 		urgent := 0
 		if e.Urgent {
 			urgent = 1
@@ -223,14 +216,14 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 			return nil
 		}
 		_, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-			VALUES (?, ?, NULL, ?, ?)`, convID, EventNote, e.Summary, t.now.UnixMilli())
+			VALUES (?, ?, NULL, ?, ?)`, convID, events.ChangeNote, e.Summary, t.now.UnixMilli())
 		return err
 	})
 }
 
 // ClearUrgent takes the urgent flag off once a person has it in hand.
 func (s *Store) ClearUrgent(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventUnurgent, body, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, actorID, events.ChangeUnurgent, body, nil, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET urgent = 0 WHERE id = ?", convID)
 		return err
 	})

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"sendbox/events"
 )
 
 // ContactUpdate is what the panel edits on a contact.
@@ -46,7 +48,7 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, u ContactUpdate) er
 				return err
 			}
 		}
-		return t.emit(Event{Type: EventContactUpdated, ContactID: id})
+		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
 	})
 }
 
@@ -73,7 +75,8 @@ func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string
 				return err
 			}
 		}
-		return t.emit(Event{Type: EventContactUpdated, ContactID: id, Status: "consent"})
+		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent,
+			Data: map[string]any{events.DataConsent: consent, events.DataSource: source}})
 	})
 }
 

@@ -5,12 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-)
 
-// Events of removals; the search index and live views act on them.
-const (
-	EventMessageDeleted = "message.deleted"
-	EventContactErased  = "contact.erased"
+	"sendbox/events"
 )
 
 // Removed lists the media files that no row refers to any more after a
@@ -38,7 +34,7 @@ func (s *Store) DeleteMessage(ctx context.Context, id int64) (*Removed, error) {
 		if err := t.deleteMessages(ctx, "id = ?", []any{id}, out); err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventMessageDeleted, MessageID: id, ConversationID: conv, ContactID: contact})
+		return t.emit(events.Event{Type: events.MessageDeleted, MessageID: id, ConversationID: conv, ContactID: contact})
 	})
 	return out, err
 }
@@ -93,7 +89,7 @@ func (s *Store) EraseContact(ctx context.Context, id int64) (*Removed, error) {
 			return err
 		}
 		for _, r := range refs {
-			if err := t.emit(Event{Type: EventMessageDeleted, MessageID: r.id, ConversationID: r.conv, ContactID: id}); err != nil {
+			if err := t.emit(events.Event{Type: events.MessageDeleted, MessageID: r.id, ConversationID: r.conv, ContactID: id}); err != nil {
 				return err
 			}
 		}
@@ -105,7 +101,7 @@ func (s *Store) EraseContact(ctx context.Context, id int64) (*Removed, error) {
 				return fmt.Errorf("erase contact: %w", err)
 			}
 		}
-		return t.emit(Event{Type: EventContactErased, ContactID: id})
+		return t.emit(events.Event{Type: events.ContactErased, ContactID: id})
 	})
 	return out, err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/language"
 )
 
@@ -143,16 +144,6 @@ type ConversationEvent struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// Timeline event kinds.
-const (
-	EventNote     = "note"
-	EventAssigned = "assigned"
-	EventTeam     = "team"
-	EventStatus   = "status"
-	EventLabels   = "labels"
-	EventLanguage = "language"
-)
-
 // ConversationEvents returns a conversation's timeline, oldest first.
 func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]ConversationEvent, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.conversation_id, e.kind, COALESCE(e.actor_id, 0), COALESCE(u.name, ''),
@@ -176,8 +167,8 @@ func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]Convers
 }
 
 // conversationChange runs change on a conversation and records the timeline
-// line and the domain event in the same transaction.
-func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, kind, body string,
+// line and the domain event, with data, in the same transaction.
+func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, kind, body string, data map[string]any,
 	change func(t *wtx) error) error {
 	return s.update(ctx, func(t *wtx) error {
 		var contact int64
@@ -204,18 +195,20 @@ func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, k
 		if _, err := t.tx.ExecContext(ctx, "UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind})
+		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind,
+			Data: data})
 	})
 }
 
 // AddNote adds a private note to a conversation.
 func (s *Store) AddNote(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventNote, body, nil)
+	return s.conversationChange(ctx, convID, actorID, events.ChangeNote, body, nil, nil)
 }
 
 // Assign gives a conversation to a user (0 unassigns); body describes it for the timeline.
 func (s *Store) Assign(ctx context.Context, convID, userID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventAssigned, body, func(t *wtx) error {
+	data := map[string]any{events.DataAssignee: userID}
+	return s.conversationChange(ctx, convID, actorID, events.ChangeAssigned, body, data, func(t *wtx) error {
 		var u any
 		if userID != 0 {
 			u = userID
@@ -227,7 +220,8 @@ func (s *Store) Assign(ctx context.Context, convID, userID, actorID int64, body 
 
 // SetTeam gives a conversation to a team (0 for none).
 func (s *Store) SetTeam(ctx context.Context, convID, teamID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventTeam, body, func(t *wtx) error {
+	data := map[string]any{events.DataTeam: teamID}
+	return s.conversationChange(ctx, convID, actorID, events.ChangeTeam, body, data, func(t *wtx) error {
 		var team any
 		if teamID != 0 {
 			team = teamID
@@ -242,7 +236,11 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 	if status == "snoozed" && snoozeUntil.IsZero() {
 		return errors.New("snoozing needs a time to wake up")
 	}
-	return s.conversationChange(ctx, convID, actorID, EventStatus, body, func(t *wtx) error {
+	data := map[string]any{events.DataStatus: status}
+	if status == "snoozed" {
+		data[events.DataSnoozedUntil] = snoozeUntil.UTC()
+	}
+	return s.conversationChange(ctx, convID, actorID, events.ChangeStatus, body, data, func(t *wtx) error {
 		// Resolving takes the urgent flag off: the matter is settled.
 		_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
 			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
@@ -257,7 +255,8 @@ func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang 
 	if lang != "" && !language.Valid(lang) {
 		return fmt.Errorf("unknown language %q", lang)
 	}
-	return s.conversationChange(ctx, convID, actorID, EventLanguage, body, func(t *wtx) error {
+	data := map[string]any{events.DataLanguage: lang}
+	return s.conversationChange(ctx, convID, actorID, events.ChangeLanguage, body, data, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
 		return err
 	})
@@ -287,10 +286,11 @@ func (s *Store) WakeSnoozed(ctx context.Context, at time.Time) (int, error) {
 		rows.Close()
 		for _, w := range list {
 			if _, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, body, created_at)
-				VALUES (?, 'status', 'Snooze ended: reopened', ?)`, w.id, t.now.UnixMilli()); err != nil {
+				VALUES (?, ?, 'Snooze ended: reopened', ?)`, w.id, events.ChangeStatus, t.now.UnixMilli()); err != nil {
 				return err
 			}
-			if err := t.emit(Event{Type: EventConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: "woke"}); err != nil {
+			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: events.ChangeWoke,
+				Data: map[string]any{events.DataStatus: "open"}}); err != nil {
 				return err
 			}
 		}
@@ -346,7 +346,8 @@ func (s *Store) DeleteLabel(ctx context.Context, id int64) error {
 
 // SetConversationLabels replaces a conversation's labels.
 func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelIDs []int64, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, EventLabels, body, func(t *wtx) error {
+	data := map[string]any{events.DataLabels: labelIDs}
+	return s.conversationChange(ctx, convID, actorID, events.ChangeLabels, body, data, func(t *wtx) error {
 		if _, err := t.tx.ExecContext(ctx, "DELETE FROM conversation_labels WHERE conversation_id = ?", convID); err != nil {
 			return err
 		}

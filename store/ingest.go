@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/language"
 )
 
@@ -88,14 +89,6 @@ type Preference struct {
 	Value        string // stop, resume
 	At           time.Time
 }
-
-// ConsentStopped and ConsentResumed are the Status of the contact.updated
-// event a marketing choice made through WhatsApp itself raises: the
-// assistant confirms it to the customer.
-const (
-	ConsentStopped = "consent_stop"
-	ConsentResumed = "consent_resume"
-)
 
 // IngestBatch is everything parsed out of a batch of webhooks.
 type IngestBatch struct {
@@ -230,6 +223,9 @@ type wtx struct {
 	bound  map[*sql.Stmt]*sql.Stmt
 	now    time.Time
 	outbox int
+	// actor is who makes the change, from the caller's context; emit
+	// records it on every event that does not name its own.
+	actor events.Actor
 }
 
 // update runs fn in one write transaction and wakes the relay if fn wrote
@@ -242,7 +238,8 @@ func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 		// watch the context, a tenth of ingest's CPU. The transaction still
 		// ends when ctx does (database/sql rolls it back), so a cancelled
 		// write stops at the next statement and commits nothing.
-		t := &wtx{s: s, ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now()}
+		t := &wtx{s: s, ctx: context.WithoutCancel(ctx), tx: tx, st: s.ingest, bound: map[*sql.Stmt]*sql.Stmt{}, now: now(),
+			actor: events.ActorFrom(ctx)}
 		defer func() {
 			for _, b := range t.bound {
 				b.Close()
@@ -271,8 +268,11 @@ func (t *wtx) stmt(s *sql.Stmt) *sql.Stmt {
 }
 
 // emit writes one domain event to the outbox in the current transaction.
-func (t *wtx) emit(ev Event) error {
+func (t *wtx) emit(ev events.Event) error {
 	ev.At = t.now
+	if ev.Actor.Kind == "" {
+		ev.Actor = t.actor
+	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return err
@@ -291,12 +291,12 @@ func (t *wtx) emit(ev Event) error {
 	if ev.Status != "" {
 		msgID += "." + ev.Status
 	}
-	if ev.Type == EventConversationUpdated || ev.Type == EventMessageUpdated || ev.Type == EventContactUpdated ||
-		ev.Type == EventKBChanged {
+	if ev.Type == events.ConversationUpdated || ev.Type == events.MessageUpdated || ev.Type == events.ContactUpdated ||
+		ev.Type == events.KBChanged {
 		// These recur for the same row: only a crash-replay may be deduplicated.
 		msgID += "." + strconv.FormatInt(t.now.UnixNano(), 36)
 	}
-	return t.job(SubjectEvents+ev.Type, msgID, payload)
+	return t.job(events.Subject(ev.Type), msgID, payload)
 }
 
 // job writes one publication to the outbox in the current transaction.
@@ -387,7 +387,7 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 			language.Follow(detected, m.Lang, m.LangSure), chosen).Scan(&convID); err != nil {
 			return fmt.Errorf("create conversation: %w", err)
 		}
-		if err := t.emit(Event{Type: EventConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
+		if err := t.emit(events.Event{Type: events.ConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
 			return err
 		}
 		newConv = true
@@ -427,12 +427,12 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 		return err
 	}
 	if m.MediaID != "" {
-		job, _ := json.Marshal(Event{Type: "media.download", MessageID: msgID, At: t.now})
-		if err := t.job(SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job); err != nil {
+		job, _ := json.Marshal(events.Event{Type: events.JobMediaDownload, MessageID: msgID, At: t.now})
+		if err := t.job(events.SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job); err != nil {
 			return err
 		}
 	}
-	return t.emit(Event{Type: EventMessageReceived, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
+	return t.emit(events.Event{Type: events.MessageReceived, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
 }
 
 // lastLanguage is the language of a contact's latest conversation, for
@@ -466,7 +466,7 @@ func (t *wtx) contact(m *InboundMessage, ts time.Time) (id int64, created bool, 
 			nullStr(m.ParentUserID), m.ProfileName, m.Username, ts.UnixMilli(), t.now.UnixMilli(), t.now.UnixMilli()).Scan(&id); err != nil {
 			return 0, false, err
 		}
-		return id, true, t.emit(Event{Type: EventContactCreated, ContactID: id})
+		return id, true, t.emit(events.Event{Type: events.ContactCreated, ContactID: id})
 	case err != nil:
 		return 0, false, err
 	}
@@ -510,7 +510,7 @@ func (t *wtx) effect(m *InboundMessage) error {
 	case err != nil:
 		return err
 	}
-	return t.emit(Event{Type: EventMessageUpdated, MessageID: id, ConversationID: conv, ContactID: contact})
+	return t.emit(events.Event{Type: events.MessageUpdated, MessageID: id, ConversationID: conv, ContactID: contact})
 }
 
 func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
@@ -559,7 +559,7 @@ func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
 		}
 	}
 	res.StatusesApplied++
-	return t.emit(Event{Type: EventMessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
+	return t.emit(events.Event{Type: events.MessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
 		WAMID: u.WAMID, Status: u.Status})
 }
 
@@ -593,9 +593,9 @@ func (t *wtx) preference(p Preference) error {
 	consent, status := "", ""
 	switch strings.ToLower(p.Value) {
 	case "stop":
-		consent, status = ConsentOptedOut, ConsentStopped
+		consent, status = ConsentOptedOut, events.ConsentStopped
 	case "resume":
-		consent, status = ConsentOptedIn, ConsentResumed
+		consent, status = ConsentOptedIn, events.ConsentResumed
 	default:
 		return nil
 	}
@@ -620,5 +620,6 @@ func (t *wtx) preference(p Preference) error {
 			return err
 		}
 	}
-	return t.emit(Event{Type: EventContactUpdated, ContactID: id, Status: status})
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: status,
+		Data: map[string]any{events.DataConsent: consent}})
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"sendbox/events"
 )
 
 // Knowledge-base document kinds.
@@ -124,7 +126,7 @@ func (s *Store) SaveKB(ctx context.Context, d *KBDoc, chunks []ChunkText) error 
 		if _, err := t.tx.ExecContext(ctx, "DELETE FROM kb_chunks WHERE doc_id = ? AND seq >= ?", d.ID, len(chunks)); err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventKBChanged, DocID: d.ID})
+		return t.emit(events.Event{Type: events.KBChanged, DocID: d.ID})
 	})
 }
 
@@ -141,7 +143,7 @@ func (s *Store) DeleteKB(ctx context.Context, id int64) error {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return t.emit(Event{Type: EventKBChanged, DocID: id})
+		return t.emit(events.Event{Type: events.KBChanged, DocID: id})
 	})
 }
 

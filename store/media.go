@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"sendbox/events"
 )
 
 // SetMediaStored records that a message's media is on disk.
@@ -29,7 +31,7 @@ func (s *Store) setMedia(ctx context.Context, msgID int64, query string, args ..
 			}
 			return fmt.Errorf("media of message %d: %w", msgID, err)
 		}
-		return t.emit(Event{Type: EventMessageUpdated, MessageID: msgID, ConversationID: conv, ContactID: contact, Status: "media"})
+		return t.emit(events.Event{Type: events.MessageUpdated, MessageID: msgID, ConversationID: conv, ContactID: contact, Status: events.ChangeMedia})
 	})
 }
 

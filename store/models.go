@@ -150,47 +150,6 @@ const (
 	StateFailed   = "failed"
 )
 
-// Event is a domain event as it travels on the broker (JSON). Consumers
-// (search, live updates, automations) look the rows up by these ids.
-type Event struct {
-	Type           string    `json:"type"`
-	MessageID      int64     `json:"message_id,omitempty"`
-	ConversationID int64     `json:"conversation_id,omitempty"`
-	ContactID      int64     `json:"contact_id,omitempty"`
-	WAMID          string    `json:"wamid,omitempty"`
-	Status         string    `json:"status,omitempty"`
-	DocID          int64     `json:"doc_id,omitempty"` // a knowledge-base document
-	At             time.Time `json:"at"`
-}
-
-// Event types and the subjects they are published on.
-const (
-	EventMessageReceived     = "message.received"
-	EventMessageQueued       = "message.queued"
-	EventMessageStatus       = "message.status"
-	EventMessageUpdated      = "message.updated"
-	EventConversationCreated = "conversation.created"
-	EventConversationUpdated = "conversation.updated"
-	EventContactCreated      = "contact.created"
-	EventContactUpdated      = "contact.updated"
-	EventKBChanged           = "kb.changed"
-
-	// SubjectEvents prefixes domain events: "events." + type.
-	SubjectEvents = "events."
-	// SubjectMediaDownload carries jobs to fetch inbound media.
-	SubjectMediaDownload = "jobs.media.download"
-	// SubjectSend carries outbound messages to the sender.
-	SubjectSend = "outbound.send"
-)
-
-// OutboxItem is one pending publication of the transactional outbox.
-type OutboxItem struct {
-	ID      int64
-	Subject string
-	MsgID   string
-	Payload []byte
-}
-
 // APIKey is a stored API key (never the key itself).
 type APIKey struct {
 	ID         int64     `json:"id"`

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"sendbox/events"
 )
 
 // DefaultTeamName is the team setup creates, with the owner in it, so that
@@ -152,7 +154,7 @@ func (s *Store) EscalationSpell(ctx context.Context, convID int64) (int64, error
 	var id sql.NullInt64
 	err := s.r.QueryRowContext(ctx, `SELECT MIN(id) FROM conversation_events WHERE conversation_id = ?1 AND kind = ?2
 		AND id > COALESCE((SELECT MAX(id) FROM conversation_events WHERE conversation_id = ?1 AND kind IN (?3, ?4)), 0)`,
-		convID, EventEscalated, EventUnurgent, EventStatus).Scan(&id)
+		convID, events.ChangeEscalated, events.ChangeUnurgent, events.ChangeStatus).Scan(&id)
 	return id.Int64, err
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"sendbox/events"
 )
 
 // OutboundInput is a message the business wants to send.
@@ -106,6 +108,8 @@ func (s *Store) leadQueueBatch() {
 				results[i].err = err
 				continue
 			}
+			// The group's transaction is the leader's; each message is its caller's.
+			t.actor = events.ActorFrom(c.ctx)
 			if _, err := t.exec("SAVEPOINT queue_one"); err != nil {
 				return err
 			}
@@ -171,7 +175,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 			detected, chosen).Scan(&convID); err != nil {
 			return nil, false, fmt.Errorf("create conversation: %w", err)
 		}
-		if err := t.emit(Event{Type: EventConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
+		if err := t.emit(events.Event{Type: events.ConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
 			return nil, false, err
 		}
 	case err != nil:
@@ -214,16 +218,16 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		}
 		if n, _ := r.RowsAffected(); n > 0 {
 			if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, EventBot, in.AuthorID, nowMS); err != nil {
+				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, events.ChangeBot, in.AuthorID, nowMS); err != nil {
 				return nil, false, err
 			}
 		}
 	}
-	job, _ := json.Marshal(Event{Type: "send", MessageID: id, ContactID: contactID, At: t.now})
-	if err := t.job(SubjectSend, "send."+strconv.FormatInt(id, 10), job); err != nil {
+	job, _ := json.Marshal(events.Event{Type: events.JobSend, MessageID: id, ContactID: contactID, At: t.now})
+	if err := t.job(events.SubjectSend, "send."+strconv.FormatInt(id, 10), job); err != nil {
 		return nil, false, err
 	}
-	if err := t.emit(Event{Type: EventMessageQueued, MessageID: id, ConversationID: convID, ContactID: contactID}); err != nil {
+	if err := t.emit(events.Event{Type: events.MessageQueued, MessageID: id, ConversationID: convID, ContactID: contactID}); err != nil {
 		return nil, false, err
 	}
 	msg, err := t.messageByID(id)
@@ -255,7 +259,7 @@ func (t *wtx) recipient(waID, userID string) (int64, error) {
 		t.now.UnixMilli(), t.now.UnixMilli()).Scan(&id); err != nil {
 		return 0, err
 	}
-	return id, t.emit(Event{Type: EventContactCreated, ContactID: id})
+	return id, t.emit(events.Event{Type: events.ContactCreated, ContactID: id})
 }
 
 // The sender's states of an outbound message besides queued, accepted and
@@ -384,7 +388,7 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 					return err
 				}
 			}
-			if err := t.emit(Event{Type: EventMessageStatus, MessageID: o.MessageID, ConversationID: conv,
+			if err := t.emit(events.Event{Type: events.MessageStatus, MessageID: o.MessageID, ConversationID: conv,
 				ContactID: contact, WAMID: o.WAMID, Status: state}); err != nil {
 				return err
 			}
@@ -415,7 +419,7 @@ func (t *wtx) adoptSend(sendID, wamid string) error {
 	case err != nil:
 		return fmt.Errorf("adopt send %s: %w", sendID, err)
 	}
-	return t.emit(Event{Type: EventMessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
+	return t.emit(events.Event{Type: events.MessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
 		WAMID: wamid, Status: StateAccepted})
 }
 
@@ -464,7 +468,7 @@ func (t *wtx) applyEarlyStatuses(wamid string) error {
 		case err != nil:
 			return err
 		}
-		if err := t.emit(Event{Type: EventMessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
+		if err := t.emit(events.Event{Type: events.MessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
 			WAMID: wamid, Status: x.status}); err != nil {
 			return err
 		}
@@ -473,15 +477,15 @@ func (t *wtx) applyEarlyStatuses(wamid string) error {
 }
 
 // PendingOutbox returns up to limit outbox items in order.
-func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxItem, error) {
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]events.Publication, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT id, subject, msg_id, payload FROM outbox ORDER BY id LIMIT ?", limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []OutboxItem
+	var out []events.Publication
 	for rows.Next() {
-		var it OutboxItem
+		var it events.Publication
 		if err := rows.Scan(&it.ID, &it.Subject, &it.MsgID, &it.Payload); err != nil {
 			return nil, err
 		}

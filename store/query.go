@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/language"
 )
 
@@ -438,6 +439,6 @@ func (s *Store) MarkConversationRead(ctx context.Context, convID int64) error {
 		if err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventConversationUpdated, ConversationID: convID, ContactID: contact, Status: "read"})
+		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: events.ChangeRead})
 	})
 }

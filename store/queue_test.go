@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"sendbox/events"
 )
 
 // TestQueueOutboundGroups: concurrent calls are written in shared
@@ -76,7 +78,7 @@ func TestQueueOutboundGroups(t *testing.T) {
 	}
 	var stored, jobs int
 	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM messages WHERE direction = 'outbound'").Scan(&stored)
-	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE subject = ?", SubjectSend).Scan(&jobs)
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE subject = ?", events.SubjectSend).Scan(&jobs)
 	if want := len(seen) + len(byKey); stored != want || jobs != want {
 		t.Errorf("stored %d messages and %d send jobs, want %d of each", stored, jobs, want)
 	}

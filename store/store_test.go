@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sendbox/events"
 )
 
 func openTest(t testing.TB) *Store {
@@ -179,7 +181,7 @@ func TestIdempotencyKey(t *testing.T) {
 	items, _ := s.PendingOutbox(ctx, 100)
 	sends := 0
 	for _, it := range items {
-		if it.Subject == SubjectSend {
+		if it.Subject == events.SubjectSend {
 			sends++
 		}
 	}
@@ -386,9 +388,9 @@ func TestEraseContact(t *testing.T) {
 	var deleted, erased int
 	for _, it := range items {
 		switch it.Subject {
-		case SubjectEvents + EventMessageDeleted:
+		case events.Subject(events.MessageDeleted):
 			deleted++
-		case SubjectEvents + EventContactErased:
+		case events.Subject(events.ContactErased):
 			erased++
 		}
 	}

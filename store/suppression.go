@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"sendbox/events"
 )
 
 // The suppression list keeps a marketing opt-out alive after the right to
@@ -135,8 +137,10 @@ func (t *wtx) metaMarketingError(contactID int64, code int, at time.Time) error 
 	}
 	var r sql.Result
 	var err error
+	var data map[string]any // what changed: the consent; a hold says nothing more
 	switch code {
 	case codeMarketingStopped:
+		data = map[string]any{events.DataConsent: ConsentOptedOut, events.DataSource: "meta 131050"}
 		r, err = t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = 'opted_out', consent_source = 'meta 131050',
 			consent_at = ?1, updated_at = ?2 WHERE id = ?3 AND consent != 'opted_out' AND (consent_at IS NULL OR consent_at <= ?1)`,
 			at.UnixMilli(), t.now.UnixMilli(), contactID)
@@ -152,7 +156,8 @@ func (t *wtx) metaMarketingError(contactID int64, code int, at time.Time) error 
 	if n, _ := r.RowsAffected(); n == 0 {
 		return nil
 	}
-	return t.emit(Event{Type: EventContactUpdated, ContactID: contactID, Status: "consent"})
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: contactID, Status: events.ChangeConsent,
+		Data: data})
 }
 
 // recipientContact finds the contact a status webhook's recipient_id names.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/events"
 	"sendbox/store"
 )
 
@@ -75,7 +76,9 @@ func (p *Panel) authed(need string, h http.HandlerFunc) http.Handler {
 			http.Error(w, "Your session has ended: sign in again.", http.StatusUnauthorized)
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		// The store records the signed-in person on every event the request causes.
+		ctx := events.WithActor(context.WithValue(r.Context(), sessionKey{}, s), events.User(s.User.ID, s.User.Name))
+		r = r.WithContext(ctx)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			limit := int64(maxFormBytes)
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sendbox/assistant"
+	"sendbox/events"
 	"sendbox/language"
 	"sendbox/store"
 )
@@ -200,7 +201,7 @@ func (p *Panel) lang(text string) string {
 
 // urgentAlert renders the alert every open panel shows when the policy
 // makes a conversation urgent: who, and why.
-func (p *Panel) urgentAlert(ev store.Event) (string, string) {
+func (p *Panel) urgentAlert(ev events.Event) (string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conv, err := p.Store.ConversationByID(ctx, ev.ConversationID)

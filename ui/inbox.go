@@ -260,7 +260,7 @@ func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
 		cv.AutoLang, cv.AutoLangSource = language.Resolve("", conv.LanguageDetected, cv.Contact.WaID)
 	}
 	if conv.Unread > 0 && cv.CanReply {
-		p.markRead(conv, msgs)
+		p.markRead(r.Context(), conv, msgs)
 	}
 	return cv, nil
 }
@@ -290,7 +290,7 @@ func (p *Panel) threadMessages(ctx context.Context, convID int64, at string) ([]
 
 // markRead clears the unread count and tells Meta the customer's latest
 // message was read, off the request path.
-func (p *Panel) markRead(conv *store.Conversation, msgs []store.Message) {
+func (p *Panel) markRead(rctx context.Context, conv *store.Conversation, msgs []store.Message) {
 	var wamid string
 	for _, m := range msgs { // newest first
 		if m.Direction == store.Inbound && m.WAMID != "" {
@@ -299,7 +299,8 @@ func (p *Panel) markRead(conv *store.Conversation, msgs []store.Message) {
 		}
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// The request's values (who read it) outlive the request, which ends first.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(rctx), 30*time.Second)
 		defer cancel()
 		if err := p.Store.MarkConversationRead(ctx, conv.ID); err != nil {
 			p.Log.Warn("mark conversation read", slog.Any("err", err))

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"sendbox/accounts"
-	"sendbox/store"
+	"sendbox/events"
 )
 
 // hub fans the broker's domain events out to the browsers that have the
@@ -38,15 +38,15 @@ type live struct {
 
 // alerter renders the alert an event raises in every open panel, or "".
 // It runs off the broker's callback, so it may read the store.
-type alerter func(ev store.Event) (name, html string)
+type alerter func(ev events.Event) (name, html string)
 
 func newHub(nc *nats.Conn, log *slog.Logger, alert alerter) *hub {
 	h := &hub{log: log, clients: map[chan []live]bool{}, done: make(chan struct{})}
 	if nc == nil {
 		return h
 	}
-	sub, err := nc.Subscribe(store.SubjectEvents+">", func(m *nats.Msg) {
-		var ev store.Event
+	sub, err := nc.Subscribe(events.SubjectsEvents, func(m *nats.Msg) {
+		var ev events.Event
 		if json.Unmarshal(m.Data, &ev) != nil {
 			return
 		}
@@ -55,7 +55,7 @@ func newHub(nc *nats.Conn, log *slog.Logger, alert alerter) *hub {
 			out = append(out, live{Name: n})
 		}
 		h.broadcast(out)
-		if alert != nil && ev.Type == store.EventConversationUpdated && ev.Status == store.EventEscalated {
+		if alert != nil && ev.Type == events.ConversationUpdated && ev.Status == events.ChangeEscalated {
 			go func() {
 				if name, html := alert(ev); html != "" {
 					h.broadcast([]live{{Name: name, HTML: html}})
@@ -72,12 +72,12 @@ func newHub(nc *nats.Conn, log *slog.Logger, alert alerter) *hub {
 }
 
 // liveNames are the SSE event names an event wakes in the browser.
-func liveNames(ev store.Event) []string {
+func liveNames(ev events.Event) []string {
 	var names []string
 	if ev.ConversationID != 0 {
 		conv := strconv.FormatInt(ev.ConversationID, 10)
 		names = append(names, "inbox", "conv-"+conv)
-		if ev.Type == store.EventMessageReceived {
+		if ev.Type == events.MessageReceived {
 			// The customer wrote: the reply window may have just opened.
 			names = append(names, "wrote-"+conv)
 		}

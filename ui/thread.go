@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/outbound"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -82,7 +83,7 @@ type locationView struct {
 // thread merges messages (newest first in msgs) and timeline events into
 // chronological items with day headings. ai holds the assistant's turns by
 // the message each sent; copilot lets the reader translate messages.
-func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store.ConversationEvent, users map[int64]string,
+func (p *Panel) thread(ctx context.Context, msgs []store.Message, timeline []store.ConversationEvent, users map[int64]string,
 	ai map[int64]*store.AIReply, convID int64, copilot bool) []threadItem {
 	byWAMID := map[string]*store.Message{}
 	reactions := map[string][]string{}
@@ -135,9 +136,9 @@ func (p *Panel) thread(ctx context.Context, msgs []store.Message, events []store
 		}
 		items = append(items, threadItem{Msg: v, At: at, Seq: m.ID})
 	}
-	for i := range events {
-		e := &events[i]
-		if e.Kind == store.EventNote {
+	for i := range timeline {
+		e := &timeline[i]
+		if e.Kind == events.ChangeNote {
 			items = append(items, threadItem{Note: e, At: e.CreatedAt})
 		} else {
 			items = append(items, threadItem{Event: e, At: e.CreatedAt})

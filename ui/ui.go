@@ -25,6 +25,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/events"
 	"sendbox/knowledge"
 	"sendbox/llm"
 	"sendbox/metrics"
@@ -456,7 +457,7 @@ func (p *Panel) actorName(e store.ConversationEvent) string {
 		return e.ActorName
 	}
 	switch e.Kind {
-	case store.EventNote, store.EventEscalated, store.EventHandoff:
+	case events.ChangeNote, events.ChangeEscalated, events.ChangeHandoff:
 		return p.T("thread.assistant")
 	}
 	return ""

@@ -1,7 +1,8 @@
-// Package events carries sendbox's domain events: the relay that moves the
-// store's transactional outbox onto the broker, so that every row written
-// is followed by its event or job, even across a crash.
-package events
+package embed
+
+// The outbox relay lives beside the broker it feeds: it moves the store's
+// transactional outbox onto the streams, so that every row written is
+// followed by its event or job, even across a crash.
 
 import (
 	"context"
@@ -10,11 +11,22 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"sendbox/embed"
+	"sendbox/events"
 	"sendbox/guard"
 	"sendbox/metrics"
-	"sendbox/store"
 )
+
+// Outbox is the store's transactional outbox, as the relay drains it. The
+// relay takes this much rather than the store itself so that the broker's
+// package stays free of SQL: store.Store satisfies it.
+type Outbox interface {
+	// PendingOutbox returns up to limit items, oldest first.
+	PendingOutbox(ctx context.Context, limit int) ([]events.Publication, error)
+	// DeleteOutbox deletes the items up to and including the id upTo.
+	DeleteOutbox(ctx context.Context, upTo int64) error
+	// OutboxLen counts the items waiting.
+	OutboxLen(ctx context.Context) (int, error)
+}
 
 // Relay publishes outbox items in order and deletes them once the broker
 // has acknowledged them. Items carry a deterministic message id, so a
@@ -27,8 +39,8 @@ type Relay struct {
 	// items wait in the outbox, in SQLite.
 	Hold func() bool
 
-	store     *store.Store
-	broker    *embed.Broker
+	outbox    Outbox
+	broker    *Broker
 	log       *slog.Logger
 	wake      chan struct{}
 	done      chan struct{}
@@ -37,14 +49,14 @@ type Relay struct {
 }
 
 // NewRelay builds the relay; call Run to start it.
-func NewRelay(st *store.Store, br *embed.Broker, reg *metrics.Registry, log *slog.Logger) *Relay {
+func NewRelay(outbox Outbox, br *Broker, reg *metrics.Registry, log *slog.Logger) *Relay {
 	c := reg.Counter("sendbox_outbox_published_total", "Outbox items relayed to the broker, by result.", "result")
-	r := &Relay{store: st, broker: br, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}),
+	r := &Relay{outbox: outbox, broker: br, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}),
 		published: c.With("ok"), failed: c.With("error")}
 	reg.GaugeFunc("sendbox_outbox_pending", "Outbox items not yet relayed to the broker.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		n, _ := st.OutboxLen(ctx)
+		n, _ := outbox.OutboxLen(ctx)
 		return float64(n)
 	})
 	return r
@@ -90,7 +102,7 @@ func (r *Relay) guarded(ctx context.Context) {
 // drain publishes until the outbox is empty or an error stops it.
 func (r *Relay) drain(ctx context.Context) {
 	for ctx.Err() == nil && (r.Hold == nil || !r.Hold()) {
-		items, err := r.store.PendingOutbox(ctx, relayBatch)
+		items, err := r.outbox.PendingOutbox(ctx, relayBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.Error("read outbox", slog.Any("err", err))
@@ -102,7 +114,7 @@ func (r *Relay) drain(ctx context.Context) {
 		}
 		last, err := r.publish(ctx, items)
 		if last > 0 {
-			if derr := r.store.DeleteOutbox(ctx, last); derr != nil {
+			if derr := r.outbox.DeleteOutbox(ctx, last); derr != nil {
 				r.log.Error("trim outbox", slog.Any("err", derr))
 				return
 			}
@@ -119,7 +131,7 @@ func (r *Relay) drain(ctx context.Context) {
 
 // publish sends items asynchronously and returns the id of the last item of
 // the unbroken acknowledged prefix.
-func (r *Relay) publish(ctx context.Context, items []store.OutboxItem) (int64, error) {
+func (r *Relay) publish(ctx context.Context, items []events.Publication) (int64, error) {
 	futures := make([]jetstream.PubAckFuture, 0, len(items))
 	var firstErr error
 	for _, it := range items {

@@ -1,0 +1,166 @@
+// Package events is sendbox's catalogue of what travels on the broker: the
+// streams, the subjects, the domain event types and their payload, and the
+// names under which the webhook log parks what it could not store.
+//
+// It is a leaf: it imports the standard library only, so that every package,
+// the store included, may name an event without importing the broker. The
+// values are on the wire and in existing data (stream names, subjects, the
+// types inside stored outbox rows and in the EVENTS stream, the fields of the
+// webhook log): a name here may change, its value never.
+package events
+
+import "time"
+
+// Streams. Each holds the subjects under one prefix (SubjectsInbound…).
+const (
+	// StreamInbound holds raw, signature-checked webhook bodies until ingested.
+	StreamInbound = "INBOUND"
+	// StreamOutbound holds messages waiting for the sender.
+	StreamOutbound = "OUTBOUND"
+	// StreamEvents holds domain events for every interested consumer.
+	StreamEvents = "EVENTS"
+	// StreamJobs holds background jobs: media downloads and assistant turns.
+	StreamJobs = "JOBS"
+)
+
+// Streams returns every stream, in the order they are created.
+func Streams() []string { return []string{StreamInbound, StreamOutbound, StreamEvents, StreamJobs} }
+
+// The subjects each stream is created with.
+const (
+	SubjectsInbound  = "inbound.>"
+	SubjectsOutbound = "outbound.>"
+	SubjectsEvents   = SubjectEventPrefix + ">"
+	SubjectsJobs     = "jobs.>"
+)
+
+// Subjects of the work queues.
+const (
+	// SubjectWebhook carries one webhook body (INBOUND).
+	SubjectWebhook = "inbound.webhook"
+	// SubjectSend carries an outbound message to the sender (OUTBOUND).
+	SubjectSend = "outbound.send"
+	// SubjectMediaDownload carries a job to fetch inbound media (JOBS).
+	SubjectMediaDownload = "jobs.media.download"
+	// SubjectAITurn carries the customer messages the assistant is to answer (JOBS).
+	SubjectAITurn = "jobs.ai.turn"
+
+	// JobMediaDownload is the Type of a media download job, an Event
+	// carrying the message id.
+	JobMediaDownload = "media.download"
+	// JobSend is the Type of a send job, an Event carrying the message id.
+	JobSend = "send"
+)
+
+// SubjectEventPrefix prefixes every domain event's subject: an event of
+// type t is published on SubjectEventPrefix + t (see Subject).
+const SubjectEventPrefix = "events."
+
+// Subject returns the subject an event of type t is published on.
+func Subject(t string) string { return SubjectEventPrefix + t }
+
+// Subject filters for the events about one kind of row (SubjectsEvents takes them all).
+const (
+	SubjectMessageEvents      = SubjectEventPrefix + "message.>"
+	SubjectConversationEvents = SubjectEventPrefix + "conversation.>"
+	SubjectContactEvents      = SubjectEventPrefix + "contact.>"
+	SubjectKBEvents           = SubjectEventPrefix + "kb.>"
+)
+
+// Event types: "<row>.<what happened>".
+const (
+	MessageReceived     = "message.received" // an inbound message was stored
+	MessageQueued       = "message.queued"   // an outbound message waits for the sender
+	MessageStatus       = "message.status"   // a message's state moved (Status: the new state)
+	MessageUpdated      = "message.updated"  // edited, revoked, or its media stored (Status: ChangeMedia)
+	MessageDeleted      = "message.deleted"  // erased
+	ConversationCreated = "conversation.created"
+	ConversationUpdated = "conversation.updated" // Status: one of the Change names
+	ContactCreated      = "contact.created"
+	ContactUpdated      = "contact.updated" // Status: ChangeConsent, ConsentStopped, ConsentResumed or "" (details)
+	ContactErased       = "contact.erased"
+	KBChanged           = "kb.changed" // a knowledge-base document added, changed or removed
+)
+
+// What changed, in an updated event's Status. A conversation's changes are
+// also the kinds of its timeline rows.
+const (
+	ChangeNote      = "note"           // a private note added
+	ChangeAssigned  = "assigned"       // given to a person, or unassigned
+	ChangeTeam      = "team"           // given to a team, or none
+	ChangeStatus    = "status"         // opened, resolved, pending or snoozed
+	ChangeLabels    = "labels"         // labels set
+	ChangeLanguage  = "language"       // the language to write in chosen
+	ChangeBot       = "bot"            // the assistant switched on, off, paused or resumed
+	ChangeEscalated = "escalated"      // the policy handed the conversation to a person
+	ChangeAI        = "ai"             // the assistant recorded a turn (the thread shows its sources)
+	ChangeHandoff   = "handoff"        // the assistant asked a person to take over
+	ChangeUnurgent  = "urgent_cleared" // a person took the urgent flag off
+	ChangeWoke      = "woke"           // a snooze ended: reopened
+	ChangeRead      = "read"           // the unread count went to zero
+	ChangeConsent   = "consent"        // a contact's marketing consent set (panel, API, Meta's 131050)
+	ChangeMedia     = "media"          // a message's media downloaded (or failed for good)
+
+	// ConsentStopped and ConsentResumed are the changes of a contact
+	// whose marketing preference came from WhatsApp (stop or resume).
+	ConsentStopped = "consent_stop"
+	ConsentResumed = "consent_resume"
+)
+
+// Event is a domain event as it travels on the EVENTS stream (JSON).
+// Consumers (search, live updates, the assistant, alerts) look the rows up
+// by these ids.
+type Event struct {
+	Type           string `json:"type"`
+	MessageID      int64  `json:"message_id,omitempty"`
+	ConversationID int64  `json:"conversation_id,omitempty"`
+	ContactID      int64  `json:"contact_id,omitempty"`
+	WAMID          string `json:"wamid,omitempty"`
+	// Status is what changed: a message's new state in message.status, a
+	// Change name in the updated events.
+	Status string    `json:"status,omitempty"`
+	DocID  int64     `json:"doc_id,omitempty"` // a knowledge-base document
+	At     time.Time `json:"at"`
+	// Actor is who made the change (see ActorFrom); the store sets it on
+	// every domain event. Jobs that reuse this shape carry none.
+	Actor Actor `json:"actor,omitzero"`
+	// Data holds the new values where the change has them: the assignee,
+	// the status, the labels… (keys named in the Data* constants).
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// Keys of Event.Data.
+const (
+	DataAssignee     = "assignee_id"   // ChangeAssigned: the user, 0 for none
+	DataTeam         = "team_id"       // ChangeTeam: the team, 0 for none
+	DataStatus       = "status"        // ChangeStatus, ChangeWoke: open, pending, resolved or snoozed
+	DataSnoozedUntil = "snoozed_until" // ChangeStatus to snoozed: when it wakes
+	DataLabels       = "label_ids"     // ChangeLabels: the labels now on it
+	DataLanguage     = "language"      // ChangeLanguage: the language chosen, "" for detection's
+	DataBot          = "bot"           // ChangeBot: on, off or paused
+	DataCategory     = "category"      // ChangeEscalated: the policy category
+	DataConsent      = "consent"       // ChangeConsent, ConsentStopped, ConsentResumed: the new state
+	DataSource       = "source"        // ChangeConsent: where the consent came from
+)
+
+// Publication is one item of the store's transactional outbox: what the
+// relay publishes, and the id the broker deduplicates it by.
+type Publication struct {
+	ID      int64 // the outbox row, in order
+	Subject string
+	MsgID   string
+	Payload []byte
+}
+
+// Fields of the webhook log (store.WebhookEvent) that sendbox writes itself,
+// beside the fields Meta sends: what could not be stored is parked under
+// them, the reason as the entry's type.
+const (
+	FieldUnstoredMessage = "sendbox.unstored_message"
+	FieldUnstoredStatus  = "sendbox.unstored_status"
+	FieldUnstoredEvent   = "sendbox.unstored_event"
+	// FieldUnparsedWebhook is a body that is JSON but not a WhatsApp webhook.
+	FieldUnparsedWebhook = "sendbox.unparsed_webhook"
+	// FieldUnattributedMessage is a message with neither a number nor a user id.
+	FieldUnattributedMessage = "messages.unattributed"
+)
