@@ -31,6 +31,7 @@ import (
 	"sendbox/embed"
 	"sendbox/events"
 	"sendbox/guard"
+	"sendbox/inbox"
 	"sendbox/knowledge"
 	"sendbox/llm"
 	"sendbox/metrics"
@@ -66,6 +67,9 @@ type Assistant struct {
 	Metrics *metrics.Registry
 	Log     *slog.Logger
 	Now     func() time.Time
+	// Router decides who answers what the screening leaves (flows, then
+	// the assistant, then people); nil: the assistant, then people.
+	Router *inbox.Router
 
 	settings atomic.Pointer[Settings]
 	rules    atomic.Pointer[policy.Rules]
@@ -111,6 +115,9 @@ func (a *Assistant) Start(ctx context.Context) error {
 		model: a.Metrics.Histogram("sendbox_ai_model_seconds", "Time the model took in an assistant turn.",
 			[]float64{.1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60}).With(),
 		escal: a.Metrics.Counter("sendbox_ai_escalations_total", "Conversations handed to a person by the policy, by category.", "category"),
+	}
+	if a.Router == nil {
+		a.Router = &inbox.Router{Store: a.Store, Answerers: []inbox.Answerer{a}}
 	}
 	if err := a.Reload(ctx); err != nil {
 		return err

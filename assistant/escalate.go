@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/inbox"
 	"sendbox/policy"
 	"sendbox/store"
 )
@@ -53,7 +54,8 @@ func (a *Assistant) escalate(ctx context.Context, conv *store.Conversation, m *s
 	}
 	reason := fmt.Sprintf("Escalated: %s (%q)", CategoryNames[category], matchedText(res))
 	err := a.Store.Escalate(ctx, conv.ID, store.Escalation{Category: category, Urgent: true, TeamID: s.TeamID,
-		Reason: reason, Summary: a.summary(ctx, conv, m, res, sent != nil)})
+		Reason: reason, Summary: a.summary(ctx, conv, m, res, sent != nil),
+		Routing: &store.Routing{To: store.RoutePerson, Reason: inbox.ReasonEscalated, Detail: category}})
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,8 @@ func (a *Assistant) handoff(ctx context.Context, t *turn, outcome, why string, p
 		a.Log.Warn("assistant: tell the customer a person will answer", slog.Any("err", err))
 	}
 	if err := a.Store.Escalate(ctx, t.conv.ID, store.Escalation{TeamID: s.TeamID,
-		Reason: "Handed to a person: " + why}); err != nil {
+		Reason:  "Handed to a person: " + why,
+		Routing: &store.Routing{To: store.RoutePerson, Reason: inbox.ReasonHandoff, Detail: why}}); err != nil {
 		return err
 	}
 	t.reply.MessageID, t.reply.Outcome, t.reply.Detail = msgID(sent), outcome, why

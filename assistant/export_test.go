@@ -15,5 +15,5 @@ func (a *Assistant) ActAs(ctx context.Context, msgID int64, res policy.Result) e
 	if m == nil || err != nil {
 		return err
 	}
-	return a.act(ctx, conv, m, res, a.settings.Load())
+	return a.act(ctx, conv, m, res)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"sendbox/events"
+	"sendbox/inbox"
 	"sendbox/outbound"
 	"sendbox/policy"
 	"sendbox/store"
@@ -48,24 +49,51 @@ func (a *Assistant) screen(ctx context.Context, msgID int64) error {
 	if err := a.carryPause(ctx, conv, s); err != nil {
 		return err
 	}
-	return a.act(ctx, conv, m, a.matcher.Load().Check(m.Text), s)
+	return a.act(ctx, conv, m, a.matcher.Load().Check(m.Text))
 }
 
 // act does what the policy decided about a customer message: an opt-out or
 // a re-subscription at once (an opt-out wins if a message asks for both),
-// an escalation at once, anything else a turn on the work queue.
-func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result, s *Settings) error {
+// an escalation at once, whoever would answer otherwise; anything else goes
+// to the router, which decides who answers it.
+func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
 	switch {
 	case res.OptOut:
-		return a.optOut(ctx, conv, m, res)
+		if err := a.optOut(ctx, conv, m, res); err != nil {
+			return err
+		}
+		return a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: inbox.ReasonOptedOut})
 	case res.OptIn:
-		return a.optIn(ctx, conv, m, res)
+		if err := a.optIn(ctx, conv, m, res); err != nil {
+			return err
+		}
+		return a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: inbox.ReasonOptedIn})
 	case res.Escalate:
 		return a.escalate(ctx, conv, m, res, "rules", a.now())
 	}
-	if !s.Enabled || conv.Bot != store.BotOn {
-		return nil
+	_, err := a.Router.Route(ctx, conv, m)
+	return err
+}
+
+// Name is who answers when the assistant takes a message.
+func (a *Assistant) Name() string { return store.RouteAssistant }
+
+// Wants is the assistant as one of the router's answerers: it answers when
+// it is switched on, and on in this conversation.
+func (a *Assistant) Wants(ctx context.Context, conv *store.Conversation, m *store.Message) (inbox.Verdict, error) {
+	switch {
+	case !a.settings.Load().Enabled:
+		return inbox.Verdict{Reason: inbox.ReasonAssistantOff}, nil
+	case conv.Bot == store.BotOff:
+		return inbox.Verdict{Reason: inbox.ReasonBotOff}, nil
+	case conv.Bot != store.BotOn:
+		return inbox.Verdict{Reason: inbox.ReasonBotPaused}, nil
 	}
+	return inbox.Verdict{Taken: true, Reason: inbox.ReasonAssistantOn}, nil
+}
+
+// Answer queues a turn for m, once however often it is asked.
+func (a *Assistant) Answer(ctx context.Context, conv *store.Conversation, m *store.Message) error {
 	return a.enqueueTurn(ctx, m.ID)
 }
 

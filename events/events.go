@@ -100,6 +100,7 @@ const (
 	ChangeRead      = "read"           // the unread count went to zero
 	ChangeConsent   = "consent"        // a contact's marketing consent set (panel, API, Meta's 131050)
 	ChangeMedia     = "media"          // a message's media downloaded (or failed for good)
+	ChangeRouted    = "routed"         // who answers the customer changed (inbox.Router)
 
 	// ConsentStopped and ConsentResumed are the changes of a contact
 	// whose marketing preference came from WhatsApp (stop or resume).
@@ -141,6 +142,8 @@ const (
 	DataCategory     = "category"      // ChangeEscalated: the policy category
 	DataConsent      = "consent"       // ChangeConsent, ConsentStopped, ConsentResumed: the new state
 	DataSource       = "source"        // ChangeConsent: where the consent came from
+	DataRoutedTo     = "routed_to"     // ChangeRouted: flow, assistant, person or system
+	DataReason       = "reason"        // ChangeRouted: why, a reason code (inbox.Reason*)
 )
 
 // Publication is one item of the store's transactional outbox: what the

@@ -26,7 +26,7 @@ func TestWireValues(t *testing.T) {
 		ChangeNote: "note", ChangeAssigned: "assigned", ChangeTeam: "team", ChangeStatus: "status", ChangeLabels: "labels",
 		ChangeLanguage: "language", ChangeBot: "bot", ChangeEscalated: "escalated", ChangeAI: "ai", ChangeHandoff: "handoff",
 		ChangeUnurgent: "urgent_cleared", ChangeWoke: "woke", ChangeRead: "read", ChangeConsent: "consent",
-		ChangeMedia: "media", ConsentStopped: "consent_stop", ConsentResumed: "consent_resume",
+		ChangeMedia: "media", ChangeRouted: "routed", ConsentStopped: "consent_stop", ConsentResumed: "consent_resume",
 		FieldUnstoredMessage: "sendbox.unstored_message", FieldUnstoredStatus: "sendbox.unstored_status",
 		FieldUnstoredEvent: "sendbox.unstored_event", FieldUnparsedWebhook: "sendbox.unparsed_webhook",
 		FieldUnattributedMessage: "messages.unattributed",

@@ -189,6 +189,9 @@ type Escalation struct {
 	TeamID   int64  // 0 leaves the team as it is
 	Reason   string // the timeline line
 	Summary  string // posted as a private note
+	// Routing, when set, is recorded as the router's decision in the same
+	// transaction (the timeline line is Reason's).
+	Routing *Routing
 }
 
 // Escalate pauses the assistant, flags and routes the conversation and
@@ -211,6 +214,11 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 			team_id = COALESCE(?, team_id) WHERE id = ?`,
 			urgent, e.Category, e.Category, t.now.UnixMilli(), nullID(e.TeamID), convID); err != nil {
 			return err
+		}
+		if e.Routing != nil {
+			if err := t.setRouting(ctx, convID, *e.Routing); err != nil {
+				return err
+			}
 		}
 		if e.Summary == "" {
 			return nil

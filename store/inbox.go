@@ -200,6 +200,21 @@ func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, k
 	})
 }
 
+// SetRouting records who answers a conversation now and why; body is the
+// timeline line. The router calls it only when the decision changed.
+func (s *Store) SetRouting(ctx context.Context, convID int64, r Routing, body string) error {
+	return s.conversationChange(ctx, convID, 0, events.ChangeRouted, body,
+		map[string]any{events.DataRoutedTo: r.To, events.DataReason: r.Reason}, func(t *wtx) error {
+			return t.setRouting(ctx, convID, r)
+		})
+}
+
+func (t *wtx) setRouting(ctx context.Context, convID int64, r Routing) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET routed_to = ?, routed_reason = ?, routed_detail = ?, routed_at = ?
+		WHERE id = ?`, r.To, r.Reason, r.Detail, t.now.UnixMilli(), convID)
+	return err
+}
+
 // AddNote adds a private note to a conversation.
 func (s *Store) AddNote(ctx context.Context, convID, actorID int64, body string) error {
 	return s.conversationChange(ctx, convID, actorID, events.ChangeNote, body, nil, nil)

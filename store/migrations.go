@@ -46,6 +46,7 @@ var migrations = []migration{
 	{6, "sending: the send id Meta echoes in biz_opaque_callback_data", execAll(schemaV6)},
 	{7, "languages: of each conversation (detected, or chosen by an agent), and of the profile's passages", execAll(schemaV7)},
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
+	{10, "router: who answers each conversation now, and why", execAll(schemaV10)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -510,3 +511,15 @@ func migrateV8(ctx context.Context, tx *sql.Tx) error {
 	_, err := ensureDefaultTeam(ctx, tx, time.Now())
 	return err
 }
+
+// schemaV10 records the router's decision on the conversation: who answers
+// it now (flow, assistant, person or system), the reason as a stable code
+// and its detail (a policy category, a flow's name), and since when. Only a
+// change is written, so a conversation answered the same way message after
+// message costs no write.
+const schemaV10 = `
+ALTER TABLE conversations ADD COLUMN routed_to TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN routed_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN routed_detail TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN routed_at INTEGER;
+`

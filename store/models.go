@@ -81,7 +81,30 @@ type Conversation struct {
 	// yet); LanguageChosen an agent's choice ("" none), which wins.
 	LanguageDetected string `json:"language_detected,omitempty"`
 	LanguageChosen   string `json:"language_chosen,omitempty"`
+
+	// Routing is who answers the customer now and why (inbox.Router); nil
+	// before the first customer message was routed.
+	Routing *Routing `json:"routing,omitempty"`
 }
+
+// Routing is the router's decision for a conversation: who answers the
+// customer's messages (RouteFlow, RouteAssistant, RoutePerson or
+// RouteSystem), why as a stable code (docs/api.md lists them), the detail
+// (a policy category, what a flow matched), and since when.
+type Routing struct {
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Who may answer a customer message.
+const (
+	RouteFlow      = "flow"
+	RouteAssistant = "assistant"
+	RoutePerson    = "person"
+	RouteSystem    = "system" // sendbox itself: an opt-out or re-subscription confirmed
+)
 
 // Label tags conversations; Color indexes the panel's palette.
 type Label struct {

@@ -284,7 +284,8 @@ func escapeLike(s string) string {
 
 const conversationCols = `v.id, v.contact_id, v.phone_number_id, v.status, v.last_message_at, v.last_inbound_at, v.preview, v.unread,
 	v.created_at, v.updated_at, COALESCE(v.assignee_id, 0), COALESCE(u.name, ''), COALESCE(v.team_id, 0), COALESCE(t.name, ''),
-	v.snoozed_until, v.bot, v.urgent, v.escalation, v.escalated_at, v.language_detected, v.language_chosen, ` + contactCols
+	v.snoozed_until, v.bot, v.urgent, v.escalation, v.escalated_at, v.language_detected, v.language_chosen,
+	v.routed_to, v.routed_reason, v.routed_detail, v.routed_at, ` + contactCols
 
 // conversationFrom joins what a conversation row shows.
 const conversationFrom = ` FROM conversations v JOIN contacts c ON c.id = v.contact_id
@@ -294,17 +295,23 @@ func scanConversation(sc scanner) (*Conversation, error) {
 	var v Conversation
 	var c Contact
 	var lastMsg, created, updated int64
-	var lastIn, snoozed, escalated sql.NullInt64
+	var lastIn, snoozed, escalated, routedAt sql.NullInt64
+	var route Routing
 	cdest, finish := contactDest(&c)
 	dest := []any{&v.ID, &v.ContactID, &v.PhoneNumberID, &v.Status, &lastMsg, &lastIn, &v.Preview, &v.Unread,
 		&created, &updated, &v.AssigneeID, &v.AssigneeName, &v.TeamID, &v.TeamName, &snoozed,
-		&v.Bot, &v.Urgent, &v.Escalation, &escalated, &v.LanguageDetected, &v.LanguageChosen}
+		&v.Bot, &v.Urgent, &v.Escalation, &escalated, &v.LanguageDetected, &v.LanguageChosen,
+		&route.To, &route.Reason, &route.Detail, &routedAt}
 	if err := sc.Scan(append(dest, cdest...)...); err != nil {
 		return nil, err
 	}
 	finish()
 	v.LastMessageAt, v.LastInboundAt, v.SnoozedUntil = time.UnixMilli(lastMsg).UTC(), fromMS(lastIn), fromMS(snoozed)
 	v.EscalatedAt = fromMS(escalated)
+	if route.To != "" {
+		route.At = fromMS(routedAt)
+		v.Routing = &route
+	}
 	v.Language, v.LanguageSource = language.Resolve(v.LanguageChosen, v.LanguageDetected, c.WaID)
 	v.CreatedAt, v.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	v.Contact = &c

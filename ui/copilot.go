@@ -12,6 +12,7 @@ import (
 
 	"sendbox/assistant"
 	"sendbox/events"
+	"sendbox/inbox"
 	"sendbox/language"
 	"sendbox/store"
 )
@@ -237,4 +238,19 @@ func (p *Panel) categoryName(c string) string {
 		return s
 	}
 	return c
+}
+
+// routingReason words why a conversation is answered as it is: the reason,
+// and its detail in brackets (a policy category in words, why the
+// assistant handed over).
+func (p *Panel) routingReason(r *store.Routing) string {
+	why := p.T("routing.reason." + r.Reason)
+	switch {
+	case r.Detail == "":
+		return why
+	case r.Reason == inbox.ReasonEscalated:
+		return why + " (" + p.categoryName(r.Detail) + ")"
+	default:
+		return why + " (" + r.Detail + ")"
+	}
 }

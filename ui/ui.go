@@ -197,6 +197,7 @@ func (p *Panel) funcs() template.FuncMap {
 		"facetlabel":    p.facetLabel,
 		"faceturl":      facetURL,
 		"category":      p.categoryName,
+		"routingReason": p.routingReason,
 		"actor":         p.actorName,
 		"ms":            duration,
 		"excerpt":       excerpt,
