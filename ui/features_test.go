@@ -139,13 +139,13 @@ func TestConversationActions(t *testing.T) {
 		t.Fatalf("conversation: %+v", c)
 	}
 	// The snooze wakes when its time has come, once.
-	if n, _ := a.Store.WakeSnoozed(ctx, time.Now()); n != 0 {
+	if n, _ := a.Scheduler.FireDue(ctx, time.Now()); n != 0 {
 		t.Fatal("woke too early")
 	}
-	if n, _ := a.Store.WakeSnoozed(ctx, time.Now().Add(2*time.Hour)); n != 1 {
+	if n, _ := a.Scheduler.FireDue(ctx, time.Now().Add(2*time.Hour)); n != 1 {
 		t.Fatal("did not wake")
 	}
-	if n, _ := a.Store.WakeSnoozed(ctx, time.Now().Add(2*time.Hour)); n != 0 {
+	if n, _ := a.Scheduler.FireDue(ctx, time.Now().Add(2*time.Hour)); n != 0 {
 		t.Fatal("woke twice")
 	}
 	owner.get(path)
