@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"sendbox/business"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -258,6 +259,34 @@ func TestSettingsForms(t *testing.T) {
 	form.Set("close2", "08:00")
 	if resp, body := owner.post("/settings/profile", form); resp.StatusCode != 422 || !strings.Contains(body, "Wednesday") {
 		t.Fatalf("closing before opening: %d", resp.StatusCode)
+	}
+	form.Set("close2", "18:00")
+	// Closed days and special hours: saved, shown back as written, and
+	// what they get wrong said with the line to fix, the text kept.
+	form.Set("closures", "2026-12-24 - 2026-12-26 | Natale\n2027-01-06")
+	form.Set("special", "2026-12-31 | 09:00-13:00 | San Silvestro")
+	if resp, body := owner.post("/settings/profile", form); resp.StatusCode != 303 {
+		t.Fatalf("closures: %d %s", resp.StatusCode, body)
+	}
+	if _, body := owner.get("/settings/profile"); !strings.Contains(body, "2026-12-24 - 2026-12-26 | Natale") ||
+		!strings.Contains(body, "2026-12-31 | 09:00-13:00 | San Silvestro") {
+		t.Fatal("closures not shown back")
+	}
+	if p, _ := business.Load(context.Background(), a.Store); p.OpenAt(time.Date(2026, 12, 25, 10, 0, 0, 0, p.Location())) ||
+		!p.OpenAt(time.Date(2026, 12, 31, 12, 0, 0, 0, p.Location())) || p.OpenAt(time.Date(2026, 12, 31, 14, 0, 0, 0, p.Location())) {
+		t.Fatalf("stored closures %+v, special hours %+v", p.Closures, p.Special)
+	}
+	for field, c := range map[string]struct{ value, want string }{
+		"closures": {"2026-12-26 - 2026-12-24 | Natale", "closure 1: it ends (2026-12-24) before it starts"},
+		"special":  {"2026-12-31 | 13:00-09:00", "closing time must come after opening time"},
+	} {
+		good := form.Get(field)
+		form.Set(field, c.value)
+		if resp, body := owner.post("/settings/profile", form); resp.StatusCode != 422 || !strings.Contains(body, c.want) ||
+			!strings.Contains(body, c.value) {
+			t.Fatalf("%s %q: %d, want an error saying %q and the text kept", field, c.value, resp.StatusCode, c.want)
+		}
+		form.Set(field, good)
 	}
 	// Testing the connection asks the (simulated) Graph API about the number.
 	owner.get("/settings/whatsapp")
