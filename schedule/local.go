@@ -60,6 +60,23 @@ const horizon = 400
 // opens, from its weekly hours, closures and special hours in its own time
 // zone; false if it does not open within 400 days.
 func NextOpening(p *business.Profile, t time.Time) (time.Time, bool) {
+	from, to, ok := nextPeriod(p, t, false)
+	if ok && !t.Before(from) && t.Before(to) {
+		return t, true
+	}
+	return from, ok
+}
+
+// NextOpen is the next time after t that the business opens (the start of
+// its next opening hours, not t when it is open at t): "when we open".
+func NextOpen(p *business.Profile, t time.Time) (time.Time, bool) {
+	from, _, ok := nextPeriod(p, t, true)
+	return from, ok
+}
+
+// nextPeriod returns the first opening period that ends after t (or, with
+// startAfter, that starts after t), within 400 days.
+func nextPeriod(p *business.Profile, t time.Time, startAfter bool) (from, to time.Time, ok bool) {
 	loc := p.Location()
 	l := t.In(loc)
 	for i := 0; i < horizon; i++ {
@@ -68,19 +85,16 @@ func NextOpening(p *business.Profile, t time.Time) (time.Time, bool) {
 		if h.Closed {
 			continue
 		}
-		open, err1 := time.Parse("15:04", h.Open)
-		close, err2 := time.Parse("15:04", h.Close)
+		o, err1 := time.Parse("15:04", h.Open)
+		c, err2 := time.Parse("15:04", h.Close)
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		from := At(d.Year(), d.Month(), d.Day(), open.Hour(), open.Minute(), loc)
-		to := At(d.Year(), d.Month(), d.Day(), close.Hour(), close.Minute(), loc)
-		switch {
-		case t.Before(from):
-			return from, true
-		case t.Before(to):
-			return t, true
+		from = At(d.Year(), d.Month(), d.Day(), o.Hour(), o.Minute(), loc)
+		to = At(d.Year(), d.Month(), d.Day(), c.Hour(), c.Minute(), loc)
+		if (startAfter && from.After(t)) || (!startAfter && to.After(t)) {
+			return from, to, true
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, time.Time{}, false
 }

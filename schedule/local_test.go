@@ -109,6 +109,16 @@ func TestNextOpening(t *testing.T) {
 			t.Errorf("%s: OpenAt %v", c.name, !c.openNow)
 		}
 	}
+	// When we open next: from inside opening hours, the next day's.
+	for from, want := range map[time.Time]time.Time{
+		at(2026, 12, 22, 10, 15): at(2026, 12, 23, 9, 0),
+		at(2026, 12, 22, 7, 0):   at(2026, 12, 22, 9, 0),
+		at(2026, 12, 23, 9, 0):   at(2026, 12, 27, 10, 0),
+	} {
+		if got, ok := schedule.NextOpen(p, from); !ok || !got.Equal(want) {
+			t.Errorf("NextOpen from %s: %s, want %s", from, got.In(loc), want)
+		}
+	}
 	// Closed for good: no next opening.
 	shut := &business.Profile{Timezone: "UTC"}
 	for i := range shut.Hours {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sendbox/business"
+	"sendbox/schedule"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -148,6 +149,16 @@ func TestConversationActions(t *testing.T) {
 	}
 	if n, _ := a.Scheduler.FireDue(ctx, time.Now().Add(2*time.Hour)); n != 0 {
 		t.Fatal("woke twice")
+	}
+	// Until we open: the business profile's next opening time, in its time zone.
+	owner.get(path)
+	if resp, body := owner.post(path+"/status", url.Values{"action": {"snooze"}, "snooze": {"open"}}); resp.StatusCode != 204 {
+		t.Fatalf("snooze until we open: %d %s", resp.StatusCode, body)
+	}
+	prof, _ := business.Load(ctx, a.Store)
+	want, _ := schedule.NextOpen(prof, time.Now())
+	if c, _ := a.Store.ConversationByID(ctx, conv); c.Status != "snoozed" || !c.SnoozedUntil.Equal(want.Truncate(time.Millisecond)) {
+		t.Fatalf("snoozed until %s, want the next opening %s", c.SnoozedUntil, want)
 	}
 	owner.get(path)
 	owner.post(path+"/status", url.Values{"action": {"resolve"}})
