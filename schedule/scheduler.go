@@ -140,9 +140,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.wake:
-			if !sleep.Stop() {
-				<-sleep.C
-			}
+			sleep.Stop() // since Go 1.23 no stale tick is delivered after Stop or Reset
 		case <-sleep.C:
 		}
 	}
