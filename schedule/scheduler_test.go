@@ -370,3 +370,65 @@ func TestDSTTimersFireAtNineLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoProcessesFireEachOnce: two schedulers on two connections to one
+// database file, as two sendbox processes on one data folder would be,
+// share 3,000 due timers without firing any twice: the claim is a write
+// transaction.
+func TestTwoProcessesFireEachOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sendbox.db")
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var stores []*store.Store
+	var scheds []*schedule.Scheduler
+	for range 2 {
+		st, err := store.Open(context.Background(), path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		s := schedule.New(st, nil, nil)
+		s.Handle("test.count", func(_ context.Context, _ *store.TimerTx, tm *store.Timer) (bool, error) {
+			mu.Lock()
+			seen[tm.ID]++
+			mu.Unlock()
+			return true, nil
+		})
+		run(t, s)
+		stores, scheds = append(stores, st), append(scheds, s)
+	}
+	const n = 3000
+	due := time.Now().Add(200 * time.Millisecond)
+	specs := make([]store.TimerSpec, n)
+	for i := range specs {
+		specs[i] = store.TimerSpec{Kind: "test.count", Owner: int64(i), DueAt: due}
+	}
+	if _, err := stores[0].AddTimers(context.Background(), specs); err != nil {
+		t.Fatal(err)
+	}
+	// Both wake for them (the other process would at its next look) and
+	// race for the claims.
+	scheds[0].Notify(due)
+	scheds[1].Notify(due)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		c, _ := stores[1].TimerCounts(context.Background())
+		if c[store.TimerFired] == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timers: %v", c)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for id, k := range seen {
+		if k != 1 {
+			t.Fatalf("timer %d fired %d times", id, k)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d of %d fired", len(seen), n)
+	}
+}
