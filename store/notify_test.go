@@ -24,9 +24,10 @@ func TestUpgradeGivesTheDefaultTeam(t *testing.T) {
 	if err := s.SetSetting(ctx, "assistant", `{"enabled":true,"tone":"warm","team_id":0}`); err != nil {
 		t.Fatal(err)
 	}
-	// Back to the schema before migration 8, as an older sendbox left it.
-	for _, q := range []string{"DROP TABLE user_notifications", "DROP TABLE escalation_mails",
-		"DELETE FROM schema_migrations WHERE version = 8"} {
+	// Back to the schema before migration 8, as an older sendbox left it
+	// (migration 9's timers too).
+	for _, q := range []string{"DROP TABLE user_notifications", "DROP TABLE escalation_mails", "DROP TABLE timers",
+		"DELETE FROM schema_migrations WHERE version >= 8"} {
 		if _, err := s.w.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
