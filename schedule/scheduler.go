@@ -110,7 +110,7 @@ func (s *Scheduler) Done() <-chan struct{} { return s.done }
 // Run fires due timers until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
 	defer close(s.done)
-	purge := time.Now() // purging is hourly, from the first pass
+	purge := time.Now().Add(time.Minute) // hourly, from a minute after start: starting is busy enough
 	sleep := time.NewTimer(0)
 	defer sleep.Stop()
 	for {

@@ -78,6 +78,8 @@ CREATE TABLE timers (
 );
 CREATE INDEX timers_due ON timers(due_at, id) WHERE state = 'pending';
 CREATE INDEX timers_owner ON timers(kind, owner) WHERE state = 'pending';
+-- Purging ended timers reads this, not the pending ones.
+CREATE INDEX timers_ended ON timers(fired_at) WHERE state != 'pending';
 
 -- Snoozes wake through timers now; nothing looks conversations up by snoozed_until.
 DROP INDEX IF EXISTS conversations_snoozed;
@@ -225,13 +227,21 @@ func (s *Store) TimerCounts(ctx context.Context) (map[string]int, error) {
 }
 
 // PurgeTimers deletes timers that ended (fired, obsolete, cancelled,
-// failed) before the given time, and returns how many.
+// failed) before the given time, and returns how many. It deletes in
+// transactions of 5,000, so that the single writer is never held long.
 func (s *Store) PurgeTimers(ctx context.Context, before time.Time) (int64, error) {
-	r, err := s.w.ExecContext(ctx, "DELETE FROM timers WHERE state != 'pending' AND fired_at < ?", before.UnixMilli())
-	if err != nil {
-		return 0, err
+	var total int64
+	for {
+		r, err := s.w.ExecContext(ctx, `DELETE FROM timers WHERE id IN (SELECT id FROM timers
+			WHERE state != 'pending' AND fired_at < ? LIMIT 5000)`, before.UnixMilli())
+		if err != nil {
+			return total, err
+		}
+		n, _ := r.RowsAffected()
+		if total += n; n < 5000 {
+			return total, nil
+		}
 	}
-	return r.RowsAffected()
 }
 
 // TimerTx is the transaction a timer fires in. Its handler checks through

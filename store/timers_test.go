@@ -49,12 +49,14 @@ func TestMigrationSchedulesSnoozedConversations(t *testing.T) {
 	}
 }
 
-// TestTimerQueriesUseThePartialIndex: the scheduler's two queries read the
-// pending timers' index, not the table, whatever the number of fired ones.
+// TestTimerQueriesUseThePartialIndex: the scheduler's queries read the
+// pending timers' index, not the table, whatever the number of ended ones,
+// and purging reads the ended ones' index, whatever the number pending.
 func TestTimerQueriesUseThePartialIndex(t *testing.T) {
 	s := openTest(t)
 	for _, q := range []string{"SELECT MIN(due_at) FROM timers WHERE state = 'pending'",
-		"SELECT " + timerCols + " FROM timers WHERE state = 'pending' AND due_at <= 1 ORDER BY due_at, id LIMIT 10"} {
+		"SELECT " + timerCols + " FROM timers WHERE state = 'pending' AND due_at <= 1 ORDER BY due_at, id LIMIT 10",
+		"SELECT id FROM timers WHERE state != 'pending' AND fired_at < 1 LIMIT 5000"} {
 		rows, err := s.r.Query("EXPLAIN QUERY PLAN " + q)
 		if err != nil {
 			t.Fatal(err)
@@ -68,8 +70,42 @@ func TestTimerQueriesUseThePartialIndex(t *testing.T) {
 		}
 		rows.Close()
 		p := strings.Join(plan, "; ")
-		if !strings.Contains(p, "timers_due") || strings.Contains(p, "TEMP B-TREE") {
+		if !strings.Contains(p, "timers_due") && !strings.Contains(p, "timers_ended") || strings.Contains(p, "TEMP B-TREE") {
 			t.Errorf("%s\nplan: %s", q, p)
 		}
+	}
+}
+
+// TestPurgeTimersKeepsPending: purging deletes ended timers older than the
+// limit, in batches, and never a pending one.
+func TestPurgeTimersKeepsPending(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	var specs []TimerSpec
+	for i := range 12_000 {
+		specs = append(specs, TimerSpec{Kind: "test.purge", Owner: int64(i), DueAt: now.Add(-time.Minute)})
+	}
+	specs = append(specs, TimerSpec{Kind: "test.purge", Owner: -1, DueAt: now.Add(time.Hour)})
+	if _, err := s.AddTimers(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		res, err := s.FireDue(ctx, now, 1000, func(context.Context, *TimerTx, *Timer) (bool, error) { return true, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Claimed == 0 {
+			break
+		}
+	}
+	if n, err := s.PurgeTimers(ctx, now.Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("purged %d recent ones: %v", n, err)
+	}
+	if n, err := s.PurgeTimers(ctx, time.Now().Add(time.Second)); err != nil || n != 12_000 {
+		t.Fatalf("purged %d of 12000: %v", n, err)
+	}
+	if c, _ := s.TimerCounts(ctx); len(c) != 1 || c[TimerPending] != 1 {
+		t.Fatalf("left: %v", c)
 	}
 }
