@@ -13,10 +13,10 @@ import (
 
 	"sendbox/accounts"
 	"sendbox/business"
+	"sendbox/inbox"
 	"sendbox/language"
 	"sendbox/media"
 	"sendbox/outbound"
-	"sendbox/schedule"
 	"sendbox/search"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -734,39 +734,20 @@ func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
 		status, body = "pending", p.T("timeline.pending")
 	case "snooze":
 		status = "snoozed"
-		// Times of day are the business's, in its time zone, whatever the
-		// server's; 09:00 stays 09:00 on the days clocks change.
 		prof, err := business.Load(r.Context(), p.Store)
 		if err != nil {
 			p.internal(w, r, err)
 			return
 		}
-		loc := prof.Location()
-		day := func(days int) time.Time {
-			d := now.In(loc).AddDate(0, 0, days)
-			return schedule.At(d.Year(), d.Month(), d.Day(), 9, 0, loc)
+		until, err = inbox.SnoozeUntil(prof, r.PostFormValue("snooze"), r.PostFormValue("until"), now)
+		switch {
+		case errors.Is(err, inbox.ErrSnoozeNeverOpen):
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.never_open"))
+			return
+		case err != nil:
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
+			return
 		}
-		switch r.PostFormValue("snooze") {
-		case "1h":
-			until = now.Add(time.Hour)
-		case "tomorrow":
-			until = day(1)
-		case "week":
-			until = day(7)
-		case "open":
-			var ok bool
-			if until, ok = schedule.NextOpen(prof, now); !ok {
-				p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.never_open"))
-				return
-			}
-		default:
-			until, err = time.ParseInLocation("2006-01-02T15:04", r.PostFormValue("until"), loc)
-			if err != nil || !until.After(now) {
-				p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
-				return
-			}
-		}
-		until = until.In(loc)
 		body = p.T("timeline.snoozed", until.Format("Mon 2 Jan 15:04"))
 	default:
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
