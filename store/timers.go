@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -74,7 +75,7 @@ CREATE TABLE timers (
 	last_error  TEXT NOT NULL DEFAULT '',
 	created_at  INTEGER NOT NULL,
 	fired_at    INTEGER,                     -- when it fired, was found obsolete, was cancelled or failed
-	lateness_ms INTEGER                      -- fired_at - due_at, when it fired or was found obsolete
+	lateness_ms INTEGER                      -- fired_at - due_at (after a retry, the retry's due_at)
 );
 CREATE INDEX timers_due ON timers(due_at, id) WHERE state = 'pending';
 CREATE INDEX timers_owner ON timers(kind, owner) WHERE state = 'pending';
@@ -354,11 +355,12 @@ func retryDelay(n int) time.Duration {
 	return min(time.Duration(1<<min(n, 16))*time.Second, 5*time.Minute)
 }
 
+// truncate cuts s to at most n bytes, on a character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // WakeSnoozed reopens a conversation snoozed until the timer's token (its
