@@ -78,7 +78,8 @@ CREATE TABLE timers (
 	lateness_ms INTEGER                      -- fired_at - due_at (after a retry, the retry's due_at)
 );
 CREATE INDEX timers_due ON timers(due_at, id) WHERE state = 'pending';
-CREATE INDEX timers_owner ON timers(kind, owner) WHERE state = 'pending';
+-- An owner's timers in any state: cancelling, and what happened to them.
+CREATE INDEX timers_owner ON timers(kind, owner);
 -- Purging ended timers reads this, not the pending ones.
 CREATE INDEX timers_ended ON timers(fired_at) WHERE state != 'pending';
 
