@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // time zones of business hours and timers, on a box without /usr/share/zoneinfo
 
 	"sendbox/accounts"
 	"sendbox/config"

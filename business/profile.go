@@ -4,6 +4,7 @@
 package business
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,8 +26,35 @@ type Profile struct {
 	Email    string      `json:"email"`
 	Website  string      `json:"website"`
 	Hours    [7]DayHours `json:"hours"` // Monday first
-	Services []Service   `json:"services"`
+	// Closures are whole days closed (holidays, a summer break); Special
+	// are dates with other hours than their weekday's. A date's special
+	// hours win over a closure that covers it, which wins over the week.
+	Closures []Closure    `json:"closures,omitempty"`
+	Special  []SpecialDay `json:"special_hours,omitempty"`
+	Services []Service    `json:"services"`
 }
+
+// Closure is one or more whole days closed, From to To inclusive
+// ("2006-01-02"; To empty or equal to From for one day).
+type Closure struct {
+	From   string `json:"from"`
+	To     string `json:"to,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// SpecialDay is one date's opening hours, in place of its weekday's.
+type SpecialDay struct {
+	Date  string `json:"date"`
+	Open  string `json:"open"`
+	Close string `json:"close"`
+	Note  string `json:"note,omitempty"`
+}
+
+// DateLayout is how closures and special days write dates.
+const DateLayout = "2006-01-02"
+
+// maxDated bounds closures and special days, each: a few years of holidays.
+const maxDated = 400
 
 // DayHours are one weekday's opening hours ("09:00"–"18:00"), or closed.
 type DayHours struct {
@@ -104,6 +132,9 @@ func (p *Profile) Validate() error {
 			return fmt.Errorf("%s: closing time must come after opening time", Weekdays[i])
 		}
 	}
+	if err := p.validateDated(); err != nil {
+		return err
+	}
 	if len(p.Services) > 100 {
 		return errors.New("at most 100 services")
 	}
@@ -123,15 +154,185 @@ func (p *Profile) Location() *time.Location {
 	return time.UTC
 }
 
-// OpenAt reports whether the business is open at t, in its own time zone.
+// HoursOn returns the opening hours of a date (year, month, day in the
+// business's own calendar), with its special hours or closure applied.
+func (p *Profile) HoursOn(y int, m time.Month, d int) DayHours {
+	date := time.Date(y, m, d, 12, 0, 0, 0, time.UTC)
+	key := date.Format(DateLayout)
+	for _, sp := range p.Special {
+		if sp.Date == key {
+			return DayHours{Open: sp.Open, Close: sp.Close}
+		}
+	}
+	for _, c := range p.Closures {
+		if key >= c.From && key <= cmp.Or(c.To, c.From) {
+			return DayHours{Closed: true}
+		}
+	}
+	return p.Hours[(int(date.Weekday())+6)%7]
+}
+
+// ClosedOn returns the closure covering a date, if any (special hours on
+// that date open it anyway).
+func (p *Profile) ClosedOn(y int, m time.Month, d int) (Closure, bool) {
+	key := time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Format(DateLayout)
+	for _, c := range p.Closures {
+		if key >= c.From && key <= cmp.Or(c.To, c.From) {
+			return c, true
+		}
+	}
+	return Closure{}, false
+}
+
+// OpenAt reports whether the business is open at t, in its own time zone,
+// its closures and special hours included.
 func (p *Profile) OpenAt(t time.Time) bool {
 	t = t.In(p.Location())
-	h := p.Hours[(int(t.Weekday())+6)%7]
+	h := p.HoursOn(t.Date())
 	if h.Closed {
 		return false
 	}
 	now := t.Format("15:04")
 	return now >= h.Open && now < h.Close
+}
+
+// validateDated checks closures and special days, naming the line a
+// person would have to fix.
+func (p *Profile) validateDated() error {
+	if len(p.Closures) > maxDated || len(p.Special) > maxDated {
+		return fmt.Errorf("at most %d closures and %d days with special hours", maxDated, maxDated)
+	}
+	for i, c := range p.Closures {
+		from, err1 := time.Parse(DateLayout, c.From)
+		to, err2 := time.Parse(DateLayout, cmp.Or(c.To, c.From))
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("closure %d: write a date as 2026-12-25, or a range as 2026-08-10 - 2026-08-23", i+1)
+		}
+		if to.Before(from) {
+			return fmt.Errorf("closure %d: it ends (%s) before it starts (%s)", i+1, c.To, c.From)
+		}
+		if to.Sub(from) > 366*24*time.Hour {
+			return fmt.Errorf("closure %d: longer than a year", i+1)
+		}
+		if utf8.RuneCountInString(c.Reason) > 200 {
+			return fmt.Errorf("closure %d: the reason is longer than 200 characters", i+1)
+		}
+	}
+	seen := map[string]bool{}
+	for i, sp := range p.Special {
+		if _, err := time.Parse(DateLayout, sp.Date); err != nil {
+			return fmt.Errorf("special hours %d: write the date as 2026-12-24", i+1)
+		}
+		if seen[sp.Date] {
+			return fmt.Errorf("special hours %d: %s has special hours twice", i+1, sp.Date)
+		}
+		seen[sp.Date] = true
+		o, err1 := time.Parse("15:04", sp.Open)
+		c, err2 := time.Parse("15:04", sp.Close)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("special hours %d (%s): write the hours as 09:00-13:00", i+1, sp.Date)
+		}
+		if !c.After(o) {
+			return fmt.Errorf("special hours %d (%s): closing time must come after opening time", i+1, sp.Date)
+		}
+		if utf8.RuneCountInString(sp.Note) > 200 {
+			return fmt.Errorf("special hours %d (%s): the note is longer than 200 characters", i+1, sp.Date)
+		}
+	}
+	return nil
+}
+
+// ParseClosures reads closure lines: "2026-12-25 | Christmas" or
+// "2026-08-10 - 2026-08-23 | Summer break" (the reason is optional).
+func ParseClosures(s string) ([]Closure, error) {
+	var out []Closure
+	for i, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		dates, reason, _ := strings.Cut(line, "|")
+		dates = strings.ReplaceAll(strings.TrimSpace(dates), "–", "-")
+		var c Closure
+		switch f := strings.Fields(strings.ReplaceAll(dates, " - ", " ")); len(f) {
+		case 1:
+			c.From = f[0]
+		case 2:
+			c.From, c.To = f[0], f[1]
+		default:
+			return nil, fmt.Errorf("closure line %d: write a date as 2026-12-25 | reason, or a range as 2026-08-10 - 2026-08-23 | reason", i+1)
+		}
+		for _, d := range []string{c.From, c.To} {
+			if _, err := time.Parse(DateLayout, d); d != "" && err != nil {
+				return nil, fmt.Errorf("closure line %d: %q is not a date written as 2026-12-25", i+1, d)
+			}
+		}
+		if c.To == c.From {
+			c.To = ""
+		}
+		c.Reason = strings.TrimSpace(reason)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// ClosuresText writes closures back as lines for editing.
+func ClosuresText(list []Closure) string {
+	var lines []string
+	for _, c := range list {
+		l := c.From
+		if c.To != "" && c.To != c.From {
+			l += " - " + c.To
+		}
+		if c.Reason != "" {
+			l += " | " + c.Reason
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ParseSpecial reads special-hours lines: "2026-12-24 | 09:00-13:00 | Christmas Eve"
+// (the note is optional).
+func ParseSpecial(s string) ([]SpecialDay, error) {
+	var out []SpecialDay
+	for i, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		parts := strings.Split(line, "|")
+		if len(parts) < 2 || len(parts) > 3 {
+			return nil, fmt.Errorf("special hours line %d: write date | opening-closing | note, e.g. 2026-12-24 | 09:00-13:00 | Christmas Eve", i+1)
+		}
+		sp := SpecialDay{Date: strings.TrimSpace(parts[0])}
+		if _, err := time.Parse(DateLayout, sp.Date); err != nil {
+			return nil, fmt.Errorf("special hours line %d: %q is not a date written as 2026-12-24", i+1, sp.Date)
+		}
+		o, c, ok := strings.Cut(strings.ReplaceAll(parts[1], "–", "-"), "-")
+		if !ok {
+			return nil, fmt.Errorf("special hours line %d: write the hours as 09:00-13:00", i+1)
+		}
+		sp.Open, sp.Close = strings.TrimSpace(o), strings.TrimSpace(c)
+		if len(parts) == 3 {
+			sp.Note = strings.TrimSpace(parts[2])
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+// SpecialText writes special days back as lines for editing.
+func SpecialText(list []SpecialDay) string {
+	var lines []string
+	for _, sp := range list {
+		l := sp.Date + " | " + sp.Open + "-" + sp.Close
+		if sp.Note != "" {
+			l += " | " + sp.Note
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ParseServices reads "name | price | duration" lines.

@@ -116,7 +116,23 @@ func ProfilePassages(p *business.Profile, lang string) []store.ChunkText {
 			hours = append(hours, w.days[i]+w.colon+w.open+" "+h.Open+"–"+h.Close)
 		}
 	}
-	add(w.hours, strings.Join(hours, "; ")+" ("+w.timezone+" "+p.Timezone+").")
+	text := strings.Join(hours, "; ") + " (" + w.timezone + " " + p.Timezone + ")."
+	// Closed days and special hours, by date: "2026-12-25: closed (Christmas)".
+	var dated []string
+	for _, c := range p.Closures {
+		d := c.From
+		if c.To != "" && c.To != c.From {
+			d += "–" + c.To
+		}
+		dated = append(dated, d+w.colon+w.closed+note(c.Reason))
+	}
+	for _, sp := range p.Special {
+		dated = append(dated, sp.Date+w.colon+w.open+" "+sp.Open+"–"+sp.Close+note(sp.Note))
+	}
+	if len(dated) > 0 {
+		text += " " + strings.Join(dated, "; ") + "."
+	}
+	add(w.hours, text)
 	if a := strings.TrimSpace(p.Address); a != "" {
 		add(w.address, w.findUs+w.colon+sentence(a))
 	}
@@ -147,6 +163,14 @@ func ProfilePassages(p *business.Profile, lang string) []store.ChunkText {
 		}
 	}
 	return out
+}
+
+// note is the owner's reason for a date, in brackets, or nothing.
+func note(s string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }
 
 // sentence ends s with a full stop unless it ends a sentence already.

@@ -30,6 +30,7 @@ import (
 	"sendbox/metrics"
 	"sendbox/notify"
 	"sendbox/outbound"
+	"sendbox/schedule"
 	"sendbox/search"
 	"sendbox/store"
 	"sendbox/ui"
@@ -56,6 +57,8 @@ type App struct {
 	Assistant *assistant.Assistant
 	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
 	Mailer *notify.Mailer
+	// Scheduler fires durable timers (snoozes waking, and what comes next).
+	Scheduler *schedule.Scheduler
 
 	relay    *embed.Relay
 	ingest   *inbox.Ingestor
@@ -128,6 +131,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.bgCancel = cancel
 	go a.relay.Run(bg)
 	go a.disk.run(bg, a.healBroker(bg))
+	// The scheduler's effects go out through the outbox, so it starts after
+	// the relay; timers due during a downtime fire now, once each, in order.
+	a.Scheduler = schedule.New(a.Store, a.Metrics, log.With(slog.String("component", "schedule")))
+	a.Scheduler.Handle(store.TimerSnoozeWake, inbox.WakeSnooze)
+	a.Store.TimerAdded = a.Scheduler.Notify
+	go a.Scheduler.Run(bg)
 
 	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
@@ -376,6 +385,9 @@ func (a *App) Close(ctx context.Context) error {
 		}
 		if a.bgCancel != nil {
 			a.bgCancel()
+			if a.Scheduler != nil {
+				<-a.Scheduler.Done() // its last commit's events reach the relay's final flush
+			}
 			<-a.relay.Done()
 		}
 		if a.Broker != nil {

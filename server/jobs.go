@@ -9,25 +9,17 @@ import (
 	"sendbox/outbound"
 )
 
-// jobs runs the periodic work of the panel: waking snoozed conversations,
-// purging expired sessions and links, and keeping templates in sync. Each
-// is idempotent, so a restart or a second process does no harm.
+// jobs runs the periodic work of the panel: purging expired sessions and
+// links, and keeping templates in sync. Each is idempotent, so a restart or
+// a second process does no harm. Snoozes wake through the scheduler.
 func (a *App) jobs(ctx context.Context) {
 	a.syncTemplates(ctx)
-	wake := time.NewTicker(15 * time.Second)
-	defer wake.Stop()
 	hourly := time.NewTicker(time.Hour)
 	defer hourly.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake.C:
-			if n, err := a.Store.WakeSnoozed(ctx, time.Now()); err != nil && ctx.Err() == nil {
-				a.Log.Error("wake snoozed conversations", slog.Any("err", err))
-			} else if n > 0 {
-				a.Log.Info("snoozed conversations reopened", slog.Int("count", n))
-			}
 		case <-hourly.C:
 			if err := a.Store.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Error("purge expired sessions", slog.Any("err", err))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,10 +247,17 @@ func (s *Store) SetTeam(ctx context.Context, convID, teamID, actorID int64, body
 	})
 }
 
-// SetStatus opens, resolves, marks pending or snoozes a conversation.
+// SetStatus opens, resolves, marks pending or snoozes a conversation. A
+// snooze is a timer (TimerSnoozeWake) whose token is the time it wakes at:
+// any change of status cancels the conversation's pending one, and a
+// customer's reply, which reopens the conversation without a status
+// change here, leaves it obsolete.
 func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoozeUntil time.Time, actorID int64, body string) error {
 	if status == "snoozed" && snoozeUntil.IsZero() {
 		return errors.New("snoozing needs a time to wake up")
+	}
+	if status != "snoozed" {
+		snoozeUntil = time.Time{}
 	}
 	data := map[string]any{events.DataStatus: status}
 	if status == "snoozed" {
@@ -257,9 +265,20 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 	}
 	return s.conversationChange(ctx, convID, actorID, events.ChangeStatus, body, data, func(t *wtx) error {
 		// Resolving takes the urgent flag off: the matter is settled.
-		_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
+		if _, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
 			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
-			status, ms(snoozeUntil), status, convID)
+			status, ms(snoozeUntil), status, convID); err != nil {
+			return err
+		}
+		if err := t.cancelTimers(TimerSnoozeWake, convID); err != nil {
+			return err
+		}
+		if status != "snoozed" {
+			return nil
+		}
+		until := snoozeUntil.UnixMilli()
+		_, err := t.addTimer(TimerSpec{Kind: TimerSnoozeWake, Owner: convID, Token: strconv.FormatInt(until, 10),
+			DueAt: time.UnixMilli(until)})
 		return err
 	})
 }
@@ -275,44 +294,6 @@ func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang 
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
 		return err
 	})
-}
-
-// WakeSnoozed reopens the snoozed conversations whose time has come and
-// returns how many. It is idempotent, so a crash or two processes cannot
-// wake one twice.
-func (s *Store) WakeSnoozed(ctx context.Context, at time.Time) (int, error) {
-	n := 0
-	err := s.update(ctx, func(t *wtx) error {
-		rows, err := t.tx.QueryContext(ctx, `UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = ?
-			WHERE status = 'snoozed' AND snoozed_until <= ? RETURNING id, contact_id`, t.now.UnixMilli(), at.UnixMilli())
-		if err != nil {
-			return err
-		}
-		type woke struct{ id, contact int64 }
-		var list []woke
-		for rows.Next() {
-			var w woke
-			if err := rows.Scan(&w.id, &w.contact); err != nil {
-				rows.Close()
-				return err
-			}
-			list = append(list, w)
-		}
-		rows.Close()
-		for _, w := range list {
-			if _, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, body, created_at)
-				VALUES (?, ?, 'Snooze ended: reopened', ?)`, w.id, events.ChangeStatus, t.now.UnixMilli()); err != nil {
-				return err
-			}
-			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: w.id, ContactID: w.contact, Status: events.ChangeWoke,
-				Data: map[string]any{events.DataStatus: "open"}}); err != nil {
-				return err
-			}
-		}
-		n = len(list)
-		return nil
-	})
-	return n, err
 }
 
 // ListLabels returns every label by name.

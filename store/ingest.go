@@ -226,12 +226,15 @@ type wtx struct {
 	// actor is who makes the change, from the caller's context; emit
 	// records it on every event that does not name its own.
 	actor events.Actor
+	// timerDue is the earliest due time (unix ms) of the timers added, 0 if none.
+	timerDue int64
 }
 
 // update runs fn in one write transaction and wakes the relay if fn wrote
 // to the outbox.
 func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 	var outbox int
+	var timerDue int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// Statements run without the caller's cancellation: with it, both
 		// database/sql and the driver start a goroutine per statement to
@@ -248,11 +251,14 @@ func (s *Store) update(ctx context.Context, fn func(t *wtx) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		outbox = t.outbox
+		outbox, timerDue = t.outbox, t.timerDue
 		return nil
 	})
 	if err == nil && outbox > 0 && s.Notify != nil {
 		s.Notify()
+	}
+	if err == nil && timerDue != 0 && s.TimerAdded != nil {
+		s.TimerAdded(time.UnixMilli(timerDue))
 	}
 	s.prepareWanted(context.WithoutCancel(ctx))
 	return err

@@ -46,6 +46,7 @@ var migrations = []migration{
 	{6, "sending: the send id Meta echoes in biz_opaque_callback_data", execAll(schemaV6)},
 	{7, "languages: of each conversation (detected, or chosen by an agent), and of the profile's passages", execAll(schemaV7)},
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
+	{9, "durable timers, and the wake-up timers of conversations snoozed now", migrateV9},
 	{10, "router: who answers each conversation now, and why", execAll(schemaV10)},
 }
 

@@ -43,6 +43,10 @@ type Store struct {
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
+	// TimerAdded, if set, is called after every commit that added timers,
+	// with the earliest due time among them, so the scheduler wakes
+	// before it if it sleeps longer.
+	TimerAdded func(due time.Time)
 }
 
 func dsn(path string, readOnly bool) string {

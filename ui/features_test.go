@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"sendbox/business"
+	"sendbox/schedule"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -139,14 +141,24 @@ func TestConversationActions(t *testing.T) {
 		t.Fatalf("conversation: %+v", c)
 	}
 	// The snooze wakes when its time has come, once.
-	if n, _ := a.Store.WakeSnoozed(ctx, time.Now()); n != 0 {
+	if n, _ := a.Scheduler.FireDue(ctx, time.Now()); n != 0 {
 		t.Fatal("woke too early")
 	}
-	if n, _ := a.Store.WakeSnoozed(ctx, time.Now().Add(2*time.Hour)); n != 1 {
+	if n, _ := a.Scheduler.FireDue(ctx, time.Now().Add(2*time.Hour)); n != 1 {
 		t.Fatal("did not wake")
 	}
-	if n, _ := a.Store.WakeSnoozed(ctx, time.Now().Add(2*time.Hour)); n != 0 {
+	if n, _ := a.Scheduler.FireDue(ctx, time.Now().Add(2*time.Hour)); n != 0 {
 		t.Fatal("woke twice")
+	}
+	// Until we open: the business profile's next opening time, in its time zone.
+	owner.get(path)
+	if resp, body := owner.post(path+"/status", url.Values{"action": {"snooze"}, "snooze": {"open"}}); resp.StatusCode != 204 {
+		t.Fatalf("snooze until we open: %d %s", resp.StatusCode, body)
+	}
+	prof, _ := business.Load(ctx, a.Store)
+	want, _ := schedule.NextOpen(prof, time.Now())
+	if c, _ := a.Store.ConversationByID(ctx, conv); c.Status != "snoozed" || !c.SnoozedUntil.Equal(want.Truncate(time.Millisecond)) {
+		t.Fatalf("snoozed until %s, want the next opening %s", c.SnoozedUntil, want)
 	}
 	owner.get(path)
 	owner.post(path+"/status", url.Values{"action": {"resolve"}})
@@ -258,6 +270,34 @@ func TestSettingsForms(t *testing.T) {
 	form.Set("close2", "08:00")
 	if resp, body := owner.post("/settings/profile", form); resp.StatusCode != 422 || !strings.Contains(body, "Wednesday") {
 		t.Fatalf("closing before opening: %d", resp.StatusCode)
+	}
+	form.Set("close2", "18:00")
+	// Closed days and special hours: saved, shown back as written, and
+	// what they get wrong said with the line to fix, the text kept.
+	form.Set("closures", "2026-12-24 - 2026-12-26 | Natale\n2027-01-06")
+	form.Set("special", "2026-12-31 | 09:00-13:00 | San Silvestro")
+	if resp, body := owner.post("/settings/profile", form); resp.StatusCode != 303 {
+		t.Fatalf("closures: %d %s", resp.StatusCode, body)
+	}
+	if _, body := owner.get("/settings/profile"); !strings.Contains(body, "2026-12-24 - 2026-12-26 | Natale") ||
+		!strings.Contains(body, "2026-12-31 | 09:00-13:00 | San Silvestro") {
+		t.Fatal("closures not shown back")
+	}
+	if p, _ := business.Load(context.Background(), a.Store); p.OpenAt(time.Date(2026, 12, 25, 10, 0, 0, 0, p.Location())) ||
+		!p.OpenAt(time.Date(2026, 12, 31, 12, 0, 0, 0, p.Location())) || p.OpenAt(time.Date(2026, 12, 31, 14, 0, 0, 0, p.Location())) {
+		t.Fatalf("stored closures %+v, special hours %+v", p.Closures, p.Special)
+	}
+	for field, c := range map[string]struct{ value, want string }{
+		"closures": {"2026-12-26 - 2026-12-24 | Natale", "closure 1: it ends (2026-12-24) before it starts"},
+		"special":  {"2026-12-31 | 13:00-09:00", "closing time must come after opening time"},
+	} {
+		good := form.Get(field)
+		form.Set(field, c.value)
+		if resp, body := owner.post("/settings/profile", form); resp.StatusCode != 422 || !strings.Contains(body, c.want) ||
+			!strings.Contains(body, c.value) {
+			t.Fatalf("%s %q: %d, want an error saying %q and the text kept", field, c.value, resp.StatusCode, c.want)
+		}
+		form.Set(field, good)
 	}
 	// Testing the connection asks the (simulated) Graph API about the number.
 	owner.get("/settings/whatsapp")

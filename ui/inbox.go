@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/business"
+	"sendbox/inbox"
 	"sendbox/language"
 	"sendbox/media"
 	"sendbox/outbound"
@@ -733,22 +735,19 @@ func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
 		status, body = "pending", p.T("timeline.pending")
 	case "snooze":
 		status = "snoozed"
-		switch r.PostFormValue("snooze") {
-		case "1h":
-			until = now.Add(time.Hour)
-		case "tomorrow":
-			t := now.AddDate(0, 0, 1)
-			until = time.Date(t.Year(), t.Month(), t.Day(), 9, 0, 0, 0, time.Local)
-		case "week":
-			t := now.AddDate(0, 0, 7)
-			until = time.Date(t.Year(), t.Month(), t.Day(), 9, 0, 0, 0, time.Local)
-		default:
-			var err error
-			until, err = time.ParseInLocation("2006-01-02T15:04", r.PostFormValue("until"), time.Local)
-			if err != nil || !until.After(now) {
-				p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
-				return
-			}
+		prof, err := business.Load(r.Context(), p.Store)
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		until, err = inbox.SnoozeUntil(prof, r.PostFormValue("snooze"), r.PostFormValue("until"), now)
+		switch {
+		case errors.Is(err, inbox.ErrSnoozeNeverOpen):
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.never_open"))
+			return
+		case err != nil:
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
+			return
 		}
 		body = p.T("timeline.snoozed", until.Format("Mon 2 Jan 15:04"))
 	default:

@@ -31,6 +31,8 @@ type settingsView struct {
 	Profile  *business.Profile
 	Services string
 	Weekdays [7]string
+	// Closures and Special are the profile's dated hours as lines to edit.
+	Closures, Special string
 
 	// team
 	Users   []store.User
@@ -89,6 +91,7 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 			return nil, err
 		}
 		v.Services, v.Weekdays = business.ServicesText(v.Profile.Services), business.Weekdays
+		v.Closures, v.Special = business.ClosuresText(v.Profile.Closures), business.SpecialText(v.Profile.Special)
 	case "team":
 		if v.Users, err = p.Store.ListUsers(ctx); err != nil {
 			return nil, err
@@ -197,6 +200,12 @@ func (p *Panel) handleProfileSave(w http.ResponseWriter, r *http.Request) {
 	services, err := business.ParseServices(r.PostFormValue("services"))
 	if err == nil {
 		pr.Services = services
+		pr.Closures, err = business.ParseClosures(r.PostFormValue("closures"))
+	}
+	if err == nil {
+		pr.Special, err = business.ParseSpecial(r.PostFormValue("special"))
+	}
+	if err == nil {
 		err = business.Save(r.Context(), p.Store, pr)
 	}
 	if err == nil && p.KB != nil {
@@ -208,6 +217,7 @@ func (p *Panel) handleProfileSave(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		p.settingsPage(w, r, http.StatusUnprocessableEntity, "profile", func(v *settingsView) {
 			v.Error, v.Profile, v.Services = err.Error(), pr, r.PostFormValue("services")
+			v.Closures, v.Special = r.PostFormValue("closures"), r.PostFormValue("special")
 		})
 		return
 	}

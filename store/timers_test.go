@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMigrationSchedulesSnoozedConversations: a database at version 8 with
+// a snoozed conversation gets its wake-up timer from migration 9.
+func TestMigrationSchedulesSnoozedConversations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sendbox.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(ctx, &IngestBatch{Messages: []InboundMessage{text("wamid.1", "391", "ciao", time.Now()),
+		text("wamid.2", "392", "ciao", time.Now())}}); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UnixMilli()
+	// Back to version 8, as an older sendbox left it: snoozed, no timers.
+	for _, q := range []string{"DROP TABLE timers", "DELETE FROM schema_migrations WHERE version = 9",
+		"CREATE INDEX conversations_snoozed ON conversations(snoozed_until) WHERE status = 'snoozed'"} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, "UPDATE conversations SET status = 'snoozed', snoozed_until = ? WHERE id = 1", until); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	timers, err := s.TimersOf(ctx, TimerSnoozeWake, 1)
+	if err != nil || len(timers) != 1 || timers[0].DueAt.UnixMilli() != until || timers[0].State != TimerPending {
+		t.Fatalf("timers of the snoozed conversation: %+v %v", timers, err)
+	}
+	if others, _ := s.TimersOf(ctx, TimerSnoozeWake, 2); len(others) != 0 {
+		t.Fatalf("an open conversation got a timer: %+v", others)
+	}
+	if next, ok, _ := s.NextTimerDue(ctx); !ok || next.UnixMilli() != until {
+		t.Fatalf("next due %v %v", next, ok)
+	}
+}
+
+// TestTimerQueriesUseThePartialIndex: the scheduler's queries read the
+// pending timers' index, not the table, whatever the number of ended ones,
+// and purging reads the ended ones' index, whatever the number pending.
+func TestTimerQueriesUseThePartialIndex(t *testing.T) {
+	s := openTest(t)
+	for _, q := range []string{"SELECT MIN(due_at) FROM timers WHERE state = 'pending'",
+		"SELECT " + timerCols + " FROM timers WHERE state = 'pending' AND due_at <= 1 ORDER BY due_at, id LIMIT 10",
+		"SELECT id FROM timers WHERE state != 'pending' AND fired_at < 1 LIMIT 5000"} {
+		rows, err := s.r.Query("EXPLAIN QUERY PLAN " + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			rows.Scan(&id, &parent, &unused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, "timers_due") && !strings.Contains(p, "timers_ended") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("%s\nplan: %s", q, p)
+		}
+	}
+}
+
+// TestPurgeTimersKeepsPending: purging deletes ended timers older than the
+// limit, in batches, and never a pending one.
+func TestPurgeTimersKeepsPending(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	var specs []TimerSpec
+	for i := range 12_000 {
+		specs = append(specs, TimerSpec{Kind: "test.purge", Owner: int64(i), DueAt: now.Add(-time.Minute)})
+	}
+	specs = append(specs, TimerSpec{Kind: "test.purge", Owner: -1, DueAt: now.Add(time.Hour)})
+	if _, err := s.AddTimers(ctx, specs); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		res, err := s.FireDue(ctx, now, 1000, func(context.Context, *TimerTx, *Timer) (bool, error) { return true, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Claimed == 0 {
+			break
+		}
+	}
+	if n, err := s.PurgeTimers(ctx, now.Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("purged %d recent ones: %v", n, err)
+	}
+	if n, err := s.PurgeTimers(ctx, time.Now().Add(time.Second)); err != nil || n != 12_000 {
+		t.Fatalf("purged %d of 12000: %v", n, err)
+	}
+	if c, _ := s.TimerCounts(ctx); len(c) != 1 || c[TimerPending] != 1 {
+		t.Fatalf("left: %v", c)
+	}
+}
