@@ -24,16 +24,8 @@ func TestUpgradeGivesTheDefaultTeam(t *testing.T) {
 	if err := s.SetSetting(ctx, "assistant", `{"enabled":true,"tone":"warm","team_id":0}`); err != nil {
 		t.Fatal(err)
 	}
-	// Back to the schema before migration 8, as an older sendbox left it
-	// (the later migrations undone too: 9's timers, 10's routing).
-	for _, q := range []string{"DROP TABLE user_notifications", "DROP TABLE escalation_mails", "DROP TABLE timers",
-		"ALTER TABLE conversations DROP COLUMN routed_to", "ALTER TABLE conversations DROP COLUMN routed_reason",
-		"ALTER TABLE conversations DROP COLUMN routed_detail", "ALTER TABLE conversations DROP COLUMN routed_at",
-		"DELETE FROM schema_migrations WHERE version >= 8"} {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Back to the schema before migration 8, as an older sendbox left it.
+	undoMigrations(t, s, 8)
 	s.Close()
 
 	s, err = Open(ctx, path, nil)

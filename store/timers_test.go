@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,12 +24,7 @@ func TestMigrationSchedulesSnoozedConversations(t *testing.T) {
 	}
 	until := time.Now().Add(time.Hour).UnixMilli()
 	// Back to version 8, as an older sendbox left it: snoozed, no timers.
-	for _, q := range []string{"DROP TABLE timers", "DELETE FROM schema_migrations WHERE version = 9",
-		"CREATE INDEX conversations_snoozed ON conversations(snoozed_until) WHERE status = 'snoozed'"} {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	undoMigrations(t, s, 9)
 	if _, err := s.w.ExecContext(ctx, "UPDATE conversations SET status = 'snoozed', snoozed_until = ? WHERE id = 1", until); err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +103,33 @@ func TestPurgeTimersKeepsPending(t *testing.T) {
 	}
 	if c, _ := s.TimerCounts(ctx); len(c) != 1 || c[TimerPending] != 1 {
 		t.Fatalf("left: %v", c)
+	}
+}
+
+// undoMigrations takes a database back to the schema before migration
+// from, as an older sendbox left it, so that a test can watch the
+// migrations from there run on its data. Each migration since 8 says here
+// how it is undone.
+func undoMigrations(t *testing.T, s *Store, from int) {
+	t.Helper()
+	undo := map[int][]string{
+		8: {"DROP TABLE user_notifications", "DROP TABLE escalation_mails"},
+		9: {"DROP TABLE timers", "CREATE INDEX conversations_snoozed ON conversations(snoozed_until) WHERE status = 'snoozed'"},
+		10: {"ALTER TABLE conversations DROP COLUMN routed_to", "ALTER TABLE conversations DROP COLUMN routed_reason",
+			"ALTER TABLE conversations DROP COLUMN routed_detail", "ALTER TABLE conversations DROP COLUMN routed_at"},
+	}
+	if from < 8 {
+		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
+	}
+	for v := SchemaVersion(); v >= from; v-- {
+		steps, ok := undo[v]
+		if !ok {
+			t.Fatalf("undoMigrations does not know how to undo migration %d: add it", v)
+		}
+		for _, q := range append(steps, fmt.Sprintf("DELETE FROM schema_migrations WHERE version = %d", v)) {
+			if _, err := s.w.Exec(q); err != nil {
+				t.Fatalf("undo migration %d: %s: %v", v, q, err)
+			}
+		}
 	}
 }
