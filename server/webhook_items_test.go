@@ -76,8 +76,13 @@ func TestBadItemDoesNotHoldBackGoodOnes(t *testing.T) {
 	if st := webhookEvents(t, a, events.FieldUnstoredStatus); len(st) != 1 || !strings.Contains(string(st[0].Value), "delivered") {
 		t.Fatalf("parked statuses: %+v", st)
 	}
-	if whole := webhookEvents(t, a, "sendbox.unstored_webhook"); len(whole) != 0 {
-		t.Fatalf("the whole webhook was parked: %+v", whole)
+	// Nothing else was parked: not the body as a whole (sendbox once kept it
+	// under "sendbox.unstored_webhook"), nor its other items.
+	for _, field := range []string{"sendbox.unstored_webhook", events.FieldUnparsedWebhook, events.FieldUnstoredEvent,
+		events.FieldUnattributedMessage} {
+		if whole := webhookEvents(t, a, field); len(whole) != 0 {
+			t.Fatalf("parked under %s: %+v", field, whole)
+		}
 	}
 }
 
