@@ -106,3 +106,34 @@ func TestEventsCarryTheirActor(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentReplyPauseIsAnEvent: an agent's reply pauses the assistant in
+// its conversation, and says so in an event like any other switch (it
+// wrote only a timeline row); a second reply, the assistant already
+// paused, says nothing.
+func TestAgentReplyPauseIsAnEvent(t *testing.T) {
+	s := openTest(t)
+	bg := context.Background()
+	m := queue(t, s, "391", "hello")
+	u, err := s.CreateUser(bg, "maria@example.com", "Maria", "agent", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := events.WithActor(bg, events.User(u.ID, u.Name))
+	for i := range 2 {
+		if _, _, err := s.QueueOutbound(ctx, OutboundInput{PhoneNumberID: "pn1", WaID: "391", Type: "text", Text: "reply",
+			Payload: []byte(`{}`), AuthorID: u.ID, IdempotencyKey: fmt.Sprint("reply", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var paused []events.Event
+	for _, ev := range outboxEvents(t, s) {
+		if ev.Type == events.ConversationUpdated && ev.Status == events.ChangeBot {
+			paused = append(paused, ev)
+		}
+	}
+	if len(paused) != 1 || paused[0].ConversationID != m.ConversationID || paused[0].Data[events.DataBot] != "paused" ||
+		paused[0].Actor.ID != u.ID {
+		t.Fatalf("pause events: %+v", paused)
+	}
+}

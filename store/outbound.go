@@ -221,6 +221,12 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, events.ChangeBot, in.AuthorID, nowMS); err != nil {
 				return nil, false, err
 			}
+			// Said like any other switch of the assistant, so that the panel,
+			// and reports later, learn of it from the events.
+			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contactID,
+				Status: events.ChangeBot, Data: map[string]any{events.DataBot: "paused"}}); err != nil {
+				return nil, false, err
+			}
 		}
 	}
 	job, _ := json.Marshal(events.Event{Type: events.JobSend, MessageID: id, ContactID: contactID, At: t.now})
