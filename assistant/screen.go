@@ -59,15 +59,9 @@ func (a *Assistant) screen(ctx context.Context, msgID int64) error {
 func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
 	switch {
 	case res.OptOut:
-		if err := a.optOut(ctx, conv, m, res); err != nil {
-			return err
-		}
-		return a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: inbox.ReasonOptedOut})
+		return a.consentChange(ctx, conv, m, res, optOutTurn)
 	case res.OptIn:
-		if err := a.optIn(ctx, conv, m, res); err != nil {
-			return err
-		}
-		return a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: inbox.ReasonOptedIn})
+		return a.consentChange(ctx, conv, m, res, optInTurn)
 	case res.Escalate:
 		return a.escalate(ctx, conv, m, res, "rules", a.now())
 	}
@@ -114,62 +108,65 @@ func (a *Assistant) carryPause(ctx context.Context, conv *store.Conversation, s 
 	return nil
 }
 
-// optOut revokes marketing consent at once and confirms it to the
-// customer. It is not an escalation: the assistant goes on as before.
-func (a *Assistant) optOut(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
-	start := a.now()
-	if err := a.Store.SetConsent(ctx, conv.ContactID, store.ConsentOptedOut, "whatsapp message", m.Timestamp); err != nil {
-		return err
-	}
-	s := a.settings.Load()
-	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optout",
-		s.Message(conv.Language, func(x Messages) string { return x.OptOut }))
-	if err != nil {
-		a.Log.Warn("assistant: confirm an opt-out", slog.Any("err", err))
-	}
-	if err := a.Store.AddNote(ctx, conv.ID, 0, "Marketing consent revoked: the customer wrote "+strconv.Quote(matchedText(res))); err != nil {
-		return err
-	}
-	return a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
-		Outcome: store.AIOptedOut, Mode: "rules", Detail: res.Describe()}, start, 0)
+// consentTurn is what a customer's stop or re-subscription does: opt-out
+// and opt-in differ only in these.
+type consentTurn struct {
+	consent string                // the consent recorded
+	key     string                // of the confirmation's idempotency key
+	pick    func(Messages) string // the confirmation, in the customer's language
+	what    string                // for the log
+	note    string                // the private note, before the customer's words
+	outcome string                // of the AI reply record
+	reason  string                // why sendbox itself answered (inbox.Reason*)
+	anyText bool                  // quote the message when no rule's words matched
 }
 
-// optIn gives marketing consent back at once, at the customer's request
-// ("START", "riattiva"), and confirms it. Like an opt-out, it is not an
-// escalation and the assistant goes on as before.
-func (a *Assistant) optIn(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
+var (
+	optOutTurn = consentTurn{consent: store.ConsentOptedOut, key: "optout", pick: func(x Messages) string { return x.OptOut },
+		what: "confirm an opt-out", note: "Marketing consent revoked", outcome: store.AIOptedOut, reason: inbox.ReasonOptedOut}
+	// SetConsent to opted-in also takes the number off the suppression list
+	// of erased opt-outs, as Meta's "resume" does in the store's ingest.
+	optInTurn = consentTurn{consent: store.ConsentOptedIn, key: "optin", pick: func(x Messages) string { return x.OptIn },
+		what: "confirm a re-subscription", note: "Marketing consent given again", outcome: store.AIOptedIn,
+		reason: inbox.ReasonOptedIn, anyText: true}
+)
+
+// consentChange records a stop ("STOP", "toglietemi") or a re-subscription
+// ("START", "riattiva") at once and confirms it to the customer. It is not
+// an escalation: the assistant goes on as before, and sendbox itself is
+// recorded as the one that answered.
+func (a *Assistant) consentChange(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result, c consentTurn) error {
 	start := a.now()
-	if err := a.Store.SetConsent(ctx, conv.ContactID, store.ConsentOptedIn, "whatsapp message", m.Timestamp); err != nil {
+	if err := a.Store.SetConsent(ctx, conv.ContactID, c.consent, "whatsapp message", m.Timestamp); err != nil {
 		return err
 	}
-	// SetConsent also takes the number off the suppression list of erased
-	// opt-outs, as Meta's "resume" does in the store's ingest.
-	s := a.settings.Load()
-	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optin",
-		s.Message(conv.Language, func(x Messages) string { return x.OptIn }))
+	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":"+c.key, a.settings.Load().Message(conv.Language, c.pick))
 	if err != nil {
-		a.Log.Warn("assistant: confirm a re-subscription", slog.Any("err", err))
+		a.Log.Warn("assistant: "+c.what, slog.Any("err", err))
 	}
 	said := matchedText(res)
-	if said == "" {
+	if said == "" && c.anyText {
 		said = clip(m.Text, 120)
 	}
-	if err := a.Store.AddNote(ctx, conv.ID, 0, "Marketing consent given again: the customer wrote "+strconv.Quote(said)); err != nil {
+	if err := a.Store.AddNote(ctx, conv.ID, 0, c.note+": the customer wrote "+strconv.Quote(said)); err != nil {
 		return err
 	}
-	return a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
-		Outcome: store.AIOptedIn, Mode: "rules", Detail: res.Describe()}, start, 0)
+	if err := a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
+		Outcome: c.outcome, Mode: "rules", Detail: res.Describe()}, start, 0); err != nil {
+		return err
+	}
+	return a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: c.reason})
 }
 
 // preferenceChanged confirms a marketing stop or resume the customer made
 // in WhatsApp itself (Meta's user_preferences webhook), when the 24-hour
 // window allows a message.
 func (a *Assistant) preferenceChanged(ctx context.Context, ev events.Event) error {
-	consent, kind, pick := store.ConsentOptedOut, "optout", func(x Messages) string { return x.OptOut }
+	turn := optOutTurn
 	switch ev.Status {
 	case events.ConsentStopped:
 	case events.ConsentResumed:
-		consent, kind, pick = store.ConsentOptedIn, "optin", func(x Messages) string { return x.OptIn }
+		turn = optInTurn
 	default:
 		return nil
 	}
@@ -178,7 +175,7 @@ func (a *Assistant) preferenceChanged(ctx context.Context, ev events.Event) erro
 		return err
 	}
 	// A later choice already replaced this one: confirm nothing.
-	if c.Consent != consent || !outbound.WindowOpen(c.LastInboundAt, a.now()) {
+	if c.Consent != turn.consent || !outbound.WindowOpen(c.LastInboundAt, a.now()) {
 		return nil
 	}
 	convs, _, _, err := a.Store.ListConversations(ctx, store.ConversationFilter{ContactID: c.ID, Limit: 1})
@@ -187,8 +184,8 @@ func (a *Assistant) preferenceChanged(ctx context.Context, ev events.Event) erro
 	}
 	conv := &convs[0]
 	conv.Contact = c
-	key := fmt.Sprintf("ai:%s:%d:%d", kind, c.ID, c.ConsentAt.UnixMilli())
-	_, err = a.send(ctx, conv, key, a.settings.Load().Message(conv.Language, pick))
+	key := fmt.Sprintf("ai:%s:%d:%d", turn.key, c.ID, c.ConsentAt.UnixMilli())
+	_, err = a.send(ctx, conv, key, a.settings.Load().Message(conv.Language, turn.pick))
 	return err
 }
 
