@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
+	"sendbox/inbox"
 	"sendbox/language"
 )
 
@@ -27,16 +29,16 @@ func (a *App) handleSetLanguage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := *req.Language
-	if lang != "" && !language.Valid(lang) {
-		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_language", "language",
-			fmt.Sprintf("%q is not a language sendbox writes in: use it, fr, en, es or de, or \"\" to detect it again", lang))
-		return
-	}
 	body := "Language set to " + language.Names[lang] + " through the API (" + principalName(r) + ")"
 	if lang == "" {
 		body = "Language detected again from the customer's messages, through the API (" + principalName(r) + ")"
 	}
-	if err := a.Store.SetConversationLanguage(r.Context(), id, lang, 0, body); err != nil {
+	if err := inbox.SetLanguage(r.Context(), a.Store, id, lang, 0, body); err != nil {
+		if errors.Is(err, inbox.ErrInvalidLanguage) {
+			writeFieldError(w, http.StatusUnprocessableEntity, "invalid_language", "language",
+				fmt.Sprintf("%q is not a language sendbox writes in: use it, fr, en, es or de, or \"\" to detect it again", lang))
+			return
+		}
 		a.notFoundOr(w, r, err, "conversation")
 		return
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"sendbox/events"
-	"sendbox/language"
 )
 
 // attachLabels loads the labels of the given conversations in one query.
@@ -284,11 +283,9 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 }
 
 // SetConversationLanguage records an agent's choice of the language to
-// write to the customer in; "" gives the choice back to detection.
+// write to the customer in; "" gives the choice back to detection. The
+// choice is checked by inbox.SetLanguage, which the fronts call.
 func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang string, actorID int64, body string) error {
-	if lang != "" && !language.Valid(lang) {
-		return fmt.Errorf("unknown language %q", lang)
-	}
 	data := map[string]any{events.DataLanguage: lang}
 	return s.conversationChange(ctx, convID, actorID, events.ChangeLanguage, body, data, func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)

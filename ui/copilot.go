@@ -13,7 +13,6 @@ import (
 	"sendbox/assistant"
 	"sendbox/events"
 	"sendbox/inbox"
-	"sendbox/language"
 	"sendbox/store"
 )
 
@@ -54,13 +53,13 @@ func (p *Panel) handleLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.PostFormValue("language")
 	body := p.T("timeline.language_auto")
 	if lang != "" {
-		if !language.Valid(lang) {
+		body = p.T("timeline.language", p.T("lang."+lang))
+	}
+	if err := inbox.SetLanguage(r.Context(), p.Store, id, lang, sessionFrom(r).User.ID, body); err != nil {
+		if errors.Is(err, inbox.ErrInvalidLanguage) {
 			p.fail(w, r, http.StatusUnprocessableEntity, p.T("error.bad_request"))
 			return
 		}
-		body = p.T("timeline.language", p.T("lang."+lang))
-	}
-	if err := p.Store.SetConversationLanguage(r.Context(), id, lang, sessionFrom(r).User.ID, body); err != nil {
 		p.notFoundOr(w, r, err)
 		return
 	}
