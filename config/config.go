@@ -93,6 +93,9 @@ type WhatsApp struct {
 	APIURL        string
 	APIVersion    string
 	MPS           int
+	// BulkShare is the percentage of MPS campaigns may use (1–100): the
+	// rest stays free for replies, the assistant and transactional sends.
+	BulkShare int
 }
 
 // Sandbox reports whether sendbox runs against its built-in simulator.
@@ -182,6 +185,15 @@ var Options = func() []Option {
 	add(Option{Env: "SENDBOX_WA_API_VERSION", Default: "v25.0", Help: "Graph API version"}, s, g)
 	s, g = positiveInt(func(c *Config) *int { return &c.WA.MPS })
 	add(Option{Env: "SENDBOX_WA_MPS", Default: "80", Help: "messages per second allowed for the number"}, s, g)
+	add(Option{Env: "SENDBOX_BULK_SHARE", Default: "70", Help: "percentage of the number's messages per second campaigns may use (1-100)"},
+		func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), "%"))
+			if err != nil || n < 1 || n > 100 {
+				return fmt.Errorf("want a percentage from 1 to 100, got %q", v)
+			}
+			c.WA.BulkShare = n
+			return nil
+		}, func(c *Config) string { return strconv.Itoa(c.WA.BulkShare) })
 	s, g = str(func(c *Config) *string { return &c.NATSURL })
 	add(Option{Env: "SENDBOX_NATS_URL", URL: true, Help: "external NATS URL (empty: embedded broker)"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.OllamaURL })

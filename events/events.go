@@ -38,8 +38,15 @@ const (
 const (
 	// SubjectWebhook carries one webhook body (INBOUND).
 	SubjectWebhook = "inbound.webhook"
-	// SubjectSend carries an outbound message to the sender (OUTBOUND).
+	// SubjectSend carries an outbound message of the transactional lane to
+	// the sender (OUTBOUND). It is the subject every send had before lanes,
+	// so that jobs queued by an older sendbox are still delivered, and in
+	// the same lane they would be given now. See SendSubject.
 	SubjectSend = "outbound.send"
+	// SubjectSendPerson carries a message a person wrote (OUTBOUND).
+	SubjectSendPerson = "outbound.send.person"
+	// SubjectSendBulk carries a campaign's message (OUTBOUND).
+	SubjectSendBulk = "outbound.send.bulk"
 	// SubjectMediaDownload carries a job to fetch inbound media (JOBS).
 	SubjectMediaDownload = "jobs.media.download"
 	// SubjectAITurn carries the customer messages the assistant is to answer (JOBS).
@@ -51,6 +58,36 @@ const (
 	// JobSend is the Type of a send job, an Event carrying the message id.
 	JobSend = "send"
 )
+
+// Sending lanes. Each has its own subject and its own consumer, so that a
+// person's reply never waits behind a campaign's queue to reach the sender,
+// which serves them in this order: person, then transactional (the
+// assistant, order updates, reminders), then bulk.
+const (
+	LanePerson        = "person"
+	LaneTransactional = "transactional"
+	LaneBulk          = "bulk"
+)
+
+// Lanes returns the lanes, highest priority first.
+func Lanes() []string { return []string{LanePerson, LaneTransactional, LaneBulk} }
+
+// ValidLane reports whether lane is one of Lanes.
+func ValidLane(lane string) bool {
+	return lane == LanePerson || lane == LaneTransactional || lane == LaneBulk
+}
+
+// SendSubject returns the subject of a lane's send jobs; an unknown lane
+// is transactional.
+func SendSubject(lane string) string {
+	switch lane {
+	case LanePerson:
+		return SubjectSendPerson
+	case LaneBulk:
+		return SubjectSendBulk
+	}
+	return SubjectSend
+}
 
 // SubjectEventPrefix prefixes every domain event's subject: an event of
 // type t is published on SubjectEventPrefix + t (see Subject).

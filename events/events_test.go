@@ -15,7 +15,10 @@ func TestWireValues(t *testing.T) {
 	for got, want := range map[string]string{
 		StreamInbound: "INBOUND", StreamOutbound: "OUTBOUND", StreamEvents: "EVENTS", StreamJobs: "JOBS",
 		SubjectsInbound: "inbound.>", SubjectsOutbound: "outbound.>", SubjectsEvents: "events.>", SubjectsJobs: "jobs.>",
-		SubjectWebhook: "inbound.webhook", SubjectSend: "outbound.send", SubjectMediaDownload: "jobs.media.download",
+		SubjectWebhook: "inbound.webhook", SubjectSend: "outbound.send", SubjectSendPerson: "outbound.send.person",
+		SubjectSendBulk: "outbound.send.bulk", LanePerson: "person", LaneTransactional: "transactional", LaneBulk: "bulk",
+		SendSubject(LanePerson): "outbound.send.person", SendSubject(LaneTransactional): "outbound.send",
+		SendSubject(LaneBulk): "outbound.send.bulk", SendSubject(""): "outbound.send", SubjectMediaDownload: "jobs.media.download",
 		SubjectAITurn: "jobs.ai.turn", JobMediaDownload: "media.download", JobSend: "send",
 		SubjectMessageEvents: "events.message.>", SubjectConversationEvents: "events.conversation.>",
 		SubjectContactEvents: "events.contact.>", SubjectKBEvents: "events.kb.>",

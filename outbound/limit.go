@@ -40,7 +40,14 @@ import (
 //
 // Sends are also spaced 1/limit apart, with a little catch-up, so that
 // places freed together do not let a burst go at once. Waiting senders are
-// served in order, one at a time: a freed place wakes one of them, not all.
+// served one at a time, by lane (a person's reply first, then transactional
+// messages, then bulk) and in order within a lane: a freed place wakes one
+// of them, not all.
+//
+// Bulk sends may hold at most bulkLimit of the places (a share of limit,
+// SENDBOX_BULK_SHARE), counted the same way, so that a campaign running
+// flat out still leaves the rest of the number's throughput to replies,
+// which then find a place at once.
 type throughput struct {
 	mu       sync.Mutex // guards everything below
 	limit    int
@@ -49,7 +56,12 @@ type throughput struct {
 	inFlight int       // sends let go and not answered yet
 	frees    []int64   // when each other held place frees (ns since base), ascending
 	head     int       // frees[head:] are live
-	waiters  []chan struct{}
+	waiters  []waiter  // by lane, then in arrival order
+
+	bulkLimit    int
+	bulkInFlight int     // bulk sends let go and not answered yet
+	bulkFrees    []int64 // when each place held by a bulk send frees, ascending
+	bulkHead     int
 
 	base   time.Time     // times are kept as nanoseconds since base, on the monotonic clock
 	rttAvg time.Duration // from letting a send go to its answer, on average
@@ -69,9 +81,18 @@ const (
 	penaltyDecay = 30 * time.Second     // one place of the 130429 penalty is given back after this long without one
 )
 
-func newThroughput(limit int, now time.Time) *throughput {
+// waiter is a send waiting for a place.
+type waiter struct {
+	ch   chan struct{}
+	lane int // laneIndex: lower goes first
+}
+
+// newThroughput keeps limit messages a second, of which bulk sends may
+// take a share (0 < bulkShare <= 1).
+func newThroughput(limit int, bulkShare float64, now time.Time) *throughput {
 	limit = max(1, limit)
-	l := &throughput{limit: limit, interval: time.Second / time.Duration(limit), base: now, rttAvg: time.Millisecond}
+	l := &throughput{limit: limit, interval: time.Second / time.Duration(limit), base: now, rttAvg: time.Millisecond,
+		bulkLimit: max(1, int(float64(limit)*bulkShare))}
 	// What the previous process sent in its last second is unknown: hold
 	// every place for a second.
 	full := int64(time.Second)
@@ -81,13 +102,20 @@ func newThroughput(limit int, now time.Time) *throughput {
 	return l
 }
 
-// acquire waits for a place, takes it and returns when. The caller must
-// call done (the call was made) or cancel (it was not) exactly once after a
-// nil error.
-func (l *throughput) acquire(ctx context.Context) (time.Time, error) {
+// acquire waits for a place for a send of lane (a laneIndex), takes it and
+// returns when. The caller must call done (the call was made) or cancel (it
+// was not) exactly once, with the same lane, after a nil error.
+func (l *throughput) acquire(ctx context.Context, lane int) (time.Time, error) {
 	ch := make(chan struct{}, 1)
 	l.mu.Lock()
-	l.waiters = append(l.waiters, ch)
+	// Behind the waiters of its lane and of those before it, ahead of the rest.
+	at := len(l.waiters)
+	for at > 0 && l.waiters[at-1].lane > lane {
+		at--
+	}
+	l.waiters = append(l.waiters, waiter{})
+	copy(l.waiters[at+1:], l.waiters[at:])
+	l.waiters[at] = waiter{ch: ch, lane: lane}
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -96,9 +124,9 @@ func (l *throughput) acquire(ctx context.Context) (time.Time, error) {
 	}()
 	for {
 		var wake <-chan time.Time
-		if l.waiters[0] == ch {
+		if l.waiters[0].ch == ch {
 			now := time.Now()
-			wait, ok := l.take(now)
+			wait, ok := l.take(now, lane)
 			if ok {
 				l.waiters = l.waiters[1:]
 				l.wakeHead()
@@ -121,7 +149,7 @@ func (l *throughput) acquire(ctx context.Context) (time.Time, error) {
 		case <-ctx.Done():
 			l.mu.Lock()
 			for i, w := range l.waiters {
-				if w == ch {
+				if w.ch == ch {
 					l.waiters = append(l.waiters[:i], l.waiters[i+1:]...)
 					break
 				}
@@ -138,23 +166,26 @@ func (l *throughput) acquire(ctx context.Context) (time.Time, error) {
 func (l *throughput) wakeHead() {
 	if len(l.waiters) > 0 {
 		select {
-		case l.waiters[0] <- struct{}{}:
+		case l.waiters[0].ch <- struct{}{}:
 		default:
 		}
 	}
 }
 
-// take lets a send go at now if a place is free and the spacing allows;
-// otherwise it returns how long to wait (0: until a send is answered).
-// Called with mu held.
-func (l *throughput) take(now time.Time) (time.Duration, bool) {
+// take lets a send of lane go at now if a place is free and the spacing
+// allows; otherwise it returns how long to wait (0: until a send is
+// answered). Called with mu held.
+func (l *throughput) take(now time.Time, lane int) (time.Duration, bool) {
 	ns := int64(now.Sub(l.base))
-	for l.head < len(l.frees) && l.frees[l.head] <= ns {
-		l.head++
-	}
-	if l.head > 1024 && l.head > len(l.frees)/2 {
-		l.frees = append(l.frees[:0], l.frees[l.head:]...)
-		l.head = 0
+	l.frees, l.head = expire(l.frees, l.head, ns)
+	if lane == laneBulk {
+		l.bulkFrees, l.bulkHead = expire(l.bulkFrees, l.bulkHead, ns)
+		if held := l.bulkInFlight + len(l.bulkFrees) - l.bulkHead; held >= l.bulkLimit {
+			if k := l.bulkHead + held - l.bulkLimit; k < len(l.bulkFrees) {
+				return time.Duration(l.bulkFrees[k] - ns), false
+			}
+			return 0, false // bulk sends in flight fill its share: wait for an answer
+		}
 	}
 	held := l.inFlight + len(l.frees) - l.head + l.reserve(now)
 	if held >= l.limit {
@@ -173,26 +204,50 @@ func (l *throughput) take(now time.Time) (time.Duration, bool) {
 	}
 	l.next = maxTime(l.next, now).Add(l.interval)
 	l.inFlight++
+	if lane == laneBulk {
+		l.bulkInFlight++
+	}
 	return 0, true
 }
 
-// done frees the place of a send let go at granted and answered at end,
-// one second after the answer.
-func (l *throughput) done(granted, end time.Time) {
+// expire drops the places of frees[head:] that are free at ns, and
+// compacts the slice now and then.
+func expire(frees []int64, head int, ns int64) ([]int64, int) {
+	for head < len(frees) && frees[head] <= ns {
+		head++
+	}
+	if head > 1024 && head > len(frees)/2 {
+		frees = append(frees[:0], frees[head:]...)
+		head = 0
+	}
+	return frees, head
+}
+
+// done frees the place of a send of lane let go at granted and answered at
+// end, one second after the answer.
+func (l *throughput) done(granted, end time.Time, lane int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inFlight--
 	// The reserve covers inbound messages that may arrive from the grant
 	// to the send's arrival, the claim included.
 	l.rttAvg += (max(0, end.Sub(granted)) - l.rttAvg) / 64
-	l.hold(int64(end.Add(time.Second).Sub(l.base)), 1)
+	at := int64(end.Add(time.Second).Sub(l.base))
+	l.frees = insertSorted(l.frees, l.head, at)
+	if lane == laneBulk {
+		l.bulkInFlight--
+		l.bulkFrees = insertSorted(l.bulkFrees, l.bulkHead, at)
+	}
 	l.wakeHead()
 }
 
-// cancel gives back a place taken for a send that was not made.
-func (l *throughput) cancel() {
+// cancel gives back a place taken for a send of lane that was not made.
+func (l *throughput) cancel(lane int) {
 	l.mu.Lock()
 	l.inFlight--
+	if lane == laneBulk {
+		l.bulkInFlight--
+	}
 	l.wakeHead()
 	l.mu.Unlock()
 }
@@ -229,11 +284,17 @@ func (l *throughput) pause(until time.Time) {
 // order. Called with mu held.
 func (l *throughput) hold(at int64, n int) {
 	for range n {
-		l.frees = append(l.frees, at)
-		for i := len(l.frees) - 1; i > l.head && l.frees[i-1] > l.frees[i]; i-- {
-			l.frees[i-1], l.frees[i] = l.frees[i], l.frees[i-1]
-		}
+		l.frees = insertSorted(l.frees, l.head, at)
 	}
+}
+
+// insertSorted adds at to frees, whose live part frees[head:] is ascending.
+func insertSorted(frees []int64, head int, at int64) []int64 {
+	frees = append(frees, at)
+	for i := len(frees) - 1; i > head && frees[i-1] > frees[i]; i-- {
+		frees[i-1], frees[i] = frees[i], frees[i-1]
+	}
+	return frees
 }
 
 // reserve is the number of places kept free for customer messages that

@@ -1,8 +1,10 @@
 package outbound
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,6 +18,16 @@ type windowRun struct {
 	webhookLag     time.Duration // and its webhook reaches sendbox this much later
 	sends, inbound int
 	inSpan         int // messages of either kind that arrived in the whole seconds from the first send
+
+	// Lanes. The sends always ready are of lane (laneTransactional by
+	// default); a person's reply is also ready this often (0: none).
+	lane        int
+	bulkShare   float64 // 0: 1
+	personEvery time.Duration
+	replies     int
+	replyWaits  []time.Duration // from ready to let go, of the replies ready after the first second
+	laneSends   int             // sends of lane
+	laneMax     int             // the most sends of lane that arrived in any one second
 	overruns       int
 	first, last    time.Time
 }
@@ -28,8 +40,18 @@ func (w *windowRun) run(t *testing.T, d time.Duration) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	t0 := time.Unix(1_000_000, 0)
-	l := newThroughput(w.limit, t0)
-	type answer struct{ start, at time.Time }
+	share := w.bulkShare
+	if share == 0 {
+		share = 1
+	}
+	l := newThroughput(w.limit, share, t0)
+	var replies []time.Time // ready, not let go yet
+	var laneArrivals []time.Time
+	nextReply := t0
+	type answer struct {
+		start, at time.Time
+		lane      int
+	}
 	var answers []answer
 	var arrivals []time.Time // of everything, in order
 	var sendArrivals []time.Time
@@ -53,21 +75,37 @@ func (w *windowRun) run(t *testing.T, d time.Duration) {
 				kept = append(kept, a)
 				continue
 			}
-			l.done(a.start, a.at)
+			l.done(a.start, a.at, a.lane)
 		}
 		answers = kept
-		for {
+		for w.personEvery > 0 && !nextReply.After(now) {
+			replies = append(replies, nextReply)
+			nextReply = nextReply.Add(w.personEvery)
+		}
+		send := func(lane int) bool {
 			l.mu.Lock()
-			_, ok := l.take(now)
+			_, ok := l.take(now, lane)
 			l.mu.Unlock()
 			if !ok {
-				break
+				return false
 			}
 			arrive := now.Add(way())
-			answers = append(answers, answer{now, arrive.Add(way())})
+			answers = append(answers, answer{now, arrive.Add(way()), lane})
 			arrivals = append(arrivals, arrive)
 			sendArrivals = append(sendArrivals, arrive)
 			w.sends++
+			return true
+		}
+		for len(replies) > 0 && send(lanePerson) {
+			if replies[0].After(t0.Add(time.Second)) { // the first second is held whatever the lane
+				w.replyWaits = append(w.replyWaits, now.Sub(replies[0]))
+			}
+			w.replies++
+			replies = replies[1:]
+		}
+		for len(replies) == 0 && send(w.lane) {
+			w.laneSends++
+			laneArrivals = append(laneArrivals, arrivals[len(arrivals)-1])
 		}
 	}
 	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
@@ -84,6 +122,13 @@ func (w *windowRun) run(t *testing.T, d time.Duration) {
 		if j-i >= w.limit {
 			w.overruns++
 		}
+	}
+	slices.SortFunc(laneArrivals, func(a, b time.Time) int { return a.Compare(b) })
+	for i, j := 0, 0; j < len(laneArrivals); j++ {
+		for laneArrivals[j].Sub(laneArrivals[i]) >= time.Second {
+			i++
+		}
+		w.laneMax = max(w.laneMax, j-i+1)
 	}
 	w.first, w.last = sendArrivals[0], sendArrivals[len(sendArrivals)-1]
 	end := w.first.Add(w.last.Sub(w.first).Truncate(time.Second))
@@ -137,30 +182,127 @@ func TestThroughputCountsInbound(t *testing.T) {
 	}
 }
 
+// TestThroughputBulkShareLeavesRoomForReplies: a campaign sending flat out
+// takes no more than its share of the number, never overruns it with the
+// replies and the customers' messages, and a person's reply finds a place
+// at once, not behind the campaign.
+func TestThroughputBulkShareLeavesRoomForReplies(t *testing.T) {
+	for _, limit := range []int{80, 1000} {
+		w := &windowRun{limit: limit, jitter: 5 * time.Millisecond, lane: laneBulk, bulkShare: 0.7,
+			personEvery: 100 * time.Millisecond, inboundEvery: time.Second / time.Duration(limit/20), webhookLag: 2 * time.Millisecond}
+		w.run(t, 6*time.Second)
+		span := w.last.Sub(w.first).Seconds()
+		bulk := float64(w.laneSends) / span
+		slices.Sort(w.replyWaits)
+		worst := w.replyWaits[len(w.replyWaits)-1]
+		t.Logf("%d/s: bulk %.1f/s, %d replies (longest wait %s), %d inbound, %.1f a second reached Meta",
+			limit, bulk, w.replies, worst, w.inbound, w.rate())
+		if w.overruns != 0 {
+			t.Errorf("%d/s: %d of %d sends arrived in a full second", limit, w.overruns, w.sends)
+		}
+		if most := int(0.7 * float64(limit)); w.laneMax > most {
+			t.Errorf("%d/s: %d bulk sends arrived in one second, over 70 %% (%d)", limit, w.laneMax, most)
+		}
+		if share := bulk / float64(limit); share < 0.6 {
+			t.Errorf("%d/s: bulk took only %.2f of the number", limit, share)
+		}
+		if w.replies < 55 {
+			t.Errorf("%d/s: only %d replies in 6 s", limit, w.replies)
+		}
+		if worst > 50*time.Millisecond {
+			t.Errorf("%d/s: a reply waited %s for a place behind the campaign", limit, worst)
+		}
+	}
+	// Without a share, bulk takes it all and a reply waits behind it.
+	w := &windowRun{limit: 80, jitter: 5 * time.Millisecond, lane: laneBulk, bulkShare: 1, personEvery: 100 * time.Millisecond}
+	w.run(t, 6*time.Second)
+	if share := float64(w.laneSends) / w.last.Sub(w.first).Seconds() / 80; share < 0.8 {
+		t.Errorf("a full share gives bulk %.2f of the number", share)
+	}
+}
+
+// TestThroughputServesLanesInOrder: waiting sends are let go person first,
+// then transactional, then bulk, in arrival order within a lane.
+func TestThroughputServesLanesInOrder(t *testing.T) {
+	l := newThroughput(1000, 1, time.Now().Add(-2*time.Second))
+	l.mu.Lock()
+	l.frees, l.head = nil, 0
+	l.inFlight = l.limit // full: every acquire waits
+	l.mu.Unlock()
+	var order []int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, lane := range []int{laneBulk, laneTransactional, laneBulk, lanePerson, laneTransactional, lanePerson} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.acquire(context.Background(), lane); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+		}()
+		// Each one queued before the next arrives.
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			l.mu.Lock()
+			n := len(l.waiters)
+			l.mu.Unlock()
+			if n == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiter %d never queued", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for range 6 {
+		l.mu.Lock()
+		l.next = time.Time{}
+		l.mu.Unlock()
+		l.cancel(laneTransactional) // frees one place (counted as a transactional send given back)
+		// Wait until the head of the line has taken it: one place at a time.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			l.mu.Lock()
+			full := l.inFlight >= l.limit
+			l.mu.Unlock()
+			if full {
+				break
+			}
+		}
+	}
+	wg.Wait()
+	if want := []int{3, 5, 1, 4, 0, 2}; !slices.Equal(order, want) {
+		t.Fatalf("let go in order %v, want %v", order, want)
+	}
+}
+
 func TestThroughputHoldsTheFirstSecondAndPauses(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
-	l := newThroughput(10, t0)
+	l := newThroughput(10, 1, t0)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// Whatever a previous process sent in its last second is unknown.
-	if wait, ok := l.take(t0); ok || wait != time.Second {
+	if wait, ok := l.take(t0, laneTransactional); ok || wait != time.Second {
 		t.Fatalf("at start: %v %v", wait, ok)
 	}
 	t1 := t0.Add(time.Second)
-	if _, ok := l.take(t1); !ok {
+	if _, ok := l.take(t1, laneTransactional); !ok {
 		t.Fatal("nothing goes after the first second")
 	}
 	// Spacing: the next one is due 100 ms later, and may go one interval early.
-	if _, ok := l.take(t1); !ok {
+	if _, ok := l.take(t1, laneTransactional); !ok {
 		t.Fatal("no catch-up")
 	}
-	if wait, ok := l.take(t1); ok || wait != 100*time.Millisecond {
+	if wait, ok := l.take(t1, laneTransactional); ok || wait != 100*time.Millisecond {
 		t.Fatalf("third at once: %v %v", wait, ok)
 	}
 	l.mu.Unlock()
 	l.pause(t1.Add(5 * time.Second))
 	l.mu.Lock()
-	if _, ok := l.take(t1.Add(3 * time.Second)); ok {
+	if _, ok := l.take(t1.Add(3 * time.Second), laneTransactional); ok {
 		t.Fatal("a send went during a pause")
 	}
 	if l.penalty != 1 {

@@ -27,14 +27,22 @@ import (
 
 // Sender delivers queued messages to the Graph API.
 //
-// Jobs arrive from the OUTBOUND stream and wait in one FIFO queue per
-// recipient, so a customer gets messages in the order they were queued. A
+// Jobs arrive from the OUTBOUND stream in three lanes, each on its own
+// subject and consumer so that a campaign's backlog never stands between a
+// person's reply and this process: person (a person wrote it), then
+// transactional (the assistant, order updates, reminders), then bulk
+// (campaigns). Within a lane, jobs wait in one FIFO queue per recipient, so
+// a customer gets a lane's messages in the order they were queued; a
+// person's reply overtakes a campaign message to the same customer. A
 // single dispatcher hands the head of each eligible queue to a pool of
-// workers; a queue becomes eligible when the recipient's pair-rate bucket
-// allows (1 per 6 s, bursts up to 45) and any retry delay has passed. Each
-// worker waits for a place in the number's throughput (SENDBOX_WA_MPS, see
-// throughput), marks its message "sending" (durably, in batches with the
-// other workers') and calls Graph with the send's id inside
+// workers, the person lane's first, then transactional, then bulk; bulk
+// jobs may hold at most BulkShare of the workers, so that replies always
+// find one free. A queue becomes eligible when the recipient's pair-rate
+// bucket allows (1 per 6 s, bursts up to 45, shared by the lanes) and any
+// retry delay has passed. Each worker waits for a place in the number's
+// throughput (SENDBOX_WA_MPS, see throughput; served by lane too, bulk
+// within its share), marks its message "sending" (durably, in batches with
+// the other workers') and calls Graph with the send's id inside
 // biz_opaque_callback_data. Outcomes are written in batches, and each job
 // is acknowledged only after its outcome is stored.
 //
@@ -65,6 +73,9 @@ type Sender struct {
 	Workers      int           // concurrent Graph calls (default MPS/2, 16..512)
 	PairBurst    int           // default 45
 	PairInterval time.Duration // default 6 s
+	// BulkShare is the most of the number's throughput, and of the
+	// workers, that bulk sends may take (default 0.7).
+	BulkShare float64
 	SendTimeout  time.Duration // one Graph call (default 30 s)
 	// EchoWait is how long a message whose call's outcome is unknown waits
 	// for Meta's status echo, from the later of the call and the start
@@ -73,12 +84,13 @@ type Sender struct {
 
 	Metrics *metrics.Registry
 
-	limiter *throughput
-	pacer   *pacer
-	started time.Time
+	limiter     *throughput
+	pacer       *pacer
+	started     time.Time
+	bulkWorkers int // the most workers bulk jobs may hold
 
-	cc       jetstream.ConsumeContext
-	incoming chan *job
+	cc       [numLanes]jetstream.ConsumeContext
+	incoming [numLanes]chan *job
 	work     chan workItem
 	done     chan doneJob
 	results  chan result
@@ -95,8 +107,28 @@ type Sender struct {
 	latency *metrics.Histogram
 }
 
+// Lanes, in the order they are served (events.Lanes).
+const (
+	lanePerson = iota
+	laneTransactional
+	laneBulk
+	numLanes
+)
+
+// laneConsumers are the lanes' durable consumers on the OUTBOUND stream.
+// Person replies are few: a small window of them in flight is plenty.
+var laneConsumers = [numLanes]struct {
+	durable, subject string
+	maxAckPending    int
+}{
+	lanePerson:        {"sender-person", events.SubjectSendPerson, 1000},
+	laneTransactional: {"sender", events.SubjectSend, 20000}, // every send's consumer before lanes
+	laneBulk:          {"sender-bulk", events.SubjectSendBulk, 20000},
+}
+
 type job struct {
 	msg       jetstream.Msg
+	lane      int
 	messageID int64
 	contactID int64
 	attempts  int
@@ -105,7 +137,8 @@ type job struct {
 }
 
 type recipientQueue struct {
-	contactID int64
+	lane      int
+	contactID int64 // the pair pacing key
 	jobs      []*job
 	eligible  time.Time
 	index     int // in the ready heap; -1 when not in it
@@ -149,6 +182,10 @@ func (s *Sender) Start(ctx context.Context) error {
 	if s.EchoWait <= 0 {
 		s.EchoWait = 60 * time.Second
 	}
+	if s.BulkShare <= 0 || s.BulkShare > 1 {
+		s.BulkShare = 0.7
+	}
+	s.bulkWorkers = max(1, int(float64(s.Workers)*s.BulkShare))
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
@@ -159,9 +196,11 @@ func (s *Sender) Start(ctx context.Context) error {
 		"refused (before calling Meta), unknown (no answer: Meta's status echo decides), uncertain (never confirmed, not sent again).", "result")
 	s.latency = s.Metrics.Histogram("sendbox_send_latency_seconds", "Latency of Graph API send calls.", metrics.LatencyBuckets).With()
 	s.started = time.Now()
-	s.limiter = newThroughput(s.MPS, s.started)
+	s.limiter = newThroughput(s.MPS, s.BulkShare, s.started)
 	s.pacer = newPacer(s.PairBurst, s.PairInterval)
-	s.incoming = make(chan *job, 1024)
+	for lane := range s.incoming {
+		s.incoming[lane] = make(chan *job, 1024)
+	}
 	s.work = make(chan workItem)
 	s.done = make(chan doneJob, s.Workers)
 	s.results = make(chan result, 1024)
@@ -169,21 +208,25 @@ func (s *Sender) Start(ctx context.Context) error {
 	s.stopping = make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
-	cons, err := s.Broker.Consumer(ctx, events.StreamOutbound, jetstream.ConsumerConfig{
-		Durable:       "sender",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       60 * time.Second,
-		MaxAckPending: 20000,
-		MaxDeliver:    -1,
-		FilterSubject: events.SubjectSend,
-	})
-	if err != nil {
-		return err
-	}
-	// Jobs the previous process held are otherwise redelivered only after
-	// the ack wait, a minute of silence after every crash.
-	if err := s.Broker.ResetConsumer(ctx, events.StreamOutbound, "sender"); err != nil {
-		s.Log.Warn("jobs held by a stopped process wait for the ack wait (60 s)", slog.Any("err", err))
+	var cons [numLanes]jetstream.Consumer
+	for lane, lc := range laneConsumers {
+		c, err := s.Broker.Consumer(ctx, events.StreamOutbound, jetstream.ConsumerConfig{
+			Durable:       lc.durable,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       60 * time.Second,
+			MaxAckPending: lc.maxAckPending,
+			MaxDeliver:    -1,
+			FilterSubject: lc.subject,
+		})
+		if err != nil {
+			return err
+		}
+		cons[lane] = c
+		// Jobs the previous process held are otherwise redelivered only
+		// after the ack wait, a minute of silence after every crash.
+		if err := s.Broker.ResetConsumer(ctx, events.StreamOutbound, lc.durable); err != nil {
+			s.Log.Warn("jobs held by a stopped process wait for the ack wait (60 s)", slog.String("consumer", lc.durable), slog.Any("err", err))
+		}
 	}
 	s.wgRes.Add(1)
 	go s.recordLoop()
@@ -195,16 +238,22 @@ func (s *Sender) Start(ctx context.Context) error {
 	}
 	s.wgDisp.Add(1)
 	go s.dispatch()
-	s.cc, err = cons.Consume(s.receive, jetstream.PullMaxMessages(1000), jetstream.PullExpiry(embed.PullExpiry),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			s.Log.Debug("sender consumer", slog.Any("err", err))
-		}))
-	if err != nil {
-		s.Stop()
-		return fmt.Errorf("consume outbound: %w", err)
+	for lane := range cons {
+		var err error
+		s.cc[lane], err = cons[lane].Consume(func(m jetstream.Msg) { s.receive(lane, m) },
+			jetstream.PullMaxMessages(min(1000, laneConsumers[lane].maxAckPending)), jetstream.PullExpiry(embed.PullExpiry),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				s.Log.Debug("sender consumer", slog.String("lane", laneNames[lane]), slog.Any("err", err))
+			}))
+		if err != nil {
+			s.Stop()
+			return fmt.Errorf("consume outbound %s lane: %w", laneNames[lane], err)
+		}
 	}
 	return nil
 }
+
+var laneNames = [numLanes]string{lanePerson: events.LanePerson, laneTransactional: events.LaneTransactional, laneBulk: events.LaneBulk}
 
 // Stop stops taking jobs, lets in-flight Graph calls finish and records
 // their outcomes. Jobs still waiting are released to be redelivered at the
@@ -213,9 +262,11 @@ func (s *Sender) Stop() {
 	if s.stopping == nil {
 		return // never started
 	}
-	if s.cc != nil {
-		s.cc.Stop()
-		<-s.cc.Closed()
+	for _, cc := range s.cc {
+		if cc != nil {
+			cc.Stop()
+			<-cc.Closed()
+		}
 	}
 	s.cancel()
 	close(s.stopping)
@@ -227,7 +278,7 @@ func (s *Sender) Stop() {
 	s.wgRes.Wait()
 }
 
-func (s *Sender) receive(m jetstream.Msg) {
+func (s *Sender) receive(lane int, m jetstream.Msg) {
 	var ev events.Event
 	if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.MessageID == 0 {
 		s.Log.Error("drop malformed send job", slog.String("data", string(m.Data())))
@@ -235,7 +286,7 @@ func (s *Sender) receive(m jetstream.Msg) {
 		return
 	}
 	select {
-	case s.incoming <- &job{msg: m, messageID: ev.MessageID, contactID: ev.ContactID}:
+	case s.incoming[lane] <- &job{msg: m, lane: lane, messageID: ev.MessageID, contactID: ev.ContactID}:
 	case <-s.stopping:
 	}
 }
@@ -256,16 +307,22 @@ func (h *readyHeap) Pop() any {
 	return q
 }
 
-// dispatch owns the queues and the ready heap; nothing else touches them.
+// queueKey names a recipient's queue in one lane.
+type queueKey struct {
+	lane    int
+	contact int64
+}
+
+// dispatch owns the queues and the ready heaps; nothing else touches them.
 func (s *Sender) dispatch() {
 	defer s.wgDisp.Done()
-	queues := map[int64]*recipientQueue{}
-	var ready readyHeap
+	queues := map[queueKey]*recipientQueue{}
+	var ready [numLanes]readyHeap
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	keepAlive := time.NewTicker(20 * time.Second)
 	defer keepAlive.Stop()
-	inFlight := 0
+	var inFlight [numLanes]int
 
 	schedule := func(q *recipientQueue, after time.Time) {
 		now := time.Now()
@@ -274,11 +331,11 @@ func (s *Sender) dispatch() {
 		if q.eligible.Before(after) {
 			q.eligible = after
 		}
-		heap.Push(&ready, q)
+		heap.Push(&ready[q.lane], q)
 	}
 	finish := func(d doneJob) {
-		inFlight--
 		q := d.q
+		inFlight[q.lane]--
 		q.inFlight = false
 		if d.retryAfter > 0 {
 			schedule(q, time.Now().Add(d.retryAfter))
@@ -287,36 +344,65 @@ func (s *Sender) dispatch() {
 		q.jobs[0] = nil
 		q.jobs = q.jobs[1:]
 		if len(q.jobs) == 0 {
-			delete(queues, q.contactID)
+			delete(queues, queueKey{q.lane, q.contactID})
 			return
 		}
 		schedule(q, time.Time{})
 	}
+	add := func(j *job) {
+		key := j.contactID
+		if key == 0 {
+			key = -j.messageID // no contact in the job: a queue of its own
+		}
+		q := queues[queueKey{j.lane, key}]
+		if q == nil {
+			q = &recipientQueue{lane: j.lane, contactID: key, index: -1}
+			queues[queueKey{j.lane, key}] = q
+		}
+		j.pairKey = key
+		q.jobs = append(q.jobs, j)
+		if len(q.jobs) == 1 && !q.inFlight {
+			schedule(q, time.Time{})
+		}
+	}
 
 	for {
-		// Hand out every queue that may send now.
+		// Hand out the first queue that may send now, by lane.
 		var out chan workItem
 		var head *recipientQueue
 		var item workItem
+		var wake time.Time
 		now := time.Now()
-		for ready.Len() > 0 && !ready[0].eligible.After(now) {
-			q := ready[0]
-			if wait := s.pacer.peek(q.contactID, now); wait > 0 {
-				q.eligible = now.Add(wait)
-				heap.Fix(&ready, 0)
-				continue
+		for lane := range ready {
+			if lane == laneBulk && inFlight[laneBulk] >= s.bulkWorkers {
+				break // its share of the workers is busy: a finished job looks again
 			}
-			head, out, item = q, s.work, workItem{q: q, j: q.jobs[0]}
-			break
+			h := &ready[lane]
+			for h.Len() > 0 && !(*h)[0].eligible.After(now) {
+				q := (*h)[0]
+				if wait := s.pacer.peek(q.contactID, now); wait > 0 {
+					q.eligible = now.Add(wait)
+					heap.Fix(h, 0)
+					continue
+				}
+				head, out, item = q, s.work, workItem{q: q, j: q.jobs[0]}
+				break
+			}
+			if head != nil {
+				break
+			}
+			if h.Len() > 0 && (wake.IsZero() || (*h)[0].eligible.Before(wake)) {
+				wake = (*h)[0].eligible
+			}
 		}
-		if head == nil && ready.Len() > 0 {
-			timer.Reset(ready[0].eligible.Sub(now))
+		if head == nil && !wake.IsZero() {
+			timer.Reset(wake.Sub(now))
 		}
 		select {
 		case <-s.stopping:
 			// Release waiting jobs so the next start gets them at once;
 			// the workers finish what they hold.
-			for inFlight > 0 {
+			for inFlight[lanePerson]+inFlight[laneTransactional]+inFlight[laneBulk] > 0 {
 				finish(<-s.done)
 			}
 			for _, q := range queues {
@@ -326,29 +412,20 @@ func (s *Sender) dispatch() {
 			}
 			close(s.work)
 			return
-		case j := <-s.incoming:
-			key := j.contactID
-			if key == 0 {
-				key = -j.messageID // no contact in the job: a queue of its own
-			}
-			q := queues[key]
-			if q == nil {
-				q = &recipientQueue{contactID: key, index: -1}
-				queues[key] = q
-			}
-			j.pairKey = key
-			q.jobs = append(q.jobs, j)
-			if len(q.jobs) == 1 && !q.inFlight {
-				schedule(q, time.Time{})
-			}
+		case j := <-s.incoming[lanePerson]:
+			add(j)
+		case j := <-s.incoming[laneTransactional]:
+			add(j)
+		case j := <-s.incoming[laneBulk]:
+			add(j)
 		case d := <-s.done:
 			finish(d)
 		case out <- item:
 			// The worker takes the pair token when the call leaves: a wait
 			// for a place in the throughput must not count as spacing.
-			heap.Remove(&ready, head.index)
+			heap.Remove(&ready[head.lane], head.index)
 			head.inFlight = true
-			inFlight++
+			inFlight[head.lane]++
 		case <-timer.C:
 		case <-keepAlive.C:
 			// Jobs held longer than the ack wait (pair pacing, backoff, a
@@ -449,7 +526,7 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 		return s.fail(j, me, "refused"), 0
 	}
 	// The checks of whether the message may go end here.
-	granted, err := s.limiter.acquire(ctx)
+	granted, err := s.limiter.acquire(ctx, j.lane)
 	if err != nil {
 		return result{}, time.Second // stopping: left for the next start
 	}
@@ -459,7 +536,7 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	// waiting for a place.
 	sendID, err := s.claim(j)
 	if err != nil || sendID == "" {
-		s.limiter.cancel()
+		s.limiter.cancel(j.lane)
 		if err != nil {
 			s.Log.Error("mark message sending", slog.Int64("id", j.messageID), slog.Any("err", err))
 			return result{}, 5 * time.Second
@@ -473,7 +550,7 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	res, err := s.Client.Send(sctx, &om)
 	cancel()
 	end := time.Now()
-	s.limiter.done(granted, end)
+	s.limiter.done(granted, end, j.lane)
 	s.latency.Observe(end.Sub(start).Seconds())
 	j.attempts++
 	if err == nil {

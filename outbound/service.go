@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -63,6 +64,10 @@ type Request struct {
 	Message        whatsapp.OutboundMessage
 	IdempotencyKey string
 	AuthorID       int64        // the agent sending from the panel
+	// Lane is the sending lane (events.Lane*). A message with an AuthorID
+	// is a person's, in the person lane; otherwise "" is transactional.
+	// Only a message in the person lane pauses the assistant.
+	Lane string
 	Media          *store.Media // the file sent, kept for the thread
 }
 
@@ -78,6 +83,19 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	m := req.Message
 	if err := m.Validate(); err != nil {
 		return nil, false, err
+	}
+	lane := req.Lane
+	switch {
+	case req.AuthorID != 0 && (lane == "" || lane == events.LanePerson):
+		lane = events.LanePerson
+	case req.AuthorID != 0:
+		return nil, false, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
+			Message: fmt.Sprintf("a message a person wrote goes in the %q lane, not %q", events.LanePerson, lane)}
+	case lane == "":
+		lane = events.LaneTransactional
+	case !events.ValidLane(lane):
+		return nil, false, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
+			Message: fmt.Sprintf("%q is not a sending lane: use %s", lane, strings.Join(events.Lanes(), ", "))}
 	}
 	if n := utf8.RuneCountInString(m.BizOpaque); n > whatsapp.MaxCallerOpaque {
 		return nil, false, &whatsapp.ValidationError{Field: "biz_opaque_callback_data", Code: "biz_opaque_too_long",
@@ -150,6 +168,7 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 		Payload:        payload,
 		IdempotencyKey: req.IdempotencyKey,
 		AuthorID:       req.AuthorID,
+		Lane:           lane,
 		Media:          req.Media,
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/media"
 	"sendbox/outbound"
@@ -53,10 +54,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, max int64, v any) bool {
 	return true
 }
 
-// sendRequest is Meta's send body; messaging_product is accepted and ignored.
+// sendRequest is Meta's send body; messaging_product is accepted and
+// ignored. sendbox adds who wrote the message and its sending lane.
 type sendRequest struct {
 	whatsapp.OutboundMessage
 	MessagingProduct string `json:"messaging_product,omitempty"`
+	// Lane: "transactional" (the default), "bulk" or "person".
+	Lane string `json:"lane,omitempty"`
+	// AuthorUserID is the sendbox user who wrote the message; Person says
+	// a person wrote it without naming one. Either puts it in the person
+	// lane, and only a person's message pauses the assistant.
+	AuthorUserID int64 `json:"author_user_id,omitempty"`
+	Person       bool  `json:"person,omitempty"`
 }
 
 // handleSendMessage queues a message: 202 with its id and state "queued",
@@ -75,7 +84,29 @@ func (a *App) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_header", "Idempotency-Key is longer than 255 characters")
 		return
 	}
-	msg, created, err := a.Outbound.Enqueue(r.Context(), outbound.Request{Message: req.OutboundMessage, IdempotencyKey: key})
+	lane := req.Lane
+	if req.Person || req.AuthorUserID != 0 {
+		if lane != "" && lane != events.LanePerson {
+			writeFieldError(w, http.StatusUnprocessableEntity, "invalid_lane", "lane",
+				fmt.Sprintf("a message a person wrote goes in the %q lane, not %q", events.LanePerson, lane))
+			return
+		}
+		lane = events.LanePerson
+	}
+	if req.AuthorUserID != 0 {
+		u, err := a.Store.UserByID(r.Context(), req.AuthorUserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && !u.DisabledAt.IsZero()):
+			writeFieldError(w, http.StatusUnprocessableEntity, "unknown_user", "author_user_id",
+				fmt.Sprintf("no active user has the id %d", req.AuthorUserID))
+			return
+		case err != nil:
+			a.internalError(w, r, err)
+			return
+		}
+	}
+	msg, created, err := a.Outbound.Enqueue(r.Context(), outbound.Request{Message: req.OutboundMessage, IdempotencyKey: key,
+		AuthorID: req.AuthorUserID, Lane: lane})
 	var ve *whatsapp.ValidationError
 	var we *outbound.WindowError
 	var ce *outbound.ConsentError

@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.ingest.Start(ctx); err != nil {
 		return a, err
 	}
-	a.sender = &outbound.Sender{Store: a.Store, Broker: a.Broker, Client: a.Graph, MPS: cfg.WA.MPS, Metrics: a.Metrics,
+	a.sender = &outbound.Sender{Store: a.Store, Broker: a.Broker, Client: a.Graph, MPS: cfg.WA.MPS, BulkShare: float64(cfg.WA.BulkShare) / 100, Metrics: a.Metrics,
 		Log: log.With(slog.String("component", "sender"))}
 	if err := a.sender.Start(ctx); err != nil {
 		return a, err

@@ -48,6 +48,7 @@ var migrations = []migration{
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 	{9, "durable timers, and the wake-up timers of conversations snoozed now", migrateV9},
 	{10, "router: who answers each conversation now, and why", execAll(schemaV10)},
+	{11, "sending lanes: the lane of each outbound message", execAll(schemaV11)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -523,4 +524,13 @@ ALTER TABLE conversations ADD COLUMN routed_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN routed_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN routed_detail TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN routed_at INTEGER;
+`
+
+// schemaV11 records each outbound message's sending lane (person,
+// transactional or bulk; ” for inbound messages). Messages queued before
+// lanes were a person's when an agent wrote them, else transactional.
+const schemaV11 = `
+ALTER TABLE messages ADD COLUMN lane TEXT NOT NULL DEFAULT '';
+UPDATE messages SET lane = CASE WHEN author_id IS NOT NULL THEN 'person' ELSE 'transactional' END
+	WHERE direction = 'outbound';
 `

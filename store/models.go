@@ -141,6 +141,7 @@ type Message struct {
 	Attempts       int             `json:"attempts,omitempty"`
 	Raw            json.RawMessage `json:"raw,omitempty"`
 	AuthorID       int64           `json:"author_id,omitempty"` // the agent who sent it from the panel
+	Lane           string          `json:"lane,omitempty"`      // outbound: the sending lane (events.Lane*)
 }
 
 // Media is a message's attachment and where it is kept.

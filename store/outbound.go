@@ -25,6 +25,10 @@ type OutboundInput struct {
 	Payload        []byte // the send request in Meta's shape
 	IdempotencyKey string // the API client's key; "" for none
 	AuthorID       int64  // the agent who sent it from the panel; 0 for the API
+	// Lane is the sending lane (events.Lane*; "" is person with an
+	// AuthorID, else transactional). A message in the person lane pauses
+	// the assistant, whoever sent it.
+	Lane string
 	// Media is a file sent from the panel, kept so the thread can show it.
 	Media *Media
 }
@@ -193,12 +197,22 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 	if md.Path != "" {
 		mediaState = "stored"
 	}
+	lane := in.Lane
+	switch {
+	case lane == "" && in.AuthorID != 0:
+		lane = events.LanePerson
+	case lane == "":
+		lane = events.LaneTransactional
+	}
+	if !events.ValidLane(lane) {
+		return nil, false, fmt.Errorf("unknown sending lane %q", lane)
+	}
 	if err := t.queryRow(`INSERT INTO messages (direction, conversation_id, contact_id, phone_number_id,
-		type, text, context_wamid, status, sent_at, created_at, idempotency_key, payload, author_id,
+		type, text, context_wamid, status, sent_at, created_at, idempotency_key, payload, author_id, lane,
 		media_id, media_mime, media_filename, media_path, media_size, media_state)
-		VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		convID, contactID, in.PhoneNumberID, in.Type, in.Text, nullStr(in.ContextWAMID), nowMS, nowMS,
-		nullStr(in.IdempotencyKey), string(in.Payload), author,
+		nullStr(in.IdempotencyKey), string(in.Payload), author, lane,
 		nullStr(md.ID), nullStr(md.MimeType), nullStr(md.Filename), nullStr(md.Path), md.Size, mediaState).Scan(&id); err != nil {
 		return nil, false, fmt.Errorf("insert: %w", err)
 	}
@@ -210,7 +224,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		preview = ?2, updated_at = ?1 WHERE id = ?3`, nowMS, preview, convID); err != nil {
 		return nil, false, err
 	}
-	if in.AuthorID != 0 {
+	if lane == events.LanePerson {
 		// A person replied: the assistant steps back in this conversation.
 		r, err := t.exec("UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
 		if err != nil {
@@ -218,7 +232,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		}
 		if n, _ := r.RowsAffected(); n > 0 {
 			if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, events.ChangeBot, in.AuthorID, nowMS); err != nil {
+				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, events.ChangeBot, author, nowMS); err != nil {
 				return nil, false, err
 			}
 			// Said like any other switch of the assistant, so that the panel,
@@ -230,7 +244,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		}
 	}
 	job, _ := json.Marshal(events.Event{Type: events.JobSend, MessageID: id, ContactID: contactID, At: t.now})
-	if err := t.job(events.SubjectSend, "send."+strconv.FormatInt(id, 10), job); err != nil {
+	if err := t.job(events.SendSubject(lane), "send."+strconv.FormatInt(id, 10), job); err != nil {
 		return nil, false, err
 	}
 	if err := t.emit(events.Event{Type: events.MessageQueued, MessageID: id, ConversationID: convID, ContactID: contactID}); err != nil {
