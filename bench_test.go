@@ -215,6 +215,10 @@ type graphRecorder struct {
 	sends    []time.Time
 	inbound  []time.Time
 	ok, errs atomic.Int64
+	// watch, if set, records when the first accepted send whose body
+	// holds watchText arrived, by recipient (wa_id digits).
+	watch     map[string]time.Time
+	watchText string
 }
 
 func (g *graphRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -222,6 +226,17 @@ func (g *graphRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		http.Error(w, "simulator not ready", http.StatusServiceUnavailable)
 		return
+	}
+	arrived := time.Now()
+	var to string
+	if g.watch != nil && r.Method == "POST" {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(g.watchText)) {
+			var m struct{ To string }
+			json.Unmarshal(body, &m)
+			to = strings.TrimPrefix(m.To, "+")
+		}
 	}
 	rec := &statusWriter{ResponseWriter: w, code: 200}
 	s.Handler().ServeHTTP(rec, r)
@@ -231,6 +246,9 @@ func (g *graphRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec.code == 200 {
 		g.mu.Lock()
 		g.sends = append(g.sends, time.Now())
+		if _, seen := g.watch[to]; to != "" && !seen {
+			g.watch[to] = arrived
+		}
 		g.mu.Unlock()
 		g.ok.Add(1)
 	} else {
@@ -407,5 +425,148 @@ func BenchmarkStartup(b *testing.B) {
 	stopProc(last)
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms_to_ready")
 	b.ReportMetric(rssKB/1024, "idle_rss_MB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkReplyBehindBulk: a person's reply sent while a campaign has
+// 100,000 messages queued in the bulk lane (SENDBOX_BENCH_BULK to change),
+// the binary in production mode at Meta's default 80 messages a second
+// against the simulator enforcing it. b.N customers write first (their
+// window is open, and the assistant answers them); then the campaign is
+// queued through the REST API, and then b.N agents' replies, one every
+// 250 ms, each a text with "person": true. Reports the time from the API's
+// 202 to the reply's arrival at Graph (p50, p99, max), the campaign's sends
+// a second meanwhile as a share of the rate (at most SENDBOX_BULK_SHARE,
+// 70 %), the campaign messages still queued when the last reply left, and
+// Meta's 130429 and 131056 answers (both must be zero). E.g.
+//
+//	go test -run '^$' -bench BenchmarkReplyBehindBulk -benchtime 200x -timeout 30m .
+//
+// SENDBOX_BENCH_LANES=0 sends everything without the lane fields, to run
+// this file against a sendbox from before lanes.
+func BenchmarkReplyBehindBulk(b *testing.B) {
+	const mps = 80
+	bulkN := 100000
+	if v, err := strconv.Atoi(os.Getenv("SENDBOX_BENCH_BULK")); err == nil && v > 0 {
+		bulkN = v
+	}
+	lanes := os.Getenv("SENDBOX_BENCH_LANES") != "0"
+	const reply = "Ci scusi: lo spediamo oggi stesso."
+	g := &graphRecorder{watch: map[string]time.Time{}, watchText: reply}
+	graph := httptest.NewServer(g)
+	defer graph.Close()
+	dir := b.TempDir()
+	env := []string{"SENDBOX_WA_PHONE_NUMBER_ID=" + sim.DefaultPhoneNumberID, "SENDBOX_WA_WABA_ID=" + sim.DefaultWABAID, "SENDBOX_WA_TOKEN=bench-token",
+		"SENDBOX_WA_VERIFY_TOKEN=v", "SENDBOX_WA_APP_SECRET=" + crashSecret, "SENDBOX_WA_API_URL=" + graph.URL, "SENDBOX_WA_MPS=" + strconv.Itoa(mps)}
+	key, errOut, code := runCLI(b, append(env, "SENDBOX_DATA="+dir), "apikey", "create", "--name", "bench")
+	if code != 0 {
+		b.Fatal(errOut)
+	}
+	key = strings.TrimSpace(key)
+	p := start(b, dir, env...)
+	defer stopProc(p)
+	s, err := sim.New(sim.Options{Token: "bench-token", MPS: mps, AppSecret: []byte(crashSecret),
+		WebhookURL: "http://" + p.addr + "/webhooks/whatsapp", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	g.sim.Store(s)
+
+	customer := func(i int) string { return fmt.Sprintf("3936%08d", i) }
+	for i := range b.N {
+		if _, err := s.SendInbound(context.Background(), sim.Inbound{From: customer(i),
+			Message: json.RawMessage(`{"type":"text","text":{"body":"il mio ordine non è ancora arrivato"}}`)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p.waitMetric(b, `sendbox_messages_stored_total{direction="inbound"}`, b.N, time.Minute)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	send := func(body string) (time.Time, error) {
+		req, _ := http.NewRequest("POST", "http://"+p.addr+"/api/v1/messages", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := client.Do(req)
+		if err != nil {
+			return time.Time{}, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			return time.Time{}, fmt.Errorf("http %d", resp.StatusCode)
+		}
+		return time.Now(), nil
+	}
+	lane, person := "", ""
+	if lanes {
+		lane, person = `,"lane":"bulk"`, `,"person":true`
+	}
+	t0 := time.Now()
+	var next, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= bulkN {
+					return
+				}
+				if _, err := send(fmt.Sprintf(`{"to":"+3934%08d","type":"template"%s,"template":{"name":"hello_world","language":{"code":"en_US"}}}`, i, lane)); err != nil {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() > 0 {
+		b.Fatalf("%d campaign messages refused by the API", refused.Load())
+	}
+	enqueued := time.Since(t0)
+	startSends := g.ok.Load()
+
+	b.ResetTimer()
+	phase := time.Now()
+	queued := make([]time.Time, b.N)
+	for i := range b.N {
+		at, err := send(fmt.Sprintf(`{"to":"+%s","type":"text","text":{"body":%q}%s}`, customer(i), reply, person))
+		if err != nil {
+			b.Fatalf("reply %d: %v", i, err)
+		}
+		queued[i] = at
+		time.Sleep(250 * time.Millisecond)
+	}
+	lat := make([]time.Duration, b.N)
+	deadline := time.Now().Add(time.Duration(bulkN/mps)*time.Second + time.Minute)
+	for i := range b.N {
+		for {
+			g.mu.Lock()
+			at, ok := g.watch[customer(i)]
+			g.mu.Unlock()
+			if ok {
+				lat[i] = at.Sub(queued[i])
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("reply %d never reached Graph", i)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	b.StopTimer()
+	span := time.Since(phase)
+	sent := g.ok.Load() - startSends - int64(b.N) // the campaign's (and the assistant's) sends meanwhile
+	st := s.Stats()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.50), "p50_ms")
+	b.ReportMetric(pct(0.99), "p99_ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max_ms")
+	b.ReportMetric(100*float64(sent)/span.Seconds()/mps, "%_of_mps_to_others")
+	b.ReportMetric(float64(int64(bulkN)-(g.ok.Load()-int64(b.N))), "campaign_left")
+	b.ReportMetric(enqueued.Seconds(), "enqueue_s")
+	b.ReportMetric(float64(st.Rejected[130429]), "rate_limit_errors")
+	b.ReportMetric(float64(st.Rejected[131056]), "pair_pacing_errors")
 	b.ReportMetric(0, "ns/op")
 }
