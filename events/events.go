@@ -108,6 +108,7 @@ const (
 const (
 	MessageReceived     = "message.received" // an inbound message was stored
 	MessageQueued       = "message.queued"   // an outbound message waits for the sender
+	MessageEchoed       = "message.echoed"   // the business sent a message from the WhatsApp Business app
 	MessageStatus       = "message.status"   // a message's state moved (Status: the new state)
 	MessageUpdated      = "message.updated"  // edited, revoked, or its media stored (Status: ChangeMedia)
 	MessageDeleted      = "message.deleted"  // erased
@@ -199,6 +200,9 @@ const (
 	FieldUnstoredMessage = "sendbox.unstored_message"
 	FieldUnstoredStatus  = "sendbox.unstored_status"
 	FieldUnstoredEvent   = "sendbox.unstored_event"
+	// FieldUnstoredEcho is a message sent from the WhatsApp Business app
+	// that could not be stored (no id, no customer, or refused).
+	FieldUnstoredEcho = "sendbox.unstored_echo"
 	// FieldUnparsedWebhook is a body that is JSON but not a WhatsApp webhook.
 	FieldUnparsedWebhook = "sendbox.unparsed_webhook"
 	// FieldUnattributedMessage is a message with neither a number nor a user id.

@@ -31,7 +31,7 @@ func TestWireValues(t *testing.T) {
 		ChangeUnurgent: "urgent_cleared", ChangeWoke: "woke", ChangeRead: "read", ChangeConsent: "consent",
 		ChangeMedia: "media", ChangeRouted: "routed", ConsentStopped: "consent_stop", ConsentResumed: "consent_resume",
 		FieldUnstoredMessage: "sendbox.unstored_message", FieldUnstoredStatus: "sendbox.unstored_status",
-		FieldUnstoredEvent: "sendbox.unstored_event", FieldUnparsedWebhook: "sendbox.unparsed_webhook",
+		FieldUnstoredEvent: "sendbox.unstored_event", FieldUnstoredEcho: "sendbox.unstored_echo", MessageEchoed: "message.echoed", FieldUnparsedWebhook: "sendbox.unparsed_webhook",
 		FieldUnattributedMessage: "messages.unattributed",
 	} {
 		if got != want {

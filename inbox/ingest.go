@@ -259,10 +259,14 @@ type item struct {
 }
 
 func items(b *store.IngestBatch) []item {
-	out := make([]item, 0, len(b.Messages)+len(b.Statuses)+len(b.Events))
+	out := make([]item, 0, len(b.Messages)+len(b.Echoes)+len(b.Statuses)+len(b.Events))
 	for _, m := range b.Messages {
 		out = append(out, item{batch: store.IngestBatch{Messages: []store.InboundMessage{m}}, field: events.FieldUnstoredMessage,
 			raw: m.Raw, phone: m.PhoneNumberID})
+	}
+	for _, e := range b.Echoes {
+		out = append(out, item{batch: store.IngestBatch{Echoes: []store.InboundMessage{e}}, field: events.FieldUnstoredEcho,
+			raw: e.Raw, phone: e.PhoneNumberID})
 	}
 	for _, s := range b.Statuses {
 		out = append(out, item{batch: store.IngestBatch{Statuses: []store.StatusUpdate{s}}, field: events.FieldUnstoredStatus, raw: s.Raw})
@@ -283,6 +287,7 @@ func (it item) parked(reason string) store.EventInput {
 
 func (g *Ingestor) count(res store.IngestResult) {
 	g.stored.With(store.Inbound).Add(uint64(res.NewMessages))
+	g.stored.With(store.Outbound).Add(uint64(res.NewEchoes))
 	g.duplicates.Add(uint64(res.Duplicates))
 	g.statuses.Add(uint64(res.StatusesNew))
 	g.events.Add(uint64(res.EventsNew))
@@ -341,6 +346,25 @@ func (g *Ingestor) add(b *store.IngestBatch, body []byte, received time.Time) {
 		default:
 			in.Timestamp = notAfter(in.Timestamp, received)
 			b.Messages = append(b.Messages, in)
+		}
+	}
+	for i := range wh.Echoes {
+		e := &wh.Echoes[i]
+		in, _ := inboundRow(&e.InboundMessage)
+		// Sent to the customer: theirs are the ids, and the words are the
+		// business's, which say nothing of the customer's language.
+		in.WaID, in.UserID, in.ParentUserID = e.CustomerWaID, e.CustomerUserID, e.ToParentUserID
+		in.Lang, in.LangSure = "", false
+		switch {
+		case e.ID == "":
+			b.Events = append(b.Events, store.EventInput{Field: events.FieldUnstoredEcho, Type: "the message has no id",
+				WABAID: e.WABAID, PhoneNumberID: e.PhoneNumberID, Value: e.Raw})
+		case in.WaID == "" && in.UserID == "":
+			b.Events = append(b.Events, store.EventInput{Field: events.FieldUnstoredEcho, Type: "the message names no customer",
+				WABAID: e.WABAID, PhoneNumberID: e.PhoneNumberID, Value: e.Raw})
+		default:
+			in.Timestamp = notAfter(in.Timestamp, received)
+			b.Echoes = append(b.Echoes, in)
 		}
 	}
 	for i := range wh.Statuses {

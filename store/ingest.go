@@ -93,6 +93,9 @@ type Preference struct {
 // IngestBatch is everything parsed out of a batch of webhooks.
 type IngestBatch struct {
 	Messages []InboundMessage
+	// Echoes are the business's messages sent from the WhatsApp Business
+	// app: WaID and UserID name the customer they went to.
+	Echoes   []InboundMessage
 	Statuses []StatusUpdate
 	Events   []EventInput
 }
@@ -100,6 +103,7 @@ type IngestBatch struct {
 // IngestResult counts what a batch changed.
 type IngestResult struct {
 	NewMessages     int
+	NewEchoes       int
 	Duplicates      int
 	StatusesNew     int // (wamid, status) pairs seen for the first time
 	StatusesApplied int // of which moved a message's state forward
@@ -325,6 +329,11 @@ func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error
 		for i := range b.Messages {
 			if err := t.message(&b.Messages[i], &res); err != nil {
 				return fmt.Errorf("message %s: %w", b.Messages[i].WAMID, err)
+			}
+		}
+		for i := range b.Echoes {
+			if err := t.echo(&b.Echoes[i], &res); err != nil {
+				return fmt.Errorf("echo %s: %w", b.Echoes[i].WAMID, err)
 			}
 		}
 		for i := range b.Statuses {
@@ -628,4 +637,100 @@ func (t *wtx) preference(p Preference) error {
 	}
 	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: status,
 		Data: map[string]any{events.DataConsent: consent}})
+}
+
+// OriginBusinessApp marks a message the business sent from the WhatsApp
+// Business app, which Meta echoed (Message.Origin).
+const OriginBusinessApp = "business_app"
+
+// echo stores a message the business sent from the WhatsApp Business app
+// as an outbound message of the person lane, already sent: it shows in the
+// thread, and pauses the assistant like a reply from the panel. An edit or
+// a deletion applies to the business's original, as the customer's do to
+// theirs. It never touches the contact's 24-hour window, which only the
+// customer opens.
+func (t *wtx) echo(m *InboundMessage, res *IngestResult) error {
+	if m.WAMID == "" {
+		return errors.New("echo without id")
+	}
+	var one int
+	switch err := t.stmt(t.st.msgExists).QueryRowContext(t.ctx, m.WAMID).Scan(&one); {
+	case err == nil:
+		res.Duplicates++
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	ts := m.Timestamp
+	if ts.IsZero() {
+		ts = t.now
+	}
+	contactID, err := t.recipient(m.WaID, m.UserID)
+	if err != nil {
+		return fmt.Errorf("recipient: %w", err)
+	}
+	convID, err := t.outboundConv(contactID, m.PhoneNumberID)
+	if err != nil {
+		return err
+	}
+	var mediaState any
+	if m.MediaID != "" {
+		mediaState = "pending"
+	}
+	var msgID int64
+	if err := t.queryRow(`INSERT INTO messages (wamid, direction, conversation_id, contact_id, phone_number_id, type, text,
+		media_id, media_mime, media_sha256, media_filename, media_state, latitude, longitude, context_wamid, related_wamid,
+		status, status_at, sent_at, created_at, raw, lane, origin)
+		VALUES (?, 'outbound', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.WAMID, convID, contactID, m.PhoneNumberID, m.Type, m.Text,
+		nullStr(m.MediaID), nullStr(m.MediaMime), nullStr(m.MediaSHA256), nullStr(m.MediaFilename), mediaState,
+		m.Latitude, m.Longitude, nullStr(m.ContextWAMID), nullStr(m.RelatedWAMID),
+		ts.UnixMilli(), ts.UnixMilli(), t.now.UnixMilli(), string(m.Raw), events.LanePerson, OriginBusinessApp).Scan(&msgID); err != nil {
+		return fmt.Errorf("insert: %w", err)
+	}
+	res.NewEchoes++
+	if !m.Silent {
+		if _, err := t.exec(`UPDATE conversations SET last_message_at = MAX(last_message_at, ?1), preview = ?2, updated_at = ?3
+			WHERE id = ?4`, ts.UnixMilli(), m.Preview, t.now.UnixMilli(), convID); err != nil {
+			return err
+		}
+	}
+	if err := t.echoEffect(m); err != nil {
+		return err
+	}
+	if !m.Silent || m.Effect != "" {
+		if err := t.personReplied(convID, contactID, nil, "Assistant paused: a reply from the WhatsApp Business app"); err != nil {
+			return err
+		}
+	}
+	if m.MediaID != "" {
+		job, _ := json.Marshal(events.Event{Type: events.JobMediaDownload, MessageID: msgID, At: t.now})
+		if err := t.job(events.SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job); err != nil {
+			return err
+		}
+	}
+	return t.emit(events.Event{Type: events.MessageEchoed, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
+}
+
+// echoEffect applies an echoed edit or deletion to the business's message.
+func (t *wtx) echoEffect(m *InboundMessage) error {
+	var row *sql.Row
+	switch m.Effect {
+	case EffectEdit:
+		row = t.queryRow(`UPDATE messages SET text = ?, edited_at = ? WHERE wamid = ? AND direction = 'outbound'
+			RETURNING id, conversation_id, contact_id`, m.Text, t.now.UnixMilli(), m.RelatedWAMID)
+	case EffectRevoke:
+		row = t.queryRow(`UPDATE messages SET revoked_at = ? WHERE wamid = ? AND direction = 'outbound'
+			RETURNING id, conversation_id, contact_id`, t.now.UnixMilli(), m.RelatedWAMID)
+	default:
+		return nil
+	}
+	var id, conv, contact int64
+	switch err := row.Scan(&id, &conv, &contact); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil // the original is unknown to us
+	case err != nil:
+		return err
+	}
+	return t.emit(events.Event{Type: events.MessageUpdated, MessageID: id, ConversationID: conv, ContactID: contact})
 }

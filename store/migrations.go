@@ -48,7 +48,7 @@ var migrations = []migration{
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 	{9, "durable timers, and the wake-up timers of conversations snoozed now", migrateV9},
 	{10, "router: who answers each conversation now, and why", execAll(schemaV10)},
-	{11, "sending lanes: the lane of each outbound message", execAll(schemaV11)},
+	{11, "sending lanes: the lane of each outbound message, and messages sent from the WhatsApp Business app", execAll(schemaV11)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -527,10 +527,13 @@ ALTER TABLE conversations ADD COLUMN routed_at INTEGER;
 `
 
 // schemaV11 records each outbound message's sending lane (person,
-// transactional or bulk; ” for inbound messages). Messages queued before
-// lanes were a person's when an agent wrote them, else transactional.
+// transactional or bulk; empty for inbound messages), and its origin: empty
+// for sendbox, business_app for one the business sent from the WhatsApp
+// Business app that Meta echoed. Messages queued before lanes were a
+// person's when an agent wrote them, else transactional.
 const schemaV11 = `
 ALTER TABLE messages ADD COLUMN lane TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN origin TEXT NOT NULL DEFAULT '';
 UPDATE messages SET lane = CASE WHEN author_id IS NOT NULL THEN 'person' ELSE 'transactional' END
 	WHERE direction = 'outbound';
 `

@@ -142,6 +142,7 @@ type Message struct {
 	Raw            json.RawMessage `json:"raw,omitempty"`
 	AuthorID       int64           `json:"author_id,omitempty"` // the agent who sent it from the panel
 	Lane           string          `json:"lane,omitempty"`      // outbound: the sending lane (events.Lane*)
+	Origin         string          `json:"origin,omitempty"`    // outbound: "" from sendbox, OriginBusinessApp
 }
 
 // Media is a message's attachment and where it is kept.

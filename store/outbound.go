@@ -168,21 +168,8 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		return nil, false, fmt.Errorf("recipient: %w", err)
 	}
 	nowMS := t.now.UnixMilli()
-	var convID int64
-	switch err := t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, in.PhoneNumberID).Scan(&convID, new(string)); {
-	case errors.Is(err, sql.ErrNoRows):
-		detected, chosen, err := t.lastLanguage(contactID)
-		if err != nil {
-			return nil, false, err
-		}
-		if err := t.stmt(t.st.insertConv).QueryRowContext(t.ctx, contactID, in.PhoneNumberID, nowMS, nowMS, nowMS,
-			detected, chosen).Scan(&convID); err != nil {
-			return nil, false, fmt.Errorf("create conversation: %w", err)
-		}
-		if err := t.emit(events.Event{Type: events.ConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
-			return nil, false, err
-		}
-	case err != nil:
+	convID, err := t.outboundConv(contactID, in.PhoneNumberID)
+	if err != nil {
 		return nil, false, err
 	}
 	var author any
@@ -225,22 +212,8 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		return nil, false, err
 	}
 	if lane == events.LanePerson {
-		// A person replied: the assistant steps back in this conversation.
-		r, err := t.exec("UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
-		if err != nil {
+		if err := t.personReplied(convID, contactID, author, "Assistant paused: an agent replied"); err != nil {
 			return nil, false, err
-		}
-		if n, _ := r.RowsAffected(); n > 0 {
-			if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, events.ChangeBot, author, nowMS); err != nil {
-				return nil, false, err
-			}
-			// Said like any other switch of the assistant, so that the panel,
-			// and reports later, learn of it from the events.
-			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contactID,
-				Status: events.ChangeBot, Data: map[string]any{events.DataBot: "paused"}}); err != nil {
-				return nil, false, err
-			}
 		}
 	}
 	job, _ := json.Marshal(events.Event{Type: events.JobSend, MessageID: id, ContactID: contactID, At: t.now})
@@ -252,6 +225,51 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 	}
 	msg, err := t.messageByID(id)
 	return msg, true, err
+}
+
+// outboundConv returns the open conversation with a contact on a number,
+// starting one if there is none.
+func (t *wtx) outboundConv(contactID int64, phoneNumberID string) (int64, error) {
+	nowMS := t.now.UnixMilli()
+	var convID int64
+	switch err := t.stmt(t.st.openConv).QueryRowContext(t.ctx, contactID, phoneNumberID).Scan(&convID, new(string)); {
+	case errors.Is(err, sql.ErrNoRows):
+		detected, chosen, err := t.lastLanguage(contactID)
+		if err != nil {
+			return 0, err
+		}
+		if err := t.stmt(t.st.insertConv).QueryRowContext(t.ctx, contactID, phoneNumberID, nowMS, nowMS, nowMS,
+			detected, chosen).Scan(&convID); err != nil {
+			return 0, fmt.Errorf("create conversation: %w", err)
+		}
+		if err := t.emit(events.Event{Type: events.ConversationCreated, ConversationID: convID, ContactID: contactID}); err != nil {
+			return 0, err
+		}
+	case err != nil:
+		return 0, err
+	}
+	return convID, nil
+}
+
+// personReplied pauses the assistant in a conversation a person of the
+// business wrote in (author: the user, or nil), with a timeline line
+// (body) and the event of any switch, if it was on.
+func (t *wtx) personReplied(convID, contactID int64, author any, body string) error {
+	r, err := t.exec("UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return nil
+	}
+	if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
+		VALUES (?, ?, ?, ?, ?)`, convID, events.ChangeBot, author, body, t.now.UnixMilli()); err != nil {
+		return err
+	}
+	// Said like any other switch of the assistant, so that the panel,
+	// and reports later, learn of it from the events.
+	return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contactID,
+		Status: events.ChangeBot, Data: map[string]any{events.DataBot: "paused"}})
 }
 
 // messageByID reads a message back in the transaction that wrote it. On a

@@ -26,7 +26,7 @@ const messageCols = `m.id, COALESCE(m.wamid, ''), m.direction, m.conversation_id
 	m.latitude, m.longitude, COALESCE(m.reply_id, ''), COALESCE(m.context_wamid, ''), COALESCE(m.related_wamid, ''),
 	m.edited_at, m.revoked_at, m.status, m.status_at, m.error_code, COALESCE(m.error_title, ''), COALESCE(m.error_detail, ''),
 	m.sent_at, m.created_at, COALESCE(m.idempotency_key, ''), COALESCE(m.payload, ''), m.attempts, COALESCE(m.raw, ''),
-	COALESCE(m.author_id, 0), m.lane`
+	COALESCE(m.author_id, 0), m.lane, m.origin`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -41,7 +41,7 @@ func scanMessage(sc scanner) (*Message, error) {
 		&md.ID, &md.MimeType, &md.SHA256, &md.Filename, &md.Path, &md.Size, &md.State, &md.Error,
 		&lat, &lon, &m.ReplyID, &m.ContextWAMID, &m.RelatedWAMID,
 		&edited, &revoked, &m.Status, &statusAt, &code, &title, &detail,
-		&sentAt, &createdAt, &m.IdempotencyKey, &payload, &m.Attempts, &raw, &m.AuthorID, &m.Lane); err != nil {
+		&sentAt, &createdAt, &m.IdempotencyKey, &payload, &m.Attempts, &raw, &m.AuthorID, &m.Lane, &m.Origin); err != nil {
 		return nil, err
 	}
 	if md.ID != "" || md.State != "" {

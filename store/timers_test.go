@@ -117,7 +117,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		9: {"DROP TABLE timers", "CREATE INDEX conversations_snoozed ON conversations(snoozed_until) WHERE status = 'snoozed'"},
 		10: {"ALTER TABLE conversations DROP COLUMN routed_to", "ALTER TABLE conversations DROP COLUMN routed_reason",
 			"ALTER TABLE conversations DROP COLUMN routed_detail", "ALTER TABLE conversations DROP COLUMN routed_at"},
-		11: {"ALTER TABLE messages DROP COLUMN lane"},
+		11: {"ALTER TABLE messages DROP COLUMN lane", "ALTER TABLE messages DROP COLUMN origin"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)

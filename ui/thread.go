@@ -169,7 +169,13 @@ func (p *Panel) messageView(ctx context.Context, m *store.Message, byWAMID map[s
 	if m.Direction == store.Outbound {
 		v.Dir, v.At = "out", m.CreatedAt
 		v.Author = users[m.AuthorID]
-		if m.AuthorID == 0 {
+		switch {
+		case m.AuthorID != 0:
+		case m.Origin == store.OriginBusinessApp:
+			v.Author = p.T("thread.via_business_app")
+		case m.Lane == events.LanePerson:
+			v.Author = p.T("thread.via_api_person")
+		default:
 			v.Author = p.T("thread.via_api")
 		}
 		v.Tick, v.TickLabel = p.tick(m)

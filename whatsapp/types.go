@@ -12,11 +12,25 @@ type Webhook struct {
 	Messages []InboundMessage
 	// Statuses are the status updates of messages the business sent (value.statuses[]).
 	Statuses []Status
+	// Echoes are the messages the business sent from the WhatsApp Business
+	// app (field "smb_message_echoes", value.message_echoes[]).
+	Echoes []Echo
 	// Events are everything else: non-"messages" fields (template status,
 	// account_update, user_preferences, smb_message_echoes, calls, …), the
 	// system-level value.errors[] of a "messages" change, and a "messages"
 	// change with none of messages, statuses or errors. Nothing is dropped.
 	Events []Event
+}
+
+// Echo is a message the business sent from the WhatsApp Business app on a
+// number shared with the Cloud API. It is a messages[] item, decoded the
+// same way (Type, Text, Media, Edit, Revoke…), sent to a customer.
+type Echo struct {
+	InboundMessage
+	To, ToUserID, ToParentUserID string // as on the wire
+	// The customer it was sent to: a number's digits and/or a BSUID; both
+	// empty when the echo names neither.
+	CustomerWaID, CustomerUserID string
 }
 
 // Metadata identifies the business number a change is about (value.metadata)

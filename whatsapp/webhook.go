@@ -22,6 +22,11 @@ const webhookObject = "whatsapp_business_account"
 // and the system-level errors of the messages channel.
 const FieldMessages = "messages"
 
+// FieldSMBMessageEchoes carries the messages the business sent from the
+// WhatsApp Business app on a number that also uses the Cloud API
+// (coexistence): value.message_echoes[], each a messages[] item with "to".
+const FieldSMBMessageEchoes = "smb_message_echoes"
+
 // FieldMessagesErrors is the Event.Field given to each value.errors[] item
 // of a "messages" change, so they can be told apart from other fields.
 const FieldMessagesErrors = "messages.errors"
@@ -59,6 +64,18 @@ type (
 		Messages []json.RawMessage `json:"messages"`
 		Statuses []json.RawMessage `json:"statuses"`
 		Errors   []json.RawMessage `json:"errors"`
+	}
+	// wireEchoesValue is the value of an "smb_message_echoes" change.
+	wireEchoesValue struct {
+		Metadata wireMetadata      `json:"metadata"`
+		Contacts []wireContact     `json:"contacts"`
+		Echoes   []json.RawMessage `json:"message_echoes"`
+	}
+	// wireEchoTo is what an echo adds to a messages[] item.
+	wireEchoTo struct {
+		To             flexString `json:"to"`
+		ToUserID       flexString `json:"to_user_id"`
+		ToParentUserID flexString `json:"to_parent_user_id"`
 	}
 	// wireEventValue is what ParseWebhook reads of any other change.
 	wireEventValue struct {
@@ -290,9 +307,11 @@ func ParseWebhook(body []byte) (*Webhook, error) {
 		entry := &env.Entry[i]
 		for j := range entry.Changes {
 			ch := &entry.Changes[j]
-			if ch.Field == FieldMessages {
+			switch {
+			case ch.Field == FieldMessages:
 				w.addMessagesChange(entry, ch)
-			} else {
+			case ch.Field == FieldSMBMessageEchoes && w.addEchoes(entry, ch):
+			default:
 				w.addEvent(entry, ch)
 			}
 		}
@@ -361,6 +380,55 @@ func (w *Webhook) addMessagesChange(entry *wireEntry, ch *wireChange) {
 			Error:    &e,
 		})
 	}
+}
+
+// addEchoes flattens an "smb_message_echoes" change into Echoes; it
+// reports false, to keep the change as an Event, when it has none.
+func (w *Webhook) addEchoes(entry *wireEntry, ch *wireChange) bool {
+	var v wireEchoesValue
+	_ = decodeLenient(ch.Value, &v)
+	if len(v.Echoes) == 0 {
+		return false
+	}
+	md := Metadata{
+		WABAID:             string(entry.ID),
+		PhoneNumberID:      string(v.Metadata.PhoneNumberID),
+		DisplayPhoneNumber: string(v.Metadata.DisplayPhoneNumber),
+	}
+	for _, raw := range v.Echoes {
+		e := Echo{InboundMessage: parseMessage(raw, md, nil, 0)}
+		var to wireEchoTo
+		_ = decodeLenient(raw, &to)
+		e.To, e.ToUserID, e.ToParentUserID = string(to.To), string(to.ToUserID), string(to.ToParentUserID)
+		// The customer is whichever end is not the business's number.
+		// Meta's samples disagree on which of from and to that is, so the
+		// number is compared, and the contacts entry settles the rest.
+		business := digits(md.DisplayPhoneNumber)
+		switch {
+		case e.To != "" && (business == "" || digits(e.To) != business):
+			e.CustomerWaID = e.To
+		case e.From != "" && business != "" && digits(e.From) != business:
+			e.CustomerWaID = e.From
+		}
+		e.CustomerUserID = e.ToUserID
+		p := matchProfile(v.Contacts, e.CustomerWaID, e.CustomerUserID)
+		if e.CustomerWaID == "" && e.CustomerUserID == "" {
+			e.CustomerWaID, e.CustomerUserID = p.WaID, p.UserID
+		}
+		e.Profile = p
+		w.Echoes = append(w.Echoes, e)
+	}
+	return true
+}
+
+// digits keeps the digits of a phone number.
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // addEvent turns a change of any field but "messages" into one Event.

@@ -49,7 +49,7 @@ func parseFixture(t testing.TB, name string) *Webhook {
 
 // expectedCounts counts the items of an envelope independently of the
 // parser, through a generic decode.
-func expectedCounts(t *testing.T, body []byte) (messages, statuses, events int) {
+func expectedCounts(t *testing.T, body []byte) (messages, statuses, echoes, events int) {
 	t.Helper()
 	var env struct {
 		Entry []struct {
@@ -69,6 +69,10 @@ func expectedCounts(t *testing.T, body []byte) (messages, statuses, events int) 
 	}
 	for _, e := range env.Entry {
 		for _, c := range e.Changes {
+			if n := count(c.Value["message_echoes"]); c.Field == "smb_message_echoes" && n > 0 {
+				echoes += n
+				continue
+			}
 			if c.Field != "messages" {
 				events++
 				continue
@@ -94,12 +98,20 @@ func TestParseWebhookFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseWebhook: %v", err)
 			}
-			m, s, e := expectedCounts(t, body)
-			if len(w.Messages) != m || len(w.Statuses) != s || len(w.Events) != e {
-				t.Fatalf("got %d messages, %d statuses, %d events; want %d, %d, %d",
-					len(w.Messages), len(w.Statuses), len(w.Events), m, s, e)
+			m, s, ec, e := expectedCounts(t, body)
+			if len(w.Messages) != m || len(w.Statuses) != s || len(w.Echoes) != ec || len(w.Events) != e {
+				t.Fatalf("got %d messages, %d statuses, %d echoes, %d events; want %d, %d, %d, %d",
+					len(w.Messages), len(w.Statuses), len(w.Echoes), len(w.Events), m, s, ec, e)
 			}
-			if m+s+e == 0 {
+			for _, echo := range w.Echoes {
+				if !json.Valid(echo.Raw) || !bytes.Contains(body, echo.Raw) || echo.ID == "" || echo.Type == "" {
+					t.Errorf("echo %+v: lacks id or type, or Raw is not an exact excerpt of the body", echo)
+				}
+				if echo.CustomerWaID == "" && echo.CustomerUserID == "" {
+					t.Errorf("echo %s: no customer", echo.ID)
+				}
+			}
+			if m+s+ec+e == 0 {
 				t.Fatal("fixture yielded nothing")
 			}
 			for _, msg := range w.Messages {
@@ -162,6 +174,11 @@ func TestParseWebhookIndex(t *testing.T) {
 			want := strings.Fields(strings.TrimPrefix(class, "status:"))[0]
 			if len(w.Statuses) == 0 || w.Statuses[0].Status != want {
 				t.Errorf("%s (%s): statuses %+v", file, class, w.Statuses)
+			}
+		case strings.HasPrefix(class, "smb_message_echoes;"):
+			want := strings.TrimPrefix(class, "smb_message_echoes; smb_message_echoes/message_echoes:")
+			if len(w.Echoes) != 1 || len(w.Events) != 0 || w.Echoes[0].Type != want {
+				t.Errorf("%s (%s): echoes %+v, events %+v", file, class, w.Echoes, w.Events)
 			}
 		default:
 			field, event, _ := strings.Cut(strings.Split(class, ";")[0], ":")
@@ -524,9 +541,6 @@ func TestParseWebhookEvents(t *testing.T) {
 			eq(t, "PhoneNumberID", e.PhoneNumberID, "743897493242")
 			eq(t, "Time", e.Time, time.Time{})
 		}},
-		{"smb_message_echoes", p + "outgoing_message__text.json", func(t *testing.T, e Event) {
-			eq(t, "Field", e.Field, "smb_message_echoes")
-		}},
 		{"messages.errors", p + "message__interactive_message_with_err.json", func(t *testing.T, e Event) {
 			eq(t, "Field", e.Field, FieldMessagesErrors)
 			eq(t, "Error", *e.Error, Error{Code: 131000, Title: "Something went wrong", Message: "Something went wrong", Details: "Unsupported webhook payload"})
@@ -809,5 +823,47 @@ func BenchmarkParseWebhook(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseEchoes: the business's messages from the WhatsApp Business app
+// are decoded like a customer's, with the customer they went to: Meta's
+// samples put the business's number in "from" in one and in "to" in
+// others, so the number is compared.
+func TestParseEchoes(t *testing.T) {
+	p := "pywa__tests__data__updates__"
+	h := "pywa__history__646f6c777983__tests__data__updates__"
+	for _, c := range []struct {
+		file, typ, text, customer, original string
+	}{
+		{p + "outgoing_message__text.json", "text", "Test message", "<WHATSAPP_USER_PHONE_NUMBER>", ""},
+		{p + "outgoing_message__edit.json", "edit", "Text was edited", "972987654321", "wamid.zzzzzz"},
+		{p + "outgoing_message__delete.json", "revoke", "", "972987654321", "wamid.zzzzzz"},
+		{h + "message__coexistence_text.json", "text", "Body Text", "972987654321", ""},
+	} {
+		w := parseFixture(t, c.file)
+		if len(w.Echoes) != 1 {
+			t.Fatalf("%s: %d echoes", c.file, len(w.Echoes))
+		}
+		e := w.Echoes[0]
+		original := ""
+		switch {
+		case e.Edit != nil:
+			original = e.Edit.OriginalID
+		case e.Revoke != nil:
+			original = e.Revoke.OriginalID
+		}
+		if e.Type != c.typ || e.Text != c.text || e.CustomerWaID != c.customer || original != c.original ||
+			e.PhoneNumberID != "1122334455667" {
+			t.Errorf("%s: %s %q to %q (original %q, number %q)", c.file, e.Type, e.Text, e.CustomerWaID, original, e.PhoneNumberID)
+		}
+	}
+	// With only a BSUID for the customer.
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"smb_message_echoes","value":{
+		"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550001111","phone_number_id":"99"},
+		"message_echoes":[{"from":"15550001111","to_user_id":"US.123","id":"wamid.e1","timestamp":"1700000000","type":"text","text":{"body":"hi"}}]}}]}]}`
+	w, err := ParseWebhook([]byte(body))
+	if err != nil || len(w.Echoes) != 1 || w.Echoes[0].CustomerUserID != "US.123" || w.Echoes[0].CustomerWaID != "" {
+		t.Fatalf("BSUID echo: %+v %v", w, err)
 	}
 }
