@@ -31,9 +31,9 @@ import (
 	_ "time/tzdata" // time zones of business hours and timers, on a box without /usr/share/zoneinfo
 
 	"sendbox/accounts"
+	"sendbox/app"
 	"sendbox/config"
 	"sendbox/knowledge"
-	"sendbox/server"
 	"sendbox/store"
 )
 
@@ -142,15 +142,15 @@ func serve(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	app, err := server.New(ctx, cfg, log)
+	sb, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	log.Info("started", slog.Duration("in", time.Since(start)), slog.String("version", version))
-	if app.Sim != nil {
+	if sb.Sim != nil {
 		log.Info("sandbox mode: the built-in simulator stands in for Meta; set SENDBOX_WA_PHONE_NUMBER_ID and SENDBOX_WA_TOKEN to connect a real number")
 	}
-	link, err := app.SetupLink(ctx)
+	link, err := sb.SetupLink(ctx)
 	switch {
 	case err != nil:
 		// Not a reason to stay down: on a full disk, webhooks still get
@@ -161,9 +161,9 @@ func serve(args []string, stderr io.Writer) error {
 		// owner account, once. It is void as soon as it is used.
 		fmt.Fprintf(stderr, "\n  No owner account yet. Open this one-time link to create it:\n\n    %s\n\n", link)
 	default:
-		log.Info("panel ready", slog.String("url", app.PanelURL()))
+		log.Info("panel ready", slog.String("url", sb.PanelURL()))
 	}
-	return app.Run(ctx)
+	return sb.Run(ctx)
 }
 
 func apikey(args []string, stdout, stderr io.Writer) error {

@@ -14,10 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"sendbox/app"
 	"sendbox/config"
 	"sendbox/indexing"
 	"sendbox/search"
-	"sendbox/server"
 	"sendbox/store"
 )
 
@@ -42,12 +42,12 @@ func reindex(args []string, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := newProgressBar(stderr)
-	client, err := server.ControlClient(cfg.DataDir)
+	client, err := app.ControlClient(cfg.DataDir)
 	if err == nil {
 		fmt.Fprintln(stderr, "sendbox is running: it rebuilds the index and keeps serving meanwhile.")
 		return remoteReindex(ctx, client, bar)
 	}
-	if !errors.Is(err, server.ErrNotRunning) {
+	if !errors.Is(err, app.ErrNotRunning) {
 		return err
 	}
 	st, err := store.Open(ctx, cfg.Path("sendbox.db"), nil)

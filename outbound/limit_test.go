@@ -28,8 +28,8 @@ type windowRun struct {
 	replyWaits  []time.Duration // from ready to let go, of the replies ready after the first second
 	laneSends   int             // sends of lane
 	laneMax     int             // the most sends of lane that arrived in any one second
-	overruns       int
-	first, last    time.Time
+	overruns    int
+	first, last time.Time
 }
 
 // run drives the limiter on a virtual clock for d: sends go whenever it
@@ -302,7 +302,7 @@ func TestThroughputHoldsTheFirstSecondAndPauses(t *testing.T) {
 	l.mu.Unlock()
 	l.pause(t1.Add(5 * time.Second))
 	l.mu.Lock()
-	if _, ok := l.take(t1.Add(3 * time.Second), laneTransactional); ok {
+	if _, ok := l.take(t1.Add(3*time.Second), laneTransactional); ok {
 		t.Fatal("a send went during a pause")
 	}
 	if l.penalty != 1 {

@@ -75,8 +75,8 @@ type Sender struct {
 	PairInterval time.Duration // default 6 s
 	// BulkShare is the most of the number's throughput, and of the
 	// workers, that bulk sends may take (default 0.7).
-	BulkShare float64
-	SendTimeout  time.Duration // one Graph call (default 30 s)
+	BulkShare   float64
+	SendTimeout time.Duration // one Graph call (default 30 s)
 	// EchoWait is how long a message whose call's outcome is unknown waits
 	// for Meta's status echo, from the later of the call and the start
 	// (default 60 s).

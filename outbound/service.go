@@ -63,12 +63,12 @@ type Service struct {
 type Request struct {
 	Message        whatsapp.OutboundMessage
 	IdempotencyKey string
-	AuthorID       int64        // the agent sending from the panel
+	AuthorID       int64 // the agent sending from the panel
 	// Lane is the sending lane (events.Lane*). A message with an AuthorID
 	// is a person's, in the person lane; otherwise "" is transactional.
 	// Only a message in the person lane pauses the assistant.
-	Lane string
-	Media          *store.Media // the file sent, kept for the thread
+	Lane  string
+	Media *store.Media // the file sent, kept for the thread
 }
 
 // Enqueue checks the message against Meta's limits and the 24-hour window,

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"sendbox/accounts"
+	"sendbox/app"
 	"sendbox/config"
-	"sendbox/server"
 	"sendbox/whatsapp"
 	"sendbox/whatsapp/sim"
 )
@@ -34,7 +34,7 @@ const (
 
 // App is a running sendbox under test.
 type App struct {
-	*server.App
+	*app.App
 	T      testing.TB
 	Key    string // an owner API key
 	Client *http.Client
@@ -123,21 +123,21 @@ func New(t testing.TB, opts ...Option) *App {
 		t.Fatalf("sendboxtest: config: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: o.logLevel}))
-	app, err := server.New(context.Background(), cfg, log)
+	sb, err := app.New(context.Background(), cfg, log)
 	if err != nil {
 		if ext != nil {
 			ext.Close()
 		}
 		t.Fatalf("sendboxtest: start: %v", err)
 	}
-	a.App = app
-	a.Sim = app.Sim
+	a.App = sb
+	a.Sim = sb.Sim
 	if !o.assistant {
-		app.Assistant.Stop()
+		sb.Assistant.Stop()
 	}
 	if o.simOpts != nil {
 		so := *o.simOpts
-		so.WebhookURL = app.URL() + "/webhooks/whatsapp"
+		so.WebhookURL = sb.URL() + "/webhooks/whatsapp"
 		so.BaseURL = ext.URL
 		so.Token = GraphToken
 		so.AppSecret = []byte(AppSecret)
@@ -152,8 +152,8 @@ func New(t testing.TB, opts ...Option) *App {
 		handler.Store(s.Handler())
 	}
 	served := make(chan struct{})
-	go func() { defer close(served); app.Serve() }()
-	key, _, err := accounts.CreateAPIKey(context.Background(), app.Store, "test", "owner")
+	go func() { defer close(served); sb.Serve() }()
+	key, _, err := accounts.CreateAPIKey(context.Background(), sb.Store, "test", "owner")
 	if err != nil {
 		t.Fatalf("sendboxtest: api key: %v", err)
 	}
@@ -163,7 +163,7 @@ func New(t testing.TB, opts ...Option) *App {
 		once.Do(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			if err := app.Close(ctx); err != nil {
+			if err := sb.Close(ctx); err != nil {
 				t.Errorf("sendboxtest: close: %v", err)
 			}
 			<-served

@@ -17,7 +17,7 @@ import (
 // handleMarkRead marks an inbound message read at Meta (blue ticks for the
 // customer, with an optional typing indicator) and clears the
 // conversation's unread count.
-func (a *App) handleMarkRead(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -52,7 +52,7 @@ func (a *App) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 
 // handleUploadMedia forwards a file to Meta's media endpoint and returns the
 // media id to send it with ({"image": {"id": "…"}}); ids live 30 days.
-func (a *App) handleUploadMedia(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleUploadMedia(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, whatsapp.MaxInboundMediaBytes+1<<20)
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
@@ -86,7 +86,7 @@ func (a *App) handleUploadMedia(w http.ResponseWriter, r *http.Request) {
 
 // graphError reports a Graph API failure: Meta's code and explanation for
 // what the caller must fix, 502 for Meta being unreachable or failing.
-func (a *App) graphError(w http.ResponseWriter, r *http.Request, err error) {
+func (a *Server) graphError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *whatsapp.APIError
 	if errors.As(err, &ae) {
 		status := http.StatusBadGateway

@@ -70,7 +70,7 @@ type sendRequest struct {
 
 // handleSendMessage queues a message: 202 with its id and state "queued",
 // or 200 with the earlier message when the Idempotency-Key was used before.
-func (a *App) handleSendMessage(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 	var req sendRequest
 	if !decodeJSON(w, r, 1<<20, &req) {
 		return
@@ -198,7 +198,7 @@ func parseSince(v string) (time.Time, error) {
 // contactParam resolves ?contact= to a contact id: a number under 8 digits
 // is an id, anything longer or starting with "+" a phone number, anything
 // with a dot a BSUID. found is false when no such contact exists.
-func (a *App) contactParam(w http.ResponseWriter, r *http.Request) (id int64, found, ok bool) {
+func (a *Server) contactParam(w http.ResponseWriter, r *http.Request) (id int64, found, ok bool) {
 	v := strings.TrimSpace(r.URL.Query().Get("contact"))
 	if v == "" {
 		return 0, true, true
@@ -226,7 +226,7 @@ func (a *App) contactParam(w http.ResponseWriter, r *http.Request) (id int64, fo
 	return c.ID, true, true
 }
 
-func (a *App) handleListMessages(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.MessageFilter{Direction: q.Get("direction")}
 	if f.Direction != "" && f.Direction != store.Inbound && f.Direction != store.Outbound {
@@ -250,7 +250,7 @@ func (a *App) handleListMessages(w http.ResponseWriter, r *http.Request) {
 	a.listMessages(w, r, f)
 }
 
-func (a *App) handleConversationMessages(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleConversationMessages(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -262,7 +262,7 @@ func (a *App) handleConversationMessages(w http.ResponseWriter, r *http.Request)
 	a.listMessages(w, r, store.MessageFilter{ConversationID: id})
 }
 
-func (a *App) listMessages(w http.ResponseWriter, r *http.Request, f store.MessageFilter) {
+func (a *Server) listMessages(w http.ResponseWriter, r *http.Request, f store.MessageFilter) {
 	q := r.URL.Query()
 	switch q.Get("order") {
 	case "", "desc":
@@ -284,7 +284,7 @@ func (a *App) listMessages(w http.ResponseWriter, r *http.Request, f store.Messa
 	writePage(w, msgs, total, next)
 }
 
-func (a *App) notFoundOr(w http.ResponseWriter, r *http.Request, err error, what string) {
+func (a *Server) notFoundOr(w http.ResponseWriter, r *http.Request, err error, what string) {
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no such "+what)
 		return
@@ -292,7 +292,7 @@ func (a *App) notFoundOr(w http.ResponseWriter, r *http.Request, err error, what
 	a.internalError(w, r, err)
 }
 
-func (a *App) handleGetMessage(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleGetMessage(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -307,7 +307,7 @@ func (a *App) handleGetMessage(w http.ResponseWriter, r *http.Request) {
 
 var conversationStatuses = map[string]bool{"open": true, "pending": true, "snoozed": true, "resolved": true}
 
-func (a *App) handleListConversations(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleListConversations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.ConversationFilter{Status: q.Get("status"), After: q.Get("cursor")}
 	if f.Status != "" && !conversationStatuses[f.Status] {
@@ -343,7 +343,7 @@ func (a *App) handleListConversations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list[store.Conversation]{Data: convs, Total: total, NextCursor: next})
 }
 
-func (a *App) handleGetConversation(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleGetConversation(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -356,7 +356,7 @@ func (a *App) handleGetConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, one[*store.Conversation]{c})
 }
 
-func (a *App) handleListContacts(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleListContacts(w http.ResponseWriter, r *http.Request) {
 	f := store.ContactFilter{Query: r.URL.Query().Get("q")}
 	var ok bool
 	if f.After, f.Limit, ok = pageParams(w, r); !ok {
@@ -370,7 +370,7 @@ func (a *App) handleListContacts(w http.ResponseWriter, r *http.Request) {
 	writePage(w, cs, total, next)
 }
 
-func (a *App) handleGetContact(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleGetContact(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -384,7 +384,7 @@ func (a *App) handleGetContact(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleMedia serves a message's stored media file.
-func (a *App) handleMedia(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleMedia(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -406,7 +406,7 @@ func (a *App) handleMedia(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *App) handleWebhookEvents(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleWebhookEvents(w http.ResponseWriter, r *http.Request) {
 	limit, ok := queryInt(w, r, "limit")
 	if !ok {
 		return
@@ -423,7 +423,7 @@ func (a *App) handleWebhookEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleEraseContact erases a customer and everything about them.
-func (a *App) handleEraseContact(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleEraseContact(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -436,7 +436,7 @@ func (a *App) handleEraseContact(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (a *App) handleDeleteMessage(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleDeleteMessage(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return

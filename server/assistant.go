@@ -14,7 +14,7 @@ import (
 
 // handlePolicyCheck runs the escalation policy on a text, by the very code
 // path of the live bot: {"text": "..."} → {"escalate", "category", "opt_out", "matched"}.
-func (a *App) handlePolicyCheck(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handlePolicyCheck(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Text string `json:"text"`
 	}
@@ -37,7 +37,7 @@ func (a *App) handlePolicyCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAssistantStatus says whether answers are generated, and by what.
-func (a *App) handleAssistantStatus(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleAssistantStatus(w http.ResponseWriter, r *http.Request) {
 	on, why := a.Assistant.Generation()
 	s := a.Assistant.Settings()
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -48,7 +48,7 @@ func (a *App) handleAssistantStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleListKnowledge lists the knowledge base's documents and FAQ.
-func (a *App) handleListKnowledge(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleListKnowledge(w http.ResponseWriter, r *http.Request) {
 	kind := r.URL.Query().Get("kind")
 	if kind != "" && kind != store.KBDocument && kind != store.KBFAQ && kind != store.KBProfile {
 		writeError(w, http.StatusBadRequest, "invalid_kind", "kind is document, faq or profile")
@@ -68,7 +68,7 @@ func (a *App) handleListKnowledge(w http.ResponseWriter, r *http.Request) {
 // handleAddKnowledge adds a document ({"title", "text", "format": "text" |
 // "markdown"}, or a multipart "file" of .txt, .md, .html or .pdf) or a FAQ
 // ({"question", "answer"}).
-func (a *App) handleAddKnowledge(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleAddKnowledge(w http.ResponseWriter, r *http.Request) {
 	var doc *store.KBDoc
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -129,7 +129,7 @@ func (a *App) handleAddKnowledge(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleDeleteKnowledge removes a document or FAQ.
-func (a *App) handleDeleteKnowledge(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleDeleteKnowledge(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -148,7 +148,7 @@ func (a *App) handleDeleteKnowledge(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleRetrieve shows what the assistant would read to answer a question.
-func (a *App) handleRetrieve(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	if q == "" {
 		writeError(w, http.StatusBadRequest, "invalid_query", "q is required: a customer's question")
@@ -178,7 +178,7 @@ func (a *App) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSetBot switches the assistant on or off in a conversation.
-func (a *App) handleSetBot(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSetBot(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -208,7 +208,7 @@ func (a *App) handleSetBot(w http.ResponseWriter, r *http.Request) {
 
 // handleAIReplies lists what the assistant did in a conversation, with the
 // passages each answer was based on.
-func (a *App) handleAIReplies(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleAIReplies(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sendbox/app"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,6 @@ import (
 
 	"sendbox/config"
 	"sendbox/sendboxtest"
-	"sendbox/server"
 )
 
 // bigWebhook builds a signed-size webhook of exactly size bytes: as many
@@ -104,9 +104,9 @@ func TestExternalNATSMaxPayload(t *testing.T) {
 	small := natsWithMaxPayload(t, 1<<20) // NATS's default
 	cfg := config.Defaults()
 	cfg.DataDir, cfg.HTTPAddr, cfg.OllamaURL, cfg.NATSURL = t.TempDir(), "127.0.0.1:0", "http://127.0.0.1:9", small.ClientURL()
-	app, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	sb, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil {
-		app.Close(context.Background())
+		sb.Close(context.Background())
 		t.Fatal("sendbox started on a NATS server that cannot carry a 4 MiB webhook")
 	}
 	for _, want := range []string{"max_payload", "SENDBOX_WEBHOOK_MAX_BYTES", "at most 1048576 bytes", "to 5MB", "to 1044480 or less"} {

@@ -22,27 +22,13 @@ func newAppMetrics(reg *metrics.Registry) appMetrics {
 	}
 }
 
-// registerGauges adds the scrape-time gauges that read the broker.
-func (a *App) registerGauges() {
-	a.Metrics.GaugeVecFunc("sendbox_queue_depth", "Messages held by each broker stream (work waiting, or events kept).",
-		[]string{"stream"}, func() []metrics.Sample {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			var out []metrics.Sample
-			for name, n := range a.Broker.StreamDepths(ctx) {
-				out = append(out, metrics.Sample{Labels: []string{name}, Value: float64(n)})
-			}
-			return out
-		})
-}
-
-func (a *App) handleHealthz(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // handleReadyz says whether sendbox can take traffic: serving, store and
 // broker up, and room on the disk for what Meta sends.
-func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"http": "ok", "store": "ok", "broker": "ok", "disk": "ok"}
@@ -56,8 +42,8 @@ func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.Broker.Ready(ctx); err != nil {
 		checks["broker"], ok = err.Error(), false
 	}
-	if a.disk.low.Load() {
-		checks["disk"], ok = a.disk.reason(), false
+	if full, reason := a.diskFull(); full {
+		checks["disk"], ok = reason, false
 	}
 	status, code := "ready", http.StatusOK
 	if !ok {
@@ -66,7 +52,7 @@ func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, map[string]any{"status": status, "checks": checks})
 }
 
-func (a *App) handleMetrics(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	a.Metrics.WriteText(w)
 }

@@ -15,7 +15,7 @@ import (
 	"sendbox/store"
 )
 
-func (a *App) routes() http.Handler {
+func (a *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.handleHealthz)
 	mux.HandleFunc("GET /readyz", a.handleReadyz)
@@ -87,7 +87,7 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // recoverer turns a panic into a 500 with the error shape, and logs it.
-func (a *App) recoverer(next http.Handler) http.Handler {
+func (a *Server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -128,7 +128,7 @@ func writeFieldError(w http.ResponseWriter, status int, code, field, msg string)
 }
 
 // internalError logs err and answers 500 without leaking details.
-func (a *App) internalError(w http.ResponseWriter, r *http.Request, err error) {
+func (a *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) {
 		return // the client went away
 	}
@@ -147,7 +147,7 @@ type Principal struct {
 
 // requireKey authenticates "Authorization: Bearer <api key>" and checks
 // that the key's role is at least min.
-func (a *App) requireKey(min string, next http.HandlerFunc) http.Handler {
+func (a *Server) requireKey(min string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		scheme, token, ok := strings.Cut(auth, " ")

@@ -12,7 +12,7 @@ import (
 // handleSetLanguage records an agent's choice of the language a
 // conversation speaks ({"language": "it"}), or gives it back to detection
 // ({"language": ""}).
-func (a *App) handleSetLanguage(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSetLanguage(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return

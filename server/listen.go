@@ -37,7 +37,7 @@ type listeners struct {
 // simulator knows its own address) and sets baseURL, the address this
 // process reaches itself on. The servers are made by newServers once the
 // routes exist. On error, Close releases what was bound.
-func (a *App) listen(ctx context.Context) error {
+func (a *Server) listen(ctx context.Context) error {
 	if a.TLSEnabled() {
 		return a.listenTLS()
 	}
@@ -50,7 +50,7 @@ func (a *App) listen(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) listenTLS() error {
+func (a *Server) listenTLS() error {
 	cfg := a.Config
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -71,7 +71,7 @@ func (a *App) listenTLS() error {
 }
 
 // newServers makes the HTTP servers for the bound listeners.
-func (a *App) newServers() {
+func (a *Server) newServers() {
 	if a.lst.auto == nil {
 		a.lst.srv = a.newHTTPServer(a.handler)
 		return
@@ -82,7 +82,7 @@ func (a *App) newServers() {
 	a.lst.selfSrv = a.newHTTPServer(a.handler)
 }
 
-func (a *App) newHTTPServer(h http.Handler) *http.Server {
+func (a *Server) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -96,12 +96,12 @@ func (a *App) newHTTPServer(h http.Handler) *http.Server {
 // URL is where this sendbox answers, e.g. http://127.0.0.1:8080. With a
 // domain it is the loopback listener for calls to itself; the public
 // address is Config.PublicURL().
-func (a *App) URL() string { return a.baseURL }
+func (a *Server) URL() string { return a.baseURL }
 
 // Serve serves HTTP until Close. It returns nil after a clean shutdown.
 // With a domain, it also starts getting the certificate: the listeners
 // must be serving for the CA to validate the challenges.
-func (a *App) Serve() error {
+func (a *Server) Serve() error {
 	defer close(a.served)
 	a.ready.Store(true)
 	type server struct {
@@ -149,7 +149,7 @@ func (a *App) Serve() error {
 
 // shutdownHTTP stops getting certificates, stops accepting connections and
 // waits for the requests in flight, within ctx.
-func (a *App) shutdownHTTP(ctx context.Context) error {
+func (a *Server) shutdownHTTP(ctx context.Context) error {
 	if a.lst.auto != nil {
 		a.lst.auto.halt() // first, so no challenge waits on servers going away
 	}

@@ -12,7 +12,7 @@ import (
 // writes as a customer through the real webhook path. They exist only in
 // sandbox mode.
 
-func (a *App) needSandbox(w http.ResponseWriter) bool {
+func (a *Server) needSandbox(w http.ResponseWriter) bool {
 	if a.Sim == nil {
 		writeError(w, http.StatusNotFound, "not_sandbox", "sendbox is connected to Meta: the test phone exists only in sandbox mode")
 		return false
@@ -33,7 +33,7 @@ type inboundRequest struct {
 	} `json:"media,omitempty"`
 }
 
-func (a *App) handleSandboxInbound(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSandboxInbound(w http.ResponseWriter, r *http.Request) {
 	if !a.needSandbox(w) {
 		return
 	}
@@ -77,7 +77,7 @@ func (a *App) handleSandboxInbound(w http.ResponseWriter, r *http.Request) {
 
 // handleSandboxPhone shows the chat as the customer's phone does; ?open=1
 // opens it, which marks the business's messages read.
-func (a *App) handleSandboxPhone(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSandboxPhone(w http.ResponseWriter, r *http.Request) {
 	if !a.needSandbox(w) {
 		return
 	}
@@ -89,7 +89,7 @@ func (a *App) handleSandboxPhone(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list[sim.PhoneMessage]{Data: msgs, Total: len(msgs)})
 }
 
-func (a *App) handleSandboxUnreachable(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSandboxUnreachable(w http.ResponseWriter, r *http.Request) {
 	if !a.needSandbox(w) {
 		return
 	}
@@ -108,7 +108,7 @@ func (a *App) handleSandboxUnreachable(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, one[any]{req})
 }
 
-func (a *App) handleSandboxFault(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSandboxFault(w http.ResponseWriter, r *http.Request) {
 	if !a.needSandbox(w) {
 		return
 	}

@@ -25,7 +25,7 @@ type searchHit struct {
 }
 
 // handleSearch searches messages and contacts: GET /api/v1/search?q=…
-func (a *App) handleSearch(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	q, err := ui.ParseSearch(r.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_query", err.Error())

@@ -24,7 +24,7 @@ import (
 
 // TLSEnabled reports whether sendbox serves HTTPS with an automatic
 // certificate (a domain is set). Cookies are then marked Secure.
-func (a *App) TLSEnabled() bool { return a.Config.TLS.Domain != "" }
+func (a *Server) TLSEnabled() bool { return a.Config.TLS.Domain != "" }
 
 // autoTLS is automatic HTTPS for one domain: certmagic's config, cache and
 // ACME issuer, and the goroutine that obtains the certificate at start.

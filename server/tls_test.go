@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sendbox/app"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +23,6 @@ import (
 
 	"sendbox/config"
 	"sendbox/sendboxtest"
-	"sendbox/server"
 	"sendbox/store"
 )
 
@@ -315,7 +315,7 @@ func TestHTTPSStartErrors(t *testing.T) {
 			cfg.TLS.Domain = "sendbox.test"
 			cfg.HTTPAddr, cfg.TLS.HTTPSAddr = "127.0.0.1:0", "127.0.0.1:0"
 			tc.set(cfg)
-			a, err := server.New(context.Background(), cfg, nil)
+			a, err := app.New(context.Background(), cfg, nil)
 			if err == nil {
 				a.Close(context.Background())
 				t.Fatal("started")

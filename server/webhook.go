@@ -20,13 +20,13 @@ import (
 
 // handleWebhookVerify answers Meta's subscription handshake: the raw
 // challenge as plain text when the verify token matches.
-func (a *App) handleWebhookVerify(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleWebhookVerify(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("hub.mode") != "subscribe" {
 		writeError(w, http.StatusBadRequest, "bad_mode", `hub.mode must be "subscribe"`)
 		return
 	}
-	if subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(a.verifyToken)) != 1 || a.verifyToken == "" {
+	if subtle.ConstantTimeCompare([]byte(q.Get("hub.verify_token")), []byte(a.VerifyToken)) != 1 || a.VerifyToken == "" {
 		a.Log.Warn("webhook verification refused: wrong verify token")
 		writeError(w, http.StatusForbidden, "bad_verify_token", "the verify token does not match SENDBOX_WA_VERIFY_TOKEN")
 		return
@@ -40,7 +40,7 @@ func (a *App) handleWebhookVerify(w http.ResponseWriter, r *http.Request) {
 // the broker (deduplicated by its hash) and only then answers 200: a
 // webhook Meta sees acknowledged is never lost. Everything else happens
 // behind the stream.
-func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.Config.WebhookMaxBytes))
 	if err != nil {
@@ -53,7 +53,7 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, http.StatusBadRequest, "bad_body", "could not read the body")
 		return
 	}
-	if err := whatsapp.VerifySignature(a.appSecret, body, r.Header.Get(whatsapp.SignatureHeader)); err != nil {
+	if err := whatsapp.VerifySignature(a.AppSecret, body, r.Header.Get(whatsapp.SignatureHeader)); err != nil {
 		code := "bad_signature"
 		if errors.Is(err, whatsapp.ErrNoSignature) {
 			code = "missing_signature"
@@ -66,10 +66,10 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		a.reject(w, http.StatusBadRequest, "malformed_json", "the body is not a JSON object")
 		return
 	}
-	if a.disk.low.Load() {
+	if full, reason := a.diskFull(); full {
 		// Not stored, so not acknowledged: Meta delivers it again later.
 		w.Header().Set("Retry-After", "60")
-		a.reject(w, http.StatusServiceUnavailable, "disk_full", a.disk.reason())
+		a.reject(w, http.StatusServiceUnavailable, "disk_full", reason)
 		return
 	}
 	if a.Broker.WriteFailed() {
@@ -81,8 +81,8 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	// Meta counted these messages against the number's throughput as they
 	// arrived: the sender must leave room for them now, not once ingested.
-	if n := whatsapp.CountMessages(body); n > 0 && a.sender != nil {
-		a.sender.Inbound(n)
+	if n := whatsapp.CountMessages(body); n > 0 && a.Inbound != nil {
+		a.Inbound(n)
 	}
 	sum := sha256.Sum256(body)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
@@ -105,7 +105,7 @@ func (a *App) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"ok":true}`)
 }
 
-func (a *App) reject(w http.ResponseWriter, status int, code, msg string) {
+func (a *Server) reject(w http.ResponseWriter, status int, code, msg string) {
 	a.m.rejected.With(code).Inc()
 	writeError(w, status, code, msg)
 }

@@ -1,7 +1,8 @@
-// Package server wires sendbox together and serves it over HTTP: the
-// WhatsApp webhook, the REST API, health and metrics, and in sandbox mode the
-// built-in Graph API simulator.
-package server
+// Package app wires sendbox together: it opens the store, the broker and
+// the search index, starts the workers and the background jobs in order,
+// hands the HTTP front (package server) what it serves, and closes it all
+// in the reverse order.
+package app
 
 import (
 	"cmp"
@@ -13,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"sendbox/assistant"
@@ -32,6 +32,7 @@ import (
 	"sendbox/outbound"
 	"sendbox/schedule"
 	"sendbox/search"
+	"sendbox/server"
 	"sendbox/store"
 	"sendbox/ui"
 	"sendbox/whatsapp"
@@ -59,6 +60,8 @@ type App struct {
 	Mailer *notify.Mailer
 	// Scheduler fires durable timers (snoozes waking, and what comes next).
 	Scheduler *schedule.Scheduler
+	// HTTP is the front: webhook, REST API, panel routes, listeners.
+	HTTP *server.Server
 
 	relay    *embed.Relay
 	ingest   *inbox.Ingestor
@@ -72,17 +75,10 @@ type App struct {
 
 	appSecret   []byte
 	verifyToken string
-
-	handler http.Handler // every route, served by the listeners of listen.go
-	lst     listeners
-	baseURL string
-	keys    *keyCache
-	ready   atomic.Bool
-	m       appMetrics
+	baseURL     string // where this process reaches itself (HTTP.URL)
 
 	closeOnce sync.Once
 	closeErr  error
-	served    chan struct{}
 }
 
 // New starts everything but the HTTP server, in order: listener (so the
@@ -92,7 +88,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a = &App{Config: cfg, Log: log, Metrics: metrics.NewRegistry(), served: make(chan struct{})}
+	a = &App{Config: cfg, Log: log, Metrics: metrics.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.Close(context.Background())
@@ -102,10 +98,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return a, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
 	}
-	if err := a.listen(ctx); err != nil {
+	if a.HTTP, err = server.Listen(ctx, cfg, a.Metrics, log); err != nil {
 		return a, err
 	}
-	a.m = newAppMetrics(a.Metrics)
+	a.baseURL = a.HTTP.URL()
 
 	if a.Store, err = store.Open(ctx, cfg.Path("sendbox.db"), log.With(slog.String("component", "store"))); err != nil {
 		return a, err
@@ -165,11 +161,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.startUrgentMail(ctx); err != nil {
 		return a, err
 	}
-	a.keys = newKeyCache(a.Store)
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
-		TLS: a.TLSEnabled(), OnKeyRevoked: a.keys.forget, Search: a.Search,
+		TLS: a.TLSEnabled(), OnKeyRevoked: a.HTTP.ForgetKey, Search: a.Search,
 		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
 		Disk:        a.disk.Low})
@@ -177,8 +172,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, fmt.Errorf("panel: %w", err)
 	}
 	go a.jobs(bg)
-	a.handler = a.routes()
-	a.newServers()
+	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
+		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant,
+		AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
+		DiskFull: func() (bool, string) {
+			if !a.disk.low.Load() {
+				return false, ""
+			}
+			return true, a.disk.reason()
+		}})
 	if err := a.startControl(); err != nil {
 		return a, err
 	}
@@ -325,6 +327,31 @@ func (a *App) AppSecret() []byte { return a.appSecret }
 // VerifyToken is the webhook verify token.
 func (a *App) VerifyToken() string { return a.verifyToken }
 
+// URL is where this sendbox answers, e.g. http://127.0.0.1:8080 (see
+// server.Server.URL).
+func (a *App) URL() string { return a.baseURL }
+
+// TLSEnabled reports whether sendbox serves HTTPS with an automatic
+// certificate (a domain is configured).
+func (a *App) TLSEnabled() bool { return a.Config.TLS.Domain != "" }
+
+// Serve serves HTTP until Close (see server.Server.Serve).
+func (a *App) Serve() error { return a.HTTP.Serve() }
+
+// registerGauges adds the scrape-time gauges that read the broker.
+func (a *App) registerGauges() {
+	a.Metrics.GaugeVecFunc("sendbox_queue_depth", "Messages held by each broker stream (work waiting, or events kept).",
+		[]string{"stream"}, func() []metrics.Sample {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			var out []metrics.Sample
+			for name, n := range a.Broker.StreamDepths(ctx) {
+				out = append(out, metrics.Sample{Labels: []string{name}, Value: float64(n)})
+			}
+			return out
+		})
+}
+
 // Run serves until ctx is done, then shuts down within the configured time.
 func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
@@ -352,7 +379,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Close(ctx context.Context) error {
 	a.closeOnce.Do(func() {
 		var errs []error
-		a.ready.Store(false)
+		if a.HTTP != nil {
+			a.HTTP.Stopping()
+		}
 		a.stopControl(ctx)
 		if a.sender != nil {
 			a.sender.Stop()
@@ -374,8 +403,10 @@ func (a *App) Close(ctx context.Context) error {
 		if a.Panel != nil {
 			a.Panel.Close() // ends the panels' event streams, which never go idle
 		}
-		if err := a.shutdownHTTP(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		if a.HTTP != nil {
+			if err := a.HTTP.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			}
 		}
 		if a.ingest != nil {
 			a.ingest.Stop()
