@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"sendbox/events"
 	"sendbox/store"
 )
 
@@ -72,7 +73,7 @@ func TestSnoozesWakeOnceAcrossKills(t *testing.T) {
 	step := spread / time.Duration(n)
 	prepared := time.Now()
 	for i, id := range convs {
-		if err := st.SetStatus(ctx, id, "snoozed", base.Add(time.Duration(i)*step), 0, "Snoozed"); err != nil {
+		if err := st.SetStatus(ctx, id, "snoozed", base.Add(time.Duration(i)*step)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,7 +153,7 @@ func TestSnoozesWakeOnceAcrossKills(t *testing.T) {
 		}
 		woke := 0
 		for _, e := range evs {
-			if strings.HasPrefix(e.Body, "Snooze ended") {
+			if e.Kind == events.ChangeWoke {
 				woke++
 			}
 		}

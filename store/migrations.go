@@ -48,6 +48,9 @@ var migrations = []migration{
 	{8, "urgent notifications: each user's choices, e-mails sent, a default team", migrateV8},
 	{9, "durable timers, and the wake-up timers of conversations snoozed now", migrateV9},
 	{10, "router: who answers each conversation now, and why", execAll(schemaV10)},
+	// placeholder: replaced at merge by the lanes migration
+	{11, "reserved", func(context.Context, *sql.Tx) error { return nil }},
+	{12, "timeline: rows are kind, actor and data, rendered when read; older rows keep their text as legacy", execAll(schemaV12)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -523,4 +526,27 @@ ALTER TABLE conversations ADD COLUMN routed_to TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN routed_reason TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN routed_detail TEXT NOT NULL DEFAULT '';
 ALTER TABLE conversations ADD COLUMN routed_at INTEGER;
+`
+
+// schemaV12 makes timeline rows what happened rather than a sentence: the
+// actor (kind; a user in actor_id, which keeps its foreign key; an API key
+// or a flow in actor_ref, without one, so that a revoked key leaves its
+// rows readable; the name at the time) and data, the JSON of what changed
+// (events.Data* keys). body is left to a note's text and to the sentences
+// of the rows before, which become kind 'legacy' with their old kind in
+// data. Notes stay notes: their text is what a person or the assistant
+// wrote, not a rendering. A note or an escalation without a person was the
+// assistant's; the actor of any other row without one is not known.
+const schemaV12 = `
+ALTER TABLE conversation_events ADD COLUMN actor_kind TEXT NOT NULL DEFAULT ''
+	CHECK (actor_kind IN ('', 'user', 'api_key', 'assistant', 'flow', 'system'));
+ALTER TABLE conversation_events ADD COLUMN actor_ref INTEGER;
+ALTER TABLE conversation_events ADD COLUMN actor_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversation_events ADD COLUMN data TEXT NOT NULL DEFAULT '{}';
+UPDATE conversation_events SET actor_kind = CASE
+	WHEN actor_id IS NOT NULL THEN 'user'
+	WHEN kind IN ('note', 'escalated', 'handoff') THEN 'assistant'
+	ELSE '' END,
+	actor_name = COALESCE((SELECT name FROM users WHERE users.id = actor_id), '');
+UPDATE conversation_events SET data = json_object('kind', kind), kind = 'legacy' WHERE kind != 'note';
 `

@@ -217,14 +217,14 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 			return nil, false, err
 		}
 		if n, _ := r.RowsAffected(); n > 0 {
-			if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-				VALUES (?, ?, ?, 'Assistant paused: an agent replied', ?)`, convID, events.ChangeBot, in.AuthorID, nowMS); err != nil {
-				return nil, false, err
-			}
 			// Said like any other switch of the assistant, so that the panel,
 			// and reports later, learn of it from the events.
+			data := map[string]any{events.DataBot: BotPaused, events.DataReason: events.BotPausedAgentReplied}
+			if err := t.addTimeline(convID, events.ChangeBot, data, ""); err != nil {
+				return nil, false, err
+			}
 			if err := t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contactID,
-				Status: events.ChangeBot, Data: map[string]any{events.DataBot: "paused"}}); err != nil {
+				Status: events.ChangeBot, Data: data}); err != nil {
 				return nil, false, err
 			}
 		}
