@@ -20,7 +20,7 @@ import (
 // TestSnoozesWakeOnceAcrossKills snoozes 2,000 conversations to wake over
 // four seconds, runs the built binary, kills it with SIGKILL three times
 // while it wakes them (each time once that process has woken a share), and
-// checks that every conversation woke exactly once (one "Snooze ended"
+// checks that every conversation woke exactly once (one wake-up
 // line on its timeline), every timer fired once, in due order, with its
 // lateness recorded. SENDBOX_BENCH_SCHEDULE_CRASH=1 runs the full figure
 // instead: 100,000 snoozes and 20 kills.

@@ -218,6 +218,9 @@ func (p printer) say(key string, args ...any) string {
 	if !ok {
 		return strings.TrimPrefix(key, "timeline.")
 	}
+	if !strings.Contains(f, "%") {
+		return f // a sentence that names none of what it is given
+	}
 	return fmt.Sprintf(f, args...)
 }
 
