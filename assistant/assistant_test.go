@@ -251,7 +251,7 @@ func TestEscalationHandsOverAtOnce(t *testing.T) {
 		t.Error("no escalated event")
 	}
 	// Resolving settles it.
-	if err := a.Store.SetStatus(bg, c.ID, "resolved", time.Time{}, 0, "Resolved"); err != nil {
+	if err := a.Store.SetStatus(bg, c.ID, "resolved", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if conversation(t, a, c.ID).Urgent {
@@ -345,7 +345,7 @@ func TestHumanTakeoverAndResume(t *testing.T) {
 	if got := conversation(t, a, c.ID).Bot; got != store.BotPaused {
 		t.Fatalf("after an agent's reply the assistant is %s", got)
 	}
-	if err := a.Store.SetStatus(bg, c.ID, "resolved", time.Time{}, agent.ID, "Resolved"); err != nil {
+	if err := a.Store.SetStatus(bg, c.ID, "resolved", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	m2, r := ask(t, a, "393330000007", "What are your opening hours?")
@@ -359,7 +359,7 @@ func TestHumanTakeoverAndResume(t *testing.T) {
 	if _, _, err := a.Outbound.Enqueue(bg, outboundText(c2, "Anything else?", agent.ID)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store.SetStatus(bg, c2.ID, "resolved", time.Time{}, agent.ID, "Resolved"); err != nil {
+	if err := a.Store.SetStatus(bg, c2.ID, "resolved", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	m3 := send(t, a, "393330000007", "What are your opening hours?")

@@ -52,9 +52,8 @@ func (a *Assistant) escalate(ctx context.Context, conv *store.Conversation, m *s
 			a.Log.Warn("assistant: send the holding message", slog.Any("err", err))
 		}
 	}
-	reason := fmt.Sprintf("Escalated: %s (%q)", CategoryNames[category], matchedText(res))
 	err := a.Store.Escalate(ctx, conv.ID, store.Escalation{Category: category, Urgent: true, TeamID: s.TeamID,
-		Reason: reason, Summary: a.summary(ctx, conv, m, res, sent != nil),
+		Detail: matchedText(res), Summary: a.summary(ctx, conv, m, res, sent != nil),
 		Routing: &store.Routing{To: store.RoutePerson, Reason: inbox.ReasonEscalated, Detail: category}})
 	if err != nil {
 		return err
@@ -74,7 +73,7 @@ func (a *Assistant) handoff(ctx context.Context, t *turn, outcome, why string, p
 		a.Log.Warn("assistant: tell the customer a person will answer", slog.Any("err", err))
 	}
 	if err := a.Store.Escalate(ctx, t.conv.ID, store.Escalation{TeamID: s.TeamID,
-		Reason:  "Handed to a person: " + why,
+		Detail:  why,
 		Routing: &store.Routing{To: store.RoutePerson, Reason: inbox.ReasonHandoff, Detail: why}}); err != nil {
 		return err
 	}

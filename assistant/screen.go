@@ -101,7 +101,7 @@ func (a *Assistant) carryPause(ctx context.Context, conv *store.Conversation, s 
 	if err != nil || prev != store.BotPaused {
 		return err
 	}
-	if err := a.Store.SetBot(ctx, conv.ID, store.BotPaused, 0, "Assistant stays paused: a person took over this customer before"); err != nil {
+	if err := a.Store.SetBot(ctx, conv.ID, store.BotPaused, events.BotPausedBefore); err != nil {
 		return err
 	}
 	conv.Bot = store.BotPaused
@@ -148,7 +148,7 @@ func (a *Assistant) consentChange(ctx context.Context, conv *store.Conversation,
 	if said == "" && c.anyText {
 		said = clip(m.Text, 120)
 	}
-	if err := a.Store.AddNote(ctx, conv.ID, 0, c.note+": the customer wrote "+strconv.Quote(said)); err != nil {
+	if err := a.Store.AddNote(ctx, conv.ID, c.note+": the customer wrote "+strconv.Quote(said)); err != nil {
 		return err
 	}
 	if err := a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),

@@ -140,6 +140,11 @@ const (
 	ChangeMedia     = "media"          // a message's media downloaded (or failed for good)
 	ChangeRouted    = "routed"         // who answers the customer changed (inbox.Router)
 
+	// ChangeLegacy is the kind of a timeline row written before rows were
+	// structured: its English sentence is in its body, the kind it had in
+	// its data (DataOldKind). No event has it.
+	ChangeLegacy = "legacy"
+
 	// ConsentStopped and ConsentResumed are the changes of a contact
 	// whose marketing preference came from WhatsApp (stop or resume).
 	ConsentStopped = "consent_stop"
@@ -168,20 +173,41 @@ type Event struct {
 	Data map[string]any `json:"data,omitempty"`
 }
 
-// Keys of Event.Data.
+// Keys of Event.Data, and of a timeline row's data, which holds the same.
+// The names beside the ids are those at the time, for the timeline to read
+// as it was.
 const (
 	DataAssignee     = "assignee_id"   // ChangeAssigned: the user, 0 for none
+	DataAssigneeName = "assignee_name" // ChangeAssigned: the user's name
 	DataTeam         = "team_id"       // ChangeTeam: the team, 0 for none
+	DataTeamName     = "team_name"     // ChangeTeam: the team's name
 	DataStatus       = "status"        // ChangeStatus, ChangeWoke: open, pending, resolved or snoozed
 	DataSnoozedUntil = "snoozed_until" // ChangeStatus to snoozed: when it wakes
 	DataLabels       = "label_ids"     // ChangeLabels: the labels now on it
+	DataLabelNames   = "label_names"   // ChangeLabels: their names
 	DataLanguage     = "language"      // ChangeLanguage: the language chosen, "" for detection's
 	DataBot          = "bot"           // ChangeBot: on, off or paused
 	DataCategory     = "category"      // ChangeEscalated: the policy category
 	DataConsent      = "consent"       // ChangeConsent, ConsentStopped, ConsentResumed: the new state
 	DataSource       = "source"        // ChangeConsent: where the consent came from
 	DataRoutedTo     = "routed_to"     // ChangeRouted: flow, assistant, person or system
-	DataReason       = "reason"        // ChangeRouted: why, a reason code (inbox.Reason*)
+	// DataReason is why, as a code: ChangeRouted's (inbox.Reason*), or
+	// ChangeBot's when the assistant paused by itself (BotPaused*).
+	DataReason = "reason"
+	// DataDetail adds to the change, in the words of whoever made it:
+	// ChangeRouted's detail, the words ChangeEscalated matched, why a
+	// ChangeHandoff happened.
+	DataDetail = "detail"
+	// DataOldKind is the kind a ChangeLegacy row had.
+	DataOldKind = "kind"
+)
+
+// Why the assistant paused without being switched, in a ChangeBot's DataReason.
+const (
+	BotPausedAgentReplied = "agent_replied" // a person replied to the customer
+	BotPausedBefore       = "paused_before" // a person took over this customer's previous conversation
+	// BotPausedBusinessApp: the business replied from the WhatsApp Business app.
+	BotPausedBusinessApp = "business_app_replied"
 )
 
 // Publication is one item of the store's transactional outbox: what the

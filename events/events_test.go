@@ -29,13 +29,24 @@ func TestWireValues(t *testing.T) {
 		ChangeNote: "note", ChangeAssigned: "assigned", ChangeTeam: "team", ChangeStatus: "status", ChangeLabels: "labels",
 		ChangeLanguage: "language", ChangeBot: "bot", ChangeEscalated: "escalated", ChangeAI: "ai", ChangeHandoff: "handoff",
 		ChangeUnurgent: "urgent_cleared", ChangeWoke: "woke", ChangeRead: "read", ChangeConsent: "consent",
-		ChangeMedia: "media", ChangeRouted: "routed", ConsentStopped: "consent_stop", ConsentResumed: "consent_resume",
+		ChangeMedia: "media", ChangeRouted: "routed", ChangeLegacy: "legacy", ConsentStopped: "consent_stop", ConsentResumed: "consent_resume",
 		FieldUnstoredMessage: "sendbox.unstored_message", FieldUnstoredStatus: "sendbox.unstored_status",
 		FieldUnstoredEvent: "sendbox.unstored_event", FieldUnstoredEcho: "sendbox.unstored_echo", MessageEchoed: "message.echoed", FieldUnparsedWebhook: "sendbox.unparsed_webhook",
 		FieldUnattributedMessage: "messages.unattributed",
 	} {
 		if got != want {
 			t.Errorf("%q, want %q", got, want)
+		}
+	}
+	// The keys of data are stored in timeline rows too (some share a value
+	// with a name above, hence pairs).
+	for _, p := range [][2]string{{DataAssignee, "assignee_id"}, {DataAssigneeName, "assignee_name"}, {DataTeam, "team_id"},
+		{DataTeamName, "team_name"}, {DataStatus, "status"}, {DataSnoozedUntil, "snoozed_until"}, {DataLabels, "label_ids"},
+		{DataLabelNames, "label_names"}, {DataLanguage, "language"}, {DataBot, "bot"}, {DataCategory, "category"},
+		{DataConsent, "consent"}, {DataSource, "source"}, {DataRoutedTo, "routed_to"}, {DataReason, "reason"},
+		{DataDetail, "detail"}, {DataOldKind, "kind"}, {BotPausedAgentReplied, "agent_replied"}, {BotPausedBefore, "paused_before"}} {
+		if p[0] != p[1] {
+			t.Errorf("%q, want %q", p[0], p[1])
 		}
 	}
 }

@@ -13,10 +13,10 @@ var ErrInvalidLanguage = errors.New("not a language sendbox writes in")
 
 // SetLanguage records an agent's choice of the language to write to the
 // customer in ("" gives the choice back to detection), the panel and the
-// API alike; body is the timeline line in the words of the front.
-func SetLanguage(ctx context.Context, st *store.Store, convID int64, lang string, actorID int64, body string) error {
+// API alike, by the context's actor.
+func SetLanguage(ctx context.Context, st *store.Store, convID int64, lang string) error {
 	if lang != "" && !language.Valid(lang) {
 		return ErrInvalidLanguage
 	}
-	return st.SetConversationLanguage(ctx, convID, lang, actorID, body)
+	return st.SetConversationLanguage(ctx, convID, lang)
 }

@@ -31,7 +31,7 @@ type Verdict struct {
 }
 
 // Reason codes: why a conversation is answered as it is. docs/api.md lists
-// them for API users; Describe words them for the panel.
+// them for API users; timeline.Text words them for the timeline.
 const (
 	ReasonAssistantOn   = "assistant_on"    // the assistant is on here and nothing before it took the message
 	ReasonAssistantOff  = "assistant_off"   // the assistant is switched off in its settings
@@ -46,49 +46,6 @@ const (
 	ReasonFlowWaiting   = "flow_waiting"    // a flow run was waiting for this contact's answer
 	ReasonFlowTriggered = "flow_triggered"  // a flow's trigger matched the message
 )
-
-var reasonText = map[string]string{
-	ReasonAssistantOn:   "the assistant is on",
-	ReasonAssistantOff:  "the assistant is switched off in its settings",
-	ReasonBotOff:        "the assistant is switched off in this conversation",
-	ReasonBotPaused:     "a person took over from the assistant",
-	ReasonNobody:        "nothing answers automatically",
-	ReasonEscalated:     "escalated",
-	ReasonHandoff:       "the assistant handed over",
-	ReasonOptedOut:      "the customer stopped marketing messages",
-	ReasonOptedIn:       "the customer asked for marketing messages again",
-	ReasonNoFlowMatched: "no flow matched",
-	ReasonFlowWaiting:   "a flow was waiting for the answer",
-	ReasonFlowTriggered: "a flow's trigger matched",
-}
-
-var toText = map[string]string{
-	store.RouteFlow:      "a flow",
-	store.RouteAssistant: "the assistant",
-	store.RoutePerson:    "a person",
-	store.RouteSystem:    "sendbox",
-}
-
-// Describe words a decision for the thread: "the assistant · reason: the
-// assistant is on". Until the panel speaks the reader's language (a later
-// step), in English.
-func Describe(r *store.Routing) (who, why string) {
-	if r == nil {
-		return "", ""
-	}
-	who = toText[r.To]
-	if who == "" {
-		who = r.To
-	}
-	why = reasonText[r.Reason]
-	if why == "" {
-		why = r.Reason
-	}
-	if r.Detail != "" {
-		why += " (" + r.Detail + ")"
-	}
-	return who, why
-}
 
 // Router decides, for each customer message, who answers it: the first of
 // its answerers that takes it (a waiting flow run, a flow whose trigger
@@ -141,8 +98,7 @@ func (r *Router) Record(ctx context.Context, conv *store.Conversation, d store.R
 	if conv.Routing != nil && conv.Routing.To == d.To {
 		return nil
 	}
-	who, why := Describe(&d)
-	if err := r.Store.SetRouting(ctx, conv.ID, d, "Answered by "+who+" · reason: "+why); err != nil {
+	if err := r.Store.SetRouting(ctx, conv.ID, d); err != nil {
 		return err
 	}
 	conv.Routing = &d

@@ -11,6 +11,7 @@ import (
 	"sendbox/inbox"
 	"sendbox/sendboxtest"
 	"sendbox/store"
+	tl "sendbox/timeline"
 )
 
 // fake is an answerer that takes what its predicate says and counts asks.
@@ -144,9 +145,14 @@ func TestRouterOrderAndRecord(t *testing.T) {
 		t.Errorf("a failed routing recorded %+v", got)
 	}
 
-	// The thread says who answers and why.
-	who, why := inbox.Describe(conv().Routing)
-	if who != "a person" || why != "the assistant is switched off in its settings" {
-		t.Errorf("described as %q, %q", who, why)
+	// The timeline says who answers and why.
+	timeline, err := a.Store.ConversationEvents(ctx, m.ConversationID)
+	if err != nil || len(timeline) == 0 {
+		t.Fatal(timeline, err)
+	}
+	last := timeline[len(timeline)-1]
+	if got := tl.Text(tl.Row{Kind: last.Kind, Actor: last.Actor, Data: last.Data}, nil); got !=
+		"Answered by a person · reason: the assistant is switched off in its settings" {
+		t.Errorf("the timeline says %q", got)
 	}
 }

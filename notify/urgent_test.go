@@ -172,7 +172,7 @@ func TestUrgentEmail(t *testing.T) {
 	escalate := func() {
 		t.Helper()
 		if err := a.Store.Escalate(ctx, conv, store.Escalation{Category: policy.Medical, Urgent: true, TeamID: team,
-			Reason: "Escalated: medical urgency"}); err != nil {
+			Detail: "sanguina"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +199,7 @@ func TestUrgentEmail(t *testing.T) {
 	}
 
 	// A person clears the flag; a new alarm is a new spell.
-	if err := a.Store.ClearUrgent(ctx, conv, owner.ID, "Urgent cleared"); err != nil {
+	if err := a.Store.ClearUrgent(ctx, conv); err != nil {
 		t.Fatal(err)
 	}
 	escalate()

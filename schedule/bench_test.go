@@ -170,7 +170,7 @@ func BenchmarkSchedulerLateness(b *testing.B) {
 		go s.Run(runCtx)
 		base := time.Now().Add(8 * time.Second) // after the snoozes are written
 		for i, id := range convs {
-			if err := st.SetStatus(ctx, id, "snoozed", base.Add(time.Duration(i)*time.Second/rate), 0, "Snoozed"); err != nil {
+			if err := st.SetStatus(ctx, id, "snoozed", base.Add(time.Duration(i)*time.Second/rate)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/schedule"
 	"sendbox/store"
@@ -61,7 +61,7 @@ func customerWrites(t testing.TB, st *store.Store, phone, wamid string) int64 {
 	return list[0].ID
 }
 
-// wakes counts the "Snooze ended" lines of a conversation's timeline.
+// wakes counts the wake-up lines of a conversation's timeline.
 func wakes(t testing.TB, st *store.Store, conv int64) int {
 	t.Helper()
 	evs, err := st.ConversationEvents(context.Background(), conv)
@@ -70,7 +70,7 @@ func wakes(t testing.TB, st *store.Store, conv int64) int {
 	}
 	n := 0
 	for _, e := range evs {
-		if strings.HasPrefix(e.Body, "Snooze ended") {
+		if e.Kind == events.ChangeWoke {
 			n++
 		}
 	}
@@ -94,14 +94,14 @@ func TestSnoozeWakesOnceAtItsTime(t *testing.T) {
 	ctx := context.Background()
 	s := newScheduler(st)
 	far := customerWrites(t, st, "391", "wamid.far")
-	if err := st.SetStatus(ctx, far, "snoozed", time.Now().Add(time.Hour), 0, "Snoozed"); err != nil {
+	if err := st.SetStatus(ctx, far, "snoozed", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	run(t, s)
 	time.Sleep(50 * time.Millisecond) // asleep until the far one
 	conv := customerWrites(t, st, "392", "wamid.near")
 	due := time.Now().Add(300 * time.Millisecond)
-	if err := st.SetStatus(ctx, conv, "snoozed", due, 0, "Snoozed"); err != nil {
+	if err := st.SetStatus(ctx, conv, "snoozed", due); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -136,10 +136,10 @@ func TestResnoozeWakesOnlyAtTheNewTime(t *testing.T) {
 	s := newScheduler(st)
 	conv := customerWrites(t, st, "391", "wamid.1")
 	now := time.Now()
-	if err := st.SetStatus(ctx, conv, "snoozed", now.Add(time.Hour), 0, "Snoozed"); err != nil {
+	if err := st.SetStatus(ctx, conv, "snoozed", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetStatus(ctx, conv, "snoozed", now.Add(2*time.Hour), 0, "Snoozed again"); err != nil {
+	if err := st.SetStatus(ctx, conv, "snoozed", now.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.FireDue(ctx, now.Add(90*time.Minute)); err != nil || n != 0 {
@@ -170,7 +170,7 @@ func TestObsoleteTimersDoNothing(t *testing.T) {
 	s := newScheduler(st)
 	now := time.Now()
 	replied := customerWrites(t, st, "391", "wamid.1")
-	if err := st.SetStatus(ctx, replied, "snoozed", now.Add(time.Hour), 0, "Snoozed"); err != nil {
+	if err := st.SetStatus(ctx, replied, "snoozed", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	customerWrites(t, st, "391", "wamid.2") // the reply
@@ -180,11 +180,11 @@ func TestObsoleteTimersDoNothing(t *testing.T) {
 	// Snoozed until the same time again: the old timer and the new one
 	// carry the same token, and the conversation wakes once.
 	again := customerWrites(t, st, "393", "wamid.4")
-	if err := st.SetStatus(ctx, again, "snoozed", now.Add(time.Hour), 0, "Snoozed"); err != nil {
+	if err := st.SetStatus(ctx, again, "snoozed", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	stranger := customerWrites(t, st, "392", "wamid.3")
-	if err := st.SetStatus(ctx, stranger, "snoozed", now.Add(3*time.Hour), 0, "Snoozed"); err != nil {
+	if err := st.SetStatus(ctx, stranger, "snoozed", now.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.AddTimers(ctx, []store.TimerSpec{

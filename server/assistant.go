@@ -193,8 +193,7 @@ func (a *Server) handleSetBot(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_state", "state is on or off")
 		return
 	}
-	body := "Assistant switched " + req.State + " through the API (" + principalName(r) + ")"
-	if err := a.Store.SetBot(r.Context(), id, req.State, 0, body); err != nil {
+	if err := a.Store.SetBot(r.Context(), id, req.State, ""); err != nil {
 		a.notFoundOr(w, r, err, "conversation")
 		return
 	}

@@ -51,6 +51,7 @@ func (a *Server) routes() http.Handler {
 	api("PUT /api/v1/conversations/{id}/bot", "agent", a.handleSetBot)
 	api("PUT /api/v1/conversations/{id}/language", "agent", a.handleSetLanguage)
 	api("GET /api/v1/conversations/{id}/ai-replies", "viewer", a.handleAIReplies)
+	api("GET /api/v1/conversations/{id}/timeline", "viewer", a.handleTimeline)
 
 	api("POST /api/v1/sandbox/inbound", "agent", a.handleSandboxInbound)
 	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"sendbox/inbox"
-	"sendbox/language"
 )
 
 // handleSetLanguage records an agent's choice of the language a
@@ -29,11 +28,7 @@ func (a *Server) handleSetLanguage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := *req.Language
-	body := "Language set to " + language.Names[lang] + " through the API (" + principalName(r) + ")"
-	if lang == "" {
-		body = "Language detected again from the customer's messages, through the API (" + principalName(r) + ")"
-	}
-	if err := inbox.SetLanguage(r.Context(), a.Store, id, lang, 0, body); err != nil {
+	if err := inbox.SetLanguage(r.Context(), a.Store, id, lang); err != nil {
 		if errors.Is(err, inbox.ErrInvalidLanguage) {
 			writeFieldError(w, http.StatusUnprocessableEntity, "invalid_language", "language",
 				fmt.Sprintf("%q is not a language sendbox writes in: use it, fr, en, es or de, or \"\" to detect it again", lang))

@@ -98,7 +98,7 @@ func TestConversationLanguage(t *testing.T) {
 	speaks(id, "it", "detected")
 
 	// A returning customer's next conversation speaks the language of the last.
-	if err := a.Store.SetStatus(ctx, id, "resolved", time.Time{}, 0, "Resolved"); err != nil {
+	if err := a.Store.SetStatus(ctx, id, "resolved", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := a.Do("PUT", path, map[string]string{"language": "es"}); code != http.StatusOK {
@@ -116,7 +116,7 @@ func TestConversationLanguage(t *testing.T) {
 	}
 
 	// And so does a conversation the business starts.
-	if err := a.Store.SetStatus(ctx, m2.ConversationID, "resolved", time.Time{}, 0, "Resolved"); err != nil {
+	if err := a.Store.SetStatus(ctx, m2.ConversationID, "resolved", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	code, body := a.Do("POST", "/api/v1/messages", map[string]any{"to": "+" + from, "type": "template",

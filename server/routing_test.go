@@ -10,6 +10,7 @@ import (
 	"sendbox/events"
 	"sendbox/sendboxtest"
 	"sendbox/store"
+	"sendbox/timeline"
 )
 
 // Who answers a conversation, and why, is decided for every customer
@@ -57,14 +58,14 @@ func TestRoutingDecisionInAPI(t *testing.T) {
 	}
 	routedBodies := func() []string {
 		t.Helper()
-		timeline, err := a.Store.ConversationEvents(ctx, id)
+		rows, err := a.Store.ConversationEvents(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []string
-		for _, e := range timeline {
+		for _, e := range rows {
 			if e.Kind == events.ChangeRouted {
-				out = append(out, e.Body)
+				out = append(out, timeline.Text(timeline.Row{Kind: e.Kind, Actor: e.Actor, Data: e.Data}, nil))
 			}
 		}
 		return out

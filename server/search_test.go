@@ -136,8 +136,8 @@ func TestSearchAPI(t *testing.T) {
 	// Status and label live on the conversation: changing them re-indexes its messages.
 	conv, _, _, _ := a.Store.ListConversations(context.Background(), store.ConversationFilter{ContactID: giulia.ID})
 	lbl, _ := a.Store.CreateLabel(context.Background(), "Showroom", 1)
-	a.Store.SetConversationLabels(context.Background(), conv[0].ID, []int64{lbl.ID}, 0, "labels")
-	a.Store.SetStatus(context.Background(), conv[0].ID, "resolved", time.Time{}, 0, "resolved")
+	a.Store.SetConversationLabels(context.Background(), conv[0].ID, []int64{lbl.ID})
+	a.Store.SetStatus(context.Background(), conv[0].ID, "resolved", time.Time{})
 	indexed(t, a)
 	r = searchAPI(t, a, url.Values{"q": {"verde"}, "status": {"resolved"}, "label": {fmt.Sprint(lbl.ID)}, "facets": {"1"}})
 	if len(r.texts()) != 1 || !strings.Contains(r.texts()[0], "velluto") {

@@ -44,7 +44,7 @@ func TestEventsCarryTheirActor(t *testing.T) {
 		t.Fatal(err)
 	}
 	maria := events.User(u.ID, u.Name)
-	if err := s.Assign(events.WithActor(bg, maria), m.ConversationID, u.ID, u.ID, "Assigned to Maria"); err != nil {
+	if err := s.Assign(events.WithActor(bg, maria), m.ConversationID, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetConsent(events.WithActor(bg, events.APIKey(3, "crm")), m.ContactID, ConsentOptedIn, "api", m.CreatedAt); err != nil {

@@ -170,13 +170,17 @@ func (s *Store) AIStats(ctx context.Context, since time.Time) (map[string]int, e
 	return out, rows.Err()
 }
 
-// SetBot switches the assistant on, off or paused in a conversation;
-// body describes it for the timeline.
-func (s *Store) SetBot(ctx context.Context, convID int64, state string, actorID int64, body string) error {
+// SetBot switches the assistant on, off or paused in a conversation.
+// reason is "" for a switch, or why it paused by itself (events.BotPaused*).
+func (s *Store) SetBot(ctx context.Context, convID int64, state, reason string) error {
 	if state != BotOn && state != BotOff && state != BotPaused {
 		return fmt.Errorf("unknown bot state %q", state)
 	}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeBot, body, map[string]any{events.DataBot: state}, func(t *wtx) error {
+	data := map[string]any{events.DataBot: state}
+	if reason != "" {
+		data[events.DataReason] = reason
+	}
+	return s.conversationChange(ctx, convID, events.ChangeBot, data, "", func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET bot = ? WHERE id = ?", state, convID)
 		return err
 	})
@@ -186,11 +190,13 @@ func (s *Store) SetBot(ctx context.Context, convID int64, state string, actorID 
 type Escalation struct {
 	Category string // a policy category, or "" for a plain handoff
 	Urgent   bool
-	TeamID   int64  // 0 leaves the team as it is
-	Reason   string // the timeline line
-	Summary  string // posted as a private note
+	TeamID   int64 // 0 leaves the team as it is
+	// Detail is the words the policy matched, or why the assistant handed
+	// over (its data's events.DataDetail).
+	Detail  string
+	Summary string // posted as a private note
 	// Routing, when set, is recorded as the router's decision in the same
-	// transaction (the timeline line is Reason's).
+	// transaction (without a line of its own: the escalation's says it).
 	Routing *Routing
 }
 
@@ -200,9 +206,12 @@ type Escalation struct {
 func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error {
 	kind, data := events.ChangeEscalated, map[string]any{events.DataCategory: e.Category}
 	if e.Category == "" {
-		kind, data = events.ChangeHandoff, nil
+		kind, data = events.ChangeHandoff, map[string]any{}
 	}
-	return s.conversationChange(ctx, convID, 0, kind, e.Reason, data, func(t *wtx) error {
+	if e.Detail != "" {
+		data[events.DataDetail] = e.Detail
+	}
+	return s.conversationChange(ctx, convID, kind, data, "", func(t *wtx) error {
 		urgent := 0
 		if e.Urgent {
 			urgent = 1
@@ -223,15 +232,13 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 		if e.Summary == "" {
 			return nil
 		}
-		_, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-			VALUES (?, ?, NULL, ?, ?)`, convID, events.ChangeNote, e.Summary, t.now.UnixMilli())
-		return err
+		return t.addTimeline(convID, events.ChangeNote, nil, e.Summary)
 	})
 }
 
 // ClearUrgent takes the urgent flag off once a person has it in hand.
-func (s *Store) ClearUrgent(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, events.ChangeUnurgent, body, nil, func(t *wtx) error {
+func (s *Store) ClearUrgent(ctx context.Context, convID int64) error {
+	return s.conversationChange(ctx, convID, events.ChangeUnurgent, nil, "", func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET urgent = 0 WHERE id = ?", convID)
 		return err
 	})

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -133,21 +134,27 @@ func (s *Store) InboxCounts(ctx context.Context, f InboxFilter) (InboxCounts, er
 	return out, rows.Err()
 }
 
-// ConversationEvent is one line of a conversation's timeline.
+// ConversationEvent is one line of a conversation's timeline: what
+// happened, by whom, and what changed, worded when read (timeline.Text).
 type ConversationEvent struct {
-	ID             int64     `json:"id"`
-	ConversationID int64     `json:"conversation_id"`
-	Kind           string    `json:"kind"`
-	ActorID        int64     `json:"actor_id,omitempty"`
-	ActorName      string    `json:"actor_name,omitempty"`
-	Body           string    `json:"body"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             int64  `json:"id"`
+	ConversationID int64  `json:"conversation_id"`
+	Kind           string `json:"kind"` // an events.Change* kind, or events.ChangeLegacy
+	// Actor is who made the change: a user's current name (the name at the
+	// time if they are gone), an API key's or flow's name at the time.
+	// Kind "" on legacy rows that recorded no one.
+	Actor events.Actor   `json:"actor,omitzero"`
+	Data  map[string]any `json:"data"` // events.Data* keys
+	// Body is a note's text, or the sentence a legacy row was stored as.
+	Body      string    `json:"body,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // ConversationEvents returns a conversation's timeline, oldest first.
 func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]ConversationEvent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.conversation_id, e.kind, COALESCE(e.actor_id, 0), COALESCE(u.name, ''),
-		e.body, e.created_at FROM conversation_events e LEFT JOIN users u ON u.id = e.actor_id
+	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.conversation_id, e.kind, e.actor_kind, COALESCE(e.actor_id, e.actor_ref, 0),
+		CASE WHEN e.actor_kind = 'user' THEN COALESCE(u.name, e.actor_name) ELSE e.actor_name END,
+		e.data, e.body, e.created_at FROM conversation_events e LEFT JOIN users u ON u.id = e.actor_id
 		WHERE e.conversation_id = ? ORDER BY e.id`, convID)
 	if err != nil {
 		return nil, err
@@ -156,9 +163,14 @@ func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]Convers
 	var out []ConversationEvent
 	for rows.Next() {
 		var e ConversationEvent
+		var data string
 		var at int64
-		if err := rows.Scan(&e.ID, &e.ConversationID, &e.Kind, &e.ActorID, &e.ActorName, &e.Body, &at); err != nil {
+		if err := rows.Scan(&e.ID, &e.ConversationID, &e.Kind, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &data, &e.Body,
+			&at); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
+			return nil, fmt.Errorf("timeline row %d: data: %w", e.ID, err)
 		}
 		e.CreatedAt = time.UnixMilli(at).UTC()
 		out = append(out, e)
@@ -166,9 +178,37 @@ func (s *Store) ConversationEvents(ctx context.Context, convID int64) ([]Convers
 	return out, rows.Err()
 }
 
+// addTimeline writes a line of a conversation's timeline: kind and data
+// as the domain event of the change says them, by the transaction's actor.
+// body is only a note's text. A user's id is kept while the user exists
+// (the foreign key); the name is kept as it was, for those who are gone.
+func (t *wtx) addTimeline(convID int64, kind string, data map[string]any, body string) error {
+	a := t.actor
+	var user, ref any
+	switch a.Kind {
+	case events.ActorUser:
+		user = a.ID
+	case events.ActorAPIKey, events.ActorFlow:
+		ref = a.ID
+	}
+	js := "{}"
+	if len(data) > 0 {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return fmt.Errorf("timeline data: %w", err)
+		}
+		js = string(b)
+	}
+	_, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_kind, actor_id, actor_ref, actor_name,
+		data, body, created_at) VALUES (?, ?, ?, (SELECT id FROM users WHERE id = ?), ?, ?, ?, ?, ?)`,
+		convID, kind, a.Kind, user, ref, a.Name, js, body, t.now.UnixMilli())
+	return err
+}
+
 // conversationChange runs change on a conversation and records the timeline
-// line and the domain event, with data, in the same transaction.
-func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, kind, body string, data map[string]any,
+// line and the domain event, of the same kind and data, in the same
+// transaction. change may complete data (the names of what it set).
+func (s *Store) conversationChange(ctx context.Context, convID int64, kind string, data map[string]any, body string,
 	change func(t *wtx) error) error {
 	return s.update(ctx, func(t *wtx) error {
 		var contact int64
@@ -184,12 +224,7 @@ func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, k
 				return err
 			}
 		}
-		var actor any
-		if actorID != 0 {
-			actor = actorID
-		}
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-			VALUES (?, ?, ?, ?, ?)`, convID, kind, actor, body, t.now.UnixMilli()); err != nil {
+		if err := t.addTimeline(convID, kind, data, body); err != nil {
 			return err
 		}
 		if _, err := t.tx.ExecContext(ctx, "UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
@@ -200,13 +235,20 @@ func (s *Store) conversationChange(ctx context.Context, convID, actorID int64, k
 	})
 }
 
-// SetRouting records who answers a conversation now and why; body is the
-// timeline line. The router calls it only when the decision changed.
-func (s *Store) SetRouting(ctx context.Context, convID int64, r Routing, body string) error {
-	return s.conversationChange(ctx, convID, 0, events.ChangeRouted, body,
-		map[string]any{events.DataRoutedTo: r.To, events.DataReason: r.Reason}, func(t *wtx) error {
-			return t.setRouting(ctx, convID, r)
-		})
+// SetRouting records who answers a conversation now and why. The router
+// calls it only when the decision changed.
+func (s *Store) SetRouting(ctx context.Context, convID int64, r Routing) error {
+	return s.conversationChange(ctx, convID, events.ChangeRouted, routingData(r), "", func(t *wtx) error {
+		return t.setRouting(ctx, convID, r)
+	})
+}
+
+func routingData(r Routing) map[string]any {
+	data := map[string]any{events.DataRoutedTo: r.To, events.DataReason: r.Reason}
+	if r.Detail != "" {
+		data[events.DataDetail] = r.Detail
+	}
+	return data
 }
 
 func (t *wtx) setRouting(ctx context.Context, convID int64, r Routing) error {
@@ -215,33 +257,51 @@ func (t *wtx) setRouting(ctx context.Context, convID int64, r Routing) error {
 	return err
 }
 
-// AddNote adds a private note to a conversation.
-func (s *Store) AddNote(ctx context.Context, convID, actorID int64, body string) error {
-	return s.conversationChange(ctx, convID, actorID, events.ChangeNote, body, nil, nil)
+// AddNote adds a private note to a conversation, by the context's actor.
+func (s *Store) AddNote(ctx context.Context, convID int64, body string) error {
+	return s.conversationChange(ctx, convID, events.ChangeNote, nil, body, nil)
 }
 
-// Assign gives a conversation to a user (0 unassigns); body describes it for the timeline.
-func (s *Store) Assign(ctx context.Context, convID, userID, actorID int64, body string) error {
+// Assign gives a conversation to a user (0 unassigns).
+func (s *Store) Assign(ctx context.Context, convID, userID int64) error {
 	data := map[string]any{events.DataAssignee: userID}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeAssigned, body, data, func(t *wtx) error {
-		var u any
-		if userID != 0 {
-			u = userID
+	return s.conversationChange(ctx, convID, events.ChangeAssigned, data, "", func(t *wtx) error {
+		if userID == 0 {
+			_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET assignee_id = NULL WHERE id = ?", convID)
+			return err
 		}
-		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET assignee_id = ? WHERE id = ?", u, convID)
+		var name string
+		err := t.tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", userID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", userID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		data[events.DataAssigneeName] = name
+		_, err = t.tx.ExecContext(ctx, "UPDATE conversations SET assignee_id = ? WHERE id = ?", userID, convID)
 		return err
 	})
 }
 
 // SetTeam gives a conversation to a team (0 for none).
-func (s *Store) SetTeam(ctx context.Context, convID, teamID, actorID int64, body string) error {
+func (s *Store) SetTeam(ctx context.Context, convID, teamID int64) error {
 	data := map[string]any{events.DataTeam: teamID}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeTeam, body, data, func(t *wtx) error {
-		var team any
-		if teamID != 0 {
-			team = teamID
+	return s.conversationChange(ctx, convID, events.ChangeTeam, data, "", func(t *wtx) error {
+		if teamID == 0 {
+			_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET team_id = NULL WHERE id = ?", convID)
+			return err
 		}
-		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET team_id = ? WHERE id = ?", team, convID)
+		var name string
+		err := t.tx.QueryRowContext(ctx, "SELECT name FROM teams WHERE id = ?", teamID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("team %d: %w", teamID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		data[events.DataTeamName] = name
+		_, err = t.tx.ExecContext(ctx, "UPDATE conversations SET team_id = ? WHERE id = ?", teamID, convID)
 		return err
 	})
 }
@@ -251,7 +311,7 @@ func (s *Store) SetTeam(ctx context.Context, convID, teamID, actorID int64, body
 // any change of status cancels the conversation's pending one, and a
 // customer's reply, which reopens the conversation without a status
 // change here, leaves it obsolete.
-func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoozeUntil time.Time, actorID int64, body string) error {
+func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoozeUntil time.Time) error {
 	if status == "snoozed" && snoozeUntil.IsZero() {
 		return errors.New("snoozing needs a time to wake up")
 	}
@@ -262,7 +322,7 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 	if status == "snoozed" {
 		data[events.DataSnoozedUntil] = snoozeUntil.UTC()
 	}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeStatus, body, data, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, events.ChangeStatus, data, "", func(t *wtx) error {
 		// Resolving takes the urgent flag off: the matter is settled.
 		if _, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
 			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
@@ -285,9 +345,9 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 // SetConversationLanguage records an agent's choice of the language to
 // write to the customer in; "" gives the choice back to detection. The
 // choice is checked by inbox.SetLanguage, which the fronts call.
-func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang string, actorID int64, body string) error {
+func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang string) error {
 	data := map[string]any{events.DataLanguage: lang}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeLanguage, body, data, func(t *wtx) error {
+	return s.conversationChange(ctx, convID, events.ChangeLanguage, data, "", func(t *wtx) error {
 		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
 		return err
 	})
@@ -337,10 +397,11 @@ func (s *Store) DeleteLabel(ctx context.Context, id int64) error {
 	return nil
 }
 
-// SetConversationLabels replaces a conversation's labels.
-func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelIDs []int64, actorID int64, body string) error {
-	data := map[string]any{events.DataLabels: labelIDs}
-	return s.conversationChange(ctx, convID, actorID, events.ChangeLabels, body, data, func(t *wtx) error {
+// SetConversationLabels replaces a conversation's labels. Ids of no label
+// are left out, of the labels and of what the timeline and the event say.
+func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelIDs []int64) error {
+	data := map[string]any{}
+	return s.conversationChange(ctx, convID, events.ChangeLabels, data, "", func(t *wtx) error {
 		if _, err := t.tx.ExecContext(ctx, "DELETE FROM conversation_labels WHERE conversation_id = ?", convID); err != nil {
 			return err
 		}
@@ -350,7 +411,23 @@ func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelID
 				return err
 			}
 		}
-		return nil
+		rows, err := t.tx.QueryContext(ctx, `SELECT l.id, l.name FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
+			WHERE cl.conversation_id = ? ORDER BY l.name COLLATE NOCASE`, convID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		ids, names := []int64{}, []string{}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			ids, names = append(ids, id), append(names, name)
+		}
+		data[events.DataLabels], data[events.DataLabelNames] = ids, names
+		return rows.Err()
 	})
 }
 

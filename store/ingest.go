@@ -699,7 +699,7 @@ func (t *wtx) echo(m *InboundMessage, res *IngestResult) error {
 		return err
 	}
 	if !m.Silent || m.Effect != "" {
-		if err := t.personReplied(convID, contactID, nil, "Assistant paused: a reply from the WhatsApp Business app"); err != nil {
+		if err := t.personReplied(convID, contactID, events.BotPausedBusinessApp); err != nil {
 			return err
 		}
 	}

@@ -49,6 +49,7 @@ var migrations = []migration{
 	{9, "durable timers, and the wake-up timers of conversations snoozed now", migrateV9},
 	{10, "router: who answers each conversation now, and why", execAll(schemaV10)},
 	{11, "sending lanes: the lane of each outbound message, and messages sent from the WhatsApp Business app", execAll(schemaV11)},
+	{12, "timeline: rows are kind, actor and data, rendered when read; older rows keep their text as legacy", execAll(schemaV12)},
 }
 
 // SchemaVersion is the newest schema this binary knows.
@@ -536,4 +537,27 @@ ALTER TABLE messages ADD COLUMN lane TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN origin TEXT NOT NULL DEFAULT '';
 UPDATE messages SET lane = CASE WHEN author_id IS NOT NULL THEN 'person' ELSE 'transactional' END
 	WHERE direction = 'outbound';
+`
+
+// schemaV12 makes timeline rows what happened rather than a sentence: the
+// actor (kind; a user in actor_id, which keeps its foreign key; an API key
+// or a flow in actor_ref, without one, so that a revoked key leaves its
+// rows readable; the name at the time) and data, the JSON of what changed
+// (events.Data* keys). body is left to a note's text and to the sentences
+// of the rows before, which become kind 'legacy' with their old kind in
+// data. Notes stay notes: their text is what a person or the assistant
+// wrote, not a rendering. A note or an escalation without a person was the
+// assistant's; the actor of any other row without one is not known.
+const schemaV12 = `
+ALTER TABLE conversation_events ADD COLUMN actor_kind TEXT NOT NULL DEFAULT ''
+	CHECK (actor_kind IN ('', 'user', 'api_key', 'assistant', 'flow', 'system'));
+ALTER TABLE conversation_events ADD COLUMN actor_ref INTEGER;
+ALTER TABLE conversation_events ADD COLUMN actor_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversation_events ADD COLUMN data TEXT NOT NULL DEFAULT '{}';
+UPDATE conversation_events SET actor_kind = CASE
+	WHEN actor_id IS NOT NULL THEN 'user'
+	WHEN kind IN ('note', 'escalated', 'handoff') THEN 'assistant'
+	ELSE '' END,
+	actor_name = COALESCE((SELECT name FROM users WHERE users.id = actor_id), '');
+UPDATE conversation_events SET data = json_object('kind', kind), kind = 'legacy' WHERE kind != 'note';
 `

@@ -152,9 +152,12 @@ func (s *Store) UrgentMailRecipients(ctx context.Context, teamID int64) ([]User,
 // at each alarming message; people are told once per spell.
 func (s *Store) EscalationSpell(ctx context.Context, convID int64) (int64, error) {
 	var id sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT MIN(id) FROM conversation_events WHERE conversation_id = ?1 AND kind = ?2
-		AND id > COALESCE((SELECT MAX(id) FROM conversation_events WHERE conversation_id = ?1 AND kind IN (?3, ?4)), 0)`,
-		convID, events.ChangeEscalated, events.ChangeUnurgent, events.ChangeStatus).Scan(&id)
+	// Rows from before the timeline was structured count by the kind they had.
+	err := s.r.QueryRowContext(ctx, `SELECT MIN(id) FROM conversation_events WHERE conversation_id = ?1
+		AND (kind = ?2 OR kind = ?5 AND data ->> '$.kind' = ?2)
+		AND id > COALESCE((SELECT MAX(id) FROM conversation_events WHERE conversation_id = ?1
+			AND (kind IN (?3, ?4) OR kind = ?5 AND data ->> '$.kind' IN (?3, ?4))), 0)`,
+		convID, events.ChangeEscalated, events.ChangeUnurgent, events.ChangeStatus, events.ChangeLegacy).Scan(&id)
 	return id.Int64, err
 }
 

@@ -212,7 +212,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		return nil, false, err
 	}
 	if lane == events.LanePerson {
-		if err := t.personReplied(convID, contactID, author, "Assistant paused: an agent replied"); err != nil {
+		if err := t.personReplied(convID, contactID, events.BotPausedAgentReplied); err != nil {
 			return nil, false, err
 		}
 	}
@@ -252,9 +252,9 @@ func (t *wtx) outboundConv(contactID int64, phoneNumberID string) (int64, error)
 }
 
 // personReplied pauses the assistant in a conversation a person of the
-// business wrote in (author: the user, or nil), with a timeline line
-// (body) and the event of any switch, if it was on.
-func (t *wtx) personReplied(convID, contactID int64, author any, body string) error {
+// business wrote in, if it was on, with the timeline line and the event of
+// any switch; reason is events.BotPaused*.
+func (t *wtx) personReplied(convID, contactID int64, reason string) error {
 	r, err := t.exec("UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
 	if err != nil {
 		return err
@@ -262,14 +262,14 @@ func (t *wtx) personReplied(convID, contactID int64, author any, body string) er
 	if n, _ := r.RowsAffected(); n == 0 {
 		return nil
 	}
-	if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, actor_id, body, created_at)
-		VALUES (?, ?, ?, ?, ?)`, convID, events.ChangeBot, author, body, t.now.UnixMilli()); err != nil {
-		return err
-	}
 	// Said like any other switch of the assistant, so that the panel,
 	// and reports later, learn of it from the events.
+	data := map[string]any{events.DataBot: BotPaused, events.DataReason: reason}
+	if err := t.addTimeline(convID, events.ChangeBot, data, ""); err != nil {
+		return err
+	}
 	return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contactID,
-		Status: events.ChangeBot, Data: map[string]any{events.DataBot: "paused"}})
+		Status: events.ChangeBot, Data: data})
 }
 
 // messageByID reads a message back in the transaction that wrote it. On a

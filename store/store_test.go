@@ -364,7 +364,7 @@ func TestEraseContact(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := s.ContactByRecipient(ctx, "391", "")
-	if err := s.AddNote(ctx, out.ConversationID, 0, "note about them"); err != nil {
+	if err := s.AddNote(ctx, out.ConversationID, "note about them"); err != nil {
 		t.Fatal(err)
 	}
 	removed, err := s.EraseContact(ctx, c.ID)

@@ -385,10 +385,10 @@ func (x *TimerTx) WakeSnoozed(convID int64, token string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if _, err := t.exec(`INSERT INTO conversation_events (conversation_id, kind, body, created_at)
-		VALUES (?, ?, 'Snooze ended: reopened', ?)`, convID, events.ChangeStatus, t.now.UnixMilli()); err != nil {
+	data := map[string]any{events.DataStatus: "open"}
+	if err := t.addTimeline(convID, events.ChangeWoke, data, ""); err != nil {
 		return false, err
 	}
 	return true, t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: events.ChangeWoke,
-		Data: map[string]any{events.DataStatus: "open"}})
+		Data: data})
 }

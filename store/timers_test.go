@@ -118,6 +118,11 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		10: {"ALTER TABLE conversations DROP COLUMN routed_to", "ALTER TABLE conversations DROP COLUMN routed_reason",
 			"ALTER TABLE conversations DROP COLUMN routed_detail", "ALTER TABLE conversations DROP COLUMN routed_at"},
 		11: {"ALTER TABLE messages DROP COLUMN lane", "ALTER TABLE messages DROP COLUMN origin"},
+		// Rows become sentences again, as the version before wrote them.
+		12: {"DELETE FROM conversation_events WHERE kind != 'note' AND kind != 'legacy'",
+			"UPDATE conversation_events SET kind = data ->> '$.kind' WHERE kind = 'legacy'",
+			"ALTER TABLE conversation_events DROP COLUMN actor_kind", "ALTER TABLE conversation_events DROP COLUMN actor_ref",
+			"ALTER TABLE conversation_events DROP COLUMN actor_name", "ALTER TABLE conversation_events DROP COLUMN data"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)

@@ -740,7 +740,7 @@ func TestThreadAssistant(t *testing.T) {
 		t.Fatalf("bot: %s", c.Bot)
 	}
 	_, body = owner.get(path + "/details?part=details")
-	if !strings.Contains(body, "<strong>Owner</strong>: Assistant switched off") || !strings.Contains(body, "Assistant switched on") {
+	if !strings.Contains(body, "Owner switched the assistant off") || !strings.Contains(body, "Owner switched the assistant on") {
 		t.Error("the timeline lacks the switches")
 	}
 

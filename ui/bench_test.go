@@ -38,7 +38,7 @@ func seedInbox(b *testing.B, a *sendboxtest.App, n int) {
 		b.Fatal(err)
 	}
 	for id := int64(1); id <= int64(n); id += 7 {
-		a.Store.SetConversationLabels(ctx, id, []int64{l.ID}, 0, "seed")
+		a.Store.SetConversationLabels(ctx, id, []int64{l.ID})
 	}
 }
 

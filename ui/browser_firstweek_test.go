@@ -74,7 +74,7 @@ func TestFirstWeekInBrowser(t *testing.T) {
 		chromedp.Navigate(a.URL()+"/inbox"), chromedp.WaitVisible("#inbox-heading"), chromedp.Click("#inbox-heading"))
 	escalate := func() {
 		t.Helper()
-		if err := a.Store.Escalate(bg, conv, store.Escalation{Category: policy.Medical, Urgent: true, Reason: "Escalated: medical urgency"}); err != nil {
+		if err := a.Store.Escalate(bg, conv, store.Escalation{Category: policy.Medical, Urgent: true, Detail: "sanguina"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -153,7 +153,7 @@ func TestFirstWeekInBrowser(t *testing.T) {
 	if msg, _ := chromedp.Run(insecure, chromedp.Text("#nf-status")); !strings.Contains(msg, "HTTPS or from localhost") {
 		t.Errorf("on an insecure origin My account says %q", msg)
 	}
-	if err := a.Store.ClearUrgent(bg, conv, owner.ID, "cleared"); err != nil {
+	if err := a.Store.ClearUrgent(bg, conv); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(insecure, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible("#inbox-heading"), chromedp.Click("#inbox-heading")); err != nil {

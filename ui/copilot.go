@@ -26,17 +26,11 @@ func (p *Panel) handleBot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := r.PostFormValue("state")
-	var body string
-	switch state {
-	case store.BotOn:
-		body = p.T("timeline.bot_on")
-	case store.BotOff:
-		body = p.T("timeline.bot_off")
-	default:
+	if state != store.BotOn && state != store.BotOff {
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
 	}
-	if err := p.Store.SetBot(r.Context(), id, state, sessionFrom(r).User.ID, body); err != nil {
+	if err := p.Store.SetBot(r.Context(), id, state, ""); err != nil {
 		p.notFoundOr(w, r, err)
 		return
 	}
@@ -51,11 +45,7 @@ func (p *Panel) handleLanguage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := r.PostFormValue("language")
-	body := p.T("timeline.language_auto")
-	if lang != "" {
-		body = p.T("timeline.language", p.T("lang."+lang))
-	}
-	if err := inbox.SetLanguage(r.Context(), p.Store, id, lang, sessionFrom(r).User.ID, body); err != nil {
+	if err := inbox.SetLanguage(r.Context(), p.Store, id, lang); err != nil {
 		if errors.Is(err, inbox.ErrInvalidLanguage) {
 			p.fail(w, r, http.StatusUnprocessableEntity, p.T("error.bad_request"))
 			return
@@ -72,7 +62,7 @@ func (p *Panel) handleClearUrgent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := p.Store.ClearUrgent(r.Context(), id, sessionFrom(r).User.ID, p.T("timeline.urgent_cleared")); err != nil {
+	if err := p.Store.ClearUrgent(r.Context(), id); err != nil {
 		p.notFoundOr(w, r, err)
 		return
 	}

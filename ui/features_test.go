@@ -166,7 +166,9 @@ func TestConversationActions(t *testing.T) {
 		t.Fatalf("status %s", c.Status)
 	}
 	_, body := owner.get(path + "/details?part=details")
-	for _, want := range []string{"Assigned to Owner", "Front desk", "Labels: Preventivo", "Snooze ended", "Resolved"} {
+	for _, want := range []string{"Owner assigned the conversation to Owner",
+		"Owner gave the conversation to the team Front desk", "Owner set the labels: Preventivo",
+		"Snooze ended: Sendbox reopened the conversation", "Owner resolved the conversation"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("timeline lacks %q", want)
 		}

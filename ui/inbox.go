@@ -399,7 +399,7 @@ func (p *Panel) handleReply(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.empty"))
 			return
 		}
-		if err := p.Store.AddNote(r.Context(), id, s.User.ID, body); err != nil {
+		if err := p.Store.AddNote(r.Context(), id, body); err != nil {
 			p.internal(w, r, err)
 			return
 		}
@@ -637,7 +637,6 @@ func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if v, has := r.PostForm["assignee"]; has {
 		uid := int64(0)
-		body := p.T("timeline.unassigned")
 		if v[0] == "me" {
 			uid = s.User.ID
 		} else if v[0] != "" {
@@ -649,34 +648,30 @@ func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_user"))
 				return
 			}
-			body = p.T("timeline.assigned", u.Name)
 		}
-		if err := p.Store.Assign(ctx, id, uid, s.User.ID, body); err != nil {
+		if err := p.Store.Assign(ctx, id, uid); err != nil {
 			p.notFoundOr(w, r, err)
 			return
 		}
 	}
 	if v, has := r.PostForm["team"]; has {
 		tid, _ := strconv.ParseInt(v[0], 10, 64)
-		body := p.T("timeline.no_team")
 		if tid != 0 {
 			teams, err := p.Store.ListTeams(ctx)
 			if err != nil {
 				p.internal(w, r, err)
 				return
 			}
-			body = ""
+			found := false
 			for _, t := range teams {
-				if t.ID == tid {
-					body = p.T("timeline.team", t.Name)
-				}
+				found = found || t.ID == tid
 			}
-			if body == "" {
+			if !found {
 				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
 				return
 			}
 		}
-		if err := p.Store.SetTeam(ctx, id, tid, s.User.ID, body); err != nil {
+		if err := p.Store.SetTeam(ctx, id, tid); err != nil {
 			p.notFoundOr(w, r, err)
 			return
 		}
@@ -695,22 +690,17 @@ func (p *Panel) handleLabels(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
-	byID := map[int64]string{}
+	known := map[int64]bool{}
 	for _, l := range all {
-		byID[l.ID] = l.Name
+		known[l.ID] = true
 	}
 	var ids []int64
-	var names []string
 	for _, v := range r.PostForm["label"] {
-		if lid, err := strconv.ParseInt(v, 10, 64); err == nil && byID[lid] != "" {
-			ids, names = append(ids, lid), append(names, byID[lid])
+		if lid, err := strconv.ParseInt(v, 10, 64); err == nil && known[lid] {
+			ids = append(ids, lid)
 		}
 	}
-	body := p.T("timeline.labels_cleared")
-	if len(names) > 0 {
-		body = p.T("timeline.labels", strings.Join(names, ", "))
-	}
-	if err := p.Store.SetConversationLabels(r.Context(), id, ids, sessionFrom(r).User.ID, body); err != nil {
+	if err := p.Store.SetConversationLabels(r.Context(), id, ids); err != nil {
 		p.notFoundOr(w, r, err)
 		return
 	}
@@ -723,16 +713,16 @@ func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var status, body string
+	var status string
 	var until time.Time
 	now := time.Now()
 	switch r.PostFormValue("action") {
 	case "resolve":
-		status, body = "resolved", p.T("timeline.resolved")
+		status = "resolved"
 	case "reopen":
-		status, body = "open", p.T("timeline.reopened")
+		status = "open"
 	case "pending":
-		status, body = "pending", p.T("timeline.pending")
+		status = "pending"
 	case "snooze":
 		status = "snoozed"
 		prof, err := business.Load(r.Context(), p.Store)
@@ -749,12 +739,11 @@ func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
 			return
 		}
-		body = p.T("timeline.snoozed", until.Format("Mon 2 Jan 15:04"))
 	default:
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
 	}
-	if err := p.Store.SetStatus(r.Context(), id, status, until, sessionFrom(r).User.ID, body); err != nil {
+	if err := p.Store.SetStatus(r.Context(), id, status, until); err != nil {
 		p.notFoundOr(w, r, err)
 		return
 	}

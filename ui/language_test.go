@@ -39,7 +39,7 @@ func TestThreadLanguage(t *testing.T) {
 		t.Fatalf("after the choice: %+v %v", c, err)
 	}
 	_, details := agent.get(path + "/details?part=details")
-	for _, want := range []string{`<option value="de" selected>German</option>`, "Chosen by an agent", "Language set to German"} {
+	for _, want := range []string{`<option value="de" selected>German</option>`, "Chosen by an agent", "set the language to German"} {
 		if !strings.Contains(details, want) {
 			t.Errorf("the details lack %q", want)
 		}

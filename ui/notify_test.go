@@ -66,13 +66,13 @@ func TestUrgentAlertsOnlyToThoseWhoCanAct(t *testing.T) {
 	agentEvents, viewerEvents := events(t, a, agent), events(t, a, viewer)
 
 	if err := a.Store.Escalate(ctx, urgentConv, store.Escalation{Category: policy.Medical, Urgent: true,
-		Reason: "Escalated: medical urgency"}); err != nil {
+		Detail: "sanguina"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the agent", agentEvents, "urgent", "")
 	// Events reach each browser in order: a later one shows whether the
 	// alert went to the viewer too.
-	if err := a.Store.AddNote(ctx, other, 0, "later"); err != nil {
+	if err := a.Store.AddNote(ctx, other, "later"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the viewer", viewerEvents, "conv-"+itoa(other), "urgent")

@@ -33,6 +33,7 @@ import (
 	"sendbox/outbound"
 	"sendbox/search"
 	"sendbox/store"
+	"sendbox/timeline"
 	"sendbox/whatsapp"
 	"sendbox/whatsapp/sim"
 )
@@ -199,6 +200,8 @@ func (p *Panel) funcs() template.FuncMap {
 		"category":      p.categoryName,
 		"routingReason": p.routingReason,
 		"actor":         p.actorName,
+		"timeline":      p.timelineText,
+		"tlkind":        timelineKind,
 		"ms":            duration,
 		"excerpt":       excerpt,
 		"percent":       percent,
@@ -449,19 +452,32 @@ func (p *Panel) handleRoot(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 }
 
-// actorName is who an event on the timeline is by: the person, or the
-// assistant for what it did itself (its notes, handoffs and escalations);
-// a switch of the assistant without a person (through the API, or kept
-// paused for a customer) says so in its own words.
+// words looks a sentence of the timeline up in the panel's strings.
+func (p *Panel) words(key string) (string, bool) {
+	s, ok := p.strings[key]
+	return s, ok
+}
+
+// timelineText words a timeline line in the panel's language.
+func (p *Panel) timelineText(e store.ConversationEvent) string {
+	return timeline.Text(timeline.Row{Kind: e.Kind, Actor: e.Actor, Data: e.Data, Body: e.Body}, p.words)
+}
+
+// actorName is who a note is by: the person, or the assistant.
 func (p *Panel) actorName(e store.ConversationEvent) string {
-	if e.ActorName != "" || e.ActorID != 0 {
-		return e.ActorName
-	}
-	switch e.Kind {
-	case events.ChangeNote, events.ChangeEscalated, events.ChangeHandoff:
+	if e.Actor.Kind == events.ActorAssistant {
 		return p.T("thread.assistant")
 	}
-	return ""
+	return timeline.ActorName(e.Actor, p.words)
+}
+
+// timelineKind is the kind of a line, a legacy one's as it was, so that
+// the thread marks an old escalation as it marks a new one.
+func timelineKind(e store.ConversationEvent) string {
+	if k, _ := e.Data[events.DataOldKind].(string); e.Kind == events.ChangeLegacy && k != "" {
+		return k
+	}
+	return e.Kind
 }
 
 // facetLabel names a facet's term for people: a label's name, a message
