@@ -25,19 +25,8 @@ func (p *Panel) handleBot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	state := r.PostFormValue("state")
-	var body string
-	switch state {
-	case store.BotOn:
-		body = p.T("timeline.bot_on")
-	case store.BotOff:
-		body = p.T("timeline.bot_off")
-	default:
-		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
-		return
-	}
-	if err := p.Store.SetBot(r.Context(), id, state, sessionFrom(r).User.ID, body); err != nil {
-		p.notFoundOr(w, r, err)
+	if err := inbox.SetBot(r.Context(), p.Store, id, r.PostFormValue("state"), p.T); err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)
@@ -72,8 +61,8 @@ func (p *Panel) handleClearUrgent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := p.Store.ClearUrgent(r.Context(), id, sessionFrom(r).User.ID, p.T("timeline.urgent_cleared")); err != nil {
-		p.notFoundOr(w, r, err)
+	if err := inbox.ClearUrgent(r.Context(), p.Store, id, p.T); err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)

@@ -446,6 +446,10 @@ func TestEveryStringExists(t *testing.T) {
 		"bot.":             {store.BotOn, store.BotOff, store.BotPaused, "on_hint", "off_hint", "paused_hint"},
 		"via.":             {"words", "meaning", "both"},
 		"kb.kind_":         {store.KBDocument, store.KBFAQ, store.KBProfile},
+		// The timeline lines inbox's commands ask the panel's words for.
+		"timeline.": {"assigned", "unassigned", "team", "no_team", "labels", "labels_cleared", "resolved", "reopened",
+			"pending", "snoozed", "bot_" + store.BotOn, "bot_" + store.BotOff, "urgent_cleared"},
+		"contacts.": {"consent_by"},
 	} {
 		for _, v := range values {
 			if _, ok := catalog[prefix+v]; !ok {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"sendbox/accounts"
-	"sendbox/business"
 	"sendbox/inbox"
 	"sendbox/language"
 	"sendbox/media"
@@ -395,12 +394,8 @@ func (p *Panel) handleReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.FormValue("mode") == "note" {
-		if body == "" {
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.empty"))
-			return
-		}
-		if err := p.Store.AddNote(r.Context(), id, s.User.ID, body); err != nil {
-			p.internal(w, r, err)
+		if err := inbox.AddNote(r.Context(), p.Store, id, body); err != nil {
+			p.commandError(w, r, err)
 			return
 		}
 		done(w)
@@ -628,94 +623,69 @@ func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 	done(w)
 }
 
+// handleAssign gives the conversation to a person ("me", a user id, or ""
+// for no one) and/or a team (an id, or 0 for none).
 func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
 		return
 	}
-	s := sessionFrom(r)
 	ctx := r.Context()
 	if v, has := r.PostForm["assignee"]; has {
 		uid := int64(0)
-		body := p.T("timeline.unassigned")
 		if v[0] == "me" {
-			uid = s.User.ID
+			uid = sessionFrom(r).User.ID
 		} else if v[0] != "" {
-			uid, _ = strconv.ParseInt(v[0], 10, 64)
-		}
-		if uid != 0 {
-			u, err := p.Store.UserByID(ctx, uid)
-			if err != nil || !u.Active() || !accounts.Can(u.Role, accounts.Agent) {
+			var err error
+			if uid, err = strconv.ParseInt(v[0], 10, 64); err != nil || uid <= 0 {
 				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_user"))
 				return
 			}
-			body = p.T("timeline.assigned", u.Name)
 		}
-		if err := p.Store.Assign(ctx, id, uid, s.User.ID, body); err != nil {
-			p.notFoundOr(w, r, err)
+		if err := inbox.Assign(ctx, p.Store, id, uid, p.T); err != nil {
+			p.commandError(w, r, err)
 			return
 		}
 	}
 	if v, has := r.PostForm["team"]; has {
-		tid, _ := strconv.ParseInt(v[0], 10, 64)
-		body := p.T("timeline.no_team")
-		if tid != 0 {
-			teams, err := p.Store.ListTeams(ctx)
-			if err != nil {
-				p.internal(w, r, err)
-				return
-			}
-			body = ""
-			for _, t := range teams {
-				if t.ID == tid {
-					body = p.T("timeline.team", t.Name)
-				}
-			}
-			if body == "" {
-				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
-				return
-			}
+		tid, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil && v[0] != "" {
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
+			return
 		}
-		if err := p.Store.SetTeam(ctx, id, tid, s.User.ID, body); err != nil {
-			p.notFoundOr(w, r, err)
+		if err := inbox.SetTeam(ctx, p.Store, id, tid, p.T); err != nil {
+			p.commandError(w, r, err)
 			return
 		}
 	}
 	done(w)
 }
 
+// handleLabels sets the conversation's labels (the checked label ids).
 func (p *Panel) handleLabels(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
 		return
 	}
 	r.ParseForm()
-	all, err := p.Store.ListLabels(r.Context())
-	if err != nil {
-		p.internal(w, r, err)
-		return
-	}
-	byID := map[int64]string{}
-	for _, l := range all {
-		byID[l.ID] = l.Name
-	}
 	var ids []int64
-	var names []string
 	for _, v := range r.PostForm["label"] {
-		if lid, err := strconv.ParseInt(v, 10, 64); err == nil && byID[lid] != "" {
-			ids, names = append(ids, lid), append(names, byID[lid])
+		lid, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("labels.unknown"))
+			return
 		}
+		ids = append(ids, lid)
 	}
-	body := p.T("timeline.labels_cleared")
-	if len(names) > 0 {
-		body = p.T("timeline.labels", strings.Join(names, ", "))
-	}
-	if err := p.Store.SetConversationLabels(r.Context(), id, ids, sessionFrom(r).User.ID, body); err != nil {
-		p.notFoundOr(w, r, err)
+	if err := inbox.SetLabels(r.Context(), p.Store, id, ids, p.T); err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)
 }
+
+// panelStatuses are the status buttons' actions.
+var panelStatuses = map[string]string{"resolve": "resolved", "reopen": "open", "pending": "pending"}
 
 // handleStatus resolves, reopens, marks pending or snoozes a conversation.
 func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -723,42 +693,67 @@ func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var status, body string
-	var until time.Time
-	now := time.Now()
-	switch r.PostFormValue("action") {
-	case "resolve":
-		status, body = "resolved", p.T("timeline.resolved")
-	case "reopen":
-		status, body = "open", p.T("timeline.reopened")
-	case "pending":
-		status, body = "pending", p.T("timeline.pending")
-	case "snooze":
-		status = "snoozed"
-		prof, err := business.Load(r.Context(), p.Store)
-		if err != nil {
-			p.internal(w, r, err)
-			return
-		}
-		until, err = inbox.SnoozeUntil(prof, r.PostFormValue("snooze"), r.PostFormValue("until"), now)
-		switch {
-		case errors.Is(err, inbox.ErrSnoozeNeverOpen):
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.never_open"))
-			return
-		case err != nil:
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
-			return
-		}
-		body = p.T("timeline.snoozed", until.Format("Mon 2 Jan 15:04"))
+	var err error
+	action := r.PostFormValue("action")
+	switch status, ok := panelStatuses[action]; {
+	case ok:
+		err = inbox.SetStatus(r.Context(), p.Store, id, status, p.T)
+	case action == "snooze":
+		_, err = inbox.SnoozeConversation(r.Context(), p.Store, id,
+			inbox.Snooze{Choice: r.PostFormValue("snooze"), Custom: r.PostFormValue("until")}, p.T)
 	default:
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
 	}
-	if err := p.Store.SetStatus(r.Context(), id, status, until, sessionFrom(r).User.ID, body); err != nil {
-		p.notFoundOr(w, r, err)
+	if err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)
+}
+
+// commandError answers an inbox command's refusal in the panel's words
+// (422; 400 for a status or state no button of the panel sends), a missing
+// conversation or contact with 404, anything else 500.
+func (p *Panel) commandError(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *inbox.InputError
+	if errors.As(err, &ie) {
+		status := http.StatusUnprocessableEntity
+		if ie.Code == inbox.CodeInvalidState || ie.Code == inbox.CodeInvalidStatus {
+			status = http.StatusBadRequest
+		}
+		p.fail(w, r, status, p.inputMessage(ie))
+		return
+	}
+	p.notFoundOr(w, r, err)
+}
+
+// inputMessage words a command's refusal for the panel; codes without
+// words of their own show the command's message.
+func (p *Panel) inputMessage(e *inbox.InputError) string {
+	switch e.Code {
+	case inbox.CodeInvalidAssignee:
+		return p.T("assign.bad_user")
+	case inbox.CodeInvalidTeam:
+		return p.T("assign.bad_team")
+	case inbox.CodeSnoozePast, inbox.CodeInvalidSnooze:
+		return p.T("snooze.bad_time")
+	case inbox.CodeSnoozeTooFar:
+		return p.T("snooze.too_far")
+	case inbox.CodeSnoozeNeverOpen:
+		return p.T("snooze.never_open")
+	case inbox.CodeUnknownLabel:
+		return p.T("labels.unknown")
+	case inbox.CodeEmptyNote:
+		return p.T("reply.empty")
+	case inbox.CodeNoteTooLong:
+		return p.T("reply.note_too_long")
+	case inbox.CodeNotesTooLong:
+		return p.T("contacts.notes_too_long")
+	case inbox.CodeInvalidStatus, inbox.CodeInvalidState, inbox.CodeInvalidConsent:
+		return p.T("error.bad_request")
+	}
+	return e.Message
 }
 
 // handleMedia serves a message's file to the panel.

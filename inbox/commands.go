@@ -1,0 +1,239 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"sendbox/accounts"
+	"sendbox/business"
+	"sendbox/events"
+	"sendbox/store"
+)
+
+// The commands agents give on conversations: assign, give to a team,
+// change the status, snooze, label, write a private note, switch the
+// assistant, clear the urgent flag. The panel and the REST API call these
+// and nothing else, so both keep the same rules and refuse the same input
+// with the same InputError; neither writes these to the store itself.
+//
+// Who gives the command travels in ctx (events.WithActor, set by the
+// panel's and the API's authentication): the store records it on the
+// events, and a person's id on the timeline row.
+
+// InputError is a command's refusal of its input: Field names the input at
+// fault (as the API's JSON calls it), Code is stable (the API answers it
+// as is; the panel words it from its own strings), Message says it in
+// English.
+type InputError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Message }
+
+func inputError(field, code, format string, args ...any) error {
+	return &InputError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Codes of InputError, stable: the API answers them.
+const (
+	CodeInvalidAssignee = "invalid_assignee"
+	CodeInvalidTeam     = "invalid_team"
+	CodeInvalidStatus   = "invalid_status"
+	CodeSnoozePast      = "snooze_past"
+	CodeSnoozeTooFar    = "snooze_too_far"
+	CodeSnoozeNeverOpen = "snooze_never_open"
+	CodeInvalidSnooze   = "invalid_snooze"
+	CodeUnknownLabel    = "unknown_label"
+	CodeEmptyNote       = "empty_note"
+	CodeNoteTooLong     = "note_too_long"
+	CodeInvalidState    = "invalid_state"
+	CodeInvalidName     = "invalid_name"
+	CodeInvalidEmail    = "invalid_email"
+	CodeNotesTooLong    = "notes_too_long"
+	CodeInvalidAttr     = "invalid_attribute"
+	CodeTooManyAttrs    = "too_many_attributes"
+	CodeInvalidTag      = "invalid_tag"
+	CodeTooManyTags     = "too_many_tags"
+	CodeInvalidConsent  = "invalid_consent"
+)
+
+// Words words the timeline line of a command for the front that gave it,
+// from the panel's string keys ("timeline.assigned" with the assignee's
+// name…): the panel in its reader's language, the API saying so and naming
+// the key. The store keeps the line as text until timeline rows hold kind,
+// actor and data.
+type Words func(key string, args ...any) string
+
+// MaxSnooze is how far ahead a snooze may end: further is a typing
+// mistake more often than a plan, and the conversation would be forgotten.
+const MaxSnooze = 366 * 24 * time.Hour
+
+// MaxNote is the length of a private note, in characters.
+const MaxNote = 5000
+
+// actorUser is the person giving the command (for the timeline row's
+// author), or 0 for an API key or sendbox itself.
+func actorUser(ctx context.Context) int64 {
+	if a := events.ActorFrom(ctx); a.Kind == events.ActorUser {
+		return a.ID
+	}
+	return 0
+}
+
+// Assign gives a conversation to a person, or to no one (userID 0). Only
+// an active user who may work the inbox (agent, admin, owner) can be given
+// conversations.
+func Assign(ctx context.Context, st *store.Store, convID, userID int64, w Words) error {
+	line := w("timeline.unassigned")
+	if userID != 0 {
+		u, err := st.UserByID(ctx, userID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (!u.Active() || !accounts.Can(u.Role, accounts.Agent)) {
+			return inputError("user_id", CodeInvalidAssignee,
+				"conversations can be assigned only to active agents, admins and owners; user %d is not one", userID)
+		}
+		if err != nil {
+			return err
+		}
+		line = w("timeline.assigned", u.Name)
+	}
+	return st.Assign(ctx, convID, userID, actorUser(ctx), line)
+}
+
+// SetTeam gives a conversation to a team, or to none (teamID 0).
+func SetTeam(ctx context.Context, st *store.Store, convID, teamID int64, w Words) error {
+	line := w("timeline.no_team")
+	if teamID != 0 {
+		teams, err := st.ListTeams(ctx)
+		if err != nil {
+			return err
+		}
+		line = ""
+		for _, t := range teams {
+			if t.ID == teamID {
+				line = w("timeline.team", t.Name)
+			}
+		}
+		if line == "" {
+			return inputError("team_id", CodeInvalidTeam, "there is no team %d", teamID)
+		}
+	}
+	return st.SetTeam(ctx, convID, teamID, actorUser(ctx), line)
+}
+
+// Statuses a command may set directly; snoozed is set by Snooze, which
+// needs a time to wake up.
+var statusLines = map[string]string{
+	"open":     "timeline.reopened",
+	"pending":  "timeline.pending",
+	"resolved": "timeline.resolved",
+}
+
+// SetStatus opens (wakes), marks pending or resolves a conversation.
+func SetStatus(ctx context.Context, st *store.Store, convID int64, status string, w Words) error {
+	key, ok := statusLines[status]
+	if !ok {
+		return inputError("status", CodeInvalidStatus,
+			"status is open, pending or resolved (snooze a conversation with its own command), not %q", status)
+	}
+	return st.SetStatus(ctx, convID, status, time.Time{}, actorUser(ctx), w(key))
+}
+
+// Snooze says until when a conversation sleeps: one of SnoozeUntil's
+// choices ("1h", "tomorrow", "week", "open", or "custom" with Custom, a
+// wall time of the business), or an instant (Until), whichever is set.
+type Snooze struct {
+	Choice, Custom string
+	Until          time.Time
+}
+
+// SnoozeConversation snoozes a conversation until s says, which must be in
+// the future and within MaxSnooze; the customer writing wakes it earlier.
+// It returns when it wakes, in the business's time zone.
+func SnoozeConversation(ctx context.Context, st *store.Store, convID int64, s Snooze, w Words) (time.Time, error) {
+	prof, err := business.Load(ctx, st)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := time.Now()
+	until := s.Until.In(prof.Location())
+	if s.Until.IsZero() {
+		until, err = SnoozeUntil(prof, s.Choice, s.Custom, now)
+		switch {
+		case errors.Is(err, ErrSnoozeNeverOpen):
+			return time.Time{}, inputError("for", CodeSnoozeNeverOpen, "the business profile has no opening hours in the coming year")
+		case errors.Is(err, ErrSnoozeChoice):
+			return time.Time{}, inputError("for", CodeInvalidSnooze, "snooze for 1h, tomorrow, week or open, or until a time; not %q", s.Choice)
+		case err != nil:
+			return time.Time{}, inputError("until", CodeSnoozePast, "a snooze must end in the future")
+		}
+	}
+	if !until.After(now) {
+		return time.Time{}, inputError("until", CodeSnoozePast, "a snooze must end in the future")
+	}
+	if until.Sub(now) > MaxSnooze {
+		return time.Time{}, inputError("until", CodeSnoozeTooFar, "a snooze must end within a year")
+	}
+	err = st.SetStatus(ctx, convID, "snoozed", until, actorUser(ctx), w("timeline.snoozed", until.Format("Mon 2 Jan 15:04")))
+	return until, err
+}
+
+// SetLabels replaces a conversation's labels; every one must exist.
+func SetLabels(ctx context.Context, st *store.Store, convID int64, labelIDs []int64, w Words) error {
+	all, err := st.ListLabels(ctx)
+	if err != nil {
+		return err
+	}
+	byID := map[int64]string{}
+	for _, l := range all {
+		byID[l.ID] = l.Name
+	}
+	seen := map[int64]bool{}
+	var ids []int64
+	var names []string
+	for _, id := range labelIDs {
+		if byID[id] == "" {
+			return inputError("label_ids", CodeUnknownLabel, "there is no label %d", id)
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids, names = append(ids, id), append(names, byID[id])
+		}
+	}
+	line := w("timeline.labels_cleared")
+	if len(names) > 0 {
+		line = w("timeline.labels", strings.Join(names, ", "))
+	}
+	return st.SetConversationLabels(ctx, convID, ids, actorUser(ctx), line)
+}
+
+// AddNote adds a private note, which the customer never sees.
+func AddNote(ctx context.Context, st *store.Store, convID int64, body string) error {
+	body = strings.TrimSpace(body)
+	if body == "" {
+		return inputError("body", CodeEmptyNote, "the note is empty")
+	}
+	if utf8.RuneCountInString(body) > MaxNote {
+		return inputError("body", CodeNoteTooLong, "a note has at most %d characters", MaxNote)
+	}
+	return st.AddNote(ctx, convID, actorUser(ctx), body)
+}
+
+// SetBot switches the assistant on or off in a conversation. Paused is
+// not a choice: it is what a person answering does to it.
+func SetBot(ctx context.Context, st *store.Store, convID int64, state string, w Words) error {
+	if state != store.BotOn && state != store.BotOff {
+		return inputError("state", CodeInvalidState, "state is on or off, not %q", state)
+	}
+	return st.SetBot(ctx, convID, state, actorUser(ctx), w("timeline.bot_"+state))
+}
+
+// ClearUrgent takes the urgent flag off: someone has the matter in hand.
+func ClearUrgent(ctx context.Context, st *store.Store, convID int64, w Words) error {
+	return st.ClearUrgent(ctx, convID, actorUser(ctx), w("timeline.urgent_cleared"))
+}
