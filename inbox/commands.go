@@ -88,8 +88,16 @@ func actorUser(ctx context.Context) int64 {
 
 // Assign gives a conversation to a person, or to no one (userID 0). Only
 // an active user who may work the inbox (agent, admin, owner) can be given
-// conversations.
+// conversations. Giving it to whom it is already given changes nothing and
+// writes nothing.
 func Assign(ctx context.Context, st *store.Store, convID, userID int64, w Words) error {
+	c, err := st.ConversationByID(ctx, convID)
+	if err != nil {
+		return err
+	}
+	if c.AssigneeID == userID {
+		return nil
+	}
 	line := w("timeline.unassigned")
 	if userID != 0 {
 		u, err := st.UserByID(ctx, userID)
@@ -105,8 +113,16 @@ func Assign(ctx context.Context, st *store.Store, convID, userID int64, w Words)
 	return st.Assign(ctx, convID, userID, actorUser(ctx), line)
 }
 
-// SetTeam gives a conversation to a team, or to none (teamID 0).
+// SetTeam gives a conversation to a team, or to none (teamID 0); to the
+// team it already has, it changes nothing and writes nothing.
 func SetTeam(ctx context.Context, st *store.Store, convID, teamID int64, w Words) error {
+	c, err := st.ConversationByID(ctx, convID)
+	if err != nil {
+		return err
+	}
+	if c.TeamID == teamID {
+		return nil
+	}
 	line := w("timeline.no_team")
 	if teamID != 0 {
 		teams, err := st.ListTeams(ctx)

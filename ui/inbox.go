@@ -624,13 +624,19 @@ func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleAssign gives the conversation to a person ("me", a user id, or ""
-// for no one) and/or a team (an id, or 0 for none).
+// for no one) and/or a team (an id, or 0 for none). The details form sends
+// both whenever one changes; the commands leave alone what is unchanged.
 func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
+	// htmx sends the CSRF token in a header, so nothing has read the form yet.
+	if err := r.ParseForm(); err != nil {
+		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
+		return
+	}
 	if v, has := r.PostForm["assignee"]; has {
 		uid := int64(0)
 		if v[0] == "me" {
