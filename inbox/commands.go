@@ -61,6 +61,7 @@ const (
 	CodeInvalidTag      = "invalid_tag"
 	CodeTooManyTags     = "too_many_tags"
 	CodeInvalidConsent  = "invalid_consent"
+	CodeInvalidPhone    = "invalid_phone"
 )
 
 // Words words the timeline line of a command for the front that gave it,

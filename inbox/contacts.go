@@ -2,6 +2,8 @@ package inbox
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -9,6 +11,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/events"
 	"sendbox/store"
+	"sendbox/whatsapp"
 )
 
 // Limits of what an agent writes on a contact.
@@ -44,48 +47,86 @@ func UpdateContact(ctx context.Context, st *store.Store, id int64, ch ContactCha
 		return err
 	}
 	u := store.ContactUpdate{Name: c.Name, Email: c.Email, Notes: c.Notes, Attributes: c.Attributes, Tags: c.Tags}
+	consent, err := ch.apply(&u)
+	if err != nil {
+		return err
+	}
+	if consent == "" || consent == c.Consent {
+		return st.UpdateContact(ctx, id, u)
+	}
+	return st.UpdateContactConsent(ctx, id, u, consent, w("contacts.consent_by", events.ActorFrom(ctx).Name), time.Now())
+}
+
+// ErrContactExists: a contact with that number exists already.
+var ErrContactExists = errors.New("a contact with this number exists already")
+
+// CreateContact adds a contact by phone number before the customer has
+// written (a number in any common notation, with its country code), with
+// the fields ch sets, by the same rules as UpdateContact. A number that
+// has a contact already is ErrContactExists (wrapped with its number).
+func CreateContact(ctx context.Context, st *store.Store, phone string, ch ContactChange, w Words) (int64, error) {
+	to, err := whatsapp.NormalizeRecipient(phone)
+	if err != nil || !strings.HasPrefix(to, "+") {
+		return 0, inputError("phone", CodeInvalidPhone, "%q is not a phone number with its country code (e.g. +393471234567)", phone)
+	}
+	var u store.ContactUpdate
+	consent, err := ch.apply(&u)
+	if err != nil {
+		return 0, err
+	}
+	source := ""
+	if consent != "" {
+		source = w("contacts.consent_by", events.ActorFrom(ctx).Name)
+	}
+	id, err := st.CreateContact(ctx, to[1:], u, consent, source, time.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return 0, fmt.Errorf("%s: %w", to, ErrContactExists)
+	}
+	return id, err
+}
+
+// apply checks the fields ch sets and writes them into u; it returns the
+// consent to record, "" if none.
+func (ch ContactChange) apply(u *store.ContactUpdate) (string, error) {
+	var err error
 	if ch.Name != nil {
 		u.Name = strings.TrimSpace(*ch.Name)
 		if utf8.RuneCountInString(u.Name) > MaxContactName {
-			return inputError("name", CodeInvalidName, "a name has at most %d characters", MaxContactName)
+			return "", inputError("name", CodeInvalidName, "a name has at most %d characters", MaxContactName)
 		}
 	}
 	if ch.Email != nil {
 		u.Email = strings.TrimSpace(*ch.Email)
 		if u.Email != "" {
 			if u.Email, err = accounts.NormalizeEmail(u.Email); err != nil {
-				return inputError("email", CodeInvalidEmail, "%q is not an e-mail address", *ch.Email)
+				return "", inputError("email", CodeInvalidEmail, "%q is not an e-mail address", *ch.Email)
 			}
 		}
 	}
 	if ch.Notes != nil {
 		u.Notes = strings.TrimSpace(*ch.Notes)
 		if utf8.RuneCountInString(u.Notes) > MaxContactNotes {
-			return inputError("notes", CodeNotesTooLong, "notes have at most %d characters", MaxContactNotes)
+			return "", inputError("notes", CodeNotesTooLong, "notes have at most %d characters", MaxContactNotes)
 		}
 	}
 	if ch.Attributes != nil {
 		if u.Attributes, err = CheckAttributes(*ch.Attributes); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if ch.Tags != nil {
 		if u.Tags, err = CheckTags(*ch.Tags); err != nil {
-			return err
+			return "", err
 		}
 	}
-	consent := ""
-	if ch.Consent != nil {
-		switch consent = *ch.Consent; consent {
-		case store.ConsentUnknown, store.ConsentOptedIn, store.ConsentOptedOut:
-		default:
-			return inputError("consent", CodeInvalidConsent, "consent is unknown, opted_in or opted_out, not %q", consent)
-		}
+	if ch.Consent == nil {
+		return "", nil
 	}
-	if consent == "" || consent == c.Consent {
-		return st.UpdateContact(ctx, id, u)
+	switch consent := *ch.Consent; consent {
+	case store.ConsentUnknown, store.ConsentOptedIn, store.ConsentOptedOut:
+		return consent, nil
 	}
-	return st.UpdateContactConsent(ctx, id, u, consent, w("contacts.consent_by", events.ActorFrom(ctx).Name), time.Now())
+	return "", inputError("consent", CodeInvalidConsent, "consent is unknown, opted_in or opted_out, not %q", *ch.Consent)
 }
 
 // CheckAttributes checks a contact's attributes (trimmed keys of 1 to

@@ -271,6 +271,40 @@ func (a *App) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, one[*store.Contact]{c})
 }
 
+// handleCreateContact adds a contact by phone number, with the fields
+// PATCH takes: {"phone": "+39 347 123 4567", "name": "…", …}.
+func (a *App) handleCreateContact(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Phone      string             `json:"phone"`
+		Name       *string            `json:"name"`
+		Email      *string            `json:"email"`
+		Notes      *string            `json:"notes"`
+		Attributes *map[string]string `json:"attributes"`
+		Tags       *[]string          `json:"tags"`
+		Consent    *string            `json:"consent"`
+	}
+	if !decodeJSON(w, r, 256<<10, &req) {
+		return
+	}
+	ch := inbox.ContactChange{Name: req.Name, Email: req.Email, Notes: req.Notes, Attributes: req.Attributes,
+		Tags: req.Tags, Consent: req.Consent}
+	id, err := inbox.CreateContact(r.Context(), a.Store, req.Phone, ch, a.words(r))
+	if errors.Is(err, inbox.ErrContactExists) {
+		writeFieldError(w, http.StatusConflict, "contact_exists", "phone", err.Error()+": find it with GET /api/v1/contacts?q=")
+		return
+	}
+	if err != nil {
+		a.commandError(w, r, err, "contact")
+		return
+	}
+	c, err := a.Store.ContactWithTags(r.Context(), id)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, one[*store.Contact]{c})
+}
+
 // member is a user as the API shows them: enough to assign, nothing to
 // sign in with.
 type member struct {

@@ -43,15 +43,22 @@ func (t *wtx) updateContact(ctx context.Context, id int64, u ContactUpdate) erro
 	if n, _ := r.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	if err := t.replaceTags(ctx, id, u.Tags); err != nil {
+		return err
+	}
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
+}
+
+func (t *wtx) replaceTags(ctx context.Context, id int64, tags []string) error {
 	if _, err := t.tx.ExecContext(ctx, "DELETE FROM contact_tags WHERE contact_id = ?", id); err != nil {
 		return err
 	}
-	for _, tag := range u.Tags {
+	for _, tag := range tags {
 		if _, err := t.tx.ExecContext(ctx, "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", id, tag); err != nil {
 			return err
 		}
 	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
+	return nil
 }
 
 func checkConsent(consent string) error {

@@ -1,0 +1,106 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"sendbox/accounts"
+	"sendbox/events"
+	"sendbox/sendboxtest"
+	"sendbox/store"
+)
+
+// TestCreateContact: an integration adds a contact by number before the
+// customer writes, with the fields and rules of PATCH; the number is
+// normalised, taken once, and the customer's first message lands on it.
+func TestCreateContact(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var created []events.Event
+	sub, err := a.Broker.NC.Subscribe(events.SubjectsEvents, func(m *nats.Msg) {
+		var ev events.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Type == events.ContactCreated {
+			mu.Lock()
+			created = append(created, ev)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	key, _, err := accounts.CreateAPIKey(ctx, a.Store, "crm", "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer, _, err := accounts.CreateAPIKey(ctx, a.Store, "dashboard", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := map[string]any{"phone": "+39 347 555 0101", "name": " Lucia Bianchi ", "email": "Lucia@Example.com",
+		"tags": []string{"vip", "VIP", "nuova"}, "attributes": map[string]string{"tessera": "A-17"}, "consent": "opted_in"}
+	for _, c := range []struct {
+		key    string
+		body   any
+		status int
+		code   string
+	}{
+		{viewer, good, 403, "forbidden"},
+		{key, map[string]any{"phone": "0347 555 0101"}, 422, "invalid_phone"},
+		{key, map[string]any{"phone": "US.13491208655302741918"}, 422, "invalid_phone"},
+		{key, map[string]any{}, 422, "invalid_phone"},
+		{key, map[string]any{"phone": "+393475550101", "email": "nope"}, 422, "invalid_email"},
+		{key, map[string]any{"phone": "+393475550101", "consent": "yes"}, 422, "invalid_consent"},
+		{key, map[string]any{"phone": "+393475550101", "wa_id": "393475550101"}, 400, "invalid_json"},
+	} {
+		code, body := a.DoAs(c.key, "POST", "/api/v1/contacts", c.body)
+		if code != c.status || sendboxtest.JSON[apiErr](t, body).Error.Code != c.code {
+			t.Errorf("%v: %d %s, want %d %s", c.body, code, body, c.status, c.code)
+		}
+	}
+	if _, total, _, _ := a.Store.ListContacts(ctx, store.ContactFilter{Limit: 10}); total != 0 {
+		t.Fatalf("refused creations left %d contacts", total)
+	}
+
+	code, body := a.DoAs(key, "POST", "/api/v1/contacts", good)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	c := sendboxtest.JSON[struct{ Data store.Contact }](t, body).Data
+	if c.WaID != "393475550101" || c.Name != "Lucia Bianchi" || c.Email != "lucia@example.com" || len(c.Tags) != 2 ||
+		c.Attributes["tessera"] != "A-17" || c.Consent != store.ConsentOptedIn || c.ConsentSource == "" {
+		t.Fatalf("created %+v", c)
+	}
+	sendboxtest.Eventually(t, 20*time.Second, "contact.created", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(created) == 1
+	})
+	if ev := created[0]; ev.ContactID != c.ID || ev.Actor.Kind != events.ActorAPIKey || ev.Actor.Name != "crm" {
+		t.Errorf("contact.created %+v", ev)
+	}
+	// The same number, written otherwise, is taken.
+	code, body = a.DoAs(key, "POST", "/api/v1/contacts", map[string]any{"phone": "0039 347 555 0101"})
+	if code != http.StatusConflict || sendboxtest.JSON[apiErr](t, body).Error.Code != "contact_exists" {
+		t.Errorf("a second contact for the number: %d %s", code, body)
+	}
+	// The customer's first message is theirs.
+	m, err := a.Store.MessageByWAMID(ctx, inbound(t, a, "393475550101", "Buongiorno"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := a.Store.ConversationByID(ctx, m.ConversationID)
+	if err != nil || conv.ContactID != c.ID {
+		t.Fatalf("the message went to contact %d, want %d (%v)", conv.ContactID, c.ID, err)
+	}
+	if got, _ := a.Store.ContactWithTags(ctx, c.ID); got.Email != "lucia@example.com" || got.Consent != store.ConsentOptedIn {
+		t.Errorf("the customer's message changed the contact: %+v", got)
+	}
+}
