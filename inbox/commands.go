@@ -62,6 +62,7 @@ const (
 	CodeTooManyTags     = "too_many_tags"
 	CodeInvalidConsent  = "invalid_consent"
 	CodeInvalidPhone    = "invalid_phone"
+	CodeInvalidReason   = "invalid_reason"
 )
 
 // Words words the timeline line of a command for the front that gave it,
@@ -253,4 +254,41 @@ func SetBot(ctx context.Context, st *store.Store, convID int64, state string, w 
 // ClearUrgent takes the urgent flag off: someone has the matter in hand.
 func ClearUrgent(ctx context.Context, st *store.Store, convID int64, w Words) error {
 	return st.ClearUrgent(ctx, convID, actorUser(ctx), w("timeline.urgent_cleared"))
+}
+
+// MaxHandoffReason is the length of a handoff's reason, in characters.
+const MaxHandoffReason = 500
+
+// Handoff is a request that a person take over a conversation.
+type Handoff struct {
+	Reason string // why, for the timeline and the routing's detail
+	TeamID int64  // the team to give it to; 0 leaves the team as it is
+	Urgent bool   // flags the conversation urgent
+}
+
+// HandOff asks a person to take a conversation over, as the assistant does
+// when it cannot answer: the assistant pauses (unless switched off), the
+// conversation reopens unless resolved, and the router's decision becomes
+// "person", reason handoff, with h.Reason as its detail.
+func HandOff(ctx context.Context, st *store.Store, convID int64, h Handoff, w Words) error {
+	h.Reason = strings.TrimSpace(h.Reason)
+	if h.Reason == "" || utf8.RuneCountInString(h.Reason) > MaxHandoffReason {
+		return inputError("reason", CodeInvalidReason, "give a reason of 1 to %d characters", MaxHandoffReason)
+	}
+	if h.TeamID != 0 {
+		teams, err := st.ListTeams(ctx)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, t := range teams {
+			found = found || t.ID == h.TeamID
+		}
+		if !found {
+			return inputError("team_id", CodeInvalidTeam, "there is no team %d", h.TeamID)
+		}
+	}
+	return st.Escalate(ctx, convID, store.Escalation{TeamID: h.TeamID, Urgent: h.Urgent,
+		Reason:  w("timeline.handoff", h.Reason),
+		Routing: &store.Routing{To: store.RoutePerson, Reason: ReasonHandoff, Detail: h.Reason}})
 }

@@ -238,6 +238,34 @@ func (a *App) handleClearUrgent(w http.ResponseWriter, r *http.Request) {
 	a.writeConversation(w, r, http.StatusOK, id)
 }
 
+// handleHandoff asks a person to take a conversation over, as the
+// assistant does when it cannot answer: {"reason": "…"}, optionally with
+// "team_id" and "urgent".
+func (a *App) handleHandoff(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+		TeamID int64  `json:"team_id"`
+		Urgent bool   `json:"urgent"`
+	}
+	if !decodeJSON(w, r, 4<<10, &req) {
+		return
+	}
+	if req.TeamID < 0 {
+		writeFieldError(w, http.StatusBadRequest, "invalid_json", "team_id", "team_id must be a positive whole number")
+		return
+	}
+	h := inbox.Handoff{Reason: req.Reason, TeamID: req.TeamID, Urgent: req.Urgent}
+	if err := inbox.HandOff(r.Context(), a.Store, id, h, a.words(r)); err != nil {
+		a.commandError(w, r, err, "conversation")
+		return
+	}
+	a.writeConversation(w, r, http.StatusOK, id)
+}
+
 // handleUpdateContact changes the fields of a contact the body names:
 // name, email, notes, attributes (replaced whole), tags (replaced whole),
 // consent.

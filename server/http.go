@@ -57,6 +57,7 @@ func (a *App) routes() http.Handler {
 	api("PUT /api/v1/conversations/{id}/labels", "agent", a.handleSetLabels)
 	api("POST /api/v1/conversations/{id}/notes", "agent", a.handleAddNote)
 	api("DELETE /api/v1/conversations/{id}/urgent", "agent", a.handleClearUrgent)
+	api("POST /api/v1/conversations/{id}/handoff", "agent", a.handleHandoff)
 	api("POST /api/v1/contacts", "agent", a.handleCreateContact)
 	api("PATCH /api/v1/contacts/{id}", "agent", a.handleUpdateContact)
 	api("GET /api/v1/users", "viewer", a.handleListUsers)

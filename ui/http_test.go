@@ -448,7 +448,7 @@ func TestEveryStringExists(t *testing.T) {
 		"kb.kind_":         {store.KBDocument, store.KBFAQ, store.KBProfile},
 		// The timeline lines inbox's commands ask the panel's words for.
 		"timeline.": {"assigned", "unassigned", "team", "no_team", "labels", "labels_cleared", "resolved", "reopened",
-			"pending", "snoozed", "bot_" + store.BotOn, "bot_" + store.BotOff, "urgent_cleared"},
+			"pending", "snoozed", "bot_" + store.BotOn, "bot_" + store.BotOff, "urgent_cleared", "handoff"},
 		"contacts.": {"consent_by"},
 	} {
 		for _, v := range values {

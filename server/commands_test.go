@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,5 +104,76 @@ func TestCreateContact(t *testing.T) {
 	}
 	if got, _ := a.Store.ContactWithTags(ctx, c.ID); got.Email != "lucia@example.com" || got.Consent != store.ConsentOptedIn {
 		t.Errorf("the customer's message changed the contact: %+v", got)
+	}
+}
+
+// TestHandoffByAPI: an integration (a bot of its own, say) asks a person to
+// take over, as sendbox's assistant does when it cannot answer: the
+// assistant pauses, the conversation is routed to a person with the reason,
+// and the handoff event names the key.
+func TestHandoffByAPI(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var handoffs []events.Event
+	sub, err := a.Broker.NC.Subscribe(events.SubjectsEvents, func(m *nats.Msg) {
+		var ev events.Event
+		if json.Unmarshal(m.Data, &ev) == nil && ev.Status == events.ChangeHandoff {
+			mu.Lock()
+			handoffs = append(handoffs, ev)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	m, err := a.Store.MessageByWAMID(ctx, inbound(t, a, "393475550202", "Vorrei un preventivo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/conversations/" + strconv.FormatInt(m.ConversationID, 10) + "/handoff"
+	viewer, _, err := accounts.CreateAPIKey(ctx, a.Store, "dashboard", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		key    string
+		body   any
+		status int
+		code   string
+	}{
+		{viewer, map[string]any{"reason": "quote"}, 403, "forbidden"},
+		{a.Key, map[string]any{"reason": "  "}, 422, "invalid_reason"},
+		{a.Key, map[string]any{"reason": strings.Repeat("r", 501)}, 422, "invalid_reason"},
+		{a.Key, map[string]any{"reason": "quote", "team_id": 424242}, 422, "invalid_team"},
+		{a.Key, map[string]any{"reason": "quote", "urgent": "yes"}, 400, "invalid_json"},
+		{a.Key, map[string]any{"why": "quote"}, 400, "invalid_json"},
+	} {
+		code, body := a.DoAs(c.key, "POST", path, c.body)
+		if code != c.status || sendboxtest.JSON[apiErr](t, body).Error.Code != c.code {
+			t.Errorf("%v: %d %s, want %d %s", c.body, code, body, c.status, c.code)
+		}
+	}
+	if c, _ := a.Store.ConversationByID(ctx, m.ConversationID); c.Bot != store.BotOn || c.Urgent {
+		t.Fatalf("refused handoffs changed the conversation: bot %s, urgent %v", c.Bot, c.Urgent)
+	}
+	team, _ := a.Store.CreateTeam(ctx, "Sales")
+	code, body := a.Do("POST", path, map[string]any{"reason": "asks for a quote", "team_id": team.ID, "urgent": true})
+	if code != http.StatusOK {
+		t.Fatalf("handoff: %d %s", code, body)
+	}
+	c := sendboxtest.JSON[struct{ Data store.Conversation }](t, body).Data
+	if c.Bot != store.BotPaused || !c.Urgent || c.TeamID != team.ID || c.Routing == nil ||
+		c.Routing.To != store.RoutePerson || c.Routing.Reason != "handoff" || c.Routing.Detail != "asks for a quote" {
+		t.Fatalf("after the handoff: %+v routing %+v", c, c.Routing)
+	}
+	sendboxtest.Eventually(t, 20*time.Second, "the handoff event", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handoffs) == 1
+	})
+	if ev := handoffs[0]; ev.ConversationID != m.ConversationID || ev.Actor.Kind != events.ActorAPIKey || ev.Actor.Name != "test" {
+		t.Errorf("handoff event %+v", ev)
 	}
 }
