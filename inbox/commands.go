@@ -88,60 +88,85 @@ func actorUser(ctx context.Context) int64 {
 	return 0
 }
 
-// Assign gives a conversation to a person, or to no one (userID 0). Only
-// an active user who may work the inbox (agent, admin, owner) can be given
-// conversations. Giving it to whom it is already given changes nothing and
-// writes nothing.
-func Assign(ctx context.Context, st *store.Store, convID, userID int64, w Words) error {
-	c, err := st.ConversationByID(ctx, convID)
-	if err != nil {
-		return err
-	}
-	if c.AssigneeID == userID {
-		return nil
-	}
-	line := w("timeline.unassigned")
-	if userID != 0 {
-		u, err := st.UserByID(ctx, userID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && (!u.Active() || !accounts.Can(u.Role, accounts.Agent)) {
-			return inputError("user_id", CodeInvalidAssignee,
-				"conversations can be assigned only to active agents, admins and owners; user %d is not one", userID)
-		}
-		if err != nil {
-			return err
-		}
-		line = w("timeline.assigned", u.Name)
-	}
-	return st.Assign(ctx, convID, userID, actorUser(ctx), line)
+// Assignment is whom a conversation is given to: a person (UserID, 0 for
+// no one), a team (TeamID, 0 for none), or both; nil leaves it as it is.
+type Assignment struct {
+	UserID, TeamID *int64
 }
 
-// SetTeam gives a conversation to a team, or to none (teamID 0); to the
-// team it already has, it changes nothing and writes nothing.
-func SetTeam(ctx context.Context, st *store.Store, convID, teamID int64, w Words) error {
+// Assign gives a conversation to a person and/or a team. Only an active
+// user who may work the inbox (agent, admin, owner) can be given
+// conversations, and only a team that exists. Both are checked before
+// either is written; giving it to whom it is given already changes nothing
+// and writes nothing.
+func Assign(ctx context.Context, st *store.Store, convID int64, as Assignment, w Words) error {
 	c, err := st.ConversationByID(ctx, convID)
 	if err != nil {
 		return err
 	}
-	if c.TeamID == teamID {
-		return nil
-	}
-	line := w("timeline.no_team")
-	if teamID != 0 {
-		teams, err := st.ListTeams(ctx)
-		if err != nil {
+	userSays, teamSays := "", ""
+	if as.UserID != nil && *as.UserID != c.AssigneeID {
+		if userSays, err = assigneeLine(ctx, st, *as.UserID, w); err != nil {
 			return err
 		}
-		line = ""
-		for _, t := range teams {
-			if t.ID == teamID {
-				line = w("timeline.team", t.Name)
-			}
-		}
-		if line == "" {
-			return inputError("team_id", CodeInvalidTeam, "there is no team %d", teamID)
+	}
+	if as.TeamID != nil && *as.TeamID != c.TeamID {
+		if teamSays, err = teamLine(ctx, st, *as.TeamID, w); err != nil {
+			return err
 		}
 	}
-	return st.SetTeam(ctx, convID, teamID, actorUser(ctx), line)
+	if userSays != "" {
+		if err := st.Assign(ctx, convID, *as.UserID, actorUser(ctx), userSays); err != nil {
+			return err
+		}
+	}
+	if teamSays != "" {
+		return st.SetTeam(ctx, convID, *as.TeamID, actorUser(ctx), teamSays)
+	}
+	return nil
+}
+
+// assigneeLine checks that a conversation may be given to the user (0:
+// no one) and words the timeline line.
+func assigneeLine(ctx context.Context, st *store.Store, userID int64, w Words) (string, error) {
+	if userID == 0 {
+		return w("timeline.unassigned"), nil
+	}
+	u, err := st.UserByID(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (!u.Active() || !accounts.Can(u.Role, accounts.Agent)) {
+		return "", inputError("user_id", CodeInvalidAssignee,
+			"conversations can be assigned only to active agents, admins and owners; user %d is not one", userID)
+	}
+	if err != nil {
+		return "", err
+	}
+	return w("timeline.assigned", u.Name), nil
+}
+
+// teamLine checks that the team (0: none) exists and words the timeline line.
+func teamLine(ctx context.Context, st *store.Store, teamID int64, w Words) (string, error) {
+	if teamID == 0 {
+		return w("timeline.no_team"), nil
+	}
+	name, err := teamName(ctx, st, teamID)
+	if err != nil {
+		return "", err
+	}
+	return w("timeline.team", name), nil
+}
+
+// teamName is the name of a team that exists, or an InputError.
+func teamName(ctx context.Context, st *store.Store, teamID int64) (string, error) {
+	teams, err := st.ListTeams(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range teams {
+		if t.ID == teamID {
+			return t.Name, nil
+		}
+	}
+	return "", inputError("team_id", CodeInvalidTeam, "there is no team %d", teamID)
 }
 
 // Statuses a command may set directly; snoozed is set by Snooze, which
@@ -276,16 +301,8 @@ func HandOff(ctx context.Context, st *store.Store, convID int64, h Handoff, w Wo
 		return inputError("reason", CodeInvalidReason, "give a reason of 1 to %d characters", MaxHandoffReason)
 	}
 	if h.TeamID != 0 {
-		teams, err := st.ListTeams(ctx)
-		if err != nil {
+		if _, err := teamName(ctx, st, h.TeamID); err != nil {
 			return err
-		}
-		found := false
-		for _, t := range teams {
-			found = found || t.ID == h.TeamID
-		}
-		if !found {
-			return inputError("team_id", CodeInvalidTeam, "there is no team %d", h.TeamID)
 		}
 	}
 	return st.Escalate(ctx, convID, store.Escalation{TeamID: h.TeamID, Urgent: h.Urgent,

@@ -78,7 +78,7 @@ func (a *App) handleAssign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := inbox.Assign(r.Context(), a.Store, id, uid, a.words(r)); err != nil {
+	if err := inbox.Assign(r.Context(), a.Store, id, inbox.Assignment{UserID: &uid}, a.words(r)); err != nil {
 		a.commandError(w, r, err, "conversation")
 		return
 	}
@@ -102,7 +102,7 @@ func (a *App) handleSetTeam(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := inbox.SetTeam(r.Context(), a.Store, id, tid, a.words(r)); err != nil {
+	if err := inbox.Assign(r.Context(), a.Store, id, inbox.Assignment{TeamID: &tid}, a.words(r)); err != nil {
 		a.commandError(w, r, err, "conversation")
 		return
 	}

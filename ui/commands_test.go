@@ -154,6 +154,9 @@ func TestConversationCommandsThroughBothFronts(t *testing.T) {
 			bad: []bad{
 				{url.Values{"assignee": {itoa(viewerUser.ID)}}, 422, "only to active agents", map[string]any{"user_id": viewerUser.ID}, "invalid_assignee", "user_id"},
 				{url.Values{"assignee": {"424242"}}, 422, "only to active agents", map[string]any{"user_id": 424242}, "invalid_assignee", "user_id"},
+				// A good assignee with a bad team: neither is written.
+				{url.Values{"assignee": {itoa(colleague.ID)}, "team": {"424242"}}, 422, "No such team",
+					map[string]any{"user_id": viewerUser.ID}, "invalid_assignee", "user_id"},
 			}},
 		{name: "unassign", panelPath: "/assign", form: url.Values{"assignee": {""}},
 			method: "PUT", apiPath: "/assignee", body: map[string]any{"user_id": nil},

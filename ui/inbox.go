@@ -625,18 +625,18 @@ func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 
 // handleAssign gives the conversation to a person ("me", a user id, or ""
 // for no one) and/or a team (an id, or 0 for none). The details form sends
-// both whenever one changes; the commands leave alone what is unchanged.
+// both whenever one changes; the command leaves alone what is unchanged.
 func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	// htmx sends the CSRF token in a header, so nothing has read the form yet.
 	if err := r.ParseForm(); err != nil {
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
 	}
+	var as inbox.Assignment
 	if v, has := r.PostForm["assignee"]; has {
 		uid := int64(0)
 		if v[0] == "me" {
@@ -648,21 +648,19 @@ func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if err := inbox.Assign(ctx, p.Store, id, uid, p.T); err != nil {
-			p.commandError(w, r, err)
-			return
-		}
+		as.UserID = &uid
 	}
 	if v, has := r.PostForm["team"]; has {
 		tid, err := strconv.ParseInt(v[0], 10, 64)
-		if err != nil && v[0] != "" {
+		if err != nil && v[0] != "" || tid < 0 {
 			p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
 			return
 		}
-		if err := inbox.SetTeam(ctx, p.Store, id, tid, p.T); err != nil {
-			p.commandError(w, r, err)
-			return
-		}
+		as.TeamID = &tid
+	}
+	if err := inbox.Assign(r.Context(), p.Store, id, as, p.T); err != nil {
+		p.commandError(w, r, err)
+		return
 	}
 	done(w)
 }
