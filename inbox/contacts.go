@@ -85,6 +85,35 @@ func CreateContact(ctx context.Context, st *store.Store, phone string, ch Contac
 	return id, err
 }
 
+// EditTags adds and removes some of a contact's tags, leaving the others
+// (the contact form and PATCH replace them all). Added tags follow
+// CheckTags' rules; a tag both added and removed is added; the contact may
+// end with at most MaxTags.
+func EditTags(ctx context.Context, st *store.Store, id int64, add, remove []string) error {
+	add, err := CheckTags(add)
+	var ie *InputError
+	if errors.As(err, &ie) {
+		ie.Field = "add"
+	}
+	if err != nil {
+		return err
+	}
+	var rm []string
+	for _, t := range remove {
+		if t = strings.TrimSpace(t); t != "" {
+			rm = append(rm, t)
+		}
+	}
+	if len(add) == 0 && len(rm) == 0 {
+		return inputError("add", CodeInvalidTag, "give tags to add or to remove")
+	}
+	err = st.EditContactTags(ctx, id, add, rm, MaxTags)
+	if errors.Is(err, store.ErrTooManyTags) {
+		return inputError("add", CodeTooManyTags, "a contact has at most %d tags", MaxTags)
+	}
+	return err
+}
+
 // apply checks the fields ch sets and writes them into u; it returns the
 // consent to record, "" if none.
 func (ch ContactChange) apply(u *store.ContactUpdate) (string, error) {

@@ -299,6 +299,32 @@ func (a *App) handleUpdateContact(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, one[*store.Contact]{c})
 }
 
+// handleEditTags adds and removes some of a contact's tags:
+// {"add": ["vip"], "remove": ["lead"]}.
+func (a *App) handleEditTags(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Add    []string `json:"add"`
+		Remove []string `json:"remove"`
+	}
+	if !decodeJSON(w, r, 16<<10, &req) {
+		return
+	}
+	if err := inbox.EditTags(r.Context(), a.Store, id, req.Add, req.Remove); err != nil {
+		a.commandError(w, r, err, "contact")
+		return
+	}
+	c, err := a.Store.ContactWithTags(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "contact")
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*store.Contact]{c})
+}
+
 // handleCreateContact adds a contact by phone number, with the fields
 // PATCH takes: {"phone": "+39 347 123 4567", "name": "…", …}.
 func (a *App) handleCreateContact(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -175,5 +176,73 @@ func TestHandoffByAPI(t *testing.T) {
 	})
 	if ev := handoffs[0]; ev.ConversationID != m.ConversationID || ev.Actor.Kind != events.ActorAPIKey || ev.Actor.Name != "test" {
 		t.Errorf("handoff event %+v", ev)
+	}
+}
+
+// TestEditTags: an integration adds and removes some tags without reading
+// and rewriting the others, by the rules of the contact form, and edits
+// made at the same time all count.
+func TestEditTags(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	code, body := a.Do("POST", "/api/v1/contacts", map[string]any{"phone": "+393475550303", "tags": []string{"VIP", "lead"}})
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	id := sendboxtest.JSON[struct{ Data store.Contact }](t, body).Data.ID
+	path := "/api/v1/contacts/" + strconv.FormatInt(id, 10) + "/tags"
+	tags := func() []string {
+		c, err := a.Store.ContactWithTags(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Tags
+	}
+	code, body = a.Do("POST", path, map[string]any{"add": []string{" cliente ", "vip"}, "remove": []string{"LEAD"}})
+	if code != http.StatusOK {
+		t.Fatalf("edit: %d %s", code, body)
+	}
+	if got := sendboxtest.JSON[struct{ Data store.Contact }](t, body).Data.Tags; fmt.Sprint(got) != "[cliente VIP]" {
+		t.Errorf("tags after the edit: %q", got)
+	}
+	many := make([]string, 29)
+	for i := range many {
+		many[i] = "t" + strconv.Itoa(i)
+	}
+	for _, c := range []struct {
+		body   any
+		status int
+		code   string
+	}{
+		{map[string]any{}, 422, "invalid_tag"},
+		{map[string]any{"add": []string{"a,b"}}, 422, "invalid_tag"},
+		{map[string]any{"add": many}, 422, "too_many_tags"}, // 2 + 29 > 30
+		{map[string]any{"add": "vip"}, 400, "invalid_json"},
+	} {
+		code, body := a.Do("POST", path, c.body)
+		if code != c.status || sendboxtest.JSON[apiErr](t, body).Error.Code != c.code {
+			t.Errorf("%v: %d %s, want %d %s", c.body, code, body, c.status, c.code)
+		}
+	}
+	if got := tags(); fmt.Sprint(got) != "[cliente VIP]" {
+		t.Errorf("refused edits changed the tags: %q", got)
+	}
+	if code, body := a.Do("POST", "/api/v1/contacts/424242/tags", map[string]any{"add": []string{"x"}}); code != 404 {
+		t.Errorf("no such contact: %d %s", code, body)
+	}
+	// Ten integrations tag at once: every tag is kept.
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if code, body := a.Do("POST", path, map[string]any{"add": []string{"c" + strconv.Itoa(i)}}); code != 200 {
+				t.Errorf("concurrent edit %d: %d %s", i, code, body)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if got := tags(); len(got) != 12 {
+		t.Errorf("after ten edits at once: %d tags %q", len(got), got)
 	}
 }

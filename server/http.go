@@ -60,6 +60,7 @@ func (a *App) routes() http.Handler {
 	api("POST /api/v1/conversations/{id}/handoff", "agent", a.handleHandoff)
 	api("POST /api/v1/contacts", "agent", a.handleCreateContact)
 	api("PATCH /api/v1/contacts/{id}", "agent", a.handleUpdateContact)
+	api("POST /api/v1/contacts/{id}/tags", "agent", a.handleEditTags)
 	api("GET /api/v1/users", "viewer", a.handleListUsers)
 	api("GET /api/v1/teams", "viewer", a.handleListTeams)
 	api("GET /api/v1/labels", "viewer", a.handleListLabels)

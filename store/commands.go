@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,4 +67,42 @@ func (s *Store) CreateContact(ctx context.Context, waID string, u ContactUpdate,
 		return t.setConsent(ctx, id, consent, source, at)
 	})
 	return id, err
+}
+
+// ErrTooManyTags: a tag edit would leave a contact with more tags than allowed.
+var ErrTooManyTags = errors.New("too many tags")
+
+// EditContactTags adds and removes a contact's tags in one transaction, so
+// that edits made at the same time all count (tags compare without regard
+// to case; an added tag the contact has already keeps its spelling). An
+// edit that would leave more than max tags is ErrTooManyTags and changes
+// nothing.
+func (s *Store) EditContactTags(ctx context.Context, id int64, add, remove []string, max int) error {
+	return s.update(ctx, func(t *wtx) error {
+		r, err := t.tx.ExecContext(ctx, "UPDATE contacts SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		for _, tag := range remove {
+			if _, err := t.tx.ExecContext(ctx, "DELETE FROM contact_tags WHERE contact_id = ? AND tag = ?", id, tag); err != nil {
+				return err
+			}
+		}
+		for _, tag := range add {
+			if _, err := t.tx.ExecContext(ctx, "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", id, tag); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := t.tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM contact_tags WHERE contact_id = ?", id).Scan(&n); err != nil {
+			return err
+		}
+		if n > max {
+			return ErrTooManyTags
+		}
+		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
+	})
 }
