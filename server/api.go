@@ -375,7 +375,7 @@ func (a *Server) handleGetContact(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := a.Store.ContactByID(r.Context(), id)
+	c, err := a.Store.ContactWithTags(r.Context(), id)
 	if err != nil {
 		a.notFoundOr(w, r, err, "contact")
 		return

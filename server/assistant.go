@@ -177,34 +177,6 @@ func (a *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 		"embed_model": res.Model, "took_ms": float64(res.Took.Microseconds()) / 1000})
 }
 
-// handleSetBot switches the assistant on or off in a conversation.
-func (a *Server) handleSetBot(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	var req struct {
-		State string `json:"state"`
-	}
-	if !decodeJSON(w, r, 1<<10, &req) {
-		return
-	}
-	if req.State != store.BotOn && req.State != store.BotOff {
-		writeError(w, http.StatusBadRequest, "invalid_state", "state is on or off")
-		return
-	}
-	if err := a.Store.SetBot(r.Context(), id, req.State, ""); err != nil {
-		a.notFoundOr(w, r, err, "conversation")
-		return
-	}
-	conv, err := a.Store.ConversationByID(r.Context(), id)
-	if err != nil {
-		a.notFoundOr(w, r, err, "conversation")
-		return
-	}
-	writeJSON(w, http.StatusOK, conv)
-}
-
 // handleAIReplies lists what the assistant did in a conversation, with the
 // passages each answer was based on.
 func (a *Server) handleAIReplies(w http.ResponseWriter, r *http.Request) {

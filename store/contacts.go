@@ -24,6 +24,10 @@ type ContactUpdate struct {
 
 // UpdateContact saves a contact's editable fields and tags.
 func (s *Store) UpdateContact(ctx context.Context, id int64, u ContactUpdate) error {
+	return s.update(ctx, func(t *wtx) error { return t.updateContact(ctx, id, u) })
+}
+
+func (t *wtx) updateContact(ctx context.Context, id int64, u ContactUpdate) error {
 	attrs, err := json.Marshal(u.Attributes)
 	if err != nil {
 		return err
@@ -31,53 +35,66 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, u ContactUpdate) er
 	if u.Attributes == nil {
 		attrs = []byte("{}")
 	}
-	return s.update(ctx, func(t *wtx) error {
-		r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET name = ?, email = ?, notes = ?, attributes = ?, updated_at = ?
-			WHERE id = ?`, u.Name, u.Email, u.Notes, string(attrs), t.now.UnixMilli(), id)
-		if err != nil {
+	r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET name = ?, email = ?, notes = ?, attributes = ?, updated_at = ?
+		WHERE id = ?`, u.Name, u.Email, u.Notes, string(attrs), t.now.UnixMilli(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	if err := t.replaceTags(ctx, id, u.Tags); err != nil {
+		return err
+	}
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
+}
+
+func (t *wtx) replaceTags(ctx context.Context, id int64, tags []string) error {
+	if _, err := t.tx.ExecContext(ctx, "DELETE FROM contact_tags WHERE contact_id = ?", id); err != nil {
+		return err
+	}
+	for _, tag := range tags {
+		if _, err := t.tx.ExecContext(ctx, "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", id, tag); err != nil {
 			return err
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		if _, err := t.tx.ExecContext(ctx, "DELETE FROM contact_tags WHERE contact_id = ?", id); err != nil {
-			return err
-		}
-		for _, tag := range u.Tags {
-			if _, err := t.tx.ExecContext(ctx, "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", id, tag); err != nil {
-				return err
-			}
-		}
-		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
-	})
+	}
+	return nil
+}
+
+func checkConsent(consent string) error {
+	switch consent {
+	case ConsentUnknown, ConsentOptedIn, ConsentOptedOut:
+		return nil
+	}
+	return fmt.Errorf("unknown consent state %q", consent)
 }
 
 // SetConsent records a contact's marketing consent and where it came from.
 // An opt-in also takes the contact's number off the suppression list: they
 // asked for marketing again.
 func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string, at time.Time) error {
-	switch consent {
-	case ConsentUnknown, ConsentOptedIn, ConsentOptedOut:
-	default:
-		return fmt.Errorf("unknown consent state %q", consent)
+	if err := checkConsent(consent); err != nil {
+		return err
 	}
-	return s.update(ctx, func(t *wtx) error {
-		r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
-			WHERE id = ?`, consent, source, at.UnixMilli(), t.now.UnixMilli(), id)
-		if err != nil {
+	return s.update(ctx, func(t *wtx) error { return t.setConsent(ctx, id, consent, source, at) })
+}
+
+func (t *wtx) setConsent(ctx context.Context, id int64, consent, source string, at time.Time) error {
+	r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
+		WHERE id = ?`, consent, source, at.UnixMilli(), t.now.UnixMilli(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	if consent == ConsentOptedIn {
+		if err := t.unsuppress(id); err != nil {
 			return err
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		if consent == ConsentOptedIn {
-			if err := t.unsuppress(id); err != nil {
-				return err
-			}
-		}
-		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent,
-			Data: map[string]any{events.DataConsent: consent, events.DataSource: source}})
-	})
+	}
+	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent,
+		Data: map[string]any{events.DataConsent: consent, events.DataSource: source}})
 }
 
 // ContactTags returns a contact's tags, sorted.

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"log/slog"
 
@@ -132,7 +131,8 @@ func (p *Panel) handleContact(w http.ResponseWriter, r *http.Request) {
 	p.page(w, r, http.StatusOK, "contact", &view{Title: displayName(v.Contact), Nav: "contacts", Data: v})
 }
 
-// parseAttributes reads "key = value" lines.
+// parseAttributes reads the form's "key = value" lines; inbox.CheckAttributes
+// judges them.
 func parseAttributes(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for i, line := range strings.Split(s, "\n") {
@@ -141,97 +141,55 @@ func parseAttributes(s string) (map[string]string, error) {
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("line %d: write attributes as key = value", i+1)
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, &inbox.InputError{Field: "attributes", Code: inbox.CodeInvalidAttr,
+				Message: fmt.Sprintf("line %d: write attributes as key = value", i+1)}
 		}
-		if utf8.RuneCountInString(k) > 60 || utf8.RuneCountInString(v) > 500 {
-			return nil, fmt.Errorf("line %d: keys have at most 60 characters, values 500", i+1)
-		}
-		out[k] = v
-	}
-	if len(out) > 50 {
-		return nil, errors.New("at most 50 attributes")
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
 }
 
-func parseTags(s string) ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	for _, t := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' }) {
-		t = strings.TrimSpace(t)
-		if t == "" || seen[strings.ToLower(t)] {
-			continue
-		}
-		if utf8.RuneCountInString(t) > 40 {
-			return nil, fmt.Errorf("the tag %q is longer than 40 characters", t)
-		}
-		seen[strings.ToLower(t)] = true
-		out = append(out, t)
-	}
-	if len(out) > 30 {
-		return nil, errors.New("at most 30 tags")
-	}
-	return out, nil
+// parseTags reads tags separated by commas or lines; inbox.CheckTags
+// judges them.
+func parseTags(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' })
 }
 
+// handleContactSave saves the contact form: every field, and the consent
+// when one is chosen.
 func (p *Panel) handleContactSave(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
 		return
 	}
-	u := store.ContactUpdate{Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email")),
-		Notes: strings.TrimSpace(r.PostFormValue("notes"))}
-	var perr error
-	if utf8.RuneCountInString(u.Name) > 100 {
-		perr = accounts.ErrBadName
+	name, email, notes := r.PostFormValue("name"), r.PostFormValue("email"), r.PostFormValue("notes")
+	tags := parseTags(r.PostFormValue("tags"))
+	ch := inbox.ContactChange{Name: &name, Email: &email, Notes: &notes, Tags: &tags}
+	attrs, err := parseAttributes(r.PostFormValue("attributes"))
+	if err == nil {
+		ch.Attributes = &attrs
+		if consent := r.PostFormValue("consent"); consent != "" {
+			ch.Consent = &consent
+		}
+		err = inbox.UpdateContact(r.Context(), p.Store, id, ch, p.T)
 	}
-	if perr == nil && u.Email != "" {
-		u.Email, perr = accounts.NormalizeEmail(u.Email)
-	}
-	if perr == nil && utf8.RuneCountInString(u.Notes) > 5000 {
-		perr = errors.New(p.T("contacts.notes_too_long"))
-	}
-	if perr == nil {
-		u.Attributes, perr = parseAttributes(r.PostFormValue("attributes"))
-	}
-	if perr == nil {
-		u.Tags, perr = parseTags(r.PostFormValue("tags"))
-	}
-	consent := r.PostFormValue("consent")
-	if perr == nil && consent != "" && consent != store.ConsentUnknown && consent != store.ConsentOptedIn && consent != store.ConsentOptedOut {
-		perr = errors.New(p.T("error.bad_request"))
-	}
-	if perr != nil {
+	var ie *inbox.InputError
+	if errors.As(err, &ie) {
 		v, err := p.loadContact(r, id)
 		if err != nil {
 			p.notFoundOr(w, r, err)
 			return
 		}
-		v.Error = perr.Error()
+		v.Error = p.inputMessage(ie)
 		v.Attributes, v.Tags = r.PostFormValue("attributes"), r.PostFormValue("tags")
 		p.page(w, r, http.StatusUnprocessableEntity, "contact", &view{Title: displayName(v.Contact), Nav: "contacts", Data: v})
 		return
 	}
-	if err := p.Store.UpdateContact(r.Context(), id, u); err != nil {
+	if err != nil {
 		p.notFoundOr(w, r, err)
 		return
-	}
-	if consent != "" {
-		c, err := p.Store.ContactByID(r.Context(), id)
-		if err != nil {
-			p.internal(w, r, err)
-			return
-		}
-		if c.Consent != consent {
-			src := p.T("contacts.consent_by", sessionFrom(r).User.Name)
-			if err := p.Store.SetConsent(r.Context(), id, consent, src, time.Now()); err != nil {
-				p.internal(w, r, err)
-				return
-			}
-		}
 	}
 	http.Redirect(w, r, fmt.Sprintf("/contacts/%d?ok=saved", id), http.StatusSeeOther)
 }

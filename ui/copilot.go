@@ -25,13 +25,8 @@ func (p *Panel) handleBot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	state := r.PostFormValue("state")
-	if state != store.BotOn && state != store.BotOff {
-		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
-		return
-	}
-	if err := p.Store.SetBot(r.Context(), id, state, ""); err != nil {
-		p.notFoundOr(w, r, err)
+	if err := inbox.SetBot(r.Context(), p.Store, id, r.PostFormValue("state")); err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)
@@ -62,8 +57,8 @@ func (p *Panel) handleClearUrgent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := p.Store.ClearUrgent(r.Context(), id); err != nil {
-		p.notFoundOr(w, r, err)
+	if err := inbox.ClearUrgent(r.Context(), p.Store, id); err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)

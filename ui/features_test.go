@@ -125,7 +125,10 @@ func TestConversationActions(t *testing.T) {
 		{"/assign", url.Values{"assignee": {"me"}}, 204},
 		{"/assign", url.Values{"team": {fmt.Sprint(team.ID)}}, 204},
 		{"/assign", url.Values{"assignee": {"99999"}}, 422},
-		{"/labels", url.Values{"label": {fmt.Sprint(lbl.ID), "424242"}}, 204},
+		// A label deleted since the page was drawn is refused, not silently
+		// dropped: the agent reloads and sees the labels there are.
+		{"/labels", url.Values{"label": {fmt.Sprint(lbl.ID), "424242"}}, 422},
+		{"/labels", url.Values{"label": {fmt.Sprint(lbl.ID)}}, 204},
 		{"/status", url.Values{"action": {"snooze"}, "snooze": {"custom"}, "until": {"2001-01-01T10:00"}}, 422},
 		{"/status", url.Values{"action": {"snooze"}, "snooze": {"1h"}}, 204},
 		{"/status", url.Values{"action": {"explode"}}, 400},

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"sendbox/accounts"
-	"sendbox/business"
 	"sendbox/inbox"
 	"sendbox/language"
 	"sendbox/media"
@@ -395,12 +394,8 @@ func (p *Panel) handleReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.FormValue("mode") == "note" {
-		if body == "" {
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("reply.empty"))
-			return
-		}
-		if err := p.Store.AddNote(r.Context(), id, body); err != nil {
-			p.internal(w, r, err)
+		if err := inbox.AddNote(r.Context(), p.Store, id, body); err != nil {
+			p.commandError(w, r, err)
 			return
 		}
 		done(w)
@@ -628,84 +623,73 @@ func (p *Panel) handleSendTemplate(w http.ResponseWriter, r *http.Request) {
 	done(w)
 }
 
+// handleAssign gives the conversation to a person ("me", a user id, or ""
+// for no one) and/or a team (an id, or 0 for none). The details form sends
+// both whenever one changes; the command leaves alone what is unchanged.
 func (p *Panel) handleAssign(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
 		return
 	}
-	s := sessionFrom(r)
-	ctx := r.Context()
+	// htmx sends the CSRF token in a header, so nothing has read the form yet.
+	if err := r.ParseForm(); err != nil {
+		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
+		return
+	}
+	var as inbox.Assignment
 	if v, has := r.PostForm["assignee"]; has {
 		uid := int64(0)
 		if v[0] == "me" {
-			uid = s.User.ID
+			uid = sessionFrom(r).User.ID
 		} else if v[0] != "" {
-			uid, _ = strconv.ParseInt(v[0], 10, 64)
-		}
-		if uid != 0 {
-			u, err := p.Store.UserByID(ctx, uid)
-			if err != nil || !u.Active() || !accounts.Can(u.Role, accounts.Agent) {
+			var err error
+			if uid, err = strconv.ParseInt(v[0], 10, 64); err != nil || uid <= 0 {
 				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_user"))
 				return
 			}
 		}
-		if err := p.Store.Assign(ctx, id, uid); err != nil {
-			p.notFoundOr(w, r, err)
-			return
-		}
+		as.UserID = &uid
 	}
 	if v, has := r.PostForm["team"]; has {
-		tid, _ := strconv.ParseInt(v[0], 10, 64)
-		if tid != 0 {
-			teams, err := p.Store.ListTeams(ctx)
-			if err != nil {
-				p.internal(w, r, err)
-				return
-			}
-			found := false
-			for _, t := range teams {
-				found = found || t.ID == tid
-			}
-			if !found {
-				p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
-				return
-			}
-		}
-		if err := p.Store.SetTeam(ctx, id, tid); err != nil {
-			p.notFoundOr(w, r, err)
+		tid, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil && v[0] != "" || tid < 0 {
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("assign.bad_team"))
 			return
 		}
+		as.TeamID = &tid
+	}
+	if err := inbox.Assign(r.Context(), p.Store, id, as); err != nil {
+		p.commandError(w, r, err)
+		return
 	}
 	done(w)
 }
 
+// handleLabels sets the conversation's labels (the checked label ids).
 func (p *Panel) handleLabels(w http.ResponseWriter, r *http.Request) {
 	id, ok := p.convID(w, r)
 	if !ok {
 		return
 	}
 	r.ParseForm()
-	all, err := p.Store.ListLabels(r.Context())
-	if err != nil {
-		p.internal(w, r, err)
-		return
-	}
-	known := map[int64]bool{}
-	for _, l := range all {
-		known[l.ID] = true
-	}
 	var ids []int64
 	for _, v := range r.PostForm["label"] {
-		if lid, err := strconv.ParseInt(v, 10, 64); err == nil && known[lid] {
-			ids = append(ids, lid)
+		lid, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			p.fail(w, r, http.StatusUnprocessableEntity, p.T("labels.unknown"))
+			return
 		}
+		ids = append(ids, lid)
 	}
-	if err := p.Store.SetConversationLabels(r.Context(), id, ids); err != nil {
-		p.notFoundOr(w, r, err)
+	if err := inbox.SetLabels(r.Context(), p.Store, id, ids); err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)
 }
+
+// panelStatuses are the status buttons' actions.
+var panelStatuses = map[string]string{"resolve": "resolved", "reopen": "open", "pending": "pending"}
 
 // handleStatus resolves, reopens, marks pending or snoozes a conversation.
 func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -713,41 +697,67 @@ func (p *Panel) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var status string
-	var until time.Time
-	now := time.Now()
-	switch r.PostFormValue("action") {
-	case "resolve":
-		status = "resolved"
-	case "reopen":
-		status = "open"
-	case "pending":
-		status = "pending"
-	case "snooze":
-		status = "snoozed"
-		prof, err := business.Load(r.Context(), p.Store)
-		if err != nil {
-			p.internal(w, r, err)
-			return
-		}
-		until, err = inbox.SnoozeUntil(prof, r.PostFormValue("snooze"), r.PostFormValue("until"), now)
-		switch {
-		case errors.Is(err, inbox.ErrSnoozeNeverOpen):
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.never_open"))
-			return
-		case err != nil:
-			p.fail(w, r, http.StatusUnprocessableEntity, p.T("snooze.bad_time"))
-			return
-		}
+	var err error
+	action := r.PostFormValue("action")
+	switch status, ok := panelStatuses[action]; {
+	case ok:
+		err = inbox.SetStatus(r.Context(), p.Store, id, status)
+	case action == "snooze":
+		_, err = inbox.SnoozeConversation(r.Context(), p.Store, id,
+			inbox.Snooze{Choice: r.PostFormValue("snooze"), Custom: r.PostFormValue("until")})
 	default:
 		p.fail(w, r, http.StatusBadRequest, p.T("error.bad_request"))
 		return
 	}
-	if err := p.Store.SetStatus(r.Context(), id, status, until); err != nil {
-		p.notFoundOr(w, r, err)
+	if err != nil {
+		p.commandError(w, r, err)
 		return
 	}
 	done(w)
+}
+
+// commandError answers an inbox command's refusal in the panel's words
+// (422; 400 for a status or state no button of the panel sends), a missing
+// conversation or contact with 404, anything else 500.
+func (p *Panel) commandError(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *inbox.InputError
+	if errors.As(err, &ie) {
+		status := http.StatusUnprocessableEntity
+		if ie.Code == inbox.CodeInvalidState || ie.Code == inbox.CodeInvalidStatus {
+			status = http.StatusBadRequest
+		}
+		p.fail(w, r, status, p.inputMessage(ie))
+		return
+	}
+	p.notFoundOr(w, r, err)
+}
+
+// inputMessage words a command's refusal for the panel; codes without
+// words of their own show the command's message.
+func (p *Panel) inputMessage(e *inbox.InputError) string {
+	switch e.Code {
+	case inbox.CodeInvalidAssignee:
+		return p.T("assign.bad_user")
+	case inbox.CodeInvalidTeam:
+		return p.T("assign.bad_team")
+	case inbox.CodeSnoozePast, inbox.CodeInvalidSnooze:
+		return p.T("snooze.bad_time")
+	case inbox.CodeSnoozeTooFar:
+		return p.T("snooze.too_far")
+	case inbox.CodeSnoozeNeverOpen:
+		return p.T("snooze.never_open")
+	case inbox.CodeUnknownLabel:
+		return p.T("labels.unknown")
+	case inbox.CodeEmptyNote:
+		return p.T("reply.empty")
+	case inbox.CodeNoteTooLong:
+		return p.T("reply.note_too_long")
+	case inbox.CodeNotesTooLong:
+		return p.T("contacts.notes_too_long")
+	case inbox.CodeInvalidStatus, inbox.CodeInvalidState, inbox.CodeInvalidConsent:
+		return p.T("error.bad_request")
+	}
+	return e.Message
 }
 
 // handleMedia serves a message's file to the panel.
