@@ -256,10 +256,12 @@ func template(to, name, lang, caller string, params map[string]string) map[strin
 	return map[string]any{"to": to, "type": "template", "template": tpl, "biz_opaque_callback_data": caller}
 }
 
-// TestSendingResumesAfterCrash queues 1,200 messages at 100 msgs/s, kills
-// sendbox with SIGKILL mid-drain, restarts it, and measures how soon after
-// /readyz sending resumes and how long the rest takes; every message must
-// reach Meta exactly once and be recorded with Meta's id.
+// TestSendingResumesAfterCrash queues 1,200 messages at 100 msgs/s, a third
+// in each sending lane (person, transactional, bulk: each has its own
+// consumer to take back after the crash), kills sendbox with SIGKILL
+// mid-drain, restarts it, and measures how soon after /readyz sending
+// resumes and how long the rest takes; every message must reach Meta
+// exactly once and be recorded with Meta's id, in its lane.
 func TestSendingResumesAfterCrash(t *testing.T) {
 	const mps, n = 100, 1200
 	meta := newStandIn(t, mps)
@@ -281,6 +283,12 @@ func TestSendingResumesAfterCrash(t *testing.T) {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				req := template(fmt.Sprintf("+3934%08d", i/4), "hello_world", "en_US", fmt.Sprintf("m%d", i), nil)
+				switch i % 3 {
+				case 0:
+					req["person"] = true
+				case 2:
+					req["lane"] = "bulk"
+				}
 				if code, b := api(t, p, key, "POST", "/api/v1/messages", req); code != 202 {
 					t.Errorf("queue %d: %d %s", i, code, b)
 					return
@@ -338,6 +346,9 @@ func TestSendingResumesAfterCrash(t *testing.T) {
 			if w := meta.wamids(c); !ok || len(w) != 1 || m.WAMID != w[0] || m.Status == store.StateFailed || m.Status == store.StateUncertain {
 				bad = fmt.Sprintf("%s: %s %q, Meta gave %v", c, m.Status, m.WAMID, w)
 				break
+			}
+			if lane := []string{"person", "transactional", "bulk"}[i%3]; m.Lane != lane {
+				t.Fatalf("%s is in the %q lane, want %q", c, m.Lane, lane)
 			}
 		}
 		if bad == "" {

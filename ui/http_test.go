@@ -446,7 +446,7 @@ func TestEveryStringExists(t *testing.T) {
 		"bot.":             {store.BotOn, store.BotOff, store.BotPaused, "on_hint", "off_hint", "paused_hint"},
 		"via.":             {"words", "meaning", "both"},
 		"kb.kind_":         {store.KBDocument, store.KBFAQ, store.KBProfile},
-		"contacts.": {"consent_by"},
+		"contacts.":        {"consent_by"},
 	} {
 		for _, v := range values {
 			if _, ok := catalog[prefix+v]; !ok {
