@@ -207,9 +207,10 @@ func (x *Indexer) apply(msgs []jetstream.Msg) {
 			ch.contacts[ev.ContactID] = true
 		case ev.Type == events.KBChanged:
 			ch.kb[ev.DocID] = true
-		case ev.Type == events.ConversationUpdated && !unsearched[ev.Status]:
+		case ev.Type == events.ConversationUpdated && searched[ev.Status]:
 			// Status, labels and assignment are searchable on every
-			// message of the conversation; being read or noted is not.
+			// message of the conversation; who answers it, being read or
+			// noted, and the rest are not.
 			ch.conversations[ev.ConversationID] = true
 		}
 	}
@@ -232,8 +233,14 @@ func (x *Indexer) apply(msgs []jetstream.Msg) {
 	}
 }
 
-// unsearched are conversation changes that no search filter looks at.
-var unsearched = map[string]bool{events.ChangeRead: true, events.ChangeNote: true, events.ChangeAI: true, events.ChangeBot: true}
+// searched are the conversation changes a search filter looks at: they
+// change the status, the labels or the assignee that every message's
+// document carries (an escalation and a handoff reopen the conversation).
+// Any other change re-indexes nothing: the router's decision, recorded on
+// every new conversation, re-indexed each one's messages for no filter. A
+// change that comes to move one of those fields must be added here.
+var searched = map[string]bool{events.ChangeAssigned: true, events.ChangeStatus: true, events.ChangeLabels: true,
+	events.ChangeWoke: true, events.ChangeEscalated: true, events.ChangeHandoff: true}
 
 // refresh loads the changed rows and writes them to the index; rows that
 // are gone (deleted, erased) are removed from it.

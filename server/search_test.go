@@ -186,3 +186,50 @@ func TestSearchAPI(t *testing.T) {
 func textWebhookNamed(wamid, from, name, body string) []byte {
 	return []byte(strings.Replace(string(textWebhook(wamid, from, body, "")), `"name":"Luca"`, fmt.Sprintf(`"name":%q`, name), 1))
 }
+
+// TestOnlySearchedChangesReindex: a change a search filter looks at (the
+// status) re-indexes the conversation's messages; who answers it (recorded
+// for every new conversation) and its team re-index nothing.
+func TestOnlySearchedChangesReindex(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	m, err := a.Store.MessageByWAMID(ctx, inbound(t, a, "393331119911", "Avete il divano in velluto?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexed(t, a)
+	upserts := func() string {
+		_, body := a.Do("GET", "/metrics", nil)
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, `sendbox_search_indexed_total{kind="message",op="upsert"} `) {
+				return line
+			}
+		}
+		return ""
+	}
+	before := upserts()
+	if err := a.Store.SetRouting(ctx, m.ConversationID, store.Routing{To: store.RouteAssistant, Reason: "assistant_on"}); err != nil {
+		t.Fatal(err)
+	}
+	team, err := a.Store.CreateTeam(ctx, "Front desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.SetTeam(ctx, m.ConversationID, team.ID); err != nil {
+		t.Fatal(err)
+	}
+	indexed(t, a)
+	if after := upserts(); after != before {
+		t.Fatalf("routing and team re-indexed messages: %q then %q", before, after)
+	}
+	if err := a.Store.SetStatus(ctx, m.ConversationID, "pending", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	indexed(t, a)
+	if after := upserts(); after == before {
+		t.Fatal("a status change did not re-index the conversation's messages")
+	}
+	if r := searchAPI(t, a, url.Values{"q": {"velluto"}, "status": {"pending"}}); r.Total != 1 {
+		t.Fatalf("the pending conversation's message is not found by status: %+v", r)
+	}
+}
