@@ -74,7 +74,7 @@ func (s *Store) RecordAIReply(ctx context.Context, r *AIReply) (bool, error) {
 	inserted := false
 	err = s.update(ctx, func(t *wtx) error {
 		var id int64
-		err := t.tx.QueryRowContext(ctx, `INSERT INTO ai_replies (conversation_id, inbound_id, message_id, outcome, mode, model,
+		err := t.queryRow(`INSERT INTO ai_replies (conversation_id, inbound_id, message_id, outcome, mode, model,
 			prompt_version, passages, detail, latency_ms, model_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (inbound_id) DO NOTHING RETURNING id`,
 			r.ConversationID, nullID(r.InboundID), nullID(r.MessageID), r.Outcome, r.Mode, r.Model, r.PromptVersion,
@@ -181,7 +181,7 @@ func (s *Store) SetBot(ctx context.Context, convID int64, state, reason string) 
 		data[events.DataReason] = reason
 	}
 	return s.conversationChange(ctx, convID, events.ChangeBot, data, "", func(t *wtx) error {
-		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET bot = ? WHERE id = ?", state, convID)
+		_, err := t.exec("UPDATE conversations SET bot = ? WHERE id = ?", state, convID)
 		return err
 	})
 }
@@ -216,7 +216,7 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 		if e.Urgent {
 			urgent = 1
 		}
-		if _, err := t.tx.ExecContext(ctx, `UPDATE conversations SET bot = CASE WHEN bot = 'off' THEN 'off' ELSE 'paused' END,
+		if _, err := t.exec(`UPDATE conversations SET bot = CASE WHEN bot = 'off' THEN 'off' ELSE 'paused' END,
 			urgent = MAX(urgent, ?), status = CASE WHEN status = 'resolved' THEN status ELSE 'open' END, snoozed_until = NULL,
 			escalation = CASE WHEN escalation = '' THEN ? ELSE escalation END,
 			escalated_at = CASE WHEN ? != '' THEN COALESCE(escalated_at, ?) ELSE escalated_at END,
@@ -239,7 +239,7 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 // ClearUrgent takes the urgent flag off once a person has it in hand.
 func (s *Store) ClearUrgent(ctx context.Context, convID int64) error {
 	return s.conversationChange(ctx, convID, events.ChangeUnurgent, nil, "", func(t *wtx) error {
-		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET urgent = 0 WHERE id = ?", convID)
+		_, err := t.exec("UPDATE conversations SET urgent = 0 WHERE id = ?", convID)
 		return err
 	})
 }

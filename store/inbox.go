@@ -212,7 +212,10 @@ func (s *Store) conversationChange(ctx context.Context, convID int64, kind strin
 	change func(t *wtx) error) error {
 	return s.update(ctx, func(t *wtx) error {
 		var contact int64
-		err := t.tx.QueryRowContext(ctx, "SELECT contact_id FROM conversations WHERE id = ?", convID).Scan(&contact)
+		// Statements prepared once (t.queryRow, t.exec): parsed each time,
+		// they cost more than running, and every new conversation records
+		// the router's decision through here.
+		err := t.queryRow("SELECT contact_id FROM conversations WHERE id = ?", convID).Scan(&contact)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -227,7 +230,7 @@ func (s *Store) conversationChange(ctx context.Context, convID int64, kind strin
 		if err := t.addTimeline(convID, kind, data, body); err != nil {
 			return err
 		}
-		if _, err := t.tx.ExecContext(ctx, "UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
+		if _, err := t.exec("UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
 			return err
 		}
 		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind,
@@ -252,7 +255,7 @@ func routingData(r Routing) map[string]any {
 }
 
 func (t *wtx) setRouting(ctx context.Context, convID int64, r Routing) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE conversations SET routed_to = ?, routed_reason = ?, routed_detail = ?, routed_at = ?
+	_, err := t.exec(`UPDATE conversations SET routed_to = ?, routed_reason = ?, routed_detail = ?, routed_at = ?
 		WHERE id = ?`, r.To, r.Reason, r.Detail, t.now.UnixMilli(), convID)
 	return err
 }
@@ -267,11 +270,11 @@ func (s *Store) Assign(ctx context.Context, convID, userID int64) error {
 	data := map[string]any{events.DataAssignee: userID}
 	return s.conversationChange(ctx, convID, events.ChangeAssigned, data, "", func(t *wtx) error {
 		if userID == 0 {
-			_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET assignee_id = NULL WHERE id = ?", convID)
+			_, err := t.exec("UPDATE conversations SET assignee_id = NULL WHERE id = ?", convID)
 			return err
 		}
 		var name string
-		err := t.tx.QueryRowContext(ctx, "SELECT name FROM users WHERE id = ?", userID).Scan(&name)
+		err := t.queryRow("SELECT name FROM users WHERE id = ?", userID).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("user %d: %w", userID, ErrNotFound)
 		}
@@ -279,7 +282,7 @@ func (s *Store) Assign(ctx context.Context, convID, userID int64) error {
 			return err
 		}
 		data[events.DataAssigneeName] = name
-		_, err = t.tx.ExecContext(ctx, "UPDATE conversations SET assignee_id = ? WHERE id = ?", userID, convID)
+		_, err = t.exec("UPDATE conversations SET assignee_id = ? WHERE id = ?", userID, convID)
 		return err
 	})
 }
@@ -289,11 +292,11 @@ func (s *Store) SetTeam(ctx context.Context, convID, teamID int64) error {
 	data := map[string]any{events.DataTeam: teamID}
 	return s.conversationChange(ctx, convID, events.ChangeTeam, data, "", func(t *wtx) error {
 		if teamID == 0 {
-			_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET team_id = NULL WHERE id = ?", convID)
+			_, err := t.exec("UPDATE conversations SET team_id = NULL WHERE id = ?", convID)
 			return err
 		}
 		var name string
-		err := t.tx.QueryRowContext(ctx, "SELECT name FROM teams WHERE id = ?", teamID).Scan(&name)
+		err := t.queryRow("SELECT name FROM teams WHERE id = ?", teamID).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("team %d: %w", teamID, ErrNotFound)
 		}
@@ -301,7 +304,7 @@ func (s *Store) SetTeam(ctx context.Context, convID, teamID int64) error {
 			return err
 		}
 		data[events.DataTeamName] = name
-		_, err = t.tx.ExecContext(ctx, "UPDATE conversations SET team_id = ? WHERE id = ?", teamID, convID)
+		_, err = t.exec("UPDATE conversations SET team_id = ? WHERE id = ?", teamID, convID)
 		return err
 	})
 }
@@ -324,7 +327,7 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 	}
 	return s.conversationChange(ctx, convID, events.ChangeStatus, data, "", func(t *wtx) error {
 		// Resolving takes the urgent flag off: the matter is settled.
-		if _, err := t.tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?,
+		if _, err := t.exec(`UPDATE conversations SET status = ?, snoozed_until = ?,
 			urgent = CASE WHEN ? = 'resolved' THEN 0 ELSE urgent END WHERE id = ?`,
 			status, ms(snoozeUntil), status, convID); err != nil {
 			return err
@@ -348,7 +351,7 @@ func (s *Store) SetStatus(ctx context.Context, convID int64, status string, snoo
 func (s *Store) SetConversationLanguage(ctx context.Context, convID int64, lang string) error {
 	data := map[string]any{events.DataLanguage: lang}
 	return s.conversationChange(ctx, convID, events.ChangeLanguage, data, "", func(t *wtx) error {
-		_, err := t.tx.ExecContext(ctx, "UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
+		_, err := t.exec("UPDATE conversations SET language_chosen = ? WHERE id = ?", lang, convID)
 		return err
 	})
 }
@@ -402,11 +405,11 @@ func (s *Store) DeleteLabel(ctx context.Context, id int64) error {
 func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelIDs []int64) error {
 	data := map[string]any{}
 	return s.conversationChange(ctx, convID, events.ChangeLabels, data, "", func(t *wtx) error {
-		if _, err := t.tx.ExecContext(ctx, "DELETE FROM conversation_labels WHERE conversation_id = ?", convID); err != nil {
+		if _, err := t.exec("DELETE FROM conversation_labels WHERE conversation_id = ?", convID); err != nil {
 			return err
 		}
 		for _, l := range labelIDs {
-			if _, err := t.tx.ExecContext(ctx, `INSERT OR IGNORE INTO conversation_labels (conversation_id, label_id)
+			if _, err := t.exec(`INSERT OR IGNORE INTO conversation_labels (conversation_id, label_id)
 				SELECT ?, id FROM labels WHERE id = ?`, convID, l); err != nil {
 				return err
 			}
