@@ -225,7 +225,7 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 			return err
 		}
 		if e.Routing != nil {
-			if err := t.setRouting(ctx, convID, *e.Routing); err != nil {
+			if err := t.setRouting(convID, *e.Routing); err != nil {
 				return err
 			}
 		}

@@ -210,39 +210,46 @@ func (t *wtx) addTimeline(convID int64, kind string, data map[string]any, body s
 // transaction. change may complete data (the names of what it set).
 func (s *Store) conversationChange(ctx context.Context, convID int64, kind string, data map[string]any, body string,
 	change func(t *wtx) error) error {
-	return s.update(ctx, func(t *wtx) error {
-		var contact int64
-		// Statements prepared once (t.queryRow, t.exec): parsed each time,
-		// they cost more than running, and every new conversation records
-		// the router's decision through here.
-		err := t.queryRow("SELECT contact_id FROM conversations WHERE id = ?", convID).Scan(&contact)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
+	return s.update(ctx, func(t *wtx) error { return t.conversationChange(convID, kind, data, body, change) })
+}
+
+// conversationChange is Store.conversationChange in a transaction.
+func (t *wtx) conversationChange(convID int64, kind string, data map[string]any, body string, change func(t *wtx) error) error {
+	var contact int64
+	// Statements prepared once (t.queryRow, t.exec): parsed each time,
+	// they cost more than running, and every new conversation records
+	// the router's decision through here.
+	err := t.queryRow("SELECT contact_id FROM conversations WHERE id = ?", convID).Scan(&contact)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if change != nil {
+		if err := change(t); err != nil {
 			return err
 		}
-		if change != nil {
-			if err := change(t); err != nil {
-				return err
-			}
-		}
-		if err := t.addTimeline(convID, kind, data, body); err != nil {
-			return err
-		}
-		if _, err := t.exec("UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
-			return err
-		}
-		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind,
-			Data: data})
-	})
+	}
+	if err := t.addTimeline(convID, kind, data, body); err != nil {
+		return err
+	}
+	if _, err := t.exec("UPDATE conversations SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), convID); err != nil {
+		return err
+	}
+	return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact, Status: kind,
+		Data: data})
 }
 
 // SetRouting records who answers a conversation now and why. The router
-// calls it only when the decision changed.
+// calls it only when the decision changed: on every new conversation,
+// from several screening workers at once, so it is written in a group
+// commit.
 func (s *Store) SetRouting(ctx context.Context, convID int64, r Routing) error {
-	return s.conversationChange(ctx, convID, events.ChangeRouted, routingData(r), "", func(t *wtx) error {
-		return t.setRouting(ctx, convID, r)
+	return s.grouped(ctx, func(t *wtx) error {
+		return t.conversationChange(convID, events.ChangeRouted, routingData(r), "", func(t *wtx) error {
+			return t.setRouting(convID, r)
+		})
 	})
 }
 
@@ -254,7 +261,7 @@ func routingData(r Routing) map[string]any {
 	return data
 }
 
-func (t *wtx) setRouting(ctx context.Context, convID int64, r Routing) error {
+func (t *wtx) setRouting(convID int64, r Routing) error {
 	_, err := t.exec(`UPDATE conversations SET routed_to = ?, routed_reason = ?, routed_detail = ?, routed_at = ?
 		WHERE id = ?`, r.To, r.Reason, r.Detail, t.now.UnixMilli(), convID)
 	return err

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
-	"time"
 
 	"sendbox/events"
 )
@@ -47,108 +45,14 @@ func (s *Store) QueueOutbound(ctx context.Context, in OutboundInput) (*Message, 
 	if in.WaID == "" && in.UserID == "" {
 		return nil, false, errors.New("queue outbound: no recipient")
 	}
-	c := &queueCall{ctx: ctx, in: in, done: make(chan queueResult, 1)}
-	g := &s.queueGroup
-	g.mu.Lock()
-	g.pending = append(g.pending, c)
-	lead := !g.leading
-	g.leading = true
-	g.mu.Unlock()
-	for {
-		if lead {
-			s.leadQueueBatch()
-		}
-		r := <-c.done
-		if r.lead {
-			lead = true
-			continue
-		}
-		return r.msg, r.created, r.err
-	}
-}
-
-// queueGroup is the group commit of QueueOutbound. One caller at a time
-// leads: it writes the calls pending when it starts, answers them, and
-// hands the lead to the oldest call left, or gives it up when none is
-// left (so pending is empty whenever no one leads).
-type queueGroup struct {
-	mu      sync.Mutex // guards pending and leading
-	pending []*queueCall
-	leading bool
-}
-
-type queueCall struct {
-	ctx  context.Context
-	in   OutboundInput
-	done chan queueResult // buffered: a leader never waits on it
-}
-
-type queueResult struct {
-	msg     *Message
-	created bool
-	err     error
-	lead    bool // not a result: the caller leads the next group
-}
-
-// maxQueueGroup bounds one group commit, so that its callers' wait stays short.
-const maxQueueGroup = 256
-
-// leadQueueBatch writes one group of pending calls and answers them.
-func (s *Store) leadQueueBatch() {
-	g := &s.queueGroup
-	g.mu.Lock()
-	n := min(len(g.pending), maxQueueGroup)
-	batch := append([]*queueCall(nil), g.pending[:n]...)
-	g.pending = append(g.pending[:0], g.pending[n:]...)
-	g.mu.Unlock()
-
-	results := make([]queueResult, len(batch))
-	// Not a caller's context: the group is theirs together. A caller gone
-	// meanwhile is skipped; its API client retries with its idempotency key.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := s.update(ctx, func(t *wtx) error {
-		for i, c := range batch {
-			if err := c.ctx.Err(); err != nil {
-				results[i].err = err
-				continue
-			}
-			// The group's transaction is the leader's; each message is its caller's.
-			t.actor = events.ActorFrom(c.ctx)
-			if _, err := t.exec("SAVEPOINT queue_one"); err != nil {
-				return err
-			}
-			msg, created, err := t.queueOne(c.in)
-			if err != nil {
-				// One call's error is its own; the others still commit.
-				if _, rerr := t.exec("ROLLBACK TO queue_one"); rerr != nil {
-					return errors.Join(err, rerr)
-				}
-				results[i].err = err
-			} else {
-				results[i].msg, results[i].created = msg, created
-			}
-			if _, err := t.exec("RELEASE queue_one"); err != nil {
-				return err
-			}
-		}
-		return nil
+	var msg *Message
+	var created bool
+	err := s.grouped(ctx, func(t *wtx) error {
+		var err error
+		msg, created, err = t.queueOne(in)
+		return err
 	})
-	cancel()
-	for i, c := range batch {
-		if err != nil {
-			results[i] = queueResult{err: err}
-		}
-		c.done <- results[i]
-	}
-	g.mu.Lock()
-	if len(g.pending) == 0 {
-		g.leading = false
-		g.mu.Unlock()
-		return
-	}
-	next := g.pending[0]
-	g.mu.Unlock()
-	next.done <- queueResult{lead: true}
+	return msg, created, err
 }
 
 // queueOne writes one outbound message in the group's transaction.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -81,5 +82,72 @@ func TestQueueOutboundGroups(t *testing.T) {
 	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM outbox WHERE subject = ?", events.SubjectSend).Scan(&jobs)
 	if want := len(seen) + len(byKey); stored != want || jobs != want {
 		t.Errorf("stored %d messages and %d send jobs, want %d of each", stored, jobs, want)
+	}
+}
+
+// TestGroupedRoutingAndSends: the router's decisions share the group
+// commit with queued messages; each keeps its own outcome (a conversation
+// that does not exist fails alone), its own actor, its timeline row and
+// its event, written once.
+func TestGroupedRoutingAndSends(t *testing.T) {
+	s := openTest(t)
+	bg := context.Background()
+	var convs []int64
+	for i := range 40 {
+		m := queue(t, s, fmt.Sprintf("39344%06d", i), "hello")
+		convs = append(convs, m.ConversationID)
+	}
+	const missing = 987654
+	var wg sync.WaitGroup
+	errs := make([]error, len(convs)+1)
+	for i, id := range append(convs, missing) {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			ctx := events.WithActor(bg, events.Flow(int64(i+1), fmt.Sprint("flow ", i)))
+			errs[i] = s.SetRouting(ctx, id, Routing{To: RouteAssistant, Reason: "assistant_on"})
+		}()
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.QueueOutbound(bg, OutboundInput{PhoneNumberID: "pn1", WaID: fmt.Sprintf("39355%06d", i),
+				Type: "text", Text: "x", Payload: []byte(`{}`)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if !errors.Is(errs[len(convs)], ErrNotFound) {
+		t.Fatalf("routing a missing conversation: %v", errs[len(convs)])
+	}
+	routed := map[int64]events.Event{}
+	for _, ev := range outboxEvents(t, s) {
+		if ev.Type == events.ConversationUpdated && ev.Status == events.ChangeRouted {
+			if _, dup := routed[ev.ConversationID]; dup {
+				t.Fatalf("conversation %d routed twice", ev.ConversationID)
+			}
+			routed[ev.ConversationID] = ev
+		}
+	}
+	for i, id := range convs {
+		if errs[i] != nil {
+			t.Fatalf("routing %d: %v", id, errs[i])
+		}
+		c, err := s.ConversationByID(bg, id)
+		if err != nil || c.Routing == nil || c.Routing.To != RouteAssistant {
+			t.Fatalf("conversation %d routing %+v %v", id, c.Routing, err)
+		}
+		if ev := routed[id]; ev.Actor.Kind != events.ActorFlow || ev.Actor.ID != int64(i+1) {
+			t.Errorf("conversation %d routed by %+v, want flow %d", id, ev.Actor, i+1)
+		}
+		rows, _ := s.ConversationEvents(bg, id)
+		n := 0
+		for _, r := range rows {
+			if r.Kind == events.ChangeRouted {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("conversation %d has %d routing rows", id, n)
+		}
 	}
 }

@@ -38,8 +38,9 @@ type Store struct {
 	ingest    *ingestStmts
 	stmts     stmtCache
 	templates templateCache
-	// queueGroup gathers concurrent QueueOutbound calls into one transaction.
-	queueGroup queueGroup
+	// group gathers concurrent hot writes (QueueOutbound, SetRouting)
+	// into one transaction.
+	group group
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
