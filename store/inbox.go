@@ -247,9 +247,22 @@ func (t *wtx) conversationChange(convID int64, kind string, data map[string]any,
 // commit.
 func (s *Store) SetRouting(ctx context.Context, convID int64, r Routing) error {
 	return s.grouped(ctx, func(t *wtx) error {
-		return t.conversationChange(convID, events.ChangeRouted, routingData(r), "", func(t *wtx) error {
-			return t.setRouting(convID, r)
-		})
+		// conversationChange's three statements on the conversation in one.
+		var contact int64
+		err := t.queryRow(`UPDATE conversations SET routed_to = ?1, routed_reason = ?2, routed_detail = ?3, routed_at = ?4,
+			updated_at = ?4 WHERE id = ?5 RETURNING contact_id`, r.To, r.Reason, r.Detail, t.now.UnixMilli(), convID).Scan(&contact)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		data := routingData(r)
+		if err := t.addTimeline(convID, events.ChangeRouted, data, ""); err != nil {
+			return err
+		}
+		return t.emit(events.Event{Type: events.ConversationUpdated, ConversationID: convID, ContactID: contact,
+			Status: events.ChangeRouted, Data: data})
 	})
 }
 
