@@ -20,8 +20,8 @@ import (
 // relay takes this much rather than the store itself so that the broker's
 // package stays free of SQL: store.Store satisfies it.
 type Outbox interface {
-	// PendingOutbox returns up to limit items after the id after, oldest first.
-	PendingOutbox(ctx context.Context, after int64, limit int) ([]events.Publication, error)
+	// PendingOutbox returns up to limit items, oldest first.
+	PendingOutbox(ctx context.Context, limit int) ([]events.Publication, error)
 	// DeleteOutbox deletes the items up to and including the id upTo.
 	DeleteOutbox(ctx context.Context, upTo int64) error
 	// OutboxLen counts the items waiting.
@@ -32,13 +32,6 @@ type Outbox interface {
 // has acknowledged them. Items carry a deterministic message id, so a
 // publish repeated after a crash is dropped by the broker's dedup window and,
 // past it, by consumers that are idempotent anyway.
-//
-// The deletes are gathered: acknowledged items are trimmed every trimEvery
-// items or trimAfter, and whenever the outbox is found empty. A delete per
-// drain was a write transaction per commit of the store at a thousand
-// messages a second, competing with ingest for the one writer. Until
-// trimmed, an item published already is not read again (the relay keeps
-// where it is); after a crash it is published again, and dropped as above.
 type Relay struct {
 	// Hold, if set, holds publishing while it returns true: the disk is
 	// about to be full, and a write the broker fails for want of space
@@ -48,9 +41,6 @@ type Relay struct {
 
 	outbox    Outbox
 	broker    *Broker
-	sent      int64     // the last item the broker acknowledged and not yet deleted; 0 for none
-	untrimmed int       // how many items that is
-	trimmedAt time.Time // the last trim
 	log       *slog.Logger
 	wake      chan struct{}
 	done      chan struct{}
@@ -102,11 +92,7 @@ func (r *Relay) Run(ctx context.Context) {
 // Done is closed when Run has returned.
 func (r *Relay) Done() <-chan struct{} { return r.done }
 
-const (
-	relayBatch = 512
-	trimEvery  = 2048
-	trimAfter  = 250 * time.Millisecond
-)
+const relayBatch = 512
 
 // guarded drains the outbox; after a panic the next tick tries again.
 func (r *Relay) guarded(ctx context.Context) {
@@ -116,7 +102,7 @@ func (r *Relay) guarded(ctx context.Context) {
 // drain publishes until the outbox is empty or an error stops it.
 func (r *Relay) drain(ctx context.Context) {
 	for ctx.Err() == nil && (r.Hold == nil || !r.Hold()) {
-		items, err := r.outbox.PendingOutbox(ctx, r.sent, relayBatch)
+		items, err := r.outbox.PendingOutbox(ctx, relayBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.log.Error("read outbox", slog.Any("err", err))
@@ -124,17 +110,15 @@ func (r *Relay) drain(ctx context.Context) {
 			return
 		}
 		if len(items) == 0 {
-			r.trim(ctx, true)
 			return
 		}
 		last, err := r.publish(ctx, items)
-		for _, it := range items {
-			if it.ID <= last {
-				r.sent = it.ID
-				r.untrimmed++
+		if last > 0 {
+			if derr := r.outbox.DeleteOutbox(ctx, last); derr != nil {
+				r.log.Error("trim outbox", slog.Any("err", derr))
+				return
 			}
 		}
-		r.trim(ctx, false)
 		if err != nil {
 			r.log.Warn("relay outbox to broker; will retry", slog.Any("err", err))
 			return
@@ -143,25 +127,6 @@ func (r *Relay) drain(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// trim deletes the items the broker acknowledged: now if all is true (the
-// outbox has nothing else), else once enough of them or time has gathered.
-func (r *Relay) trim(ctx context.Context, all bool) {
-	if r.untrimmed == 0 || !all && r.untrimmed < trimEvery && time.Since(r.trimmedAt) < trimAfter {
-		return
-	}
-	if err := r.outbox.DeleteOutbox(ctx, r.sent); err != nil {
-		if ctx.Err() == nil {
-			r.log.Error("trim outbox", slog.Any("err", err))
-		}
-		return
-	}
-	// Every item left is one not published yet, so reading starts from
-	// the first again. It must: SQLite numbers a new row one past the
-	// largest there is, so an outbox trimmed empty numbers from 1 again,
-	// below where the relay was.
-	r.sent, r.untrimmed, r.trimmedAt = 0, 0, time.Now()
 }
 
 // publish sends items asynchronously and returns the id of the last item of

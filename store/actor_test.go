@@ -13,7 +13,7 @@ import (
 // outboxEvents decodes the domain events waiting in the outbox, by subject.
 func outboxEvents(t *testing.T, s *Store) []events.Event {
 	t.Helper()
-	items, err := s.PendingOutbox(context.Background(), 0, 10000)
+	items, err := s.PendingOutbox(context.Background(), 10000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -418,9 +418,9 @@ func (t *wtx) applyEarlyStatuses(wamid string) error {
 	return nil
 }
 
-// PendingOutbox returns up to limit outbox items after the id after, in order.
-func (s *Store) PendingOutbox(ctx context.Context, after int64, limit int) ([]events.Publication, error) {
-	rows, err := s.cachedQuery(ctx, "SELECT id, subject, msg_id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+// PendingOutbox returns up to limit outbox items in order.
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]events.Publication, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, subject, msg_id, payload FROM outbox ORDER BY id LIMIT ?", limit)
 	if err != nil {
 		return nil, err
 	}

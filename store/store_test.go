@@ -178,7 +178,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if err != nil || created || b.ID != a.ID {
 		t.Fatalf("second call: %v %v %d/%d", err, created, b.ID, a.ID)
 	}
-	items, _ := s.PendingOutbox(ctx, 0, 100)
+	items, _ := s.PendingOutbox(ctx, 100)
 	sends := 0
 	for _, it := range items {
 		if it.Subject == events.SubjectSend {
@@ -384,7 +384,7 @@ func TestEraseContact(t *testing.T) {
 	if _, err := s.EraseContact(ctx, c.ID); err != ErrNotFound {
 		t.Fatalf("second erasure: %v", err)
 	}
-	items, _ := s.PendingOutbox(ctx, 0, 1000)
+	items, _ := s.PendingOutbox(ctx, 1000)
 	var deleted, erased int
 	for _, it := range items {
 		switch it.Subject {
