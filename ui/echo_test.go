@@ -36,9 +36,13 @@ func TestThreadShowsBusinessAppEcho(t *testing.T) {
 		"text": map[string]string{"body": "Le mando le misure"}, "person": true}); code != http.StatusAccepted {
 		t.Fatalf("send: %d %s", code, resp)
 	}
+	if code, resp := a.Do("POST", "/api/v1/conversations/"+itoa(m.ConversationID)+"/notes",
+		map[string]any{"body": "Cliente interessata al blu"}); code != http.StatusCreated {
+		t.Fatalf("note: %d %s", code, resp)
+	}
 	_, page := owner.get("/inbox/" + itoa(m.ConversationID))
 	for _, want := range []string{"Sì, in blu notte, venga a vederlo", "Sent from the WhatsApp Business app",
-		"Le mando le misure", "Sent by a person, through the API"} {
+		"Le mando le misure", "Sent by a person, through the API", "Private note by API key test"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the thread lacks %q", want)
 		}

@@ -463,10 +463,16 @@ func (p *Panel) timelineText(e store.ConversationEvent) string {
 	return timeline.Text(timeline.Row{Kind: e.Kind, Actor: e.Actor, Data: e.Data, Body: e.Body}, p.words)
 }
 
-// actorName is who a note is by: the person, or the assistant.
+// actorName is who a note is by, as the end of "Private note by …": the
+// person, the assistant, an API key or a flow by its name.
 func (p *Panel) actorName(e store.ConversationEvent) string {
-	if e.Actor.Kind == events.ActorAssistant {
+	switch e.Actor.Kind {
+	case events.ActorAssistant:
 		return p.T("thread.assistant")
+	case events.ActorAPIKey:
+		return p.T("thread.by_api_key", e.Actor.Name)
+	case events.ActorFlow:
+		return p.T("thread.by_flow", e.Actor.Name)
 	}
 	return timeline.ActorName(e.Actor, p.words)
 }
