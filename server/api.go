@@ -375,12 +375,7 @@ func (a *Server) handleGetContact(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := a.Store.ContactWithTags(r.Context(), id)
-	if err != nil {
-		a.notFoundOr(w, r, err, "contact")
-		return
-	}
-	writeJSON(w, http.StatusOK, one[*store.Contact]{c})
+	a.writeContact(w, r, http.StatusOK, id)
 }
 
 // handleMedia serves a message's stored media file.
