@@ -64,9 +64,12 @@ type Request struct {
 	Message        whatsapp.OutboundMessage
 	IdempotencyKey string
 	AuthorID       int64 // the agent sending from the panel
-	// Lane is the sending lane (events.Lane*). A message with an AuthorID
-	// is a person's, in the person lane; otherwise "" is transactional.
-	// Only a message in the person lane pauses the assistant.
+	// Person says a person wrote it without naming a user (an agent in a
+	// CRM, through the API).
+	Person bool
+	// Lane is the sending lane (events.Lane*). A person's message (an
+	// AuthorID or Person) is in the person lane; otherwise "" is
+	// transactional. Only a message in the person lane pauses the assistant.
 	Lane  string
 	Media *store.Media // the file sent, kept for the thread
 }
@@ -86,9 +89,9 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 	}
 	lane := req.Lane
 	switch {
-	case req.AuthorID != 0 && (lane == "" || lane == events.LanePerson):
+	case (req.AuthorID != 0 || req.Person) && (lane == "" || lane == events.LanePerson):
 		lane = events.LanePerson
-	case req.AuthorID != 0:
+	case req.AuthorID != 0 || req.Person:
 		return nil, false, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
 			Message: fmt.Sprintf("a message a person wrote goes in the %q lane, not %q", events.LanePerson, lane)}
 	case lane == "":

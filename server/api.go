@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/media"
 	"sendbox/outbound"
@@ -84,15 +83,6 @@ func (a *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_header", "Idempotency-Key is longer than 255 characters")
 		return
 	}
-	lane := req.Lane
-	if req.Person || req.AuthorUserID != 0 {
-		if lane != "" && lane != events.LanePerson {
-			writeFieldError(w, http.StatusUnprocessableEntity, "invalid_lane", "lane",
-				fmt.Sprintf("a message a person wrote goes in the %q lane, not %q", events.LanePerson, lane))
-			return
-		}
-		lane = events.LanePerson
-	}
 	if req.AuthorUserID != 0 {
 		u, err := a.Store.UserByID(r.Context(), req.AuthorUserID)
 		switch {
@@ -106,7 +96,7 @@ func (a *Server) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	msg, created, err := a.Outbound.Enqueue(r.Context(), outbound.Request{Message: req.OutboundMessage, IdempotencyKey: key,
-		AuthorID: req.AuthorUserID, Lane: lane})
+		AuthorID: req.AuthorUserID, Person: req.Person, Lane: req.Lane})
 	var ve *whatsapp.ValidationError
 	var we *outbound.WindowError
 	var ce *outbound.ConsentError

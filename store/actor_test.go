@@ -122,7 +122,7 @@ func TestAgentReplyPauseIsAnEvent(t *testing.T) {
 	ctx := events.WithActor(bg, events.User(u.ID, u.Name))
 	for i := range 2 {
 		if _, _, err := s.QueueOutbound(ctx, OutboundInput{PhoneNumberID: "pn1", WaID: "391", Type: "text", Text: "reply",
-			Payload: []byte(`{}`), AuthorID: u.ID, IdempotencyKey: fmt.Sprint("reply", i)}); err != nil {
+			Payload: []byte(`{}`), AuthorID: u.ID, Lane: events.LanePerson, IdempotencyKey: fmt.Sprint("reply", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}

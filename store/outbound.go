@@ -23,9 +23,9 @@ type OutboundInput struct {
 	Payload        []byte // the send request in Meta's shape
 	IdempotencyKey string // the API client's key; "" for none
 	AuthorID       int64  // the agent who sent it from the panel; 0 for the API
-	// Lane is the sending lane (events.Lane*; "" is person with an
-	// AuthorID, else transactional). A message in the person lane pauses
-	// the assistant, whoever sent it.
+	// Lane is the sending lane (events.Lane*; "" is transactional), which
+	// outbound.Service decides. A message in the person lane pauses the
+	// assistant, whoever sent it.
 	Lane string
 	// Media is a file sent from the panel, kept so the thread can show it.
 	Media *Media
@@ -89,10 +89,7 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 		mediaState = "stored"
 	}
 	lane := in.Lane
-	switch {
-	case lane == "" && in.AuthorID != 0:
-		lane = events.LanePerson
-	case lane == "":
+	if lane == "" {
 		lane = events.LaneTransactional
 	}
 	if !events.ValidLane(lane) {

@@ -90,7 +90,7 @@ func TestTimelineRowsSayWhatChanged(t *testing.T) {
 			`{"bot":"on"}`, "The API key crm switched the assistant on"},
 		{"paused by a reply", func() error {
 			_, _, err := s.QueueOutbound(byMaria, OutboundInput{PhoneNumberID: "pn1", WaID: "391", Type: "text", Text: "hi",
-				Payload: []byte(`{}`), AuthorID: maria.ID})
+				Payload: []byte(`{}`), AuthorID: maria.ID, Lane: events.LanePerson})
 			return err
 		}, events.ChangeBot, events.User(maria.ID, "Maria"), `{"bot":"paused","reason":"agent_replied"}`,
 			"Maria replied to the customer: the assistant paused"},
