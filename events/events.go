@@ -9,7 +9,10 @@
 // webhook log): a name here may change, its value never.
 package events
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Streams. Each holds the subjects under one prefix (SubjectsInbound…).
 const (
@@ -74,7 +77,7 @@ func Lanes() []string { return []string{LanePerson, LaneTransactional, LaneBulk}
 
 // ValidLane reports whether lane is one of Lanes.
 func ValidLane(lane string) bool {
-	return lane == LanePerson || lane == LaneTransactional || lane == LaneBulk
+	return slices.Contains(Lanes(), lane)
 }
 
 // SendSubject returns the subject of a lane's send jobs; an unknown lane

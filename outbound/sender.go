@@ -118,12 +118,12 @@ const (
 // laneConsumers are the lanes' durable consumers on the OUTBOUND stream.
 // Person replies are few: a small window of them in flight is plenty.
 var laneConsumers = [numLanes]struct {
-	durable, subject string
-	maxAckPending    int
+	lane, durable string // the lane's name (its subject is events.SendSubject's)
+	maxAckPending int
 }{
-	lanePerson:        {"sender-person", events.SubjectSendPerson, 1000},
-	laneTransactional: {"sender", events.SubjectSend, 20000}, // every send's consumer before lanes
-	laneBulk:          {"sender-bulk", events.SubjectSendBulk, 20000},
+	lanePerson:        {events.LanePerson, "sender-person", 1000},
+	laneTransactional: {events.LaneTransactional, "sender", 20000}, // every send's consumer before lanes
+	laneBulk:          {events.LaneBulk, "sender-bulk", 20000},
 }
 
 type job struct {
@@ -216,7 +216,7 @@ func (s *Sender) Start(ctx context.Context) error {
 			AckWait:       60 * time.Second,
 			MaxAckPending: lc.maxAckPending,
 			MaxDeliver:    -1,
-			FilterSubject: lc.subject,
+			FilterSubject: events.SendSubject(lc.lane),
 		})
 		if err != nil {
 			return err
@@ -243,17 +243,15 @@ func (s *Sender) Start(ctx context.Context) error {
 		s.cc[lane], err = cons[lane].Consume(func(m jetstream.Msg) { s.receive(lane, m) },
 			jetstream.PullMaxMessages(min(1000, laneConsumers[lane].maxAckPending)), jetstream.PullExpiry(embed.PullExpiry),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-				s.Log.Debug("sender consumer", slog.String("lane", laneNames[lane]), slog.Any("err", err))
+				s.Log.Debug("sender consumer", slog.String("lane", laneConsumers[lane].lane), slog.Any("err", err))
 			}))
 		if err != nil {
 			s.Stop()
-			return fmt.Errorf("consume outbound %s lane: %w", laneNames[lane], err)
+			return fmt.Errorf("consume outbound %s lane: %w", laneConsumers[lane].lane, err)
 		}
 	}
 	return nil
 }
-
-var laneNames = [numLanes]string{lanePerson: events.LanePerson, laneTransactional: events.LaneTransactional, laneBulk: events.LaneBulk}
 
 // Stop stops taking jobs, lets in-flight Graph calls finish and records
 // their outcomes. Jobs still waiting are released to be redelivered at the
