@@ -180,9 +180,9 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 			language_detected = ?8,
 			updated_at = ?5
 			WHERE id = ?6`},
-		{&st.applyEdit, `UPDATE messages SET text = ?, edited_at = ? WHERE wamid = ? AND direction = 'inbound'
+		{&st.applyEdit, `UPDATE messages SET text = ?, edited_at = ? WHERE wamid = ? AND direction = ?
 			RETURNING id, conversation_id, contact_id`},
-		{&st.applyRevoke, `UPDATE messages SET revoked_at = ? WHERE wamid = ? AND direction = 'inbound'
+		{&st.applyRevoke, `UPDATE messages SET revoked_at = ? WHERE wamid = ? AND direction = ?
 			RETURNING id, conversation_id, contact_id`},
 		{&st.insertStatus, `INSERT INTO statuses (wamid, status, ts, recipient_id, error_code, error_title, error_detail,
 			pricing_category, pricing_type, raw, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -355,12 +355,7 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	if m.WAMID == "" {
 		return errors.New("message without id")
 	}
-	var one int
-	switch err := t.stmt(t.st.msgExists).QueryRowContext(t.ctx, m.WAMID).Scan(&one); {
-	case err == nil:
-		res.Duplicates++
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
+	if seen, err := t.seen(m.WAMID, res); seen || err != nil {
 		return err
 	}
 	ts := m.Timestamp
@@ -438,12 +433,11 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 			return fmt.Errorf("update conversation: %w", err)
 		}
 	}
-	if err := t.effect(m); err != nil {
+	if err := t.effect(m, Inbound); err != nil {
 		return err
 	}
 	if m.MediaID != "" {
-		job, _ := json.Marshal(events.Event{Type: events.JobMediaDownload, MessageID: msgID, At: t.now})
-		if err := t.job(events.SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job); err != nil {
+		if err := t.mediaJob(msgID); err != nil {
 			return err
 		}
 	}
@@ -497,15 +491,18 @@ func (t *wtx) contact(m *InboundMessage, ts time.Time) (id int64, created bool, 
 	return id, false, nil
 }
 
-func (t *wtx) effect(m *InboundMessage) error {
+// effect applies what m does to an earlier message of the same direction
+// (a customer edits theirs, the business its own, from the app), or to the
+// customer's number.
+func (t *wtx) effect(m *InboundMessage, direction string) error {
 	var row *sql.Row
 	switch m.Effect {
 	case EffectEdit:
-		row = t.stmt(t.st.applyEdit).QueryRowContext(t.ctx, m.Text, t.now.UnixMilli(), m.RelatedWAMID)
+		row = t.stmt(t.st.applyEdit).QueryRowContext(t.ctx, m.Text, t.now.UnixMilli(), m.RelatedWAMID, direction)
 	case EffectRevoke:
-		row = t.stmt(t.st.applyRevoke).QueryRowContext(t.ctx, t.now.UnixMilli(), m.RelatedWAMID)
+		row = t.stmt(t.st.applyRevoke).QueryRowContext(t.ctx, t.now.UnixMilli(), m.RelatedWAMID, direction)
 	case EffectNumberChanged:
-		if m.NewWaID == "" || m.WaID == "" {
+		if m.NewWaID == "" || m.WaID == "" || direction != Inbound {
 			return nil
 		}
 		var id int64
@@ -653,12 +650,7 @@ func (t *wtx) echo(m *InboundMessage, res *IngestResult) error {
 	if m.WAMID == "" {
 		return errors.New("echo without id")
 	}
-	var one int
-	switch err := t.stmt(t.st.msgExists).QueryRowContext(t.ctx, m.WAMID).Scan(&one); {
-	case err == nil:
-		res.Duplicates++
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
+	if seen, err := t.seen(m.WAMID, res); seen || err != nil {
 		return err
 	}
 	ts := m.Timestamp
@@ -695,7 +687,7 @@ func (t *wtx) echo(m *InboundMessage, res *IngestResult) error {
 			return err
 		}
 	}
-	if err := t.echoEffect(m); err != nil {
+	if err := t.effect(m, Outbound); err != nil {
 		return err
 	}
 	if !m.Silent || m.Effect != "" {
@@ -704,33 +696,30 @@ func (t *wtx) echo(m *InboundMessage, res *IngestResult) error {
 		}
 	}
 	if m.MediaID != "" {
-		job, _ := json.Marshal(events.Event{Type: events.JobMediaDownload, MessageID: msgID, At: t.now})
-		if err := t.job(events.SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job); err != nil {
+		if err := t.mediaJob(msgID); err != nil {
 			return err
 		}
 	}
 	return t.emit(events.Event{Type: events.MessageEchoed, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
 }
 
-// echoEffect applies an echoed edit or deletion to the business's message.
-func (t *wtx) echoEffect(m *InboundMessage) error {
-	var row *sql.Row
-	switch m.Effect {
-	case EffectEdit:
-		row = t.queryRow(`UPDATE messages SET text = ?, edited_at = ? WHERE wamid = ? AND direction = 'outbound'
-			RETURNING id, conversation_id, contact_id`, m.Text, t.now.UnixMilli(), m.RelatedWAMID)
-	case EffectRevoke:
-		row = t.queryRow(`UPDATE messages SET revoked_at = ? WHERE wamid = ? AND direction = 'outbound'
-			RETURNING id, conversation_id, contact_id`, t.now.UnixMilli(), m.RelatedWAMID)
-	default:
-		return nil
+
+// seen reports whether a message with this wamid is stored already (Meta
+// sends again what it sent), counting it as a duplicate.
+func (t *wtx) seen(wamid string, res *IngestResult) (bool, error) {
+	var one int
+	switch err := t.stmt(t.st.msgExists).QueryRowContext(t.ctx, wamid).Scan(&one); {
+	case err == nil:
+		res.Duplicates++
+		return true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
 	}
-	var id, conv, contact int64
-	switch err := row.Scan(&id, &conv, &contact); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil // the original is unknown to us
-	case err != nil:
-		return err
-	}
-	return t.emit(events.Event{Type: events.MessageUpdated, MessageID: id, ConversationID: conv, ContactID: contact})
+	return false, nil
+}
+
+// mediaJob asks for a message's media to be downloaded.
+func (t *wtx) mediaJob(msgID int64) error {
+	job, _ := json.Marshal(events.Event{Type: events.JobMediaDownload, MessageID: msgID, At: t.now})
+	return t.job(events.SubjectMediaDownload, "media."+strconv.FormatInt(msgID, 10), job)
 }
