@@ -283,11 +283,12 @@ func BenchmarkOutboundThroughput80(b *testing.B) { outboundBench(b, 80) }
 // pacing apart from the machine's limit.
 func BenchmarkOutboundThroughput500(b *testing.B) { outboundBench(b, 500) }
 
-func outboundBench(b *testing.B, mps int) {
-	g := &graphRecorder{}
+// startAgainstGraph runs the binary in production mode at mps against g,
+// the simulator behind a recorder, and returns it, the simulator and an
+// owner API key; all are stopped when the benchmark ends.
+func startAgainstGraph(b *testing.B, g *graphRecorder, mps int) (*proc, *sim.Simulator, string) {
 	graph := httptest.NewServer(g)
-	defer graph.Close()
-
+	b.Cleanup(graph.Close)
 	dir := b.TempDir()
 	env := []string{"SENDBOX_WA_PHONE_NUMBER_ID=" + sim.DefaultPhoneNumberID, "SENDBOX_WA_WABA_ID=" + sim.DefaultWABAID, "SENDBOX_WA_TOKEN=bench-token",
 		"SENDBOX_WA_VERIFY_TOKEN=v", "SENDBOX_WA_APP_SECRET=" + crashSecret, "SENDBOX_WA_API_URL=" + graph.URL, "SENDBOX_WA_MPS=" + strconv.Itoa(mps)}
@@ -295,16 +296,21 @@ func outboundBench(b *testing.B, mps int) {
 	if code != 0 {
 		b.Fatal(errOut)
 	}
-	key = strings.TrimSpace(key)
 	p := start(b, dir, env...)
-	defer stopProc(p)
+	b.Cleanup(func() { stopProc(p) })
 	s, err := sim.New(sim.Options{Token: "bench-token", MPS: mps, AppSecret: []byte(crashSecret),
 		WebhookURL: "http://" + p.addr + "/webhooks/whatsapp", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	g.sim.Store(s)
+	return p, s, strings.TrimSpace(key)
+}
+
+func outboundBench(b *testing.B, mps int) {
+	g := &graphRecorder{}
+	p, s, key := startAgainstGraph(b, g, mps)
 
 	// Customers write at random times, 5 % of the rate on average.
 	stopInbound := make(chan struct{})
@@ -453,25 +459,7 @@ func BenchmarkReplyBehindBulk(b *testing.B) {
 	lanes := os.Getenv("SENDBOX_BENCH_LANES") != "0"
 	const reply = "Ci scusi: lo spediamo oggi stesso."
 	g := &graphRecorder{watch: map[string]time.Time{}, watchText: reply}
-	graph := httptest.NewServer(g)
-	defer graph.Close()
-	dir := b.TempDir()
-	env := []string{"SENDBOX_WA_PHONE_NUMBER_ID=" + sim.DefaultPhoneNumberID, "SENDBOX_WA_WABA_ID=" + sim.DefaultWABAID, "SENDBOX_WA_TOKEN=bench-token",
-		"SENDBOX_WA_VERIFY_TOKEN=v", "SENDBOX_WA_APP_SECRET=" + crashSecret, "SENDBOX_WA_API_URL=" + graph.URL, "SENDBOX_WA_MPS=" + strconv.Itoa(mps)}
-	key, errOut, code := runCLI(b, append(env, "SENDBOX_DATA="+dir), "apikey", "create", "--name", "bench")
-	if code != 0 {
-		b.Fatal(errOut)
-	}
-	key = strings.TrimSpace(key)
-	p := start(b, dir, env...)
-	defer stopProc(p)
-	s, err := sim.New(sim.Options{Token: "bench-token", MPS: mps, AppSecret: []byte(crashSecret),
-		WebhookURL: "http://" + p.addr + "/webhooks/whatsapp", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	g.sim.Store(s)
+	p, s, key := startAgainstGraph(b, g, mps)
 
 	customer := func(i int) string { return fmt.Sprintf("3936%08d", i) }
 	for i := range b.N {
