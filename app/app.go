@@ -75,7 +75,6 @@ type App struct {
 
 	appSecret   []byte
 	verifyToken string
-	baseURL     string // where this process reaches itself (HTTP.URL)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -101,7 +100,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if a.HTTP, err = server.Listen(ctx, cfg, a.Metrics, log); err != nil {
 		return a, err
 	}
-	a.baseURL = a.HTTP.URL()
 
 	if a.Store, err = store.Open(ctx, cfg.Path("sendbox.db"), log.With(slog.String("component", "store"))); err != nil {
 		return a, err
@@ -163,7 +161,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
-		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.baseURL, VerifyToken: a.verifyToken,
+		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.URL(), VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.HTTP.ForgetKey, Search: a.Search,
 		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
@@ -232,7 +230,7 @@ func (a *App) startUrgentMail(ctx context.Context) error {
 		return err
 	}
 	a.urgent = &notify.Urgent{Store: a.Store, Broker: a.Broker, Mailer: a.Mailer,
-		BaseURL: cmp.Or(a.Config.PublicURL(), a.baseURL), Metrics: a.Metrics,
+		BaseURL: cmp.Or(a.Config.PublicURL(), a.URL()), Metrics: a.Metrics,
 		Log: a.Log.With(slog.String("component", "notify"))}
 	return a.urgent.Start(ctx)
 }
@@ -305,8 +303,8 @@ func (a *App) setupWhatsApp() error {
 		WABAID:         sim.DefaultWABAID,
 		Token:          sec.Token,
 		AppSecret:      a.appSecret,
-		WebhookURL:     a.baseURL + "/webhooks/whatsapp",
-		BaseURL:        a.baseURL + "/sim/graph",
+		WebhookURL:     a.URL() + "/webhooks/whatsapp",
+		BaseURL:        a.URL() + "/sim/graph",
 		MPS:            cfg.WA.MPS,
 		StatusWebhooks: true,
 		StateFile:      cfg.Path("simulator.json"),
@@ -316,7 +314,7 @@ func (a *App) setupWhatsApp() error {
 	if err != nil {
 		return fmt.Errorf("simulator: %w", err)
 	}
-	a.Graph = &whatsapp.Client{BaseURL: a.baseURL + "/sim/graph", Version: cfg.WA.APIVersion,
+	a.Graph = &whatsapp.Client{BaseURL: a.URL() + "/sim/graph", Version: cfg.WA.APIVersion,
 		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, Token: sec.Token, HTTP: httpClient}
 	return nil
 }
@@ -329,7 +327,7 @@ func (a *App) VerifyToken() string { return a.verifyToken }
 
 // URL is where this sendbox answers, e.g. http://127.0.0.1:8080 (see
 // server.Server.URL).
-func (a *App) URL() string { return a.baseURL }
+func (a *App) URL() string { return a.HTTP.URL() }
 
 // TLSEnabled reports whether sendbox serves HTTPS with an automatic
 // certificate (a domain is configured).
@@ -356,7 +354,7 @@ func (a *App) registerGauges() {
 func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.Serve() }()
-	a.Log.Info("sendbox ready", slog.String("url", a.baseURL), slog.Bool("sandbox", a.Sim != nil),
+	a.Log.Info("sendbox ready", slog.String("url", a.URL()), slog.Bool("sandbox", a.Sim != nil),
 		slog.String("data", a.Config.DataDir))
 	select {
 	case err := <-errc:

@@ -55,7 +55,7 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 	}
 	base := a.Config.PublicURL()
 	if base == "" {
-		base = a.baseURL
+		base = a.URL()
 	}
 	return base + path, nil
 }
@@ -65,7 +65,7 @@ func (a *App) PanelURL() string {
 	if u := a.Config.PublicURL(); u != "" {
 		return u
 	}
-	return a.baseURL
+	return a.URL()
 }
 
 // initialIndex builds the search index from the store when it is empty but
