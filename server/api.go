@@ -136,6 +136,20 @@ func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return id, true
 }
 
+// conversationID reads the id in the path of a conversation that exists,
+// or answers 400 or 404.
+func (a *Server) conversationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return 0, false
+	}
+	if _, err := a.Store.ConversationByID(r.Context(), id); err != nil {
+		a.notFoundOr(w, r, err, "conversation")
+		return 0, false
+	}
+	return id, true
+}
+
 // queryInt reads an optional integer query parameter.
 func queryInt(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 	v := r.URL.Query().Get(name)
@@ -241,12 +255,8 @@ func (a *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Server) handleConversationMessages(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
+	id, ok := a.conversationID(w, r)
 	if !ok {
-		return
-	}
-	if _, err := a.Store.ConversationByID(r.Context(), id); err != nil {
-		a.notFoundOr(w, r, err, "conversation")
 		return
 	}
 	a.listMessages(w, r, store.MessageFilter{ConversationID: id})

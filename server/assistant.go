@@ -180,12 +180,8 @@ func (a *Server) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 // handleAIReplies lists what the assistant did in a conversation, with the
 // passages each answer was based on.
 func (a *Server) handleAIReplies(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
+	id, ok := a.conversationID(w, r)
 	if !ok {
-		return
-	}
-	if _, err := a.Store.ConversationByID(r.Context(), id); err != nil {
-		a.notFoundOr(w, r, err, "conversation")
 		return
 	}
 	list, err := a.Store.AIReplies(r.Context(), id)

@@ -17,12 +17,8 @@ type timelineLine struct {
 
 // handleTimeline lists a conversation's timeline, oldest first.
 func (a *Server) handleTimeline(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
+	id, ok := a.conversationID(w, r)
 	if !ok {
-		return
-	}
-	if _, err := a.Store.ConversationByID(r.Context(), id); err != nil {
-		a.notFoundOr(w, r, err, "conversation")
 		return
 	}
 	rows, err := a.Store.ConversationEvents(r.Context(), id)

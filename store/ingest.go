@@ -703,7 +703,6 @@ func (t *wtx) echo(m *InboundMessage, res *IngestResult) error {
 	return t.emit(events.Event{Type: events.MessageEchoed, MessageID: msgID, ConversationID: convID, ContactID: contactID, WAMID: m.WAMID})
 }
 
-
 // seen reports whether a message with this wamid is stored already (Meta
 // sends again what it sent), counting it as a duplicate.
 func (t *wtx) seen(wamid string, res *IngestResult) (bool, error) {
