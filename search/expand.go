@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
 	index "github.com/blevesearch/bleve_index_api"
@@ -23,8 +25,93 @@ const (
 )
 
 // expander reads one index snapshot's dictionaries. A nil expander expands
-// nothing.
-type expander struct{ rd index.IndexReader }
+// nothing. With terms set, the knowledge base's expansions are taken from
+// and kept in it, as of the epoch read before rd was opened.
+type expander struct {
+	rd    index.IndexReader
+	terms *termCache
+	epoch uint64
+}
+
+// termCache keeps the expansions of the knowledge base's fields, which
+// change only when an article does. The assistant looks up every customer
+// question there, in each language's field: building the Levenshtein
+// automaton of each word for each field was a tenth of the CPU of a burst
+// of new customers, for words customers repeat all day ("price", "open",
+// "appointment"). Message and contact fields change with every message and
+// are not kept.
+type termCache struct {
+	mu    sync.Mutex
+	epoch uint64 // bumped by every batch that changes the knowledge base
+	m     map[termKey]termEntry
+}
+
+type termKey struct {
+	op          byte // 'h' has, 'f' fuzzy, 'p' prefix
+	field, term string
+	fz          int
+}
+
+type termEntry struct {
+	terms []dictTerm
+	has   bool
+}
+
+const maxCachedTerms = 20000 // entries before the cache starts again, a few MB at most
+
+// current is the epoch to read under: read it before opening the reader.
+func (c *termCache) current() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
+// changed forgets everything: the knowledge base changed. Call it after the
+// batch is visible to new readers.
+func (c *termCache) changed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	c.m = nil
+}
+
+func (c *termCache) get(epoch uint64, k termKey) (termEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return termEntry{}, false
+	}
+	e, ok := c.m[k]
+	return e, ok
+}
+
+// put keeps e unless the knowledge base changed since epoch: what a reader
+// opened before the change saw is not kept.
+func (c *termCache) put(epoch uint64, k termKey, e termEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxCachedTerms {
+		c.m = make(map[termKey]termEntry)
+	}
+	c.m[k] = e
+}
+
+// cached answers k from the cache for knowledge-base fields, computing and
+// keeping it on a miss; other fields are computed every time.
+func (e *expander) cached(k termKey, compute func() termEntry) termEntry {
+	if e.terms == nil || !strings.HasPrefix(k.field, fKBText) {
+		return compute()
+	}
+	if v, ok := e.terms.get(e.epoch, k); ok {
+		return v
+	}
+	v := compute()
+	e.terms.put(e.epoch, k, v)
+	return v
+}
 
 type dictTerm struct {
 	term  string
@@ -37,12 +124,14 @@ func (e *expander) has(field, term string) bool {
 	if e == nil {
 		return true
 	}
-	tfr, err := e.rd.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
-	if err != nil {
-		return false
-	}
-	defer tfr.Close()
-	return tfr.Count() > 0
+	return e.cached(termKey{op: 'h', field: field, term: term}, func() termEntry {
+		tfr, err := e.rd.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
+		if err != nil {
+			return termEntry{}
+		}
+		defer tfr.Close()
+		return termEntry{has: tfr.Count() > 0}
+	}).has
 }
 
 // fuzzy returns the terms of field within fz edits of term, term excluded.
@@ -50,6 +139,12 @@ func (e *expander) fuzzy(field, term string, fz int) []dictTerm {
 	if e == nil || fz <= 0 {
 		return nil
 	}
+	return e.cached(termKey{op: 'f', field: field, term: term, fz: fz}, func() termEntry {
+		return termEntry{terms: e.readFuzzy(field, term, fz)}
+	}).terms
+}
+
+func (e *expander) readFuzzy(field, term string, fz int) []dictTerm {
 	fr, ok := e.rd.(index.IndexReaderFuzzy)
 	if !ok {
 		return nil
@@ -81,6 +176,12 @@ func (e *expander) prefix(field, p string) []dictTerm {
 	if e == nil || p == "" {
 		return nil
 	}
+	return e.cached(termKey{op: 'p', field: field, term: p}, func() termEntry {
+		return termEntry{terms: e.readPrefix(field, p)}
+	}).terms
+}
+
+func (e *expander) readPrefix(field, p string) []dictTerm {
 	fd, err := e.rd.FieldDictPrefix(field, []byte(p))
 	if err != nil {
 		return nil

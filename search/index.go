@@ -128,9 +128,10 @@ type Index struct {
 }
 
 type generation struct {
-	name string
-	dir  string
-	idx  bleve.Index
+	name  string
+	dir   string
+	idx   bleve.Index
+	terms termCache // its knowledge base's expansions
 }
 
 const (
@@ -419,7 +420,13 @@ func (x *Index) Apply(ctx context.Context, b *Batch) error {
 			return err
 		}
 	}
-	err := x.use(func(g *generation) error { return x.applyTo(g.idx, b) })
+	err := x.use(func(g *generation) error {
+		err := x.applyTo(g.idx, b)
+		if len(b.KB) > 0 || len(b.DeleteKB) > 0 {
+			g.terms.changed() // failed or not: part of it may show
+		}
+		return err
+	})
 	if err != nil {
 		if !errors.Is(err, ErrClosed) {
 			// After a write fails (ENOSPC, above all), scorch keeps in its

@@ -105,12 +105,13 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		if err != nil {
 			return err
 		}
+		epoch := g.terms.current() // before the reader: see termCache.put
 		rd, err := ai.Reader()
 		if err != nil {
 			return err
 		}
 		defer rd.Close()
-		bq := x.buildQuery(&q, cl, &expander{rd: rd})
+		bq := x.buildQuery(&q, cl, &expander{rd: rd, terms: &g.terms, epoch: epoch})
 		if bq == nil {
 			return nil
 		}

@@ -592,3 +592,41 @@ func TestDetectLang(t *testing.T) {
 		}
 	}
 }
+
+// The knowledge base's typo and prefix expansions are kept between
+// searches; a change to an article must show in the very next search.
+func TestKBExpansionsFollowChanges(t *testing.T) {
+	x := fixtureIndex(t)
+	ctx := context.Background()
+	q := Query{Q: "profesional cleening", Kinds: []string{KindKB}, Any: true}
+	if got := keys(mustSearch(t, x, q)); !slices.Equal(got, []string{"k6-0"}) {
+		t.Fatalf("typos before the change: %v", got)
+	}
+	// The article changes words: the kept expansions of "cleening" and
+	// "profesional" (in every language's field) must not outlive it.
+	if err := x.Apply(ctx, &Batch{KB: []KBChunk{{ID: "6-0", DocID: 6, Title: "Prices", Text: "A whitening costs 200 pounds."}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(mustSearch(t, x, q)); len(got) != 0 {
+		t.Fatalf("the old words still match after the article changed: %v", got)
+	}
+	if got := keys(mustSearch(t, x, Query{Q: "whitenning", Kinds: []string{KindKB}})); !slices.Equal(got, []string{"k6-0"}) {
+		t.Fatalf("a typo of the new word: %v", got)
+	}
+	// A new article with a word that was unknown until now.
+	if got := keys(mustSearch(t, x, Query{Q: "courtyrd", Kinds: []string{KindKB}})); len(got) != 0 {
+		t.Fatalf("courtyard before the article: %v", got)
+	}
+	if err := x.Apply(ctx, &Batch{KB: []KBChunk{{ID: "7-0", DocID: 7, Title: "Parking", Text: "Free parking in the courtyard behind the clinic."}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(mustSearch(t, x, Query{Q: "courtyrd", Kinds: []string{KindKB}})); !slices.Equal(got, []string{"k7-0"}) {
+		t.Fatalf("a new article's word: %v", got)
+	}
+	if err := x.Apply(ctx, &Batch{DeleteKB: []string{"7-0"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(mustSearch(t, x, Query{Q: "courtyrd", Kinds: []string{KindKB}})); len(got) != 0 {
+		t.Fatalf("a deleted article: %v", got)
+	}
+}
