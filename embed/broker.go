@@ -58,8 +58,14 @@ const PayloadHeadroom = 4 << 10
 
 // Broker is a connected JetStream with sendbox's streams in place.
 type Broker struct {
-	NC       *nats.Conn
-	JS       jetstream.JetStream
+	NC *nats.Conn
+	JS jetstream.JetStream
+	// pubNC carries Publish (the webhooks) alone: on NC, a webhook's
+	// publish and its acknowledgement queued behind the outbox relay's
+	// bursts of hundreds of asynchronous publishes, the consumers' pulls
+	// and acks, in both directions of one connection.
+	pubNC    *nats.Conn
+	pubJS    jetstream.JetStream
 	srv      *server.Server // nil with an external NATS
 	storeDir string         // the embedded server's StoreDir
 	replicas int
@@ -114,14 +120,24 @@ func Start(ctx context.Context, o Options) (*Broker, error) {
 			b.srv.Shutdown()
 			return nil, errors.New("broker: the embedded NATS server did not become ready in 30 s")
 		}
-		b.NC, err = nats.Connect("", nats.InProcessServer(b.srv), nats.Name("sendbox"), nats.MaxReconnects(-1))
-	} else {
-		b.NC, err = nats.Connect(o.URL, nats.Name("sendbox"), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
+	}
+	connect := func(name string) (*nats.Conn, error) {
+		if b.srv != nil {
+			return nats.Connect("", nats.InProcessServer(b.srv), nats.Name(name), nats.MaxReconnects(-1))
+		}
+		return nats.Connect(o.URL, nats.Name(name), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
 			nats.ReconnectWait(time.Second))
+	}
+	if b.NC, err = connect("sendbox"); err == nil {
+		b.pubNC, err = connect("sendbox-webhooks")
 	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("broker connect: %w", err)
+	}
+	if b.pubJS, err = jetstream.New(b.pubNC); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	// A write the server fails (the disk full) is never answered: without
 	// a timeout, the outbox relay's asynchronous publishes would wait for
@@ -260,7 +276,7 @@ func (b *Broker) Publish(ctx context.Context, subject string, data []byte, msgID
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
-	ack, err := b.JS.Publish(ctx, subject, data, opts...)
+	ack, err := b.pubJS.Publish(ctx, subject, data, opts...)
 	if err != nil {
 		return false, err
 	}
@@ -442,6 +458,9 @@ func (b *Broker) Heal(ctx context.Context) (healed bool, err error) {
 
 // Close drains the connection and shuts the embedded server down.
 func (b *Broker) Close() {
+	if b.pubNC != nil {
+		b.pubNC.Close() // Publish waits for its own answer: nothing in flight to drain
+	}
 	if b.NC != nil {
 		if err := b.NC.Drain(); err == nil {
 			deadline := time.Now().Add(5 * time.Second)
