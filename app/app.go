@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sendbox/flows"
 	"sync"
 	"time"
 
@@ -56,6 +57,8 @@ type App struct {
 	LLM       *llm.Client
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
+	// Flows runs the automation flows: the router's first answerer.
+	Flows *flows.Engine
 	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
 	Mailer *notify.Mailer
 	// Scheduler fires durable timers (snoozes waking, and what comes next).
@@ -129,6 +132,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	// the relay; timers due during a downtime fire now, once each, in order.
 	a.Scheduler = schedule.New(a.Store, a.Metrics, log.With(slog.String("component", "schedule")))
 	a.Scheduler.Handle(store.TimerSnoozeWake, inbox.WakeSnooze)
+	a.Flows = &flows.Engine{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Location: a.businessLocation(ctx),
+		Log: log.With(slog.String("component", "flows"))}
+	if err := a.Flows.Reload(ctx); err != nil {
+		return a, fmt.Errorf("flows: %w", err)
+	}
+	a.Scheduler.Handle(store.TimerFlowRun, a.Flows.FireTimer)
 	a.Store.TimerAdded = a.Scheduler.Notify
 	go a.Scheduler.Run(bg)
 
@@ -171,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 	go a.jobs(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
-		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant,
+		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows,
 		AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
 			if !a.disk.low.Load() {
@@ -201,6 +210,7 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 		Busy:    a.ingestBusy(),
 		Timeout: a.Config.AITimeout, Workers: a.Config.AIWorkers, Metrics: a.Metrics,
 		Log: a.Log.With(slog.String("component", "assistant"))}
+	a.Assistant.Router = &inbox.Router{Store: a.Store, Answerers: []inbox.Answerer{a.Flows, a.Assistant}}
 	a.KB.EmbedModel = a.Assistant.EmbedModel
 	if err := a.Assistant.Start(ctx); err != nil {
 		return fmt.Errorf("assistant: %w", err)
@@ -435,4 +445,25 @@ func (a *App) Close(ctx context.Context) error {
 		a.closeErr = errors.Join(errs...)
 	})
 	return a.closeErr
+}
+
+// businessLocation returns the business profile's time zone, read again
+// at most once a minute.
+func (a *App) businessLocation(ctx context.Context) func() *time.Location {
+	var mu sync.Mutex
+	var loc *time.Location
+	var read time.Time
+	return func() *time.Location {
+		mu.Lock()
+		defer mu.Unlock()
+		if loc == nil || time.Since(read) > time.Minute {
+			read = time.Now()
+			if p, err := business.Load(context.WithoutCancel(ctx), a.Store); err == nil {
+				loc = p.Location()
+			} else if loc == nil {
+				loc = time.UTC
+			}
+		}
+		return loc
+	}
 }

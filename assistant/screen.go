@@ -57,12 +57,20 @@ func (a *Assistant) screen(ctx context.Context, msgID int64) error {
 // an escalation at once, whoever would answer otherwise; anything else goes
 // to the router, which decides who answers it.
 func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
+	// An opt-out or an escalation ends the contact's flow runs first:
+	// the customer's choice and a person win over any process.
 	switch {
 	case res.OptOut:
+		if _, err := a.Store.StopRuns(ctx, conv.ContactID, 0, "opted_out"); err != nil {
+			return err
+		}
 		return a.consentChange(ctx, conv, m, res, optOutTurn)
 	case res.OptIn:
 		return a.consentChange(ctx, conv, m, res, optInTurn)
 	case res.Escalate:
+		if _, err := a.Store.StopRuns(ctx, conv.ContactID, 0, "escalated"); err != nil {
+			return err
+		}
 		return a.escalate(ctx, conv, m, res, "rules", a.now())
 	}
 	_, err := a.Router.Route(ctx, conv, m)

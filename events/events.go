@@ -120,7 +120,9 @@ const (
 	ContactCreated      = "contact.created"
 	ContactUpdated      = "contact.updated" // Status: ChangeConsent, ConsentStopped, ConsentResumed or "" (details)
 	ContactErased       = "contact.erased"
-	KBChanged           = "kb.changed" // a knowledge-base document added, changed or removed
+	KBChanged           = "kb.changed"       // a knowledge-base document added, changed or removed
+	FlowRunStarted      = "flow.run.started" // a contact entered a flow (Data: DataFlow, DataRun, DataVersion)
+	FlowRunEnded        = "flow.run.ended"   // a run ended (Status: its outcome)
 )
 
 // What changed, in an updated event's Status. A conversation's changes are
@@ -201,6 +203,10 @@ const (
 	// ChangeRouted's detail, the words ChangeEscalated matched, why a
 	// ChangeHandoff happened.
 	DataDetail = "detail"
+	// DataFlow, DataRun and DataVersion name a flow run in the flow.run events.
+	DataFlow    = "flow_id"
+	DataRun     = "run_id"
+	DataVersion = "version"
 	// DataOldKind is the kind a ChangeLegacy row had.
 	DataOldKind = "kind"
 )

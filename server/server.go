@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sendbox/flows"
 	"sync/atomic"
 
 	"sendbox/assistant"
@@ -37,6 +38,7 @@ type Deps struct {
 	LLM       *llm.Client
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
+	Flows     *flows.Engine
 
 	AppSecret   []byte // webhooks must be signed with it
 	VerifyToken string // the webhook verification's token

@@ -1,0 +1,253 @@
+package flows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"sendbox/store"
+)
+
+// InvalidError is a flow that cannot be saved or published, with every
+// problem found.
+type InvalidError struct {
+	Code     string
+	Message  string
+	Problems []Problem
+}
+
+func (e *InvalidError) Error() string {
+	if len(e.Problems) == 0 {
+		return e.Message
+	}
+	return fmt.Sprintf("%s: %s", e.Message, e.Problems[0].Error())
+}
+
+// Flow is a flow as the API and the panel show it: the draft decoded, its
+// problems, and the published version.
+type Flow struct {
+	store.Flow
+	DraftDef *Definition `json:"-"`
+	Problems []Problem   `json:"problems"`
+}
+
+const maxNameRunes = 100
+
+// decode reads a definition strictly: an unknown field is a typo to report,
+// not to ignore.
+func decode(raw json.RawMessage) (*Definition, error) {
+	var d Definition
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return &d, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return nil, &InvalidError{Code: "invalid_definition", Message: "the definition does not read: " + err.Error()}
+	}
+	return &d, nil
+}
+
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > maxNameRunes {
+		return "", &InvalidError{Code: "invalid_name", Message: fmt.Sprintf("a flow's name is 1 to %d characters", maxNameRunes)}
+	}
+	return name, nil
+}
+
+// Create adds a flow with a draft, which may still have problems (they
+// are returned with it); publishing is what refuses them.
+func (e *Engine) Create(ctx context.Context, name string, def json.RawMessage) (*Flow, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decode(def)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := json.Marshal(d)
+	f, err := e.Store.CreateFlow(ctx, name, raw)
+	if errors.Is(err, store.ErrFlowExists) {
+		return nil, &InvalidError{Code: "name_taken", Message: fmt.Sprintf("a flow is called %q already", name)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.Get(ctx, f.ID)
+}
+
+// SaveDraft replaces a flow's name and draft; runs and the published
+// version are not touched.
+func (e *Engine) SaveDraft(ctx context.Context, id int64, name string, def json.RawMessage) (*Flow, error) {
+	name, err := checkName(name)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decode(def)
+	if err != nil {
+		return nil, err
+	}
+	raw, _ := json.Marshal(d)
+	err = e.Store.SaveFlowDraft(ctx, id, name, raw)
+	if errors.Is(err, store.ErrFlowExists) {
+		return nil, &InvalidError{Code: "name_taken", Message: fmt.Sprintf("a flow is called %q already", name)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e.Get(ctx, id)
+}
+
+// Get returns a flow with its draft's problems.
+func (e *Engine) Get(ctx context.Context, id int64) (*Flow, error) {
+	f, err := e.Store.FlowByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decode(f.Draft)
+	if err != nil {
+		return &Flow{Flow: *f, Problems: []Problem{{Code: "invalid_definition", Message: err.Error()}}}, nil
+	}
+	ps := d.Validate()
+	if ps == nil {
+		ps = []Problem{}
+	}
+	return &Flow{Flow: *f, DraftDef: d, Problems: ps}, nil
+}
+
+// Publish freezes the draft as the next version and switches the flow on;
+// a draft with problems is refused with all of them. Runs in progress stay
+// on their version.
+func (e *Engine) Publish(ctx context.Context, id int64, note string) (*Flow, error) {
+	f, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Problems) > 0 {
+		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be published", len(f.Problems)),
+			Problems: f.Problems}
+	}
+	if utf8.RuneCountInString(note) > 500 {
+		return nil, &InvalidError{Code: "invalid_note", Message: "a version note is at most 500 characters"}
+	}
+	if _, err := e.Store.PublishFlow(ctx, id, f.Draft, strings.TrimSpace(note)); err != nil {
+		return nil, err
+	}
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e.Get(ctx, id)
+}
+
+// SetActive switches a published flow's triggers on or off.
+func (e *Engine) SetActive(ctx context.Context, id int64, active bool) (*Flow, error) {
+	if err := e.Store.SetFlowActive(ctx, id, active); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			if _, gerr := e.Store.FlowByID(ctx, id); gerr == nil {
+				return nil, &InvalidError{Code: "not_published", Message: "publish the flow before switching it on"}
+			}
+		}
+		return nil, err
+	}
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e.Get(ctx, id)
+}
+
+// Delete removes a flow, its versions and its runs.
+func (e *Engine) Delete(ctx context.Context, id int64) error {
+	if err := e.Store.DeleteFlow(ctx, id); err != nil {
+		return err
+	}
+	return e.Reload(ctx)
+}
+
+// Stop ends a contact's runs (of one flow, or all when flowID is 0), as a
+// person asked from the thread or the API.
+func (e *Engine) Stop(ctx context.Context, contactID, flowID int64) (int, error) {
+	return e.Store.StopRuns(ctx, contactID, flowID, OutcomeStopped)
+}
+
+// Stats is a flow version's analytics.
+type Stats struct {
+	FlowID   int64                 `json:"flow_id"`
+	Version  int                   `json:"version"` // 0: every version
+	Started  int                   `json:"started"`
+	Active   int                   `json:"active"`
+	Outcomes map[string]int        `json:"outcomes"`
+	Steps    []store.FlowStepCount `json:"steps"`
+	// Conversion is the share of ended runs that reached an outcome other
+	// than no_answer, stopped or a broken step.
+	Conversion float64 `json:"conversion"`
+}
+
+// Stats counts a version's runs (every version when version is 0): starts,
+// outcomes, and per step how many entered, how many are there now and the
+// median time spent, in the version's step order.
+func (e *Engine) Stats(ctx context.Context, id int64, version int) (*Stats, error) {
+	f, err := e.Store.FlowByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	active, outcomes, err := e.Store.FlowRunCounts(ctx, id, version)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := e.Store.FlowStepCounts(ctx, id, version)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{FlowID: id, Version: version, Active: active, Outcomes: outcomes, Steps: steps}
+	ended, won := 0, 0
+	for o, n := range outcomes {
+		ended += n
+		switch o {
+		case OutcomeNoAnswer, OutcomeStopped, "broken", "opted_out", "escalated", "restarted":
+		default:
+			won += n
+		}
+	}
+	st.Started = active + ended
+	if ended > 0 {
+		st.Conversion = float64(won) / float64(ended)
+	}
+	// The steps in the order of the flow's definition.
+	def := f.Definition
+	if version > 0 {
+		if v, err := e.Store.FlowVersionOf(ctx, id, version); err == nil {
+			def = v.Definition
+		}
+	}
+	if d, err := decode(def); err == nil && d != nil {
+		order := map[string]int{}
+		for i, s := range d.Steps {
+			order[s.ID] = i
+		}
+		sortSteps(st.Steps, order)
+	}
+	if st.Steps == nil {
+		st.Steps = []store.FlowStepCount{}
+	}
+	return st, nil
+}
+
+func sortSteps(steps []store.FlowStepCount, order map[string]int) {
+	pos := func(s string) int {
+		if i, ok := order[s]; ok {
+			return i
+		}
+		return len(order)
+	}
+	for i := 1; i < len(steps); i++ {
+		for j := i; j > 0 && pos(steps[j].Step) < pos(steps[j-1].Step); j-- {
+			steps[j], steps[j-1] = steps[j-1], steps[j]
+		}
+	}
+}

@@ -1,0 +1,646 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"sendbox/events"
+	"sendbox/inbox"
+	"sendbox/language"
+	"sendbox/store"
+	"sendbox/whatsapp"
+)
+
+// Engine runs flows: it is the router's first answerer (a contact waiting
+// in a run gets their message before anything else; then the active flows'
+// triggers), fires the runs' timers and starts runs from events.
+//
+// Every move of a run is one store transaction (store.StartRun, MoveRun,
+// or the timer's own): the run's new step, its token, the messages it
+// sends, its timers, attributes, tags and hand-off commit together or not
+// at all, so a crash repeats a step whole or not at all, and a timer or an
+// answer meant for an earlier step finds another token and does nothing.
+type Engine struct {
+	Store         *store.Store
+	PhoneNumberID string
+	// Location is the business's time zone, for conditions on the time.
+	Location func() *time.Location
+	Log      *slog.Logger
+
+	mu     sync.RWMutex
+	active []compiled // the active flows, by name
+}
+
+type compiled struct {
+	flow store.Flow
+	def  Definition
+}
+
+// Reasons the router records when a flow takes a message (see inbox).
+const (
+	reasonWaiting   = inbox.ReasonFlowWaiting
+	reasonTriggered = inbox.ReasonFlowTriggered
+)
+
+// maxMoves bounds the steps one transaction goes through; publishing
+// refuses loops without a wait, so only a very long flow reaches it.
+const maxMoves = 256
+
+// Reload reads the active flows again: after a publish, a switch, a delete.
+func (e *Engine) Reload(ctx context.Context) error {
+	fs, err := e.Store.ActiveFlows(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]compiled, 0, len(fs))
+	for _, f := range fs {
+		var d Definition
+		if err := json.Unmarshal(f.Definition, &d); err != nil {
+			e.log().Error("a published flow does not read", slog.Int64("flow", f.ID), slog.Any("err", err))
+			continue
+		}
+		out = append(out, compiled{flow: f, def: d})
+	}
+	e.mu.Lock()
+	e.active = out
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
+}
+
+// Name is the router's name for flows.
+func (e *Engine) Name() string { return store.RouteFlow }
+
+// Wants takes m when a run of the contact waits for an answer, or when an
+// active flow's trigger matches it. With no flow at all it declines
+// without a reason, so the next answerer's reason stands.
+func (e *Engine) Wants(ctx context.Context, conv *store.Conversation, m *store.Message) (inbox.Verdict, error) {
+	run, err := e.waitingRun(ctx, conv.ContactID)
+	if err != nil {
+		return inbox.Verdict{}, err
+	}
+	if run != nil {
+		return inbox.Verdict{Taken: true, Reason: reasonWaiting, Detail: run.FlowName}, nil
+	}
+	c, why, err := e.match(ctx, conv, m)
+	if err != nil {
+		return inbox.Verdict{}, err
+	}
+	if c != nil {
+		return inbox.Verdict{Taken: true, Reason: reasonTriggered, Detail: c.flow.Name + ": " + why}, nil
+	}
+	e.mu.RLock()
+	none := len(e.active) == 0
+	e.mu.RUnlock()
+	if none {
+		return inbox.Verdict{}, nil
+	}
+	return inbox.Verdict{Reason: inbox.ReasonNoFlowMatched}, nil
+}
+
+// Answer gives m to the run waiting for it, or starts the flow whose
+// trigger matched. Redelivered, it changes nothing: a run consumes a
+// message once (its last input), and a start is keyed by the message.
+func (e *Engine) Answer(ctx context.Context, conv *store.Conversation, m *store.Message) error {
+	run, err := e.waitingRun(ctx, conv.ContactID)
+	if err != nil {
+		return err
+	}
+	if run != nil {
+		return e.input(ctx, run.ID, m)
+	}
+	c, _, err := e.match(ctx, conv, m)
+	if err != nil || c == nil {
+		return err
+	}
+	_, _, err = e.start(ctx, c, conv.ContactID, conv.ID, "msg:"+strconv.FormatInt(m.ID, 10), nil)
+	if errors.Is(err, store.ErrRunActive) {
+		// Another message of the contact started it a moment ago: this
+		// one is that run's input, if it waits for one.
+		if run, err := e.waitingRun(ctx, conv.ContactID); err != nil || run == nil {
+			return err
+		} else {
+			return e.input(ctx, run.ID, m)
+		}
+	}
+	if errors.Is(err, store.ErrRunOnce) {
+		return nil
+	}
+	return err
+}
+
+// waitingRun is the contact's run waiting for an answer, if any.
+func (e *Engine) waitingRun(ctx context.Context, contactID int64) (*store.FlowRun, error) {
+	runs, err := e.Store.ActiveRunsOf(ctx, contactID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		if runs[i].Waiting == store.WaitReply {
+			return &runs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// match finds the first active flow (by name) with a trigger that matches
+// m, and says which.
+func (e *Engine) match(ctx context.Context, conv *store.Conversation, m *store.Message) (*compiled, string, error) {
+	e.mu.RLock()
+	active := e.active
+	e.mu.RUnlock()
+	if len(active) == 0 {
+		return nil, "", nil
+	}
+	text := foldText(m.Text)
+	replyID := replyIDOf(m)
+	var first *bool
+	for i := range active {
+		c := &active[i]
+		for _, t := range c.def.Triggers {
+			switch t.Type {
+			case TriggerKeyword:
+				for _, k := range t.Keywords {
+					k := foldText(k)
+					if k == "" {
+						continue
+					}
+					if text == k || t.Match == "contains" && containsWords(text, k) {
+						return c, "keyword " + strconv.Quote(k), nil
+					}
+				}
+			case TriggerButton:
+				if replyID != "" && replyID == t.Payload {
+					return c, "button " + strconv.Quote(t.Payload), nil
+				}
+			case TriggerFirstMessage:
+				if first == nil {
+					f, err := e.Store.FirstInbound(ctx, conv.ContactID, m.ID)
+					if err != nil {
+						return nil, "", err
+					}
+					first = &f
+				}
+				if *first {
+					return c, "first message", nil
+				}
+			}
+		}
+	}
+	return nil, "", nil
+}
+
+// Event starts the runs of the active flows an event triggers for a
+// contact. key makes it idempotent: the same key starts nothing twice.
+// It returns the runs started.
+func (e *Engine) Event(ctx context.Context, name string, contactID int64, key string, data map[string]string) ([]int64, error) {
+	e.mu.RLock()
+	active := e.active
+	e.mu.RUnlock()
+	var started []int64
+	for i := range active {
+		c := &active[i]
+		for _, t := range c.def.Triggers {
+			if t.Type != TriggerEvent || t.Event != name {
+				continue
+			}
+			r, ok, err := e.start(ctx, c, contactID, 0, "event:"+key, data)
+			switch {
+			case errors.Is(err, store.ErrRunActive), errors.Is(err, store.ErrRunOnce):
+				continue
+			case err != nil:
+				return started, fmt.Errorf("flow %s: %w", c.flow.Name, err)
+			case ok:
+				started = append(started, r.ID)
+			}
+			break
+		}
+	}
+	return started, nil
+}
+
+func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64, ref string, event map[string]string) (*store.FlowRun, bool, error) {
+	ctx = events.WithActor(ctx, events.Flow(c.flow.ID, c.flow.Name))
+	return e.Store.StartRun(ctx, store.RunStart{FlowID: c.flow.ID, Version: c.flow.Version, ContactID: contactID,
+		ConversationID: convID, Reentry: c.def.Reentry, Ref: ref, Event: event},
+		func(x *store.RunTx, r *store.FlowRun) error {
+			if err := x.Started(); err != nil {
+				return err
+			}
+			if err := x.Enter(c.def.Steps[0].ID); err != nil {
+				return err
+			}
+			return e.advance(x, r, &c.def, nil)
+		})
+}
+
+// input gives a customer message to a run waiting for an answer.
+func (e *Engine) input(ctx context.Context, runID int64, m *store.Message) error {
+	return e.move(ctx, runID, func(x *store.RunTx, r *store.FlowRun, d *Definition) error {
+		if r.State != store.RunActive || r.Waiting != store.WaitReply || m.ID <= r.LastInput {
+			return nil // ended, moved on, or this message was consumed already
+		}
+		r.LastInput = m.ID
+		return e.advance(x, r, d, &Answer{Text: m.Text, ReplyID: replyIDOf(m)})
+	})
+}
+
+// move runs fn on a run, in its flow version, in one transaction.
+func (e *Engine) move(ctx context.Context, runID int64, fn func(x *store.RunTx, r *store.FlowRun, d *Definition) error) error {
+	return e.Store.MoveRun(ctx, runID, func(x *store.RunTx, r *store.FlowRun) error {
+		d, err := e.definition(ctx, r)
+		if err != nil {
+			return err
+		}
+		return fn(x, r, d)
+	})
+}
+
+// definition is the version a run follows.
+func (e *Engine) definition(ctx context.Context, r *store.FlowRun) (*Definition, error) {
+	e.mu.RLock()
+	for i := range e.active {
+		if c := &e.active[i]; c.flow.ID == r.FlowID && c.flow.Version == r.Version {
+			e.mu.RUnlock()
+			return &c.def, nil
+		}
+	}
+	e.mu.RUnlock()
+	v, err := e.Store.FlowVersionOf(ctx, r.FlowID, r.Version)
+	if err != nil {
+		return nil, err
+	}
+	var d Definition
+	if err := json.Unmarshal(v.Definition, &d); err != nil {
+		return nil, fmt.Errorf("flow %d version %d: %w", r.FlowID, r.Version, err)
+	}
+	return &d, nil
+}
+
+// FireTimer is the handler of store.TimerFlowRun: a wait ended, or an
+// answer did not come in time. A timer whose run moved on since it was set
+// (another token) does nothing.
+func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Timer) (bool, error) {
+	x, r, err := tx.Run(tm.Owner)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if r.State != store.RunActive || strconv.FormatInt(r.Token, 10) != tm.Token {
+		return false, nil
+	}
+	d, err := e.definition(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	i := d.index(r.Step)
+	if i < 0 {
+		return false, fmt.Errorf("run %d is at step %q, which its version does not have", r.ID, r.Step)
+	}
+	s := &d.Steps[i]
+	var next int
+	switch {
+	case s.Type == StepWait:
+		next = d.target(i, branch{field: "next", to: s.Next})
+	case s.Type == StepAsk:
+		next = d.target(i, branch{field: "on_timeout", to: s.OnTimeout})
+		if next < 0 {
+			if err := x.End(OutcomeNoAnswer); err != nil {
+				return false, err
+			}
+			return true, tx.SaveRun(x)
+		}
+	default:
+		return false, nil
+	}
+	if err := e.goTo(x, r, d, next); err != nil {
+		return false, err
+	}
+	if err := e.advance(x, r, d, nil); err != nil {
+		return false, err
+	}
+	return true, tx.SaveRun(x)
+}
+
+// goTo moves the run to step index i (the end of the flow when i < 0).
+func (e *Engine) goTo(x *store.RunTx, r *store.FlowRun, d *Definition, i int) error {
+	r.Waiting, r.Tries = store.WaitNone, 0
+	r.Token++
+	if i < 0 {
+		return x.End(OutcomeCompleted)
+	}
+	return x.Enter(d.Steps[i].ID)
+}
+
+// advance runs the run from its current step until it waits or ends. With
+// an answer, the current step is the ask it answers.
+func (e *Engine) advance(x *store.RunTx, r *store.FlowRun, d *Definition, ans *Answer) error {
+	env, err := e.env(x, r)
+	if err != nil {
+		return err
+	}
+	for n := 0; r.State == store.RunActive; n++ {
+		if n >= maxMoves {
+			return fmt.Errorf("run %d went through %d steps without waiting", r.ID, maxMoves)
+		}
+		i := d.index(r.Step)
+		if i < 0 {
+			return x.End("broken")
+		}
+		s := &d.Steps[i]
+		next := -2 // -2: stay (waiting); -1: end of flow
+		switch s.Type {
+		case StepSend:
+			if err := e.send(x, env, s, false); err != nil {
+				return err
+			}
+			next = d.target(i, branch{field: "next", to: s.Next})
+		case StepAsk:
+			if ans == nil {
+				if err := e.send(x, env, s, false); err != nil {
+					return err
+				}
+				r.Waiting, r.Tries = store.WaitReply, 0
+				r.Token++
+				if s.Timeout != "" {
+					dur, _ := ParseDuration(s.Timeout)
+					if err := x.WaitUntil(x.Now().Add(dur)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			value, choice, ok := s.accept(*ans)
+			ans = nil
+			if !ok {
+				r.Tries++
+				retries := s.Retries
+				if retries == 0 {
+					retries = 2
+				}
+				if r.Tries > retries {
+					next = d.target(i, branch{field: "on_fail", to: s.OnFail})
+					if next < 0 {
+						return x.End(OutcomeNoAnswer)
+					}
+					break
+				}
+				if err := e.send(x, env, s, true); err != nil {
+					return err
+				}
+				return nil // still waiting, same token: the timeout still holds
+			}
+			if err := x.CancelTimers(); err != nil {
+				return err
+			}
+			r.Vars[s.Var] = value
+			env.Vars = r.Vars
+			to := s.Next
+			if choice != nil && choice.Next != "" {
+				to = choice.Next
+			}
+			next = d.target(i, branch{field: "next", to: to})
+		case StepCondition:
+			to := s.Else
+			if env.Holds(s.If) {
+				to = s.Then
+			}
+			next = d.target(i, branch{field: "else", to: to})
+		case StepSet:
+			if s.Attribute != "" {
+				v := env.Render(s.Value)
+				if err := x.SetAttribute(s.Attribute, v); err != nil {
+					return err
+				}
+				if env.Attributes == nil {
+					env.Attributes = map[string]string{}
+				}
+				env.Attributes[s.Attribute] = v
+			}
+			if s.AddTag != "" {
+				if err := x.Tag(s.AddTag, true); err != nil {
+					return err
+				}
+				env.Tags = append(env.Tags, s.AddTag)
+			}
+			if s.RemoveTag != "" {
+				if err := x.Tag(s.RemoveTag, false); err != nil {
+					return err
+				}
+			}
+			next = d.target(i, branch{field: "next", to: s.Next})
+		case StepWait:
+			dur, _ := ParseDuration(s.Duration)
+			r.Waiting = store.WaitTimer
+			r.Token++
+			return x.WaitUntil(x.Now().Add(dur))
+		case StepHandoff:
+			if s.Text != "" {
+				if err := e.send(x, env, s, false); err != nil {
+					return err
+				}
+			}
+			team := int64(0)
+			if s.Team != "" {
+				if team, err = x.TeamByName(s.Team); err != nil {
+					return err
+				}
+			}
+			if err := x.HandOff(team, s.Urgent, summary(r, d)); err != nil {
+				return err
+			}
+			return x.End(OutcomeHandedOff)
+		case StepEnd:
+			outcome := s.Outcome
+			if outcome == "" {
+				outcome = OutcomeCompleted
+			}
+			return x.End(outcome)
+		default:
+			return x.End("broken")
+		}
+		if err := e.goTo(x, r, d, next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// env is what the run's variables read.
+func (e *Engine) env(x *store.RunTx, r *store.FlowRun) (*Env, error) {
+	c, err := x.Contact()
+	if err != nil {
+		return nil, err
+	}
+	loc := time.UTC
+	if e.Location != nil {
+		loc = e.Location()
+	}
+	return &Env{ContactName: c.Name, Phone: c.Recipient(), Language: language.FromNumber(c.WaID), Tags: c.Tags,
+		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: x.Now().In(loc)}, nil
+}
+
+// send queues a step's message: its text, with its buttons or list. A
+// re-ask says the step's re-ask text (or a default) before the question.
+func (e *Engine) send(x *store.RunTx, env *Env, s *Step, reask bool) error {
+	body := strings.TrimSpace(env.Render(s.Text))
+	if reask {
+		again := s.Reask
+		if again == "" {
+			again = defaultReask(s.Input)
+		}
+		body = strings.TrimSpace(env.Render(again) + "\n\n" + body)
+	}
+	choices := s.Buttons
+	if s.Type == StepAsk {
+		choices = s.Choices
+	}
+	m := whatsapp.OutboundMessage{To: env.Phone, Type: "text", Text: &whatsapp.Text{Body: body}}
+	switch {
+	case len(choices) > 0 && len(choices) <= maxButtons:
+		btns := make([]whatsapp.ReplyButton, len(choices))
+		for i, c := range choices {
+			btns[i] = whatsapp.ReplyButton{Type: "reply", Reply: whatsapp.ReplyTitle{ID: c.ID, Title: env.Render(c.Title)}}
+		}
+		m = whatsapp.OutboundMessage{To: env.Phone, Type: "interactive", Interactive: &whatsapp.Interactive{
+			Type: "button", Body: &whatsapp.InteractiveText{Text: body}, Action: whatsapp.InteractiveAction{Buttons: btns}}}
+	case len(choices) > maxButtons:
+		rows := make([]whatsapp.ListRow, len(choices))
+		for i, c := range choices {
+			rows[i] = whatsapp.ListRow{ID: c.ID, Title: env.Render(c.Title)}
+		}
+		m = whatsapp.OutboundMessage{To: env.Phone, Type: "interactive", Interactive: &whatsapp.Interactive{
+			Type: "list", Body: &whatsapp.InteractiveText{Text: body},
+			Action: whatsapp.InteractiveAction{Button: "Choose", Sections: []whatsapp.ListSection{{Rows: rows}}}}}
+	}
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("step %s: %w", s.ID, err)
+	}
+	to, err := whatsapp.NormalizeRecipient(m.To)
+	if err != nil {
+		return fmt.Errorf("step %s: %w", s.ID, err)
+	}
+	m.To = to
+	waID, userID := strings.TrimPrefix(to, "+"), ""
+	if !strings.HasPrefix(to, "+") {
+		waID, userID = "", to
+	}
+	payload, err := json.Marshal(&m)
+	if err != nil {
+		return err
+	}
+	_, err = x.Queue(store.OutboundInput{PhoneNumberID: e.PhoneNumberID, WaID: waID, UserID: userID, Type: m.Type,
+		Text: body, Preview: inbox.Preview(m.Type, body, ""), Payload: payload, Lane: events.LaneTransactional})
+	return err
+}
+
+func defaultReask(input string) string {
+	switch input {
+	case InputNumber:
+		return "Please answer with a number."
+	case InputEmail:
+		return "That does not look like an e-mail address."
+	case InputDate:
+		return "Please write a date, like 24/12/2026."
+	case InputChoice:
+		return "Please pick one of the options."
+	case InputPhone:
+		return "Please write a phone number."
+	}
+	return "Sorry, I did not get that."
+}
+
+// summary is the private note of a hand-off: the flow and its answers.
+func summary(r *store.FlowRun, d *Definition) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Flow %q handed this conversation over.", r.FlowName)
+	for _, s := range d.Steps {
+		if s.Type != StepAsk {
+			continue
+		}
+		v, ok := r.Vars[s.Var]
+		if !ok {
+			continue
+		}
+		for _, c := range s.Choices {
+			if c.ID == v {
+				v = c.Title
+			}
+		}
+		fmt.Fprintf(&b, "\n• %s: %s", firstLine(s.Text), v)
+	}
+	return b.String()
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return s
+}
+
+// replyIDOf is the id of the button or list row a message taps, if any.
+func replyIDOf(m *store.Message) string {
+	if m.ReplyID != "" {
+		return m.ReplyID
+	}
+	return ""
+}
+
+var spaceRE = regexp.MustCompile(`\s+`)
+
+// foldText lowercases, strips accents and punctuation at the ends, and
+// collapses spaces: "  Ciao! " and "ciao" match.
+func foldText(s string) string {
+	s = norm.NFD.String(strings.ToLower(s))
+	s = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Mn, r) {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) || unicode.IsSymbol(r) })
+	return spaceRE.ReplaceAllString(s, " ")
+}
+
+// containsWords reports whether k appears in text as whole words.
+func containsWords(text, k string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], k)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isWordRune(text[j-1])
+		end := j + len(k)
+		after := end == len(text) || !isWordRune(text[end])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordRune(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 0x80
+}

@@ -1,0 +1,346 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"sendbox/flows"
+	"sendbox/inbox"
+	"sendbox/store"
+	"sendbox/whatsapp"
+)
+
+// The flow API: create, edit, validate, publish, switch and delete flows,
+// read their runs and analytics, stop a contact's runs, and start runs
+// from the business's own events (POST /api/v1/events).
+
+const maxFlowBody = 1 << 20
+
+type flowRequest struct {
+	Name       string          `json:"name"`
+	Definition json.RawMessage `json:"definition"`
+}
+
+// flowError answers a flow command's refusal: 422 with its problems.
+func (a *Server) flowError(w http.ResponseWriter, r *http.Request, err error) {
+	var ie *flows.InvalidError
+	if errors.As(err, &ie) {
+		body := map[string]any{"error": map[string]any{"code": ie.Code, "message": ie.Message, "problems": ie.Problems}}
+		if ie.Problems == nil {
+			body["error"].(map[string]any)["problems"] = []flows.Problem{}
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, body)
+		return
+	}
+	a.notFoundOr(w, r, err, "flow")
+}
+
+func (a *Server) handleListFlows(w http.ResponseWriter, r *http.Request) {
+	fs, err := a.Store.Flows(r.Context())
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	out := make([]*flows.Flow, 0, len(fs))
+	for _, f := range fs {
+		ff, err := a.Flows.Get(r.Context(), f.ID)
+		if err != nil {
+			a.internalError(w, r, err)
+			return
+		}
+		out = append(out, ff)
+	}
+	writeJSON(w, http.StatusOK, list[*flows.Flow]{Data: out, Total: len(out)})
+}
+
+func (a *Server) handleCreateFlow(w http.ResponseWriter, r *http.Request) {
+	var req flowRequest
+	if !decodeJSON(w, r, maxFlowBody, &req) {
+		return
+	}
+	f, err := a.Flows.Create(r.Context(), req.Name, req.Definition)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, one[*flows.Flow]{f})
+}
+
+func (a *Server) handleGetFlow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	f, err := a.Flows.Get(r.Context(), id)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*flows.Flow]{f})
+}
+
+func (a *Server) handleSaveFlow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req flowRequest
+	if !decodeJSON(w, r, maxFlowBody, &req) {
+		return
+	}
+	f, err := a.Flows.SaveDraft(r.Context(), id, req.Name, req.Definition)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*flows.Flow]{f})
+}
+
+func (a *Server) handlePublishFlow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Note string `json:"note"`
+	}
+	if r.ContentLength != 0 && !decodeJSON(w, r, 4<<10, &req) {
+		return
+	}
+	f, err := a.Flows.Publish(r.Context(), id, req.Note)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*flows.Flow]{f})
+}
+
+func (a *Server) handleFlowActive(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Active *bool `json:"active"`
+	}
+	if !decodeJSON(w, r, 1<<10, &req) {
+		return
+	}
+	if req.Active == nil {
+		writeFieldError(w, http.StatusUnprocessableEntity, "required", "active", "active is true or false")
+		return
+	}
+	f, err := a.Flows.SetActive(r.Context(), id, *req.Active)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*flows.Flow]{f})
+}
+
+func (a *Server) handleDeleteFlow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if err := a.Flows.Delete(r.Context(), id); err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *Server) handleFlowVersions(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := a.Store.FlowByID(r.Context(), id); err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	vs, err := a.Store.FlowVersions(r.Context(), id)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if vs == nil {
+		vs = []store.FlowVersion{}
+	}
+	writeJSON(w, http.StatusOK, list[store.FlowVersion]{Data: vs, Total: len(vs)})
+}
+
+func (a *Server) handleFlowStats(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	version := 0
+	if v := r.URL.Query().Get("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeFieldError(w, http.StatusBadRequest, "invalid_version", "version", "version is a version number")
+			return
+		}
+		version = n
+	}
+	st, err := a.Flows.Stats(r.Context(), id, version)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[*flows.Stats]{st})
+}
+
+func (a *Server) handleFlowRuns(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := a.Store.FlowByID(r.Context(), id); err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	runs, err := a.Store.RunsOfFlow(r.Context(), id, 100)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if runs == nil {
+		runs = []store.FlowRun{}
+	}
+	writeJSON(w, http.StatusOK, list[store.FlowRun]{Data: runs, Total: len(runs)})
+}
+
+func (a *Server) handleContactRuns(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := a.Store.ContactByID(r.Context(), id); err != nil {
+		a.notFoundOr(w, r, err, "contact")
+		return
+	}
+	runs, err := a.Store.RunsOfContact(r.Context(), id, 100)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if runs == nil {
+		runs = []store.FlowRun{}
+	}
+	writeJSON(w, http.StatusOK, list[store.FlowRun]{Data: runs, Total: len(runs)})
+}
+
+// handleStopRuns ends a contact's runs: {"flow_id": 3}, or every flow's
+// without a body.
+func (a *Server) handleStopRuns(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		FlowID int64 `json:"flow_id"`
+	}
+	if r.ContentLength != 0 && !decodeJSON(w, r, 1<<10, &req) {
+		return
+	}
+	if _, err := a.Store.ContactByID(r.Context(), id); err != nil {
+		a.notFoundOr(w, r, err, "contact")
+		return
+	}
+	n, err := a.Flows.Stop(r.Context(), id, req.FlowID)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[map[string]int]{map[string]int{"stopped": n}})
+}
+
+// handleEvent takes an event from the business's own system (an order, a
+// shipment, a booking) about a customer, and starts the flows it
+// triggers. The key makes it safe to send again: the same key starts
+// nothing twice. A customer sendbox does not know yet is added.
+func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name    string            `json:"name"`
+		Contact string            `json:"contact"` // a phone number with its country code
+		Key     string            `json:"key"`
+		Data    map[string]string `json:"data"`
+	}
+	if !decodeJSON(w, r, 64<<10, &req) {
+		return
+	}
+	switch {
+	case !flows.ValidEventName(req.Name):
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_name", "name",
+			"an event name is 1 to 64 letters, digits, '.', '_' or '-' (order.created)")
+		return
+	case req.Key == "" || len(req.Key) > 200:
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_key", "key",
+			"key is 1 to 200 characters that identify this event (an order number): the same key starts nothing twice")
+		return
+	case len(req.Data) > 50:
+		writeFieldError(w, http.StatusUnprocessableEntity, "too_much_data", "data", "at most 50 data fields")
+		return
+	}
+	for k, v := range req.Data {
+		if !eventFieldOK(k) || len(v) > 1000 {
+			writeFieldError(w, http.StatusUnprocessableEntity, "invalid_data", "data",
+				"data fields are lowercase names (letters, digits, _) with values of at most 1,000 characters: "+strconv.Quote(k))
+			return
+		}
+	}
+	to, err := whatsapp.NormalizeRecipient(req.Contact)
+	if err != nil || !strings.HasPrefix(to, "+") {
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_contact", "contact",
+			"contact is the customer's phone number with its country code (+393471234567)")
+		return
+	}
+	ctx := r.Context()
+	c, err := a.Store.ContactByRecipient(ctx, to[1:], "")
+	var contactID int64
+	switch {
+	case err == nil:
+		contactID = c.ID
+	case errors.Is(err, store.ErrNotFound):
+		contactID, err = inbox.CreateContact(ctx, a.Store, to, inbox.ContactChange{}, a.words(r))
+		if errors.Is(err, inbox.ErrContactExists) { // created meanwhile
+			c, err = a.Store.ContactByRecipient(ctx, to[1:], "")
+			if err == nil {
+				contactID = c.ID
+			}
+		}
+		if err != nil {
+			a.commandError(w, r, err, "contact")
+			return
+		}
+	default:
+		a.internalError(w, r, err)
+		return
+	}
+	runs, err := a.Flows.Event(ctx, req.Name, contactID, req.Name+":"+req.Key, req.Data)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	if runs == nil {
+		runs = []int64{}
+	}
+	writeJSON(w, http.StatusAccepted, one[map[string]any]{map[string]any{"contact_id": contactID, "runs_started": runs}})
+}
+
+func eventFieldOK(k string) bool {
+	if k == "" || len(k) > 40 || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

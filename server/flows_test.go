@@ -1,0 +1,349 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"sendbox/flows"
+	"sendbox/sendboxtest"
+	"sendbox/store"
+)
+
+type flowResp struct {
+	Data struct {
+		ID       int64
+		Version  int
+		Active   bool
+		Problems []flows.Problem
+	}
+}
+
+type flowErr struct {
+	Error struct {
+		Code     string
+		Message  string
+		Problems []flows.Problem
+	}
+}
+
+// triage is the dental clinic's triage, as a business would write it.
+var triage = map[string]any{
+	"triggers": []any{map[string]any{"type": "keyword", "keywords": []string{"appuntamento", "appointment"}}},
+	"steps": []any{
+		map[string]any{"id": "reason", "type": "ask", "input": "choice", "var": "reason",
+			"text": "Hello! What is it about?", "choices": []any{
+				map[string]any{"id": "pain", "title": "Pain", "next": "urgent"},
+				map[string]any{"id": "cleaning", "title": "Cleaning"},
+				map[string]any{"id": "checkup", "title": "Check-up"}}},
+		map[string]any{"id": "name", "type": "ask", "input": "text", "var": "name", "text": "Your name, please?"},
+		map[string]any{"id": "when", "type": "ask", "input": "date", "var": "when", "retries": 1,
+			"text": "Which day suits you, {{vars.name}}?", "reask": "I need a date like 24/12/2026.", "on_fail": "book"},
+		map[string]any{"id": "tag", "type": "set", "add_tag": "patient", "attribute": "preferred_day", "value": "{{vars.when}}"},
+		map[string]any{"id": "book", "type": "handoff", "text": "Thank you {{vars.name}}: a person will confirm your visit."},
+		map[string]any{"id": "urgent", "type": "handoff", "urgent": true, "text": "We are calling you back at once."},
+	},
+}
+
+func createFlow(t *testing.T, a *sendboxtest.App, name string, def any) int64 {
+	t.Helper()
+	code, body := a.Do("POST", "/api/v1/flows", map[string]any{"name": name, "definition": def})
+	if code != http.StatusCreated {
+		t.Fatalf("create flow: %d %s", code, body)
+	}
+	return sendboxtest.JSON[flowResp](t, body).Data.ID
+}
+
+func publishFlow(t *testing.T, a *sendboxtest.App, id int64) {
+	t.Helper()
+	code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/publish", id), map[string]any{"note": "first"})
+	if code != http.StatusOK {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+}
+
+// phoneGot waits until the customer's phone shows a business message
+// containing want, and returns its text.
+func phoneGot(t *testing.T, a *sendboxtest.App, waID, want string) {
+	t.Helper()
+	sendboxtest.Eventually(t, 30*time.Second, "the phone to get "+want, func() bool {
+		for _, m := range a.Sim.Phone(waID, false) {
+			if m.Direction == "out" && strings.Contains(m.Text, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func tap(t *testing.T, a *sendboxtest.App, from, id, title string) {
+	t.Helper()
+	code, body := a.Do("POST", "/api/v1/sandbox/inbound", map[string]any{"from": from, "type": "interactive",
+		"interactive": map[string]any{"type": "button_reply", "button_reply": map[string]string{"id": id, "title": title}}})
+	if code != http.StatusCreated {
+		t.Fatalf("tap: %d %s", code, body)
+	}
+}
+
+func runsOf(t *testing.T, a *sendboxtest.App, waID string) []store.FlowRun {
+	t.Helper()
+	c, err := a.Store.ContactByRecipient(context.Background(), waID, "")
+	if err != nil {
+		return nil
+	}
+	runs, err := a.Store.RunsOfContact(context.Background(), c.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
+// TestFlowTriageEndToEnd: the clinic publishes its triage through the API;
+// a patient writes the keyword, taps a reason, answers, gets a date wrong
+// once, and is handed to a person with a summary; the router's decision,
+// the tag and attribute set, and the analytics say what happened.
+func TestFlowTriageEndToEnd(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	ctx := context.Background()
+	id := createFlow(t, a, "Dental triage", triage)
+	publishFlow(t, a, id)
+
+	const patient = "393471110001"
+	customerWrites(t, a, "+"+patient, "Appuntamento!")
+	phoneGot(t, a, patient, "What is it about?")
+	c, err := a.Store.ContactByRecipient(ctx, patient, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the router to give the conversation to the flow", func() bool {
+		convs, _, _, _ := a.Store.ListConversations(ctx, store.ConversationFilter{ContactID: c.ID, Limit: 1})
+		return len(convs) == 1 && convs[0].Routing != nil && convs[0].Routing.To == store.RouteFlow &&
+			strings.Contains(convs[0].Routing.Detail, "Dental triage")
+	})
+	tap(t, a, patient, "cleaning", "Cleaning")
+	phoneGot(t, a, patient, "Your name, please?")
+	customerWrites(t, a, "+"+patient, "Giulia Rossi")
+	phoneGot(t, a, patient, "Which day suits you, Giulia Rossi?")
+	customerWrites(t, a, "+"+patient, "tomorrow morning")
+	phoneGot(t, a, patient, "I need a date like 24/12/2026.")
+	customerWrites(t, a, "+"+patient, "24/12/2026")
+	phoneGot(t, a, patient, "Thank you Giulia Rossi: a person will confirm your visit.")
+
+	sendboxtest.Eventually(t, 10*time.Second, "the run to end handed off", func() bool {
+		runs := runsOf(t, a, patient)
+		return len(runs) == 1 && runs[0].State == store.RunEnded && runs[0].Outcome == flows.OutcomeHandedOff
+	})
+	run := runsOf(t, a, patient)[0]
+	if run.Vars["reason"] != "cleaning" || run.Vars["name"] != "Giulia Rossi" || run.Vars["when"] != "2026-12-24" {
+		t.Fatalf("answers kept: %v", run.Vars)
+	}
+	c, _ = a.Store.ContactWithTags(ctx, c.ID)
+	if c.Attributes["preferred_day"] != "2026-12-24" || !strings.Contains(strings.Join(c.Tags, ","), "patient") {
+		t.Fatalf("contact after the set step: %+v %v", c.Attributes, c.Tags)
+	}
+	conv, err := a.Store.ConversationByID(ctx, run.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.Routing == nil || conv.Routing.To != store.RoutePerson || conv.Bot == store.BotOn {
+		t.Fatalf("after the hand-off: routing %+v, bot %s", conv.Routing, conv.Bot)
+	}
+	tl, err := a.Store.ConversationEvents(ctx, conv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var note string
+	for _, e := range tl {
+		if strings.Contains(e.Body, "handed this conversation over") {
+			note = e.Body
+		}
+	}
+	if !strings.Contains(note, "Cleaning") || !strings.Contains(note, "Giulia Rossi") || !strings.Contains(note, "2026-12-24") {
+		t.Fatalf("hand-off summary: %q", note)
+	}
+
+	code, body := a.Do("GET", fmt.Sprintf("/api/v1/flows/%d/stats", id), nil)
+	if code != 200 {
+		t.Fatalf("stats: %d %s", code, body)
+	}
+	st := sendboxtest.JSON[struct{ Data flows.Stats }](t, body).Data
+	if st.Started != 1 || st.Outcomes[flows.OutcomeHandedOff] != 1 || st.Conversion != 1 || len(st.Steps) < 4 || st.Steps[0].Step != "reason" {
+		t.Fatalf("stats: %+v", st)
+	}
+	for _, s := range st.Steps {
+		if s.Entered != 1 || s.Waiting != 0 {
+			t.Fatalf("step %s: %+v", s.Step, s)
+		}
+	}
+
+	// Pain goes to a person at once, flagged urgent: the escalation policy
+	// sees the tap before the flow does, ends the run and hands over (the
+	// flow's own urgent branch is the same outcome, for a reason the policy
+	// does not know).
+	const second = "393471110002"
+	customerWrites(t, a, "+"+second, "appointment")
+	phoneGot(t, a, second, "What is it about?")
+	tap(t, a, second, "pain", "Pain")
+	sendboxtest.Eventually(t, 20*time.Second, "the urgent hand-off", func() bool {
+		runs := runsOf(t, a, second)
+		if len(runs) != 1 || runs[0].State != store.RunEnded || runs[0].ConversationID == 0 {
+			return false
+		}
+		conv, err := a.Store.ConversationByID(ctx, runs[0].ConversationID)
+		return err == nil && conv.Urgent
+	})
+}
+
+// TestFlowEscalationWins: a patient in the middle of a flow who says they
+// are in pain is taken out of it and handed to a person by the policy.
+func TestFlowEscalationWins(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id := createFlow(t, a, "Dental triage", triage)
+	publishFlow(t, a, id)
+	const patient = "393471110003"
+	customerWrites(t, a, "+"+patient, "appuntamento")
+	phoneGot(t, a, patient, "What is it about?")
+	customerWrites(t, a, "+"+patient, "ho un dolore terribile e sanguina")
+	sendboxtest.Eventually(t, 20*time.Second, "the run to be stopped by the escalation", func() bool {
+		runs := runsOf(t, a, patient)
+		return len(runs) == 1 && runs[0].State == store.RunEnded && runs[0].Outcome == "escalated"
+	})
+}
+
+// TestFlowTwoMessagesOneRun: a customer who sends the keyword twice in
+// quick succession starts one run, and the second message is not taken
+// as the answer to a question it did not answer.
+func TestFlowTwoMessagesOneRun(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id := createFlow(t, a, "Dental triage", triage)
+	publishFlow(t, a, id)
+	const patient = "393471110004"
+	for range 2 {
+		code, body := a.Do("POST", "/api/v1/sandbox/inbound", map[string]any{"from": "+" + patient, "type": "text",
+			"text": map[string]string{"body": "appuntamento"}})
+		if code != http.StatusCreated {
+			t.Fatalf("inbound: %d %s", code, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	phoneGot(t, a, patient, "What is it about?")
+	time.Sleep(2 * time.Second) // the second message is screened and routed too
+	runs := runsOf(t, a, patient)
+	if len(runs) != 1 || runs[0].State != store.RunActive || runs[0].Step != "reason" {
+		t.Fatalf("runs: %+v", runs)
+	}
+}
+
+// TestFlowEventAndWait: the shop's system posts an order event; the flow
+// it triggers records the order, waits, and ends; the same event posted
+// again starts nothing.
+func TestFlowEventAndWait(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	ctx := context.Background()
+	def := map[string]any{
+		"triggers": []any{map[string]any{"type": "event", "event": "order.created"}},
+		"reentry":  "every_time",
+		"steps": []any{
+			map[string]any{"id": "record", "type": "set", "attribute": "last_order", "value": "{{event.order_id}}", "add_tag": "buyer"},
+			map[string]any{"id": "pause", "type": "wait", "duration": "1s"},
+			map[string]any{"id": "after", "type": "set", "attribute": "followed_up", "value": "yes"},
+			map[string]any{"id": "done", "type": "end", "outcome": "ordered"},
+		},
+	}
+	id := createFlow(t, a, "After the order", def)
+	publishFlow(t, a, id)
+	ev := map[string]any{"name": "order.created", "contact": "+33 6 12 34 56 78", "key": "A-1001",
+		"data": map[string]string{"order_id": "A-1001"}}
+	code, body := a.Do("POST", "/api/v1/events", ev)
+	if code != http.StatusAccepted {
+		t.Fatalf("event: %d %s", code, body)
+	}
+	got := sendboxtest.JSON[struct {
+		Data struct {
+			ContactID   int64   `json:"contact_id"`
+			RunsStarted []int64 `json:"runs_started"`
+		}
+	}](t, body).Data
+	if len(got.RunsStarted) != 1 {
+		t.Fatalf("runs started: %s", body)
+	}
+	if code, body := a.Do("POST", "/api/v1/events", ev); code != http.StatusAccepted || !strings.Contains(string(body), `"runs_started":[]`) {
+		t.Fatalf("the same event again: %d %s", code, body)
+	}
+	sendboxtest.Eventually(t, 20*time.Second, "the run to end after its wait", func() bool {
+		r, err := a.Store.RunByID(ctx, got.RunsStarted[0])
+		return err == nil && r.State == store.RunEnded && r.Outcome == "ordered"
+	})
+	c, err := a.Store.ContactWithTags(ctx, got.ContactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Attributes["last_order"] != "A-1001" || c.Attributes["followed_up"] != "yes" || strings.Join(c.Tags, ",") != "buyer" {
+		t.Fatalf("contact: %+v %v", c.Attributes, c.Tags)
+	}
+	for _, bad := range []struct {
+		body map[string]any
+		code string
+	}{
+		{map[string]any{"name": "order created!", "contact": "+33612345678", "key": "x"}, "invalid_name"},
+		{map[string]any{"name": "order.created", "contact": "0612345678", "key": "x"}, "invalid_contact"},
+		{map[string]any{"name": "order.created", "contact": "+33612345678"}, "invalid_key"},
+		{map[string]any{"name": "order.created", "contact": "+33612345678", "key": "x", "data": map[string]string{"Bad Key": "1"}}, "invalid_data"},
+	} {
+		code, body := a.Do("POST", "/api/v1/events", bad.body)
+		if code != 422 || sendboxtest.JSON[apiErr](t, body).Error.Code != bad.code {
+			t.Fatalf("%v: %d %s", bad.body, code, body)
+		}
+	}
+}
+
+// TestFlowPublishRefusesProblems: a draft saves with its problems shown;
+// publishing refuses it with every problem next to its step.
+func TestFlowPublishRefusesProblems(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	bad := map[string]any{
+		"triggers": []any{map[string]any{"type": "keyword"}},
+		"steps": []any{
+			map[string]any{"id": "hello", "type": "send", "text": "Hi {{vars.nobody}}"},
+			map[string]any{"id": "again", "type": "condition", "if": map[string]any{"left": "contact.name", "op": "exists"}, "then": "hello"},
+		},
+	}
+	id := createFlow(t, a, "Broken", bad)
+	code, body := a.Do("GET", fmt.Sprintf("/api/v1/flows/%d", id), nil)
+	if code != 200 || len(sendboxtest.JSON[flowResp](t, body).Data.Problems) < 2 {
+		t.Fatalf("draft problems: %d %s", code, body)
+	}
+	code, body = a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/publish", id), nil)
+	e := sendboxtest.JSON[flowErr](t, body)
+	if code != 422 || e.Error.Code != "invalid_flow" || len(e.Error.Problems) < 2 {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	steps := map[string]string{}
+	for _, p := range e.Error.Problems {
+		steps[p.Code] = p.Step
+	}
+	if steps["unknown_variable"] != "hello" || steps["required"] != "" {
+		t.Fatalf("problems: %+v", e.Error.Problems)
+	}
+	// Fixed but for the loop: now the loop is what is refused.
+	bad["triggers"] = []any{map[string]any{"type": "keyword", "keywords": []string{"hi"}}}
+	bad["steps"].([]any)[0] = map[string]any{"id": "hello", "type": "send", "text": "Hi {{contact.name}}"}
+	if code, body := a.Do("PUT", fmt.Sprintf("/api/v1/flows/%d", id), map[string]any{"name": "Broken", "definition": bad}); code != 200 {
+		t.Fatalf("save: %d %s", code, body)
+	}
+	code, body = a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/publish", id), nil)
+	if e := sendboxtest.JSON[flowErr](t, body); code != 422 || len(e.Error.Problems) != 1 || e.Error.Problems[0].Code != "loop_without_wait" {
+		t.Fatalf("publish a loop: %d %s", code, body)
+	}
+	if code, body := a.Do("POST", "/api/v1/flows", map[string]any{"name": "broken", "definition": triage}); code != 422 ||
+		sendboxtest.JSON[flowErr](t, body).Error.Code != "name_taken" {
+		t.Fatalf("a taken name: %d %s", code, body)
+	}
+	if code, body := a.Do("POST", "/api/v1/flows", map[string]any{"name": "typo", "definition": map[string]any{"stepz": []any{}}}); code != 422 ||
+		sendboxtest.JSON[flowErr](t, body).Error.Code != "invalid_definition" {
+		t.Fatalf("an unknown field: %d %s", code, body)
+	}
+}
