@@ -132,7 +132,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	// the relay; timers due during a downtime fire now, once each, in order.
 	a.Scheduler = schedule.New(a.Store, a.Metrics, log.With(slog.String("component", "schedule")))
 	a.Scheduler.Handle(store.TimerSnoozeWake, inbox.WakeSnooze)
-	a.Flows = &flows.Engine{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Location: a.businessLocation(ctx),
+	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
+	a.Flows = &flows.Engine{Store: a.Store, Outbound: a.Outbound, Location: a.businessLocation(ctx),
 		Log: log.With(slog.String("component", "flows"))}
 	if err := a.Flows.Reload(ctx); err != nil {
 		return a, fmt.Errorf("flows: %w", err)
@@ -141,7 +142,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Store.TimerAdded = a.Scheduler.Notify
 	go a.Scheduler.Run(bg)
 
-	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
 	if err := a.ingest.Start(ctx); err != nil {
 		return a, err

@@ -129,6 +129,9 @@ func (e *Engine) Publish(ctx context.Context, id int64, note string) (*Flow, err
 	if err != nil {
 		return nil, err
 	}
+	if len(f.Problems) == 0 && f.DraftDef != nil {
+		f.Problems = e.checkTemplates(ctx, f.DraftDef)
+	}
 	if len(f.Problems) > 0 {
 		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be published", len(f.Problems)),
 			Problems: f.Problems}
@@ -209,7 +212,7 @@ func (e *Engine) Stats(ctx context.Context, id int64, version int) (*Stats, erro
 	for o, n := range outcomes {
 		ended += n
 		switch o {
-		case OutcomeNoAnswer, OutcomeStopped, "broken", "opted_out", "escalated", "restarted":
+		case OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, "opted_out", "escalated", "restarted", store.RunTakenOver:
 		default:
 			won += n
 		}
@@ -250,4 +253,24 @@ func sortSteps(steps []store.FlowStepCount, order map[string]int) {
 			steps[j], steps[j-1] = steps[j-1], steps[j]
 		}
 	}
+}
+
+// checkTemplates finds the template steps sendbox could not send: a
+// template Meta has not approved for the account (or not in that
+// language), or one that takes other parameters.
+func (e *Engine) checkTemplates(ctx context.Context, d *Definition) []Problem {
+	if e.Outbound == nil {
+		return nil
+	}
+	var ps []Problem
+	for _, s := range d.Steps {
+		if s.Type != StepSend || s.Template == nil {
+			continue
+		}
+		if err := e.Outbound.CheckTemplate(ctx, s.Template.Name, s.Template.Language, len(s.Template.Params)); err != nil {
+			ps = append(ps, Problem{Step: s.ID, Field: "template", Code: "template_unusable",
+				Message: fmt.Sprintf("template %s (%s): %v", s.Template.Name, s.Template.Language, err)})
+		}
+	}
+	return ps
 }

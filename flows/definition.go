@@ -75,6 +75,10 @@ type Step struct {
 	Text    string   `json:"text,omitempty"`
 	Buttons []Choice `json:"buttons,omitempty"`
 
+	// send: a template approved by Meta instead of a text, for messages
+	// that may leave 24 hours or more after the customer last wrote.
+	Template *TemplateRef `json:"template,omitempty"`
+
 	// ask
 	Input   string   `json:"input,omitempty"` // InputText, InputNumber, InputEmail, InputDate, InputChoice, InputPhone
 	Var     string   `json:"var,omitempty"`   // where the answer goes: {{vars.NAME}}
@@ -108,6 +112,14 @@ type Step struct {
 
 	// end
 	Outcome string `json:"outcome,omitempty"`
+}
+
+// TemplateRef names an approved template: its name, its exact language
+// ("it", "en_US") and its body parameters in order, with {{variables}}.
+type TemplateRef struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params,omitempty"`
 }
 
 // Choice is a reply button or a list row. An ask step's choice may branch.
@@ -159,6 +171,7 @@ const (
 	OutcomeNoAnswer  = "no_answer" // an ask gave up (invalid answers or no answer)
 	OutcomeHandedOff = "handed_off"
 	OutcomeStopped   = "stopped" // a person, an opt-out or an escalation stopped it
+	OutcomeBroken    = "broken"  // a step could not be carried out as written
 )
 
 // Problem is one reason a definition cannot be published, next to the step
@@ -337,9 +350,22 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 	}
 	switch s.Type {
 	case StepSend:
-		if len(s.Buttons) > 0 {
+		switch {
+		case s.Template != nil:
+			if s.Template.Name == "" || s.Template.Language == "" {
+				bad("template", "required", "a template needs its name and its exact language code (it, en_US)")
+			}
+			if len(s.Buttons) > 0 {
+				bad("buttons", "unexpected", "a template has the buttons Meta approved with it")
+			}
+			for _, p := range s.Template.Params {
+				for _, msg := range unknownVars(p, vars) {
+					bad("template", "unknown_variable", msg)
+				}
+			}
+		case len(s.Buttons) > 0:
 			text(maxAskRunes)
-		} else {
+		default:
 			text(maxTextRunes)
 		}
 		choices("buttons", s.Buttons, maxListRows)
@@ -644,7 +670,7 @@ func (d *Definition) checkWindow() []Problem {
 			reported[i] = true
 			ps = append(ps, Problem{Step: s.ID, Field: "text", Code: "outside_window",
 				Message: "this message can be reached 24 hours or more after the customer last wrote, when WhatsApp only delivers approved templates; " +
-					"ask a question or wait for a reply before it, or start the flow from a customer's message"})
+					"send a template here, or ask a question before it, or start the flow from a customer's message"})
 		}
 		for _, b := range s.branches() {
 			j := d.target(i, b)
@@ -666,7 +692,9 @@ func (d *Definition) checkWindow() []Problem {
 
 func sendsFreeForm(s *Step) bool {
 	switch s.Type {
-	case StepSend, StepAsk:
+	case StepSend:
+		return s.Template == nil
+	case StepAsk:
 		return true
 	case StepHandoff:
 		return s.Text != ""

@@ -18,6 +18,7 @@ import (
 	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/language"
+	"sendbox/outbound"
 	"sendbox/store"
 	"sendbox/whatsapp"
 )
@@ -32,8 +33,10 @@ import (
 // at all, so a crash repeats a step whole or not at all, and a timer or an
 // answer meant for an earlier step finds another token and does nothing.
 type Engine struct {
-	Store         *store.Store
-	PhoneNumberID string
+	Store *store.Store
+	// Outbound checks and builds every message a flow sends, as it does
+	// for every other sender (window, consent, templates, Meta's limits).
+	Outbound *outbound.Service
 	// Location is the business's time zone, for conditions on the time.
 	Location func() *time.Location
 	Log      *slog.Logger
@@ -247,7 +250,7 @@ func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64
 			if err := x.Enter(c.def.Steps[0].ID); err != nil {
 				return err
 			}
-			return e.advance(x, r, &c.def, nil)
+			return e.advance(ctx, x, r, &c.def, nil)
 		})
 }
 
@@ -258,7 +261,7 @@ func (e *Engine) input(ctx context.Context, runID int64, m *store.Message) error
 			return nil // ended, moved on, or this message was consumed already
 		}
 		r.LastInput = m.ID
-		return e.advance(x, r, d, &Answer{Text: m.Text, ReplyID: replyIDOf(m)})
+		return e.advance(ctx, x, r, d, &Answer{Text: m.Text, ReplyID: replyIDOf(m)})
 	})
 }
 
@@ -335,7 +338,7 @@ func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Tim
 	if err := e.goTo(x, r, d, next); err != nil {
 		return false, err
 	}
-	if err := e.advance(x, r, d, nil); err != nil {
+	if err := e.advance(ctx, x, r, d, nil); err != nil {
 		return false, err
 	}
 	return true, tx.SaveRun(x)
@@ -353,7 +356,15 @@ func (e *Engine) goTo(x *store.RunTx, r *store.FlowRun, d *Definition, i int) er
 
 // advance runs the run from its current step until it waits or ends. With
 // an answer, the current step is the ask it answers.
-func (e *Engine) advance(x *store.RunTx, r *store.FlowRun, d *Definition, ans *Answer) error {
+func (e *Engine) advance(ctx context.Context, x *store.RunTx, r *store.FlowRun, d *Definition, ans *Answer) error {
+	err := e.steps(ctx, x, r, d, ans)
+	if errors.Is(err, errBroken) {
+		return x.End(OutcomeBroken)
+	}
+	return err
+}
+
+func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d *Definition, ans *Answer) error {
 	env, err := e.env(x, r)
 	if err != nil {
 		return err
@@ -364,19 +375,19 @@ func (e *Engine) advance(x *store.RunTx, r *store.FlowRun, d *Definition, ans *A
 		}
 		i := d.index(r.Step)
 		if i < 0 {
-			return x.End("broken")
+			return x.End(OutcomeBroken)
 		}
 		s := &d.Steps[i]
 		next := -2 // -2: stay (waiting); -1: end of flow
 		switch s.Type {
 		case StepSend:
-			if err := e.send(x, env, s, false); err != nil {
+			if _, err := e.send(ctx, x, env, s, false); err != nil {
 				return err
 			}
 			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepAsk:
 			if ans == nil {
-				if err := e.send(x, env, s, false); err != nil {
+				if _, err := e.send(ctx, x, env, s, false); err != nil {
 					return err
 				}
 				r.Waiting, r.Tries = store.WaitReply, 0
@@ -404,7 +415,7 @@ func (e *Engine) advance(x *store.RunTx, r *store.FlowRun, d *Definition, ans *A
 					}
 					break
 				}
-				if err := e.send(x, env, s, true); err != nil {
+				if _, err := e.send(ctx, x, env, s, true); err != nil {
 					return err
 				}
 				return nil // still waiting, same token: the timeout still holds
@@ -455,7 +466,7 @@ func (e *Engine) advance(x *store.RunTx, r *store.FlowRun, d *Definition, ans *A
 			return x.WaitUntil(x.Now().Add(dur))
 		case StepHandoff:
 			if s.Text != "" {
-				if err := e.send(x, env, s, false); err != nil {
+				if _, err := e.send(ctx, x, env, s, false); err != nil {
 					return err
 				}
 			}
@@ -476,7 +487,7 @@ func (e *Engine) advance(x *store.RunTx, r *store.FlowRun, d *Definition, ans *A
 			}
 			return x.End(outcome)
 		default:
-			return x.End("broken")
+			return x.End(OutcomeBroken)
 		}
 		if err := e.goTo(x, r, d, next); err != nil {
 			return err
@@ -499,9 +510,15 @@ func (e *Engine) env(x *store.RunTx, r *store.FlowRun) (*Env, error) {
 		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: x.Now().In(loc)}, nil
 }
 
-// send queues a step's message: its text, with its buttons or list. A
-// re-ask says the step's re-ask text (or a default) before the question.
-func (e *Engine) send(x *store.RunTx, env *Env, s *Step, reask bool) error {
+// send queues a step's message: its text, with its buttons or list, or
+// its template. A re-ask says the step's re-ask text (or a default) before
+// the question. The message goes through the same checks as every other
+// sender (outbound.Service.Prepare): a marketing template to a contact
+// without consent, or a text outside the 24-hour window, is not sent, and
+// the run goes on (sent reports it); a message WhatsApp would refuse as
+// written (a text too long once its variables are filled in) is an
+// *whatsapp.ValidationError.
+func (e *Engine) send(ctx context.Context, x *store.RunTx, env *Env, s *Step, reask bool) (sent bool, err error) {
 	body := strings.TrimSpace(env.Render(s.Text))
 	if reask {
 		again := s.Reask
@@ -516,6 +533,16 @@ func (e *Engine) send(x *store.RunTx, env *Env, s *Step, reask bool) error {
 	}
 	m := whatsapp.OutboundMessage{To: env.Phone, Type: "text", Text: &whatsapp.Text{Body: body}}
 	switch {
+	case s.Template != nil && s.Type == StepSend:
+		tp := &whatsapp.Template{Name: s.Template.Name, Language: whatsapp.TemplateLanguage{Code: s.Template.Language}}
+		if len(s.Template.Params) > 0 {
+			c := whatsapp.TemplateComponent{Type: "body"}
+			for _, p := range s.Template.Params {
+				c.Parameters = append(c.Parameters, whatsapp.TemplateParameter{Type: "text", Text: env.Render(p)})
+			}
+			tp.Components = []whatsapp.TemplateComponent{c}
+		}
+		m = whatsapp.OutboundMessage{To: env.Phone, Type: "template", Template: tp}
 	case len(choices) > 0 && len(choices) <= maxButtons:
 		btns := make([]whatsapp.ReplyButton, len(choices))
 		for i, c := range choices {
@@ -532,26 +559,28 @@ func (e *Engine) send(x *store.RunTx, env *Env, s *Step, reask bool) error {
 			Type: "list", Body: &whatsapp.InteractiveText{Text: body},
 			Action: whatsapp.InteractiveAction{Button: "Choose", Sections: []whatsapp.ListSection{{Rows: rows}}}}}
 	}
-	if err := m.Validate(); err != nil {
-		return fmt.Errorf("step %s: %w", s.ID, err)
+	in, err := e.Outbound.Prepare(ctx, outbound.Request{Message: m, Lane: events.LaneTransactional})
+	var we *outbound.WindowError
+	var ce *outbound.ConsentError
+	if errors.As(err, &we) || errors.As(err, &ce) {
+		e.log().Info("flow message not sent", slog.Int64("run", x.RunID()), slog.String("step", s.ID), slog.Any("why", err))
+		return false, nil
 	}
-	to, err := whatsapp.NormalizeRecipient(m.To)
+	var ve *whatsapp.ValidationError
+	if errors.As(err, &ve) {
+		e.log().Warn("a flow step's message is not valid as written; the run ends", slog.Int64("run", x.RunID()),
+			slog.String("step", s.ID), slog.Any("err", err))
+		return false, errBroken
+	}
 	if err != nil {
-		return fmt.Errorf("step %s: %w", s.ID, err)
+		return false, fmt.Errorf("step %s: %w", s.ID, err)
 	}
-	m.To = to
-	waID, userID := strings.TrimPrefix(to, "+"), ""
-	if !strings.HasPrefix(to, "+") {
-		waID, userID = "", to
-	}
-	payload, err := json.Marshal(&m)
-	if err != nil {
-		return err
-	}
-	_, err = x.Queue(store.OutboundInput{PhoneNumberID: e.PhoneNumberID, WaID: waID, UserID: userID, Type: m.Type,
-		Text: body, Preview: inbox.Preview(m.Type, body, ""), Payload: payload, Lane: events.LaneTransactional})
-	return err
+	_, err = x.Queue(in)
+	return err == nil, err
 }
+
+// errBroken: a step cannot be carried out as written; the run ends "broken".
+var errBroken = errors.New("the step cannot be carried out")
 
 func defaultReask(input string) string {
 	switch input {

@@ -83,31 +83,41 @@ type Request struct {
 // is returned). Errors are *whatsapp.ValidationError, *WindowError,
 // *ConsentError, *TemplateSyncError or storage errors.
 func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, bool, error) {
+	in, err := s.Prepare(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.Store.QueueOutbound(ctx, in)
+}
+
+// Prepare makes all of Enqueue's checks and returns the message to queue,
+// for a sender that queues it in a transaction of its own (a flow's step).
+func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput, error) {
 	m := req.Message
 	if err := m.Validate(); err != nil {
-		return nil, false, err
+		return store.OutboundInput{}, err
 	}
 	lane := req.Lane
 	switch {
 	case (req.AuthorID != 0 || req.Person) && (lane == "" || lane == events.LanePerson):
 		lane = events.LanePerson
 	case req.AuthorID != 0 || req.Person:
-		return nil, false, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
+		return store.OutboundInput{}, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
 			Message: fmt.Sprintf("a message a person wrote goes in the %q lane, not %q", events.LanePerson, lane)}
 	case lane == "":
 		lane = events.LaneTransactional
 	case !events.ValidLane(lane):
-		return nil, false, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
+		return store.OutboundInput{}, &whatsapp.ValidationError{Field: "lane", Code: "invalid_lane",
 			Message: fmt.Sprintf("%q is not a sending lane: use %s", lane, strings.Join(events.Lanes(), ", "))}
 	}
 	if n := utf8.RuneCountInString(m.BizOpaque); n > whatsapp.MaxCallerOpaque {
-		return nil, false, &whatsapp.ValidationError{Field: "biz_opaque_callback_data", Code: "biz_opaque_too_long",
+		return store.OutboundInput{}, &whatsapp.ValidationError{Field: "biz_opaque_callback_data", Code: "biz_opaque_too_long",
 			Message: fmt.Sprintf("is %d characters; the limit is %d (sendbox keeps the rest of Meta's %d for its own send id)",
 				n, whatsapp.MaxCallerOpaque, whatsapp.MaxBizOpaque)}
 	}
 	to, err := whatsapp.NormalizeRecipient(m.To)
 	if err != nil {
-		return nil, false, err
+		return store.OutboundInput{}, err
 	}
 	m.To = to
 	waID, userID := strings.TrimPrefix(to, "+"), ""
@@ -120,13 +130,13 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 		// Its category and parameters come from the synced template, never
 		// from the caller.
 		if tp, err = s.template(ctx, m.Template); err != nil {
-			return nil, false, err
+			return store.OutboundInput{}, err
 		}
 		if spec, err = whatsapp.ParseTemplate(tp.Components); err != nil {
-			return nil, false, fmt.Errorf("template %s/%s: %w", tp.Name, tp.Language, err)
+			return store.OutboundInput{}, fmt.Errorf("template %s/%s: %w", tp.Name, tp.Language, err)
 		}
 		if err := spec.CheckParams(m.Template); err != nil {
-			return nil, false, err
+			return store.OutboundInput{}, err
 		}
 	}
 	if !m.IsTemplate() || tp.Category == Marketing {
@@ -135,11 +145,11 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 		case errors.Is(err, store.ErrNotFound):
 			c = nil
 		case err != nil:
-			return nil, false, err
+			return store.OutboundInput{}, err
 		}
 		if m.IsTemplate() {
 			if err := checkMarketing(ctx, s.Store, c, waID, userID, s.now()); err != nil {
-				return nil, false, err
+				return store.OutboundInput{}, err
 			}
 		} else {
 			var last time.Time
@@ -147,20 +157,20 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 				last = c.LastInboundAt
 			}
 			if !WindowOpen(last, s.now()) {
-				return nil, false, &WindowError{LastInbound: last}
+				return store.OutboundInput{}, &WindowError{LastInbound: last}
 			}
 		}
 	}
 	payload, err := json.Marshal(&m)
 	if err != nil {
-		return nil, false, fmt.Errorf("encode message: %w", err)
+		return store.OutboundInput{}, fmt.Errorf("encode message: %w", err)
 	}
 	ctxWAMID := ""
 	if m.Context != nil {
 		ctxWAMID = m.Context.MessageID
 	}
 	text, filename := textOf(&m, spec)
-	return s.Store.QueueOutbound(ctx, store.OutboundInput{
+	return store.OutboundInput{
 		PhoneNumberID:  s.PhoneNumberID,
 		WaID:           waID,
 		UserID:         userID,
@@ -173,7 +183,7 @@ func (s *Service) Enqueue(ctx context.Context, req Request) (*store.Message, boo
 		AuthorID:       req.AuthorID,
 		Lane:           lane,
 		Media:          req.Media,
-	})
+	}, nil
 }
 
 func (s *Service) now() time.Time {

@@ -95,3 +95,27 @@ func (s *Service) syncTemplates(ctx context.Context) error {
 	s.sync.last, s.sync.err = time.Now(), err
 	return err
 }
+
+// CheckTemplate says whether sendbox can send the template name in lang
+// with params body parameters: it must be approved (synced from Meta, or
+// fetched now) and take that many. A flow checks its template steps with
+// it when published.
+func (s *Service) CheckTemplate(ctx context.Context, name, lang string, params int) error {
+	tp := &whatsapp.Template{Name: name, Language: whatsapp.TemplateLanguage{Code: lang}}
+	t, err := s.template(ctx, tp)
+	if err != nil {
+		return err
+	}
+	spec, err := whatsapp.ParseTemplate(t.Components)
+	if err != nil {
+		return fmt.Errorf("template %s/%s: %w", t.Name, t.Language, err)
+	}
+	if params > 0 {
+		c := whatsapp.TemplateComponent{Type: "body"}
+		for range params {
+			c.Parameters = append(c.Parameters, whatsapp.TemplateParameter{Type: "text", Text: "x"})
+		}
+		tp.Components = []whatsapp.TemplateComponent{c}
+	}
+	return spec.CheckParams(tp)
+}

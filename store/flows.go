@@ -49,6 +49,9 @@ const (
 	WaitTimer = "timer" // a wait step, or an ask's timeout only
 )
 
+// RunTakenOver is the outcome of runs a person's message ended.
+const RunTakenOver = "taken_over"
+
 // TimerFlowRun moves a flow run on when a wait ends or an answer does not
 // come (owner: the run; token: the run's token when it was set).
 const TimerFlowRun = "flow.run"
@@ -424,6 +427,9 @@ type RunTx struct {
 // Now is the transaction's clock.
 func (x *RunTx) Now() time.Time { return x.t.now }
 
+// RunID is the run's id.
+func (x *RunTx) RunID() int64 { return x.run.ID }
+
 // StartRun starts a run and, in the same transaction, its first steps
 // (move). It returns the run and whether it started: a start already made
 // for the same Ref (a redelivered message or event) returns that run and
@@ -594,31 +600,40 @@ func (t *wtx) endRun(runID int64, outcome string) error {
 func (s *Store) StopRuns(ctx context.Context, contactID, flowID int64, outcome string) (int, error) {
 	var n int
 	err := s.update(ctx, func(t *wtx) error {
-		n = 0
-		rows, err := t.query(`SELECT id FROM flow_runs WHERE contact_id = ? AND state = 'active' AND (? = 0 OR flow_id = ?)`,
-			contactID, flowID, flowID)
-		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		for _, id := range ids {
-			if err := t.endRun(id, outcome); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		return nil
+		var err error
+		n, err = t.stopRuns(contactID, flowID, outcome)
+		return err
 	})
 	return n, err
+}
+
+// stopRuns ends a contact's active runs (of one flow, or all when flowID
+// is 0) in the current transaction.
+func (t *wtx) stopRuns(contactID, flowID int64, outcome string) (int, error) {
+	rows, err := t.query(`SELECT id FROM flow_runs WHERE contact_id = ? AND state = 'active' AND (? = 0 OR flow_id = ?)`,
+		contactID, flowID, flowID)
+	if err != nil {
+		return 0, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := t.endRun(id, outcome); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // WaitUntil has the run wait for its timer, due at due, carrying its

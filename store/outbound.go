@@ -152,10 +152,15 @@ func (t *wtx) outboundConv(contactID int64, phoneNumberID string) (int64, error)
 	return convID, nil
 }
 
-// personReplied pauses the assistant in a conversation a person of the
-// business wrote in, if it was on, with the timeline line and the event of
+// personReplied ends the contact's flow runs and pauses the assistant in a
+// conversation a person of the business wrote in, if it was on, with the timeline line and the event of
 // any switch; reason is events.BotPaused*.
 func (t *wtx) personReplied(convID, contactID int64, reason string) error {
+	// A person took the conversation over: the contact's flow runs end
+	// with it, so no step of theirs talks over the person later.
+	if _, err := t.stopRuns(contactID, 0, RunTakenOver); err != nil {
+		return err
+	}
 	r, err := t.exec("UPDATE conversations SET bot = 'paused' WHERE id = ? AND bot = 'on'", convID)
 	if err != nil {
 		return err

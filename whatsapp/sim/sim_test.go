@@ -101,7 +101,7 @@ func TestOptionsChecked(t *testing.T) {
 	}
 	defer s.Close()
 	if s.opts.MPS != DefaultMPS || s.opts.SentDelay != DefaultSentDelay || s.opts.DeliveredDelay != DefaultDeliveredDelay ||
-		s.opts.PhoneNumberID != DefaultPhoneNumberID || len(s.templates["appointment_reminder"]) != 2 {
+		s.opts.PhoneNumberID != DefaultPhoneNumberID || len(s.templates["appointment_reminder"]) != 3 {
 		t.Fatalf("defaults: %+v", s.opts)
 	}
 }
