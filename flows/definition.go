@@ -80,10 +80,13 @@ type Step struct {
 	Template *TemplateRef `json:"template,omitempty"`
 
 	// ask
-	Input   string   `json:"input,omitempty"` // InputText, InputNumber, InputEmail, InputDate, InputChoice, InputPhone
+	Input   string   `json:"input,omitempty"` // InputText, InputNumber, InputEmail, InputDate, InputChoice, InputPhone, InputPhoto, InputLocation
 	Var     string   `json:"var,omitempty"`   // where the answer goes: {{vars.NAME}}
 	Choices []Choice `json:"choices,omitempty"`
 	Retries int      `json:"retries,omitempty"` // re-asks after an invalid answer before OnFail (default 2)
+	// Optional lets the customer skip the question with one of the skip
+	// words ("skip", "no", "salta", "passer"…): the variable stays empty.
+	Optional bool `json:"optional,omitempty"`
 	Reask   string   `json:"reask,omitempty"`   // said before asking again (a default per input type)
 	Timeout string   `json:"timeout,omitempty"` // no answer in this long: OnTimeout ("" waits for ever)
 	// OnFail and OnTimeout are where the run goes when the answers stay
@@ -102,15 +105,21 @@ type Step struct {
 	AddTag    string `json:"add_tag,omitempty"`
 	RemoveTag string `json:"remove_tag,omitempty"`
 
-	// wait
-	Duration string `json:"duration,omitempty"` // "90m", "3d", "72h"
+	// wait: Duration ("90m", "3d", "72h", or with variables:
+	// "{{attributes.reorder_days}}d"), then, if At is set, until the next
+	// At ("09:30") in the business's time zone. With UntilReply, a reply
+	// before then goes to OnReply (kept in Var if set).
+	Duration   string `json:"duration,omitempty"`
+	At         string `json:"at,omitempty"`
+	UntilReply bool   `json:"until_reply,omitempty"`
+	OnReply    string `json:"on_reply,omitempty"`
 
 	// handoff: the conversation goes to a person (Team if set), with a
 	// private note summarising the answers; Urgent flags it.
 	Team   string `json:"team,omitempty"`
 	Urgent bool   `json:"urgent,omitempty"`
 
-	// end
+	// end, handoff: the run's outcome (handoff: "handed_off" by default)
 	Outcome string `json:"outcome,omitempty"`
 }
 
@@ -135,8 +144,10 @@ const (
 	InputNumber = "number"
 	InputEmail  = "email"
 	InputDate   = "date"
-	InputChoice = "choice"
-	InputPhone  = "phone"
+	InputChoice   = "choice"
+	InputPhone    = "phone"
+	InputPhoto    = "photo"    // an image; the value is the message's id (the thread shows it)
+	InputLocation = "location" // a shared location; the value is "latitude,longitude"
 )
 
 // Cond is a condition: one comparison, or All / Any of others, or Not one.
@@ -375,7 +386,7 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			bad("var", "invalid_var", "the answer needs a variable name: lowercase letters, digits and _, starting with a letter")
 		}
 		switch s.Input {
-		case InputText, InputNumber, InputEmail, InputDate, InputPhone:
+		case InputText, InputNumber, InputEmail, InputDate, InputPhone, InputPhoto, InputLocation:
 			if len(s.Choices) > 0 {
 				bad("choices", "unexpected", "only a choice question has choices")
 			}
@@ -385,7 +396,7 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			}
 			choices("choices", s.Choices, maxListRows)
 		default:
-			bad("input", "invalid", fmt.Sprintf("%q is not an answer type: use text, number, email, date, choice or phone", s.Input))
+			bad("input", "invalid", fmt.Sprintf("%q is not an answer type: use text, number, email, date, choice, phone, photo or location", s.Input))
 		}
 		if s.Retries < 0 || s.Retries > 5 {
 			bad("retries", "invalid", "retries is 0 to 5")
@@ -415,10 +426,25 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			bad("value", "unknown_variable", p)
 		}
 	case StepWait:
-		if d, err := ParseDuration(s.Duration); err != nil || d <= 0 {
-			bad("duration", "invalid", "a wait is a positive duration: 90m, 72h, 3d")
+		if strings.Contains(s.Duration, "{{") {
+			for _, p := range unknownVars(s.Duration, vars) {
+				bad("duration", "unknown_variable", p)
+			}
+		} else if d, err := ParseDuration(s.Duration); err != nil || d < 0 || d == 0 && s.At == "" {
+			bad("duration", "invalid", "a wait is a positive duration: 90m, 72h, 3d (or 0 with a time of day)")
 		} else if d > 366*24*time.Hour {
 			bad("duration", "too_long", "a wait is at most a year")
+		}
+		if s.At != "" {
+			if _, err := time.Parse("15:04", s.At); err != nil {
+				bad("at", "invalid", "a time of day is HH:MM, 24-hour: 09:30")
+			}
+		}
+		if s.Var != "" && !varRE.MatchString(s.Var) {
+			bad("var", "invalid_var", "a variable name is lowercase letters, digits and _, starting with a letter")
+		}
+		if !s.UntilReply && s.OnReply != "" {
+			bad("on_reply", "unexpected", "on_reply needs until_reply")
 		}
 	case StepHandoff:
 		if s.Text != "" {
@@ -430,11 +456,11 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			}
 		}
 	case StepEnd:
-		if s.Outcome != "" && !varRE.MatchString(s.Outcome) {
-			bad("outcome", "invalid", "an outcome is a word: lowercase letters, digits and _")
-		}
 	default:
 		bad("type", "invalid", fmt.Sprintf("%q is not a step type: use send, ask, condition, set, wait, handoff or end", s.Type))
+	}
+	if (s.Type == StepEnd || s.Type == StepHandoff) && s.Outcome != "" && !varRE.MatchString(s.Outcome) {
+		bad("outcome", "invalid", "an outcome is a word: lowercase letters, digits and _")
 	}
 	return ps
 }
@@ -470,6 +496,9 @@ func (c *Cond) check(vars map[string]bool, depth int) string {
 	}
 	if c.Not != nil {
 		return c.Not.check(vars, depth+1)
+	}
+	if len(c.All) > 0 || len(c.Any) > 0 {
+		return ""
 	}
 	if c.Left == "" {
 		return "a comparison needs what it compares (left)"
@@ -535,7 +564,7 @@ func unknownVars(text string, vars map[string]bool) []string {
 func (d *Definition) declaredVars() map[string]bool {
 	vars := map[string]bool{}
 	for _, s := range d.Steps {
-		if s.Type == StepAsk && s.Var != "" {
+		if (s.Type == StepAsk || s.Type == StepWait) && s.Var != "" {
 			vars[s.Var] = true
 		}
 	}
@@ -572,8 +601,18 @@ func (s *Step) branches() []branch {
 		}
 		return out
 	case StepWait:
-		d, _ := ParseDuration(s.Duration)
-		return []branch{{field: "next", to: s.Next, after: d}}
+		d, err := ParseDuration(s.Duration)
+		if err != nil {
+			d = Window // from a variable: assume the worst
+		}
+		if s.At != "" {
+			d += 24 * time.Hour // then up to a day more, to the time of day
+		}
+		out := []branch{{field: "next", to: s.Next, after: d}}
+		if s.UntilReply {
+			out = append(out, branch{field: "on_reply", to: s.OnReply, replied: true})
+		}
+		return out
 	case StepEnd:
 		return nil
 	case StepHandoff:

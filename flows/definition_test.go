@@ -111,3 +111,23 @@ func TestKeywordMatching(t *testing.T) {
 		t.Fatal("whole words")
 	}
 }
+
+// Every ready-made flow is valid as shipped.
+func TestReadyFlowsAreValid(t *testing.T) {
+	all, err := Ready()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 4 {
+		t.Fatalf("%d ready-made flows", len(all))
+	}
+	for _, r := range all {
+		d, err := decode(r.Definition)
+		if err != nil {
+			t.Fatalf("%s: %v", r.Key, err)
+		}
+		if ps := d.Validate(); len(ps) > 0 {
+			t.Errorf("%s: %v", r.Key, codes(ps))
+		}
+	}
+}

@@ -261,7 +261,7 @@ func (e *Engine) input(ctx context.Context, runID int64, m *store.Message) error
 			return nil // ended, moved on, or this message was consumed already
 		}
 		r.LastInput = m.ID
-		return e.advance(ctx, x, r, d, &Answer{Text: m.Text, ReplyID: replyIDOf(m)})
+		return e.advance(ctx, x, r, d, answerOf(m))
 	})
 }
 
@@ -401,6 +401,9 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				return nil
 			}
 			value, choice, ok := s.accept(*ans)
+			if !ok && s.Optional && isSkip(ans.Text) {
+				value, ok = "", true
+			}
 			ans = nil
 			if !ok {
 				r.Tries++
@@ -460,10 +463,30 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 			}
 			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepWait:
-			dur, _ := ParseDuration(s.Duration)
+			if ans != nil { // a reply while waiting for one (UntilReply)
+				if s.Var != "" {
+					r.Vars[s.Var] = ans.Text
+					env.Vars = r.Vars
+				}
+				ans = nil
+				if err := x.CancelTimers(); err != nil {
+					return err
+				}
+				next = d.target(i, branch{field: "on_reply", to: s.OnReply})
+				break
+			}
+			due, err := e.waitUntil(s, env)
+			if err != nil {
+				e.log().Warn("a flow's wait cannot be worked out; the run ends", slog.Int64("run", r.ID), slog.String("step", s.ID),
+					slog.Any("err", err))
+				return errBroken
+			}
 			r.Waiting = store.WaitTimer
+			if s.UntilReply {
+				r.Waiting = store.WaitReply
+			}
 			r.Token++
-			return x.WaitUntil(x.Now().Add(dur))
+			return x.WaitUntil(due)
 		case StepHandoff:
 			if s.Text != "" {
 				if _, err := e.send(ctx, x, env, s, false); err != nil {
@@ -479,7 +502,11 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 			if err := x.HandOff(team, s.Urgent, summary(r, d)); err != nil {
 				return err
 			}
-			return x.End(OutcomeHandedOff)
+			outcome := s.Outcome
+			if outcome == "" {
+				outcome = OutcomeHandedOff
+			}
+			return x.End(outcome)
 		case StepEnd:
 			outcome := s.Outcome
 			if outcome == "" {
@@ -594,6 +621,10 @@ func defaultReask(input string) string {
 		return "Please pick one of the options."
 	case InputPhone:
 		return "Please write a phone number."
+	case InputPhoto:
+		return "Please send a photo."
+	case InputLocation:
+		return "Please share a location (📎 → Location)."
 	}
 	return "Sorry, I did not get that."
 }
@@ -673,3 +704,44 @@ func containsWords(text, k string) bool {
 func isWordRune(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b >= 0x80
 }
+
+// answerOf is a customer message as an answer.
+func answerOf(m *store.Message) *Answer {
+	a := &Answer{Text: m.Text, ReplyID: replyIDOf(m), Type: m.Type, MessageID: m.ID}
+	if m.Latitude != nil && m.Longitude != nil {
+		a.Location = strconv.FormatFloat(*m.Latitude, 'f', -1, 64) + "," + strconv.FormatFloat(*m.Longitude, 'f', -1, 64)
+	}
+	return a
+}
+
+// waitUntil is when a wait step ends: its duration (variables filled in)
+// from now, then the next At in the business's time zone.
+func (e *Engine) waitUntil(s *Step, env *Env) (time.Time, error) {
+	raw := env.Render(s.Duration)
+	if strings.TrimSpace(raw) == "" && s.At != "" {
+		raw = "0s"
+	}
+	dur, err := ParseDuration(raw)
+	if err != nil || dur < 0 || dur > 366*24*time.Hour {
+		return time.Time{}, fmt.Errorf("duration %q (from %q) is not one", raw, s.Duration)
+	}
+	due := env.Now.Add(dur)
+	if s.At != "" {
+		at, err := time.Parse("15:04", s.At)
+		if err != nil {
+			return time.Time{}, err
+		}
+		local := due.In(env.Now.Location())
+		next := time.Date(local.Year(), local.Month(), local.Day(), at.Hour(), at.Minute(), 0, 0, local.Location())
+		if next.Before(local) {
+			next = time.Date(local.Year(), local.Month(), local.Day()+1, at.Hour(), at.Minute(), 0, 0, local.Location())
+		}
+		due = next
+	}
+	return due, nil
+}
+
+var skipWords = map[string]bool{"skip": true, "no": true, "none": true, "salta": true, "passa": true, "nessuna": true,
+	"passer": true, "non": true, "aucune": true, "überspringen": true, "nein": true, "saltar": true, "ninguna": true}
+
+func isSkip(text string) bool { return skipWords[foldText(text)] }

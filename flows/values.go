@@ -114,6 +114,11 @@ func (e *Env) Holds(c *Cond) bool {
 type Answer struct {
 	Text    string
 	ReplyID string
+	// Type is the message's type (text, image, location…); MessageID and
+	// Location ("lat,long") serve photo and location questions.
+	Type      string
+	MessageID int64
+	Location  string
 }
 
 // accept checks an answer against an ask step and returns the value to
@@ -125,6 +130,16 @@ func (s *Step) accept(a Answer) (string, *Choice, bool) {
 	switch s.Input {
 	case InputChoice:
 		return s.pick(a)
+	case InputPhoto:
+		if a.Type != "image" || a.MessageID == 0 {
+			return "", nil, false
+		}
+		return strconv.FormatInt(a.MessageID, 10), nil, true
+	case InputLocation:
+		if a.Location == "" {
+			return "", nil, false
+		}
+		return a.Location, nil, true
 	case InputNumber:
 		n, err := parseNumber(text)
 		if err != nil {

@@ -344,3 +344,26 @@ func eventFieldOK(k string) bool {
 	}
 	return true
 }
+
+func (a *Server) handleReadyFlows(w http.ResponseWriter, r *http.Request) {
+	all, err := flows.Ready()
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[flows.ReadyFlow]{Data: all, Total: len(all)})
+}
+
+// handleCreateReady adds a draft from a ready-made flow, to change and publish.
+func (a *Server) handleCreateReady(w http.ResponseWriter, r *http.Request) {
+	f, err := a.Flows.CreateReady(r.Context(), r.PathValue("key"))
+	if errors.Is(err, flows.ErrNoReadyFlow) {
+		writeError(w, http.StatusNotFound, "not_found", "no ready-made flow is called "+strconv.Quote(r.PathValue("key"))+": see GET /api/v1/ready-flows")
+		return
+	}
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, one[*flows.Flow]{f})
+}

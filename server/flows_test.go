@@ -347,3 +347,166 @@ func TestFlowPublishRefusesProblems(t *testing.T) {
 		t.Fatalf("an unknown field: %d %s", code, body)
 	}
 }
+
+// readyFlow creates a draft from a ready-made flow through the API and
+// returns its id and definition.
+func readyFlow(t *testing.T, a *sendboxtest.App, key string) (int64, map[string]any) {
+	t.Helper()
+	code, body := a.Do("POST", "/api/v1/ready-flows/"+key, nil)
+	if code != http.StatusCreated {
+		t.Fatalf("ready flow %s: %d %s", key, code, body)
+	}
+	f := sendboxtest.JSON[struct {
+		Data struct {
+			ID    int64
+			Draft map[string]any
+		}
+	}](t, body).Data
+	return f.ID, f.Draft
+}
+
+// TestReadyFlowsPublish: every ready-made flow publishes as it comes, its
+// templates found in the sandbox's catalogue; a second copy gets a name
+// of its own.
+func TestReadyFlowsPublish(t *testing.T) {
+	a := sendboxtest.New(t)
+	code, body := a.Do("GET", "/api/v1/ready-flows", nil)
+	if code != 200 {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	all := sendboxtest.JSON[struct{ Data []flows.ReadyFlow }](t, body).Data
+	if len(all) < 4 {
+		t.Fatalf("ready-made flows: %s", body)
+	}
+	for _, r := range all {
+		id, _ := readyFlow(t, a, r.Key)
+		publishFlow(t, a, id)
+	}
+	id, _ := readyFlow(t, a, "dental_triage")
+	f, err := a.Store.FlowByID(context.Background(), id)
+	if err != nil || f.Name != "Dental clinic: triage (2)" {
+		t.Fatalf("second copy: %+v %v", f, err)
+	}
+	if code, _ := a.Do("POST", "/api/v1/ready-flows/nothing", nil); code != 404 {
+		t.Fatalf("unknown ready flow: %d", code)
+	}
+}
+
+// TestReadyShowroomLead: the showroom's lead qualification, end to end on
+// the test phone: a customer asking about a sofa answers every question
+// (skipping the photo), asks for a visit, and reaches sales as a qualified
+// lead with the summary of their answers.
+func TestReadyShowroomLead(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	ctx := context.Background()
+	id, _ := readyFlow(t, a, "showroom_leads")
+	publishFlow(t, a, id)
+	const lead = "393331230001"
+	customerWrites(t, a, "+"+lead, "Hello, I'm looking for a new sofa")
+	phoneGot(t, a, lead, "What are you looking for?")
+	tap(t, a, lead, "sofa", "Sofa")
+	phoneGot(t, a, lead, "What budget do you have in mind?")
+	tap(t, a, lead, "mid", "€1,000 to €3,000")
+	phoneGot(t, a, lead, "square metres")
+	customerWrites(t, a, "+"+lead, "about 18")
+	phoneGot(t, a, lead, "Just the number, like 18.")
+	customerWrites(t, a, "+"+lead, "18")
+	phoneGot(t, a, lead, "Which style do you like best?")
+	tap(t, a, lead, "nordic", "Scandinavian")
+	phoneGot(t, a, lead, "send a photo of the room")
+	customerWrites(t, a, "+"+lead, "skip")
+	phoneGot(t, a, lead, "When would you like to have it?")
+	tap(t, a, lead, "soon", "Within a month")
+	phoneGot(t, a, lead, "Would you like to visit the showroom")
+	tap(t, a, lead, "yes", "Yes, book a visit")
+	phoneGot(t, a, lead, "A designer will write to you shortly")
+	sendboxtest.Eventually(t, 10*time.Second, "the lead to be qualified", func() bool {
+		runs := runsOf(t, a, lead)
+		return len(runs) == 1 && runs[0].Outcome == "qualified"
+	})
+	run := runsOf(t, a, lead)[0]
+	want := map[string]string{"looking": "sofa", "budget": "mid", "room_m2": "18", "style": "nordic", "photo": "", "timing": "soon", "visit": "yes"}
+	for k, v := range want {
+		if run.Vars[k] != v {
+			t.Fatalf("answers: %v", run.Vars)
+		}
+	}
+	c, _ := a.Store.ContactByRecipient(ctx, lead, "")
+	c, _ = a.Store.ContactWithTags(ctx, c.ID)
+	if c.Attributes["interest"] != "sofa" || !strings.Contains(strings.Join(c.Tags, ","), "lead") {
+		t.Fatalf("contact: %+v %v", c.Attributes, c.Tags)
+	}
+	tl, _ := a.Store.ConversationEvents(ctx, run.ConversationID)
+	var note string
+	for _, e := range tl {
+		if strings.Contains(e.Body, "handed this conversation over") {
+			note = e.Body
+		}
+	}
+	for _, w := range []string{"Sofa", "€1,000 to €3,000", "18", "Scandinavian", "Within a month"} {
+		if !strings.Contains(note, w) {
+			t.Fatalf("summary lacks %q: %q", w, note)
+		}
+	}
+}
+
+// TestReadyCosmeticsAfterPurchase: the shop's order event starts the
+// after-purchase flow (its waits shortened here from days to seconds):
+// confirmation, tips, the reorder reminder (marketing: the customer opted
+// in), the cross-sell; a "yes" to it goes to the shop. A customer without
+// consent gets the utility messages and not the marketing ones.
+func TestReadyCosmeticsAfterPurchase(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id, def := readyFlow(t, a, "cosmetics_after_purchase")
+	for _, st := range def["steps"].([]any) {
+		s := st.(map[string]any)
+		switch s["id"] {
+		case "wait_tips", "wait_cross":
+			s["duration"], s["at"] = "1s", ""
+		case "wait_reorder":
+			s["duration"], s["at"] = "{{event.reorder_days}}s", ""
+		case "wait_answer":
+			s["duration"] = "60s"
+		}
+	}
+	if code, body := a.Do("PUT", fmt.Sprintf("/api/v1/flows/%d", id), map[string]any{"name": "Cosmetics, quick", "definition": def}); code != 200 {
+		t.Fatalf("save: %d %s", code, body)
+	}
+	publishFlow(t, a, id)
+	const buyer, other = "393471230010", "393471230011"
+	if code, body := a.Do("POST", "/api/v1/contacts", map[string]any{"phone": "+" + buyer, "name": "Sara", "consent": "opted_in"}); code != 201 {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+	order := func(to, key string) {
+		code, body := a.Do("POST", "/api/v1/events", map[string]any{"name": "order.created", "contact": "+" + to, "key": key,
+			"data": map[string]string{"order_id": key, "product": "Vitamin C serum", "tip": "apply it in the morning, before sunscreen",
+				"reorder_days": "1", "reorder_url": "https://shop.example/r/vc", "cross_sell": "Hyaluronic cream"}})
+		if code != http.StatusAccepted {
+			t.Fatalf("event: %d %s", code, body)
+		}
+	}
+	order(buyer, "SO-1")
+	order(other, "SO-2")
+	phoneGot(t, a, buyer, "Thank you for your order SO-1!")
+	phoneGot(t, a, buyer, "A tip for the best results: apply it in the morning")
+	phoneGot(t, a, buyer, "Hi Sara, your Vitamin C serum may be running low")
+	phoneGot(t, a, buyer, "Customers who love Vitamin C serum also like Hyaluronic cream")
+	tap(t, a, buyer, "yes", "Yes, tell me")
+	phoneGot(t, a, buyer, "Someone from the shop will tell you more")
+	sendboxtest.Eventually(t, 10*time.Second, "the buyer's run to end with the cross-sell interest", func() bool {
+		runs := runsOf(t, a, buyer)
+		return len(runs) == 1 && runs[0].Outcome == "cross_sell_interest"
+	})
+	// Without consent: the confirmation and the tips, no marketing.
+	phoneGot(t, a, other, "Thank you for your order SO-2!")
+	phoneGot(t, a, other, "A tip for the best results")
+	sendboxtest.Eventually(t, 20*time.Second, "the other run to end", func() bool {
+		runs := runsOf(t, a, other)
+		return len(runs) == 1 && runs[0].State == store.RunEnded
+	})
+	for _, m := range a.Sim.Phone(other, false) {
+		if m.Direction == "out" && (strings.Contains(m.Text, "running low") || strings.Contains(m.Text, "also like")) {
+			t.Fatalf("marketing sent without consent: %q", m.Text)
+		}
+	}
+}

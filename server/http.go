@@ -69,6 +69,8 @@ func (a *Server) routes() http.Handler {
 
 	api("GET /api/v1/flows", "viewer", a.handleListFlows)
 	api("POST /api/v1/flows", "admin", a.handleCreateFlow)
+	api("GET /api/v1/ready-flows", "viewer", a.handleReadyFlows)
+	api("POST /api/v1/ready-flows/{key}", "admin", a.handleCreateReady)
 	api("GET /api/v1/flows/{id}", "viewer", a.handleGetFlow)
 	api("PUT /api/v1/flows/{id}", "admin", a.handleSaveFlow)
 	api("DELETE /api/v1/flows/{id}", "admin", a.handleDeleteFlow)
