@@ -86,9 +86,9 @@ type Step struct {
 	Retries int      `json:"retries,omitempty"` // re-asks after an invalid answer before OnFail (default 2)
 	// Optional lets the customer skip the question with one of the skip
 	// words ("skip", "no", "salta", "passer"…): the variable stays empty.
-	Optional bool `json:"optional,omitempty"`
-	Reask   string   `json:"reask,omitempty"`   // said before asking again (a default per input type)
-	Timeout string   `json:"timeout,omitempty"` // no answer in this long: OnTimeout ("" waits for ever)
+	Optional bool   `json:"optional,omitempty"`
+	Reask    string `json:"reask,omitempty"`   // said before asking again (a default per input type)
+	Timeout  string `json:"timeout,omitempty"` // no answer in this long: OnTimeout ("" waits for ever)
 	// OnFail and OnTimeout are where the run goes when the answers stay
 	// invalid or do not come; empty ends the run, outcome "no_answer".
 	OnFail    string `json:"on_fail,omitempty"`
@@ -140,10 +140,10 @@ type Choice struct {
 
 // Input types of an ask step.
 const (
-	InputText   = "text"
-	InputNumber = "number"
-	InputEmail  = "email"
-	InputDate   = "date"
+	InputText     = "text"
+	InputNumber   = "number"
+	InputEmail    = "email"
+	InputDate     = "date"
 	InputChoice   = "choice"
 	InputPhone    = "phone"
 	InputPhoto    = "photo"    // an image; the value is the message's id (the thread shows it)
