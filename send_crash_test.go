@@ -40,6 +40,7 @@ type standIn struct {
 
 	mu       sync.Mutex
 	accepted map[string][]string // caller's value -> wamids Meta gave it, in order
+	byTo     map[string]int      // recipient -> accepted sends
 	times    []time.Time         // when each accepted send arrived
 	rejected map[int]int         // by Meta error code
 	hold     map[string]bool     // callers whose answer is held until release closes
@@ -50,7 +51,7 @@ type standIn struct {
 }
 
 func newStandIn(t testing.TB, mps int) *standIn {
-	s := &standIn{t: t, accepted: map[string][]string{}, rejected: map[int]int{}, hold: map[string]bool{},
+	s := &standIn{t: t, accepted: map[string][]string{}, byTo: map[string]int{}, rejected: map[int]int{}, hold: map[string]bool{},
 		held: make(chan string, 16), release: make(chan struct{}), drop: map[string]bool{}}
 	s.graph = httptest.NewServer(http.HandlerFunc(s.serveGraph))
 	s.relay = httptest.NewServer(http.HandlerFunc(s.serveRelay))
@@ -90,6 +91,7 @@ func (s *standIn) serveGraph(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var req struct {
 		Opaque string `json:"biz_opaque_callback_data"`
+		To     string `json:"to"`
 	}
 	json.Unmarshal(body, &req)
 	_, caller := whatsapp.SplitOpaque(req.Opaque)
@@ -106,6 +108,7 @@ func (s *standIn) serveGraph(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rec.Code == 200 && len(resp.Messages) == 1:
 		s.accepted[caller] = append(s.accepted[caller], resp.Messages[0].ID)
+		s.byTo[strings.TrimPrefix(req.To, "+")]++
 		s.times = append(s.times, time.Now())
 		hold = s.hold[caller]
 		delete(s.hold, caller) // the first send only
