@@ -274,3 +274,35 @@ func (e *Engine) checkTemplates(ctx context.Context, d *Definition) []Problem {
 	}
 	return ps
 }
+
+// Try runs the draft, as it is now and without publishing it, for one
+// contact (the test phone): the draft is frozen as a trial version (-1,
+// -2…) that analytics leave out, the contact's run of the flow in
+// progress ends, and a run starts on the trial version at the first step.
+// A draft with problems is refused as Publish refuses it. The run then
+// goes as any other: messages in the window rules, answers, timers.
+func (e *Engine) Try(ctx context.Context, id, contactID int64) (*store.FlowRun, error) {
+	f, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Problems) == 0 && f.DraftDef != nil {
+		f.Problems = e.checkTemplates(ctx, f.DraftDef)
+	}
+	if len(f.Problems) > 0 {
+		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be tried", len(f.Problems)),
+			Problems: f.Problems}
+	}
+	version, err := e.Store.TrySnapshot(ctx, id, f.Draft)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.Store.StopRuns(ctx, contactID, id, "restarted"); err != nil {
+		return nil, err
+	}
+	c := &compiled{flow: f.Flow, def: *f.DraftDef}
+	c.flow.Version = version
+	c.def.Reentry = ReentryEveryTime
+	r, _, err := e.start(ctx, c, contactID, 0, fmt.Sprintf("try:%d", version), nil)
+	return r, err
+}

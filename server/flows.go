@@ -301,25 +301,9 @@ func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	c, err := a.Store.ContactByRecipient(ctx, to[1:], "")
-	var contactID int64
-	switch {
-	case err == nil:
-		contactID = c.ID
-	case errors.Is(err, store.ErrNotFound):
-		contactID, err = inbox.CreateContact(ctx, a.Store, to, inbox.ContactChange{}, a.words(r))
-		if errors.Is(err, inbox.ErrContactExists) { // created meanwhile
-			c, err = a.Store.ContactByRecipient(ctx, to[1:], "")
-			if err == nil {
-				contactID = c.ID
-			}
-		}
-		if err != nil {
-			a.commandError(w, r, err, "contact")
-			return
-		}
-	default:
-		a.internalError(w, r, err)
+	contactID, err := a.contactFor(r, to)
+	if err != nil {
+		a.commandError(w, r, err, "contact")
 		return
 	}
 	runs, err := a.Flows.Event(ctx, req.Name, contactID, req.Name+":"+req.Key, req.Data)
@@ -366,4 +350,56 @@ func (a *Server) handleCreateReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, one[*flows.Flow]{f})
+}
+
+// handleTryFlow runs the draft for one contact (the test phone), without
+// publishing it.
+func (a *Server) handleTryFlow(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Contact string `json:"contact"`
+	}
+	if !decodeJSON(w, r, 1<<10, &req) {
+		return
+	}
+	to, err := whatsapp.NormalizeRecipient(req.Contact)
+	if err != nil || !strings.HasPrefix(to, "+") {
+		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_contact", "contact",
+			"contact is the phone number to try the flow on, with its country code (the test phone's in the sandbox)")
+		return
+	}
+	contactID, err := a.contactFor(r, to)
+	if err != nil {
+		a.commandError(w, r, err, "contact")
+		return
+	}
+	run, err := a.Flows.Try(r.Context(), id, contactID)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, one[*store.FlowRun]{run})
+}
+
+// contactFor finds the contact of a normalised number, adding it if new.
+func (a *Server) contactFor(r *http.Request, to string) (int64, error) {
+	ctx := r.Context()
+	c, err := a.Store.ContactByRecipient(ctx, to[1:], "")
+	if err == nil {
+		return c.ID, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	id, err := inbox.CreateContact(ctx, a.Store, to, inbox.ContactChange{}, a.words(r))
+	if errors.Is(err, inbox.ErrContactExists) { // added meanwhile
+		c, err = a.Store.ContactByRecipient(ctx, to[1:], "")
+		if err == nil {
+			id = c.ID
+		}
+	}
+	return id, err
 }

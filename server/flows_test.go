@@ -510,3 +510,38 @@ func TestReadyCosmeticsAfterPurchase(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowTryDraft: the draft runs on the test phone without being
+// published; its runs stay out of the analytics; a second try restarts it.
+func TestFlowTryDraft(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id := createFlow(t, a, "Dental triage", triage)
+	const tester = "393479990000"
+	customerWrites(t, a, "+"+tester, "hi") // the test phone opens the window, as a tester does
+	code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/try", id), map[string]any{"contact": "+" + tester})
+	if code != http.StatusAccepted {
+		t.Fatalf("try: %d %s", code, body)
+	}
+	phoneGot(t, a, tester, "What is it about?")
+	tap(t, a, tester, "cleaning", "Cleaning")
+	phoneGot(t, a, tester, "Your name, please?")
+	if code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/try", id), map[string]any{"contact": "+" + tester}); code != http.StatusAccepted {
+		t.Fatalf("try again: %d %s", code, body)
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the first try to be restarted", func() bool {
+		runs := runsOf(t, a, tester)
+		return len(runs) == 2 && runs[1].Outcome == "restarted" && runs[0].State == store.RunActive && runs[0].Version < 0
+	})
+	f, _ := a.Store.FlowByID(context.Background(), id)
+	if f.Version != 0 || f.Active {
+		t.Fatalf("trying published the flow: %+v", f)
+	}
+	code, body = a.Do("GET", fmt.Sprintf("/api/v1/flows/%d/stats", id), nil)
+	if st := sendboxtest.JSON[struct{ Data flows.Stats }](t, body).Data; code != 200 || st.Started != 0 || len(st.Steps) != 0 {
+		t.Fatalf("tries counted in the analytics: %s", body)
+	}
+	bad := createFlow(t, a, "Broken", map[string]any{"steps": []any{}})
+	if code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/try", bad), map[string]any{"contact": "+" + tester}); code != 422 {
+		t.Fatalf("try a broken draft: %d %s", code, body)
+	}
+}

@@ -76,6 +76,7 @@ func (a *Server) routes() http.Handler {
 	api("DELETE /api/v1/flows/{id}", "admin", a.handleDeleteFlow)
 	api("POST /api/v1/flows/{id}/publish", "admin", a.handlePublishFlow)
 	api("PUT /api/v1/flows/{id}/active", "admin", a.handleFlowActive)
+	api("POST /api/v1/flows/{id}/try", "admin", a.handleTryFlow)
 	api("GET /api/v1/flows/{id}/versions", "viewer", a.handleFlowVersions)
 	api("GET /api/v1/flows/{id}/stats", "viewer", a.handleFlowStats)
 	api("GET /api/v1/flows/{id}/runs", "viewer", a.handleFlowRuns)

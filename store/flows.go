@@ -202,6 +202,26 @@ func (s *Store) PublishFlow(ctx context.Context, id int64, def json.RawMessage, 
 	return version, err
 }
 
+// TrySnapshot freezes a draft as a trial version of the flow, numbered
+// -1, -2…: "Try it" runs follow it without publishing, and analytics leave
+// trial versions out.
+func (s *Store) TrySnapshot(ctx context.Context, id int64, def json.RawMessage) (int, error) {
+	var version int
+	err := s.update(ctx, func(t *wtx) error {
+		if err := t.queryRow(`SELECT MIN(COALESCE((SELECT MIN(version) FROM flow_versions WHERE flow_id = ?1), 0), 0) - 1
+			FROM flows WHERE id = ?1`, id).Scan(&version); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		_, err := t.exec(`INSERT INTO flow_versions (flow_id, version, definition, note, created_at) VALUES (?, ?, ?, 'try', ?)`,
+			id, version, string(def), t.now.UnixMilli())
+		return err
+	})
+	return version, err
+}
+
 // SetFlowActive switches a published flow's triggers on or off. Runs in
 // progress go on either way.
 func (s *Store) SetFlowActive(ctx context.Context, id int64, active bool) error {
@@ -311,7 +331,7 @@ func (s *Store) FlowVersionOf(ctx context.Context, flowID int64, version int) (*
 // FlowVersions lists a flow's versions, newest first.
 func (s *Store) FlowVersions(ctx context.Context, flowID int64) ([]FlowVersion, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT flow_id, version, note, created_at FROM flow_versions WHERE flow_id = ?
-		ORDER BY version DESC`, flowID)
+		AND version > 0 ORDER BY version DESC`, flowID)
 	if err != nil {
 		return nil, err
 	}
@@ -782,8 +802,8 @@ type FlowStepCount struct {
 // FlowRunCounts counts a version's runs (every version when version is 0)
 // by state and outcome.
 func (s *Store) FlowRunCounts(ctx context.Context, flowID int64, version int) (active int, outcomes map[string]int, err error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT state, outcome, COUNT(*) FROM flow_runs WHERE flow_id = ? AND (? = 0 OR version = ?)
-		GROUP BY state, outcome`, flowID, version, version)
+	rows, err := s.r.QueryContext(ctx, `SELECT state, outcome, COUNT(*) FROM flow_runs WHERE flow_id = ?
+		AND (? = 0 AND version > 0 OR version = ?) GROUP BY state, outcome`, flowID, version, version)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -810,7 +830,7 @@ func (s *Store) FlowStepCounts(ctx context.Context, flowID int64, version int) (
 	rows, err := s.r.QueryContext(ctx, `SELECT s.step, COUNT(DISTINCT s.run_id),
 		COUNT(DISTINCT CASE WHEN s.left_at IS NULL AND r.state = 'active' THEN s.run_id END)
 		FROM flow_steps s JOIN flow_runs r ON r.id = s.run_id
-		WHERE s.flow_id = ? AND (? = 0 OR s.version = ?) GROUP BY s.step`, flowID, version, version)
+		WHERE s.flow_id = ? AND (? = 0 AND s.version > 0 OR s.version = ?) GROUP BY s.step`, flowID, version, version)
 	if err != nil {
 		return nil, err
 	}
@@ -829,14 +849,14 @@ func (s *Store) FlowStepCounts(ctx context.Context, flowID int64, version int) (
 	}
 	for i := range out {
 		var n int
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_steps WHERE flow_id = ? AND (? = 0 OR version = ?)
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_steps WHERE flow_id = ? AND (? = 0 AND version > 0 OR version = ?)
 			AND step = ? AND left_at IS NOT NULL`, flowID, version, version, out[i].Step).Scan(&n); err != nil {
 			return nil, err
 		}
 		if n == 0 {
 			continue
 		}
-		if err := s.r.QueryRowContext(ctx, `SELECT left_at - entered_at FROM flow_steps WHERE flow_id = ? AND (? = 0 OR version = ?)
+		if err := s.r.QueryRowContext(ctx, `SELECT left_at - entered_at FROM flow_steps WHERE flow_id = ? AND (? = 0 AND version > 0 OR version = ?)
 			AND step = ? AND left_at IS NOT NULL ORDER BY left_at - entered_at LIMIT 1 OFFSET ?`,
 			flowID, version, version, out[i].Step, (n-1)/2).Scan(&out[i].MedianMS); err != nil {
 			return nil, err
