@@ -61,6 +61,8 @@ const (
 	StepWait      = "wait"      // a duration
 	StepHandoff   = "handoff"   // to a person, with a summary of the answers
 	StepEnd       = "end"       // the run ends with an outcome
+	StepSplit     = "split"     // A/B: each contact always takes the same branch, by weight
+	StepJump      = "jump"      // go to Next
 )
 
 // Step is one step. Which fields apply depends on Type; Next is where the
@@ -119,6 +121,10 @@ type Step struct {
 	Team   string `json:"team,omitempty"`
 	Urgent bool   `json:"urgent,omitempty"`
 
+	// split: the branches and their weights (any positive numbers; a
+	// contact's share is its weight over the total).
+	Split []SplitBranch `json:"split,omitempty"`
+
 	// end, handoff: the run's outcome (handoff: "handed_off" by default)
 	Outcome string `json:"outcome,omitempty"`
 }
@@ -129,6 +135,13 @@ type TemplateRef struct {
 	Name     string   `json:"name"`
 	Language string   `json:"language"`
 	Params   []string `json:"params,omitempty"`
+}
+
+// SplitBranch is one way out of an A/B split.
+type SplitBranch struct {
+	Name   string `json:"name"` // A, B…: in the analytics, the run's variable split_<step id>
+	Weight int    `json:"weight"`
+	Next   string `json:"next"`
 }
 
 // Choice is a reply button or a list row. An ask step's choice may branch.
@@ -455,9 +468,30 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 				bad("text", "unknown_variable", p)
 			}
 		}
+	case StepSplit:
+		if len(s.Split) < 2 || len(s.Split) > 10 {
+			bad("split", "invalid", "a split has 2 to 10 branches")
+		}
+		names := map[string]bool{}
+		for _, b := range s.Split {
+			if b.Weight <= 0 || b.Weight > 1000 {
+				bad("split", "invalid_weight", "a branch's weight is 1 to 1000")
+			}
+			if b.Name == "" || names[b.Name] {
+				bad("split", "invalid_name", "each branch needs a name of its own (A, B…)")
+			}
+			names[b.Name] = true
+			if b.Next == "" {
+				bad("split", "required", "each branch needs the step it goes to")
+			}
+		}
+	case StepJump:
+		if s.Next == "" {
+			bad("next", "required", "a jump needs the step it goes to")
+		}
 	case StepEnd:
 	default:
-		bad("type", "invalid", fmt.Sprintf("%q is not a step type: use send, ask, condition, set, wait, handoff or end", s.Type))
+		bad("type", "invalid", fmt.Sprintf("%q is not a step type: use send, ask, condition, set, wait, handoff, split, jump or end", s.Type))
 	}
 	if (s.Type == StepEnd || s.Type == StepHandoff) && s.Outcome != "" && !varRE.MatchString(s.Outcome) {
 		bad("outcome", "invalid", "an outcome is a word: lowercase letters, digits and _")
@@ -617,6 +651,12 @@ func (s *Step) branches() []branch {
 		return nil
 	case StepHandoff:
 		return nil // a person answers from here: the run ends
+	case StepSplit:
+		var out []branch
+		for _, b := range s.Split {
+			out = append(out, branch{field: "split", to: b.Next})
+		}
+		return out
 	}
 	return []branch{{field: "next", to: s.Next}}
 }

@@ -131,3 +131,27 @@ func TestReadyFlowsAreValid(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitIsStableAndWeighted(t *testing.T) {
+	s := &Step{ID: "ab", Type: StepSplit, Split: []SplitBranch{{Name: "A", Weight: 80, Next: "x"}, {Name: "B", Weight: 20, Next: "y"}}}
+	count := map[string]int{}
+	for c := int64(1); c <= 10000; c++ {
+		b := pickSplit(s, c)
+		if pickSplit(s, c).Name != b.Name {
+			t.Fatal("a contact changed branch")
+		}
+		count[b.Name]++
+	}
+	if count["A"] < 7700 || count["A"] > 8300 {
+		t.Fatalf("80/20 split gave %v", count)
+	}
+	d := Definition{Triggers: []Trigger{{Type: TriggerKeyword, Keywords: []string{"x"}}}, Steps: []Step{*s,
+		{ID: "x", Type: StepJump, Next: "y"}, {ID: "y", Type: StepEnd}}}
+	if ps := d.Validate(); len(ps) > 0 {
+		t.Fatal(codes(ps))
+	}
+	d.Steps[1].Next = "ab"
+	if got := codes(d.Validate()); !slices.Contains(got, "x:loop_without_wait") && !slices.Contains(got, "ab:loop_without_wait") {
+		t.Fatalf("a jump back to the split: %v", got)
+	}
+}

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"hash/fnv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -507,6 +508,12 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				outcome = OutcomeHandedOff
 			}
 			return x.End(outcome)
+		case StepSplit:
+			b := pickSplit(s, r.ContactID)
+			r.Vars["split_"+s.ID] = b.Name
+			next = d.target(i, branch{field: "split", to: b.Next})
+		case StepJump:
+			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepEnd:
 			outcome := s.Outcome
 			if outcome == "" {
@@ -745,3 +752,22 @@ var skipWords = map[string]bool{"skip": true, "no": true, "none": true, "salta":
 	"passer": true, "non": true, "aucune": true, "überspringen": true, "nein": true, "saltar": true, "ninguna": true}
 
 func isSkip(text string) bool { return skipWords[foldText(text)] }
+
+// pickSplit is the branch of a split a contact takes: always the same for
+// the same contact and step, spread by the weights.
+func pickSplit(s *Step, contactID int64) SplitBranch {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%d/%s", contactID, s.ID)
+	total := 0
+	for _, b := range s.Split {
+		total += b.Weight
+	}
+	n := int(h.Sum32() % uint32(total))
+	for _, b := range s.Split {
+		if n < b.Weight {
+			return b
+		}
+		n -= b.Weight
+	}
+	return s.Split[len(s.Split)-1]
+}
