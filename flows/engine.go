@@ -2,10 +2,10 @@ package flows
 
 import (
 	"context"
-	"hash/fnv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"regexp"
 	"strconv"
