@@ -33,6 +33,7 @@ import (
 	"sendbox/outbound"
 	"sendbox/schedule"
 	"sendbox/search"
+	"sendbox/secrets"
 	"sendbox/server"
 	"sendbox/store"
 	"sendbox/ui"
@@ -65,6 +66,10 @@ type App struct {
 	Scheduler *schedule.Scheduler
 	// HTTP is the front: webhook, REST API, panel routes, listeners.
 	HTTP *server.Server
+	// Secrets keeps the named secrets (API tokens) flows send to other
+	// services, encrypted under a key kept outside the database; Reveal
+	// gives a value to the code that sends it.
+	Secrets *secrets.Box
 
 	relay    *embed.Relay
 	ingest   *inbox.Ingestor
@@ -105,6 +110,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 
 	if a.Store, err = store.Open(ctx, cfg.Path("sendbox.db"), log.With(slog.String("component", "store"))); err != nil {
+		return a, err
+	}
+	if err := a.openSecrets(ctx); err != nil {
 		return a, err
 	}
 	a.Broker, err = embed.Start(ctx, embed.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, Replicas: cfg.NATSReplicas,
@@ -181,7 +189,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	go a.jobs(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
 		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows,
-		AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
+		Secrets: a.Secrets, AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
 			if !a.disk.low.Load() {
 				return false, ""
@@ -326,6 +334,29 @@ func (a *App) setupWhatsApp() error {
 	}
 	a.Graph = &whatsapp.Client{BaseURL: a.URL() + "/sim/graph", Version: cfg.WA.APIVersion,
 		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, Token: sec.Token, HTTP: httpClient}
+	return nil
+}
+
+// openSecrets loads the secret key (SENDBOX_SECRET_KEY, or the key file
+// of the data folder, made on the first start) and opens the secrets
+// sealed with it. Secrets sealed under another key are named in the log:
+// they cannot be read, only set again.
+func (a *App) openSecrets(ctx context.Context) error {
+	key, source, err := secrets.LoadKey(a.Config.SecretKey, a.Config.DataDir)
+	if err != nil {
+		return err
+	}
+	if a.Secrets, err = secrets.New(a.Store, key); err != nil {
+		return err
+	}
+	lost, err := a.Secrets.Unreadable(ctx)
+	if err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if len(lost) > 0 {
+		a.Log.Warn("secrets were set under another secret key and cannot be read: set them again",
+			slog.Any("names", lost), slog.String("key_from", source))
+	}
 	return nil
 }
 
