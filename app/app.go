@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sendbox/flows"
 	"sync"
@@ -29,6 +30,7 @@ import (
 	"sendbox/llm"
 	"sendbox/media"
 	"sendbox/metrics"
+	"sendbox/netguard"
 	"sendbox/notify"
 	"sendbox/outbound"
 	"sendbox/schedule"
@@ -70,6 +72,12 @@ type App struct {
 	// services, encrypted under a key kept outside the database; Reveal
 	// gives a value to the code that sends it.
 	Secrets *secrets.Box
+	// HTTPClient is for requests to addresses a business writes (a flow's
+	// HTTP step): it refuses private and loopback addresses except the
+	// hosts of SENDBOX_HTTP_ALLOW_HOSTS (and, in sandbox mode, sendbox's
+	// own address, where the demo catalogue answers); bodies over 1 MiB
+	// fail to read with *netguard.BodyTooLargeError.
+	HTTPClient *http.Client
 
 	relay    *embed.Relay
 	ingest   *inbox.Ingestor
@@ -123,6 +131,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.setupWhatsApp(); err != nil {
 		return a, err
 	}
+	a.HTTPClient = a.outboundClient()
 	if a.Search, err = search.Open(search.Options{Dir: cfg.Path("search"), DefaultLang: "en",
 		Logger: log.With(slog.String("component", "search"))}); err != nil {
 		return a, fmt.Errorf("search index: %w", err)
@@ -358,6 +367,19 @@ func (a *App) openSecrets(ctx context.Context) error {
 			slog.Any("names", lost), slog.String("key_from", source))
 	}
 	return nil
+}
+
+// outboundClient is the guarded client of flows' HTTP steps. In sandbox
+// mode it may also reach sendbox itself, where the demo catalogue answers:
+// the guard stays on for every other private address.
+func (a *App) outboundClient() *http.Client {
+	var self []string
+	if a.Config.Sandbox() {
+		if u, err := url.Parse(a.URL()); err == nil {
+			self = append(self, u.Host)
+		}
+	}
+	return netguard.NewClient(a.Config.HTTPAllowHosts, self...)
 }
 
 // AppSecret is the secret webhooks must be signed with.
