@@ -382,6 +382,16 @@ func (a *App) outboundClient() *http.Client {
 	return netguard.NewClient(a.Config.HTTPAllowHosts, self...)
 }
 
+// SandboxCatalogueURL is the base URL of the demo auto-parts catalogue
+// (GET …/compatibility?plate=…&part=…) that ready-made flows call in
+// sandbox mode, or "" with Meta credentials, where it does not exist.
+func (a *App) SandboxCatalogueURL() string {
+	if a.Sim == nil {
+		return ""
+	}
+	return a.URL() + "/sandbox/catalogue"
+}
+
 // AppSecret is the secret webhooks must be signed with.
 func (a *App) AppSecret() []byte { return a.appSecret }
 
