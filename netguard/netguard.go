@@ -174,9 +174,11 @@ var special = []struct {
 // Classify says why ip may not be reached from outside ("loopback",
 // "private", "link-local", "shared (CGNAT)", "unspecified", "multicast",
 // "reserved"), or "" for a public address. IPv4 addresses written as IPv6
-// (::ffff:10.0.0.1, and inside NAT64's 64:ff9b::/96) are judged as IPv4.
+// (::ffff:10.0.0.1, and inside NAT64's 64:ff9b::/96) are judged as IPv4;
+// an IPv6 zone is ignored.
 func Classify(ip netip.Addr) string {
-	ip = ip.Unmap()
+	// A prefix never contains an address with a zone (fe80::1%eth0).
+	ip = ip.Unmap().WithZone("")
 	if ip.Is6() && nat64.Contains(ip) {
 		b := ip.As16()
 		ip = netip.AddrFrom4([4]byte(b[12:]))

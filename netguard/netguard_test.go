@@ -56,6 +56,7 @@ func TestRefusesAddressesThatAreNotPublic(t *testing.T) {
 		{"http://0.0.0.0:" + port + "/", "0.0.0.0 is an unspecified address"},
 		{"http://[::ffff:127.0.0.1]:" + port + "/", "127.0.0.1 is a loopback address"},
 		{"http://[fd00::1]/", "fd00::1 is a private address"},
+		{"http://[fe80::1%25lo]:" + port + "/", "fe80::1%lo is a link-local address"},
 	} {
 		resp, err := c.Get(tc.url)
 		if err == nil {
@@ -239,6 +240,7 @@ func TestClassify(t *testing.T) {
 		"0.0.0.0": "unspecified", "::": "unspecified",
 		"224.0.0.1": "multicast", "ff02::1": "multicast", "255.255.255.255": "reserved",
 		"::ffff:10.0.0.1": "private", "64:ff9b::a9fe:a9fe": "link-local",
+		"fe80::1%eth0": "link-local", "ff02::1%lo": "multicast",
 	} {
 		if got := netguard.Classify(netip.MustParseAddr(ip)); got != want {
 			t.Errorf("%s: %q, want %q", ip, got, want)
