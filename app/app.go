@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sendbox/flows"
 	"sync"
@@ -29,10 +30,12 @@ import (
 	"sendbox/llm"
 	"sendbox/media"
 	"sendbox/metrics"
+	"sendbox/netguard"
 	"sendbox/notify"
 	"sendbox/outbound"
 	"sendbox/schedule"
 	"sendbox/search"
+	"sendbox/secrets"
 	"sendbox/server"
 	"sendbox/store"
 	"sendbox/ui"
@@ -65,6 +68,16 @@ type App struct {
 	Scheduler *schedule.Scheduler
 	// HTTP is the front: webhook, REST API, panel routes, listeners.
 	HTTP *server.Server
+	// Secrets keeps the named secrets (API tokens) flows send to other
+	// services, encrypted under a key kept outside the database; Reveal
+	// gives a value to the code that sends it.
+	Secrets *secrets.Box
+	// HTTPClient is for requests to addresses a business writes (a flow's
+	// HTTP step): it refuses private and loopback addresses except the
+	// hosts of SENDBOX_HTTP_ALLOW_HOSTS (and, in sandbox mode, sendbox's
+	// own address, where the demo catalogue answers); bodies over 1 MiB
+	// fail to read with *netguard.BodyTooLargeError.
+	HTTPClient *http.Client
 
 	relay    *embed.Relay
 	ingest   *inbox.Ingestor
@@ -107,6 +120,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if a.Store, err = store.Open(ctx, cfg.Path("sendbox.db"), log.With(slog.String("component", "store"))); err != nil {
 		return a, err
 	}
+	if err := a.openSecrets(ctx); err != nil {
+		return a, err
+	}
 	a.Broker, err = embed.Start(ctx, embed.Options{DataDir: cfg.DataDir, URL: cfg.NATSURL, Replicas: cfg.NATSReplicas,
 		FsyncAlways: cfg.Fsync == "always", MaxPayload: cfg.WebhookMaxBytes, Logger: log})
 	if err != nil {
@@ -115,6 +131,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.setupWhatsApp(); err != nil {
 		return a, err
 	}
+	a.HTTPClient = a.outboundClient()
 	if a.Search, err = search.Open(search.Options{Dir: cfg.Path("search"), DefaultLang: "en",
 		Logger: log.With(slog.String("component", "search"))}); err != nil {
 		return a, fmt.Errorf("search index: %w", err)
@@ -181,7 +198,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	go a.jobs(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
 		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows,
-		AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
+		Secrets: a.Secrets, AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
 			if !a.disk.low.Load() {
 				return false, ""
@@ -327,6 +344,52 @@ func (a *App) setupWhatsApp() error {
 	a.Graph = &whatsapp.Client{BaseURL: a.URL() + "/sim/graph", Version: cfg.WA.APIVersion,
 		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, Token: sec.Token, HTTP: httpClient}
 	return nil
+}
+
+// openSecrets loads the secret key (SENDBOX_SECRET_KEY, or the key file
+// of the data folder, made on the first start) and opens the secrets
+// sealed with it. Secrets sealed under another key are named in the log:
+// they cannot be read, only set again.
+func (a *App) openSecrets(ctx context.Context) error {
+	key, source, err := secrets.LoadKey(a.Config.SecretKey, a.Config.DataDir)
+	if err != nil {
+		return err
+	}
+	if a.Secrets, err = secrets.New(a.Store, key); err != nil {
+		return err
+	}
+	lost, err := a.Secrets.Unreadable(ctx)
+	if err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if len(lost) > 0 {
+		a.Log.Warn("secrets were set under another secret key and cannot be read: set them again",
+			slog.Any("names", lost), slog.String("key_from", source))
+	}
+	return nil
+}
+
+// outboundClient is the guarded client of flows' HTTP steps. In sandbox
+// mode it may also reach sendbox itself, where the demo catalogue answers:
+// the guard stays on for every other private address.
+func (a *App) outboundClient() *http.Client {
+	var self []string
+	if a.Config.Sandbox() {
+		if u, err := url.Parse(a.URL()); err == nil {
+			self = append(self, u.Host)
+		}
+	}
+	return netguard.NewClient(a.Config.HTTPAllowHosts, self...)
+}
+
+// SandboxCatalogueURL is the base URL of the demo auto-parts catalogue
+// (GET …/compatibility?plate=…&part=…) that ready-made flows call in
+// sandbox mode, or "" with Meta credentials, where it does not exist.
+func (a *App) SandboxCatalogueURL() string {
+	if a.Sim == nil {
+		return ""
+	}
+	return a.URL() + "/sandbox/catalogue"
 }
 
 // AppSecret is the secret webhooks must be signed with.

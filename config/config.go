@@ -4,6 +4,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,6 +65,15 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (SENDBOX_TRUSTED_PROXIES); from anyone else the header is ignored.
 	TrustedProxies []netip.Prefix
+
+	// SecretKey encrypts the named secrets that flows send to other
+	// services (SENDBOX_SECRET_KEY): 32 bytes in base64 or hex. "" keeps
+	// the key in its own file of the data folder, secret.key.
+	SecretKey string
+	// HTTPAllowHosts are the hosts (or host:ports) that outbound requests
+	// of flows may reach even on a private or loopback address
+	// (SENDBOX_HTTP_ALLOW_HOSTS); every other private address is refused.
+	HTTPAllowHosts []string
 
 	// explicit holds the env names of options given in the environment or by flag.
 	explicit map[string]bool
@@ -309,8 +320,95 @@ var Options = func() []Option {
 			}
 			return strings.Join(out, ",")
 		})
+	add(Option{Env: "SENDBOX_SECRET_KEY", Secret: true,
+		Help: "key that encrypts the secrets flows send to other services: 32 bytes in base64 or hex (empty: the file secret.key in the data folder)"},
+		func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "" {
+				// The error must not quote the value: it is a secret.
+				if _, err := ParseKey(v); err != nil {
+					return err
+				}
+			}
+			c.SecretKey = v
+			return nil
+		},
+		func(c *Config) string { return c.SecretKey })
+	add(Option{Env: "SENDBOX_HTTP_ALLOW_HOSTS", Help: "hosts or host:ports that flows' HTTP requests may reach on private or loopback addresses, comma-separated (empty: none)"},
+		func(c *Config, v string) error {
+			c.HTTPAllowHosts = nil
+			for _, h := range strings.Split(v, ",") {
+				h = strings.ToLower(strings.TrimSpace(h))
+				if h == "" {
+					continue
+				}
+				if !validHostPort(h) {
+					return fmt.Errorf("want hosts or host:ports such as erp.lan or 10.0.0.5:8443, got %q", h)
+				}
+				c.HTTPAllowHosts = append(c.HTTPAllowHosts, h)
+			}
+			return nil
+		},
+		func(c *Config) string { return strings.Join(c.HTTPAllowHosts, ",") })
 	return opts
 }()
+
+// validHostPort reports whether s is a host name, an IP address (IPv6 bare
+// or in brackets), or either with a port.
+func validHostPort(s string) bool {
+	host := s
+	if h, port, err := net.SplitHostPort(s); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+		host = h
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ParseKey reads a 32-byte key written in base64 (standard or URL
+// alphabet, padded or not) or in hex, as SENDBOX_SECRET_KEY and the
+// secret.key file hold it. Its errors never quote the key.
+func ParseKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	var key []byte
+	if len(s) == 64 {
+		key, _ = hex.DecodeString(s)
+	}
+	if key == nil {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(s); err == nil {
+				key = b
+				break
+			}
+		}
+	}
+	if key == nil {
+		return nil, fmt.Errorf("want 32 bytes in base64 or hex (such as the output of: openssl rand -base64 32), got %d characters that are neither", len(s))
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("want a key of 32 bytes (44 characters of base64 or 64 of hex), got one of %d bytes", len(key))
+	}
+	return key, nil
+}
 
 // Defaults returns the configuration with every default applied.
 func Defaults() *Config {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"io"
 	"strings"
 	"testing"
@@ -134,3 +135,44 @@ func TestNewOptions(t *testing.T) {
 		t.Error("a 100 MB webhook limit was accepted")
 	}
 }
+
+// TestSecretKeyAndAllowHosts: the secret key is read in base64 or hex and
+// never quoted in an error; the allow-list takes hosts and host:ports.
+func TestSecretKeyAndAllowHosts(t *testing.T) {
+	const b64 = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=" // 32 bytes
+	for _, k := range []string{b64, strings.TrimRight(b64, "="), strings.Repeat("ab", 32)} {
+		c, _, err := Load("sendbox", nil, env(map[string]string{"SENDBOX_SECRET_KEY": k}), io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", k, err)
+		}
+		if key, err := ParseKey(c.SecretKey); err != nil || len(key) != 32 {
+			t.Fatalf("%q: %d bytes, %v", k, len(key), err)
+		}
+		var out strings.Builder
+		c.Print(&out)
+		if strings.Contains(out.String(), k) {
+			t.Fatalf("the key is printed:\n%s", out.String())
+		}
+	}
+	for _, k := range []string{"short-and-secret", strings.Repeat("ab", 16), base64Of(31)} {
+		_, _, err := Load("sendbox", nil, env(map[string]string{"SENDBOX_SECRET_KEY": k}), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "SENDBOX_SECRET_KEY") || strings.Contains(err.Error(), k) {
+			t.Errorf("%q: want an error naming the option but not the key, got %v", k, err)
+		}
+	}
+
+	c, _, err := Load("sendbox", nil, env(map[string]string{"SENDBOX_HTTP_ALLOW_HOSTS": " ERP.lan, 10.0.0.5:8443,[fd00::1]:80,fd00::2 "}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.HTTPAllowHosts, ","); got != "erp.lan,10.0.0.5:8443,[fd00::1]:80,fd00::2" {
+		t.Fatalf("allow hosts: %q", got)
+	}
+	for _, v := range []string{"http://erp.lan", "erp.lan/path", "user@erp.lan", "erp.lan:0", "erp.lan:http", "bad host"} {
+		if _, _, err := Load("sendbox", nil, env(map[string]string{"SENDBOX_HTTP_ALLOW_HOSTS": v}), io.Discard); err == nil {
+			t.Errorf("%q accepted", v)
+		}
+	}
+}
+
+func base64Of(n int) string { return base64.StdEncoding.EncodeToString(make([]byte, n)) }

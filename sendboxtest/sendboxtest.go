@@ -50,6 +50,7 @@ type options struct {
 	configure []func(*config.Config)
 	simOpts   *sim.Options
 	logLevel  slog.Level
+	logTo     io.Writer
 	assistant bool
 }
 
@@ -77,6 +78,10 @@ func WithAssistant() Option { return func(o *options) { o.assistant = true } }
 
 // WithLogLevel shows sendbox's log at this level (default: warnings).
 func WithLogLevel(l slog.Level) Option { return func(o *options) { o.logLevel = l } }
+
+// WithLogOutput also writes sendbox's log to w, for a test that reads it
+// (what must never be logged). w must be safe for concurrent writes.
+func WithLogOutput(w io.Writer) Option { return func(o *options) { o.logTo = w } }
 
 // New boots sendbox and stops it when the test ends.
 func New(t testing.TB, opts ...Option) *App {
@@ -122,7 +127,11 @@ func New(t testing.TB, opts ...Option) *App {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("sendboxtest: config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: o.logLevel}))
+	var logTo io.Writer = testWriter{t}
+	if o.logTo != nil {
+		logTo = io.MultiWriter(logTo, o.logTo)
+	}
+	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: o.logLevel}))
 	sb, err := app.New(context.Background(), cfg, log)
 	if err != nil {
 		if ext != nil {

@@ -84,10 +84,17 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/contacts/{id}/runs/stop", "agent", a.handleStopRuns)
 	api("POST /api/v1/events", "agent", a.handleEvent)
 
+	api("GET /api/v1/secrets", "admin", a.handleListSecrets)
+	api("PUT /api/v1/secrets/{name}", "admin", a.handlePutSecret)
+	api("DELETE /api/v1/secrets/{name}", "admin", a.handleDeleteSecret)
+
 	api("POST /api/v1/sandbox/inbound", "agent", a.handleSandboxInbound)
 	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)
 	api("POST /api/v1/sandbox/unreachable", "admin", a.handleSandboxUnreachable)
 	api("POST /api/v1/sandbox/faults", "admin", a.handleSandboxFault)
+	// The demo catalogue stands in for a dealer's public one: no key.
+	mux.HandleFunc("GET /sandbox/catalogue/compatibility", a.handleCatalogueCompatibility)
+	mux.HandleFunc("GET /sandbox/catalogue/parts", a.handleCatalogueParts)
 	if a.Sim != nil {
 		mux.Handle("/sim/graph/", http.StripPrefix("/sim/graph", a.Sim.Handler()))
 	}

@@ -13,8 +13,14 @@ import (
 // sandbox mode.
 
 func (a *Server) needSandbox(w http.ResponseWriter) bool {
+	return a.needSandboxFor(w, "the test phone")
+}
+
+// needSandboxFor answers 404 not_sandbox, naming what exists only in
+// sandbox mode, and false when sendbox is connected to Meta.
+func (a *Server) needSandboxFor(w http.ResponseWriter, what string) bool {
 	if a.Sim == nil {
-		writeError(w, http.StatusNotFound, "not_sandbox", "sendbox is connected to Meta: the test phone exists only in sandbox mode")
+		writeError(w, http.StatusNotFound, "not_sandbox", "sendbox is connected to Meta: "+what+" exists only in sandbox mode")
 		return false
 	}
 	return true

@@ -20,6 +20,7 @@ import (
 	"sendbox/metrics"
 	"sendbox/outbound"
 	"sendbox/search"
+	"sendbox/secrets"
 	"sendbox/store"
 	"sendbox/ui"
 	"sendbox/whatsapp"
@@ -39,6 +40,8 @@ type Deps struct {
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
 	Flows     *flows.Engine
+	// Secrets are the named secrets flows send; the API never shows a value.
+	Secrets *secrets.Box
 
 	AppSecret   []byte // webhooks must be signed with it
 	VerifyToken string // the webhook verification's token

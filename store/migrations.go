@@ -51,6 +51,7 @@ var migrations = []migration{
 	{11, "sending lanes: the lane of each outbound message, and messages sent from the WhatsApp Business app", execAll(schemaV11)},
 	{12, "timeline: rows are kind, actor and data, rendered when read; older rows keep their text as legacy", execAll(schemaV12)},
 	{13, "flows: drafts, published versions, runs and their steps", execAll(schemaV13)},
+	{14, "secrets: named values flows send to other services, sealed under a key kept outside the database", execAll(schemaV14)},
 }
 
 // SchemaVersion is the newest schema this binary knows.

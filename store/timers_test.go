@@ -124,6 +124,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 			"ALTER TABLE conversation_events DROP COLUMN actor_kind", "ALTER TABLE conversation_events DROP COLUMN actor_ref",
 			"ALTER TABLE conversation_events DROP COLUMN actor_name", "ALTER TABLE conversation_events DROP COLUMN data"},
 		13: {"DROP TABLE flow_steps", "DROP TABLE flow_runs", "DROP TABLE flow_versions", "DROP TABLE flows"},
+		14: {"DROP TABLE secrets"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
