@@ -151,11 +151,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Scheduler.Handle(store.TimerSnoozeWake, inbox.WakeSnooze)
 	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
 	a.Flows = &flows.Engine{Store: a.Store, Outbound: a.Outbound, Location: a.businessLocation(ctx),
+		HTTP: a.HTTPClient, Secret: a.Secrets.Reveal, CatalogueURL: a.SandboxCatalogueURL(),
 		Log: log.With(slog.String("component", "flows"))}
 	if err := a.Flows.Reload(ctx); err != nil {
 		return a, fmt.Errorf("flows: %w", err)
 	}
 	a.Scheduler.Handle(store.TimerFlowRun, a.Flows.FireTimer)
+	if err := a.Flows.StartHTTPWorker(bg, a.Broker, 4); err != nil {
+		return a, fmt.Errorf("flows: %w", err)
+	}
 	a.Store.TimerAdded = a.Scheduler.Notify
 	go a.Scheduler.Run(bg)
 

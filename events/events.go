@@ -54,6 +54,8 @@ const (
 	SubjectMediaDownload = "jobs.media.download"
 	// SubjectAITurn carries the customer messages the assistant is to answer (JOBS).
 	SubjectAITurn = "jobs.ai.turn"
+	// SubjectFlowHTTP carries a flow run's HTTP request step (JOBS).
+	SubjectFlowHTTP = "jobs.flow.http"
 
 	// JobMediaDownload is the Type of a media download job, an Event
 	// carrying the message id.

@@ -63,6 +63,7 @@ const (
 	StepEnd       = "end"       // the run ends with an outcome
 	StepSplit     = "split"     // A/B: each contact always takes the same branch, by weight
 	StepJump      = "jump"      // go to Next
+	StepHTTP      = "http"      // call the business's own system; see HTTPRequest
 )
 
 // Step is one step. Which fields apply depends on Type; Next is where the
@@ -120,6 +121,10 @@ type Step struct {
 	// private note summarising the answers; Urgent flags it.
 	Team   string `json:"team,omitempty"`
 	Urgent bool   `json:"urgent,omitempty"`
+
+	// http: the request, where its answer goes, and the ways out (Next on
+	// a 2xx answer).
+	HTTP *HTTPRequest `json:"http,omitempty"`
 
 	// split: the branches and their weights (any positive numbers; a
 	// contact's share is its weight over the total).
@@ -485,6 +490,8 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 				bad("split", "required", "each branch needs the step it goes to")
 			}
 		}
+	case StepHTTP:
+		ps = append(ps, s.HTTP.validate(vars)...)
 	case StepJump:
 		if s.Next == "" {
 			bad("next", "required", "a jump needs the step it goes to")
@@ -601,6 +608,14 @@ func (d *Definition) declaredVars() map[string]bool {
 		if (s.Type == StepAsk || s.Type == StepWait) && s.Var != "" {
 			vars[s.Var] = true
 		}
+		if s.Type == StepHTTP && s.HTTP != nil {
+			for v := range s.HTTP.Map {
+				vars[v] = true
+			}
+			if s.HTTP.StatusVar != "" {
+				vars[s.HTTP.StatusVar] = true
+			}
+		}
 	}
 	return vars
 }
@@ -651,6 +666,12 @@ func (s *Step) branches() []branch {
 		return nil
 	case StepHandoff:
 		return nil // a person answers from here: the run ends
+	case StepHTTP:
+		out := []branch{{field: "next", to: s.Next}}
+		if s.HTTP != nil {
+			out = append(out, branch{field: "on_error", to: s.HTTP.OnError}, branch{field: "on_timeout", to: s.HTTP.OnTimeout})
+		}
+		return out
 	case StepSplit:
 		var out []branch
 		for _, b := range s.Split {
@@ -673,7 +694,7 @@ func (d *Definition) target(i int, b branch) int {
 	if b.to != "" {
 		return d.index(b.to)
 	}
-	if b.field == "on_fail" || b.field == "on_timeout" {
+	if b.field == "on_fail" || b.field == "on_timeout" || b.field == "on_error" {
 		return -1
 	}
 	if i+1 < len(d.Steps) {

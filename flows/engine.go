@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -40,7 +41,14 @@ type Engine struct {
 	Outbound *outbound.Service
 	// Location is the business's time zone, for conditions on the time.
 	Location func() *time.Location
-	Log      *slog.Logger
+	// HTTP makes the http steps' calls (a client that refuses private
+	// addresses); Secret reveals a secret for their headers.
+	HTTP   *http.Client
+	Secret func(ctx context.Context, name string) (string, error)
+	// CatalogueURL is the sandbox's demo catalogue, which ready-made flows
+	// call out of the box ("" with Meta credentials).
+	CatalogueURL string
+	Log    *slog.Logger
 
 	mu     sync.RWMutex
 	active []compiled // the active flows, by name
@@ -514,6 +522,8 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 			next = d.target(i, branch{field: "split", to: b.Next})
 		case StepJump:
 			next = d.target(i, branch{field: "next", to: s.Next})
+		case StepHTTP:
+			return e.queueHTTP(x, r, s)
 		case StepEnd:
 			outcome := s.Outcome
 			if outcome == "" {
@@ -536,12 +546,16 @@ func (e *Engine) env(x *store.RunTx, r *store.FlowRun) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.envOf(c, r, x.Now()), nil
+}
+
+func (e *Engine) envOf(c *store.Contact, r *store.FlowRun, now time.Time) *Env {
 	loc := time.UTC
 	if e.Location != nil {
 		loc = e.Location()
 	}
 	return &Env{ContactName: c.Name, Phone: c.Recipient(), Language: language.FromNumber(c.WaID), Tags: c.Tags,
-		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: x.Now().In(loc)}, nil
+		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc)}
 }
 
 // send queues a step's message: its text, with its buttons or list, or

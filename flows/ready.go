@@ -62,7 +62,13 @@ func (e *Engine) CreateReady(ctx context.Context, key string) (*Flow, error) {
 	if i < 0 {
 		return nil, ErrNoReadyFlow
 	}
-	return e.CreateUnique(ctx, all[i].Name, all[i].Definition)
+	def := all[i].Definition
+	cat := e.CatalogueURL
+	if cat == "" {
+		cat = "https://catalogue.example.com" // the business's own: to set before publishing
+	}
+	def = json.RawMessage(strings.ReplaceAll(string(def), "$CATALOGUE", cat))
+	return e.CreateUnique(ctx, all[i].Name, def)
 }
 
 // CreateUnique is Create with " (2)", " (3)"… added to a name in use.

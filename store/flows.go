@@ -47,6 +47,7 @@ const (
 	WaitNone  = ""      // nothing: it is moving
 	WaitReply = "reply" // the customer's answer to an ask step
 	WaitTimer = "timer" // a wait step, or an ask's timeout only
+	WaitJob   = "job"   // a job outside the transaction: an HTTP request
 )
 
 // RunTakenOver is the outcome of runs a person's message ended.
@@ -113,7 +114,7 @@ CREATE TABLE flow_runs (
 	conversation_id INTEGER,
 	state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active','ended')),
 	step            TEXT NOT NULL DEFAULT '',
-	waiting         TEXT NOT NULL DEFAULT '' CHECK (waiting IN ('','reply','timer')),
+	waiting         TEXT NOT NULL DEFAULT '' CHECK (waiting IN ('','reply','timer','job')),
 	token           INTEGER NOT NULL DEFAULT 0,
 	tries           INTEGER NOT NULL DEFAULT 0,
 	vars            TEXT NOT NULL DEFAULT '{}',
@@ -665,6 +666,12 @@ func (x *RunTx) WaitUntil(due time.Time) error {
 	}
 	_, err := x.t.addTimer(TimerSpec{Kind: TimerFlowRun, Owner: r.ID, Token: strconv.FormatInt(r.Token, 10), DueAt: due})
 	return err
+}
+
+// Job queues a job for the run in its transaction: it is published once
+// the move commits, and never if it does not.
+func (x *RunTx) Job(subject, msgID string, payload []byte) error {
+	return x.t.job(subject, msgID, payload)
 }
 
 // CancelTimers cancels the run's pending timers.
