@@ -229,6 +229,9 @@ type flowView struct {
 	Diagram  template.HTML
 	Vars     []string
 	StepIDs  []string
+	// Adds are the step types chosen to add, by select ("add", "s2.add"),
+	// kept when the editor is redrawn.
+	Adds map[string]string
 }
 
 // StepProblems are the problems about the step with id.
@@ -387,6 +390,14 @@ func (p *Panel) handleFlowSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := p.flowView(r, saved)
+	if !strings.HasPrefix(op, "add:") {
+		v.Adds = map[string]string{}
+		for k := range r.PostForm {
+			if k == "add" || (strings.HasPrefix(k, "s") && strings.HasSuffix(k, ".add")) {
+				v.Adds[k] = r.PostForm.Get(k)
+			}
+		}
+	}
 	if op == "publish" {
 		v.Note = r.PostFormValue("note")
 		pub, err := p.Flows.Publish(ctx, f.ID, v.Note)

@@ -93,6 +93,11 @@
     }
     typing = null;
   });
+  // Choosing the type of a step to add is not an edit: it does not save
+  // (and redraw) the flow editor, which listens on the form.
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("select.add-type")) { e.stopPropagation(); }
+  }, true);
   // The variables list puts {{a.variable}} into the text box last in focus.
   var varTarget = null;
   document.addEventListener("focusin", function (e) {
