@@ -30,8 +30,8 @@ func TestFlowBuilderInBrowser(t *testing.T) {
 		}))
 	choose := func(id, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Evaluate[bool](`(function () { var s = document.getElementById(` + quoteJS(id) + `);
-				s.value = ` + quoteJS(value) + `; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, tg)
+			_, err := chromedp.Evaluate[bool](`(function () { var s = document.getElementById(`+quoteJS(id)+`);
+				s.value = `+quoteJS(value)+`; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, tg)
 			return err
 		})
 	}
@@ -39,8 +39,8 @@ func TestFlowBuilderInBrowser(t *testing.T) {
 	// has waits until the element sel says want.
 	has := func(sel, want string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](`(function () { var e = document.querySelector(` + quoteJS(sel) + `);
-				return !!e && e.textContent.indexOf(` + quoteJS(want) + `) >= 0; })()`)(ctx, tg)
+			_, err := chromedp.Poll[bool](`(function () { var e = document.querySelector(`+quoteJS(sel)+`);
+				return !!e && e.textContent.indexOf(`+quoteJS(want)+`) >= 0; })()`)(ctx, tg)
 			return err
 		})
 	}
@@ -48,7 +48,10 @@ func TestFlowBuilderInBrowser(t *testing.T) {
 	b.run("open the flows", chromedp.Navigate(a.URL()+"/flows"), chromedp.WaitVisible("#flow-name"))
 	b.shot("flows-01-empty")
 	b.run("create a flow", chromedp.SendKeys("#flow-name", "Appointments"), chromedp.Click(`//button[text()="Create the flow"]`),
-		chromedp.WaitVisible("#flow-form"))
+		chromedp.WaitVisible("#flow-form"), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`!!window.htmx && document.readyState === "complete"`)(ctx, tg)
+			return err
+		}))
 	b.run("type a keyword", chromedp.SendKeys("#t0-keywords", "book"), chromedp.Blur("#t0-keywords"), settle)
 	b.run("add a question", choose("flow-add", "ask"), settle, chromedp.Click("#flow-add-btn"), chromedp.WaitVisible("#s0-text"))
 	b.run("write the question", chromedp.SendKeys("#s0-text", "What do you need?"), chromedp.Blur("#s0-text"), settle)

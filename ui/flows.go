@@ -287,6 +287,11 @@ func (v *flowView) StepTypes() []string {
 func (v *flowView) TriggerTypes() []string {
 	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent}
 }
+
+// KnownTrigger says whether the editor knows a trigger type; another (from
+// an import) stays selected as it is, for Validate to report.
+func (v *flowView) KnownTrigger(typ string) bool { return slices.Contains(v.TriggerTypes(), typ) }
+
 func (v *flowView) InputTypes() []string {
 	return []string{flows.InputText, flows.InputNumber, flows.InputEmail, flows.InputDate, flows.InputChoice, flows.InputPhone}
 }
