@@ -13,10 +13,11 @@ import (
 
 // The editor's form, field by field: t0.type, t0.keywords… for the
 // triggers, s0.id, s0.text, s0.c1.title… for the steps, with counts in
-// "triggers", "steps" and s0.nc. Only the fields of a step's type are read,
-// so the draft holds what the editor shows; a compound condition (all, any,
-// not) and a step of a type the editor does not know travel as JSON, kept
-// as they were.
+// "triggers", "steps" and s0.nc. Each trigger and step also travels whole
+// as JSON (t0.raw, s0.raw), and the fields the editor shows are written
+// over it: what it does not show (a field added to the flow model since, a
+// compound condition, a step type it does not know) is kept as it was,
+// not dropped by a save from the panel.
 
 // Bounds on the counts a form may claim, beyond what the engine allows, so
 // that a forged form cannot make the handler loop for long.
@@ -44,9 +45,14 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 	}
 	for i := range formCount(get, "triggers", maxFormTriggers) {
 		pre := "t" + strconv.Itoa(i) + "."
-		t := flows.Trigger{Type: get(pre + "type")}
+		var t flows.Trigger
+		json.Unmarshal([]byte(get(pre+"raw")), &t) // nothing kept when it does not read
+		if typ := get(pre + "type"); typ != t.Type {
+			t = flows.Trigger{Type: typ} // another kind of trigger: nothing of the old one applies
+		}
 		switch t.Type {
 		case flows.TriggerKeyword:
+			t.Keywords, t.Match = nil, ""
 			for _, k := range strings.FieldsFunc(get(pre+"keywords"), func(r rune) bool { return r == ',' || r == '\n' }) {
 				if k = strings.TrimSpace(k); k != "" {
 					t.Keywords = append(t.Keywords, k)
@@ -65,7 +71,9 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 	renamed := map[string]string{}
 	for i := range formCount(get, "steps", maxFormSteps) {
 		pre := "s" + strconv.Itoa(i) + "."
-		s := flows.Step{ID: trim(pre + "id"), Type: get(pre + "type")}
+		var s flows.Step
+		json.Unmarshal([]byte(get(pre+"raw")), &s) // nothing kept when it does not read
+		s.ID, s.Type = trim(pre+"id"), get(pre+"type")
 		if was := get(pre + "was"); was != "" && was != s.ID && s.ID != "" {
 			renamed[was] = s.ID
 		}
@@ -89,6 +97,7 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 			s.Text, s.Next, s.Buttons = get(pre+"text"), get(pre+"next"), choices(false)
 		case flows.StepAsk:
 			s.Text, s.Input, s.Var, s.Next = get(pre+"text"), get(pre+"input"), trim(pre+"var"), get(pre+"next")
+			s.Choices, s.Retries, s.OnTimeout = nil, 0, ""
 			if s.Input == flows.InputChoice {
 				s.Choices = choices(true)
 			}
@@ -104,7 +113,7 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 				s.OnTimeout = get(pre + "on_timeout")
 			}
 		case flows.StepCondition:
-			s.Then, s.Else = get(pre+"then"), get(pre+"else")
+			s.Then, s.Else, s.If = get(pre+"then"), get(pre+"else"), nil
 			if raw := get(pre + "cond"); raw != "" {
 				var c flows.Cond
 				if json.Unmarshal([]byte(raw), &c) == nil {
@@ -122,12 +131,6 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 			s.Text, s.Team, s.Urgent = get(pre+"text"), trim(pre+"team"), get(pre+"urgent") == "on"
 		case flows.StepEnd:
 			s.Outcome = trim(pre + "outcome")
-		default:
-			var kept flows.Step
-			if json.Unmarshal([]byte(get(pre+"raw")), &kept) == nil {
-				kept.ID = s.ID
-				s = kept
-			}
 		}
 		s.Text = strings.ReplaceAll(s.Text, "\r\n", "\n")
 		d.Steps = append(d.Steps, s)

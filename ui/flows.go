@@ -292,6 +292,9 @@ func (v *flowView) TriggerTypes() []string {
 // an import) stays selected as it is, for Validate to report.
 func (v *flowView) KnownTrigger(typ string) bool { return slices.Contains(v.TriggerTypes(), typ) }
 
+// KnownInput says the same of an answer type.
+func (v *flowView) KnownInput(typ string) bool { return slices.Contains(v.InputTypes(), typ) }
+
 func (v *flowView) InputTypes() []string {
 	return []string{flows.InputText, flows.InputNumber, flows.InputEmail, flows.InputDate, flows.InputChoice, flows.InputPhone}
 }

@@ -432,7 +432,8 @@ func TestFlowStatsPage(t *testing.T) {
 
 // TestFlowEditorRoundTrip: a flow with a field of every kind, saved from
 // the editor's form untouched, is the same flow; what the editor does not
-// edit (a compound condition, a step type it does not know) is kept.
+// edit (a compound condition, a step type it does not know, a field it
+// does not show) is kept.
 func TestFlowEditorRoundTrip(t *testing.T) {
 	a := sendboxtest.New(t)
 	ctx := context.Background()
@@ -457,7 +458,7 @@ func TestFlowEditorRoundTrip(t *testing.T) {
 			{ID: "confirm", Type: flows.StepSend, Text: "See you on {{vars.when}}.", Buttons: []flows.Choice{{ID: "ok", Title: "OK"}, {ID: "move", Title: "Move it"}}},
 			{ID: "pause", Type: flows.StepWait, Duration: "3d", Next: "done"},
 			{ID: "late", Type: flows.StepHandoff, Text: "A person will call you.", Team: "Front desk"},
-			{ID: "urgent", Type: flows.StepHandoff, Urgent: true},
+			{ID: "urgent", Type: flows.StepHandoff, Urgent: true, Next: "done"}, // a field the editor does not show
 			{ID: "teleport", Type: "teleport", Next: "done"},
 			{ID: "done", Type: flows.StepEnd, Outcome: "booked"},
 		},
@@ -480,6 +481,13 @@ func TestFlowEditorRoundTrip(t *testing.T) {
 		g, _ := json.MarshalIndent(got.DraftDef, "", " ")
 		w, _ := json.MarshalIndent(want, "", " ")
 		t.Fatalf("after a save from the editor:\n%s\nwant:\n%s", g, w)
+	}
+	// A trigger changed to another kind keeps nothing of the old one.
+	if resp, body := b.edit(page, f.ID, "save", map[string]string{"t1.type": "event"}); resp.StatusCode != 200 {
+		t.Fatalf("change a trigger's type: %d %s", resp.StatusCode, body)
+	}
+	if got, _ := a.Flows.Get(ctx, f.ID); !reflect.DeepEqual(got.DraftDef.Triggers[1], flows.Trigger{Type: flows.TriggerEvent}) {
+		t.Fatalf("the button trigger made an event one: %+v", got.DraftDef.Triggers[1])
 	}
 	// The problems of the unknown trigger and step type are shown by them.
 	if card := stepCard(t, page, "teleport"); !strings.Contains(card, "is not a step type") {
