@@ -26,6 +26,7 @@ import (
 	"sendbox/assistant"
 	"sendbox/config"
 	"sendbox/events"
+	"sendbox/flows"
 	"sendbox/knowledge"
 	"sendbox/llm"
 	"sendbox/metrics"
@@ -80,6 +81,8 @@ type Deps struct {
 	Mailer *notify.Mailer
 	// Metrics counts sign-ins by outcome; nil counts nothing.
 	Metrics *metrics.Registry
+	// Flows edits, publishes and counts the automation flows.
+	Flows *flows.Engine
 }
 
 // Panel serves the admin panel.
@@ -206,6 +209,7 @@ func (p *Panel) funcs() template.FuncMap {
 		"excerpt":       excerpt,
 		"percent":       percent,
 		"upper":         strings.ToUpper,
+		"sentence":      sentence,
 	}
 }
 
@@ -400,6 +404,16 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /knowledge/upload", p.authed(accounts.Admin, p.handleKBUpload))
 	mux.Handle("POST /knowledge/faq", p.authed(accounts.Admin, p.handleKBFAQ))
 	mux.Handle("POST /knowledge/{id}/delete", p.authed(accounts.Admin, p.handleKBDelete))
+
+	mux.Handle("GET /flows", p.authed(accounts.Viewer, p.handleFlows))
+	mux.Handle("POST /flows", p.authed(accounts.Admin, p.handleFlowCreate))
+	mux.Handle("POST /flows/import", p.authed(accounts.Admin, p.handleFlowImport))
+	mux.Handle("GET /flows/{id}", p.authed(accounts.Viewer, p.handleFlow))
+	mux.Handle("POST /flows/{id}", p.authed(accounts.Admin, p.handleFlowSave))
+	mux.Handle("GET /flows/{id}/export", p.authed(accounts.Viewer, p.handleFlowExport))
+	mux.Handle("GET /flows/{id}/stats", p.authed(accounts.Viewer, p.handleFlowStats))
+	mux.Handle("POST /flows/{id}/active", p.authed(accounts.Admin, p.handleFlowActive))
+	mux.Handle("POST /flows/{id}/delete", p.authed(accounts.Admin, p.handleFlowDelete))
 
 	mux.Handle("GET /phone", p.authed(accounts.Viewer, p.handlePhone))
 	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))

@@ -71,6 +71,39 @@
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });
 
+  // The flow editor saves on every change and redraws itself: what is being
+  // typed in the focused box when the answer comes back stays as typed
+  // (htmx keeps the focus; the value is ours to keep).
+  var typing = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    typing = null;
+    var t = e.detail.target, a = document.activeElement;
+    if (!t || !a || !a.id || !t.contains(a) || !a.closest("[data-keep-typing]")) { return; }
+    if (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && /^(text|number|search)$/.test(a.type))) {
+      typing = {id: a.id, value: a.value};
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!typing) { return; }
+    var el = document.getElementById(typing.id);
+    if (el && el.value !== typing.value) {
+      var pos = el === document.activeElement ? el.selectionStart : null;
+      el.value = typing.value;
+      if (pos !== null && el.setSelectionRange && el.type !== "number") { el.setSelectionRange(typing.value.length, typing.value.length); }
+    }
+    typing = null;
+  });
+  // Choosing the type of a step to add is not an edit: it does not save
+  // (and redraw) the flow editor, which listens on the form.
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("select.add-type")) { e.stopPropagation(); }
+  }, true);
+  // The variables list puts {{a.variable}} into the text box last in focus.
+  var varTarget = null;
+  document.addEventListener("focusin", function (e) {
+    if (e.target.matches && e.target.matches("[data-vars]")) { varTarget = e.target.id; }
+  });
+
   // After a successful send, empty the composer and keep the focus in it.
   document.addEventListener("htmx:afterRequest", function (e) {
     var f = e.detail.elt;
@@ -163,6 +196,21 @@
         var back = box.classList.contains("copilot-result") && document.getElementById("reply-body");
         box.remove();
         if (back) { back.focus(); }
+      }
+    }
+    var chip = e.target.closest("[data-insert]");
+    if (chip) {
+      var text = chip.getAttribute("data-insert");
+      var box = varTarget && document.getElementById(varTarget);
+      if (box && !box.disabled) {
+        var at = typeof box.selectionStart === "number" ? box.selectionStart : box.value.length;
+        var end = typeof box.selectionEnd === "number" ? box.selectionEnd : at;
+        box.value = box.value.slice(0, at) + text + box.value.slice(end);
+        box.focus();
+        box.setSelectionRange(at + text.length, at + text.length);
+        box.dispatchEvent(new Event("change", {bubbles: true}));
+      } else if (navigator.clipboard) {
+        navigator.clipboard.writeText(text);
       }
     }
     var c = e.target.closest("[data-confirm]");

@@ -1,0 +1,248 @@
+package ui
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"sendbox/flows"
+)
+
+// The editor's form, field by field: t0.type, t0.keywords… for the
+// triggers, s0.id, s0.text, s0.c1.title… for the steps, with counts in
+// "triggers", "steps" and s0.nc. Each trigger and step also travels whole
+// as JSON (t0.raw, s0.raw), and the fields the editor shows are written
+// over it: what it does not show (a field added to the flow model since, a
+// compound condition, a step type it does not know) is kept as it was,
+// not dropped by a save from the panel.
+
+// Bounds on the counts a form may claim, beyond what the engine allows, so
+// that a forged form cannot make the handler loop for long.
+const (
+	maxFormTriggers = 50
+	maxFormSteps    = 250
+	maxFormChoices  = 20
+)
+
+func formCount(get func(string) string, key string, limit int) int {
+	n, err := strconv.Atoi(get(key))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return min(n, limit)
+}
+
+// parseFlowForm reads the editor's form into a name and a definition.
+func parseFlowForm(r *http.Request) (string, *flows.Definition) {
+	get := func(k string) string { return r.PostFormValue(k) }
+	trim := func(k string) string { return strings.TrimSpace(get(k)) }
+	d := &flows.Definition{Reentry: get("reentry"), Triggers: []flows.Trigger{}, Steps: []flows.Step{}}
+	if d.Reentry == flows.ReentryOneAtATime {
+		d.Reentry = "" // the default, as the API leaves it
+	}
+	for i := range formCount(get, "triggers", maxFormTriggers) {
+		pre := "t" + strconv.Itoa(i) + "."
+		var t flows.Trigger
+		json.Unmarshal([]byte(get(pre+"raw")), &t) // nothing kept when it does not read
+		if typ := get(pre + "type"); typ != t.Type {
+			t = flows.Trigger{Type: typ} // another kind of trigger: nothing of the old one applies
+		}
+		switch t.Type {
+		case flows.TriggerKeyword:
+			t.Keywords, t.Match = nil, ""
+			for _, k := range strings.FieldsFunc(get(pre+"keywords"), func(r rune) bool { return r == ',' || r == '\n' }) {
+				if k = strings.TrimSpace(k); k != "" {
+					t.Keywords = append(t.Keywords, k)
+				}
+			}
+			if m := get(pre + "match"); m == "contains" {
+				t.Match = m
+			}
+		case flows.TriggerButton:
+			t.Payload = trim(pre + "payload")
+		case flows.TriggerEvent:
+			t.Event = trim(pre + "event")
+		}
+		d.Triggers = append(d.Triggers, t)
+	}
+	renamed := map[string]string{}
+	for i := range formCount(get, "steps", maxFormSteps) {
+		pre := "s" + strconv.Itoa(i) + "."
+		var s flows.Step
+		json.Unmarshal([]byte(get(pre+"raw")), &s) // nothing kept when it does not read
+		s.ID, s.Type = trim(pre+"id"), get(pre+"type")
+		if was := get(pre + "was"); was != "" && was != s.ID && s.ID != "" {
+			renamed[was] = s.ID
+		}
+		choices := func(branch bool) []flows.Choice {
+			var cs []flows.Choice
+			for j := range formCount(get, pre+"nc", maxFormChoices) {
+				cp := pre + "c" + strconv.Itoa(j) + "."
+				c := flows.Choice{ID: strings.TrimSpace(get(cp + "id")), Title: strings.TrimSpace(get(cp + "title"))}
+				if c.ID == "" {
+					c.ID = choiceID(c.Title)
+				}
+				if branch {
+					c.Next = get(cp + "next")
+				}
+				cs = append(cs, c)
+			}
+			return cs
+		}
+		switch s.Type {
+		case flows.StepSend:
+			s.Text, s.Next, s.Buttons = get(pre+"text"), get(pre+"next"), choices(false)
+		case flows.StepAsk:
+			s.Text, s.Input, s.Var, s.Next = get(pre+"text"), get(pre+"input"), trim(pre+"var"), get(pre+"next")
+			s.Choices, s.Retries, s.OnTimeout = nil, 0, ""
+			if s.Input == flows.InputChoice {
+				s.Choices = choices(true)
+			}
+			if rt := trim(pre + "retries"); rt != "" {
+				n, err := strconv.Atoi(rt)
+				if err != nil {
+					n = -1 // out of bounds: Validate says what retries may be
+				}
+				s.Retries = n
+			}
+			s.Reask, s.Timeout, s.OnFail = get(pre+"reask"), trim(pre+"timeout"), get(pre+"on_fail")
+			if s.Timeout != "" {
+				s.OnTimeout = get(pre + "on_timeout")
+			}
+		case flows.StepCondition:
+			s.Then, s.Else, s.If = get(pre+"then"), get(pre+"else"), nil
+			if raw := get(pre + "cond"); raw != "" {
+				var c flows.Cond
+				if json.Unmarshal([]byte(raw), &c) == nil {
+					s.If = &c
+				}
+			} else if left, op, right := trim(pre+"left"), get(pre+"op"), get(pre+"right"); left != "" || right != "" {
+				s.If = &flows.Cond{Left: left, Op: op, Right: right}
+			}
+		case flows.StepSet:
+			s.Attribute, s.Value, s.Next = trim(pre+"attribute"), get(pre+"value"), get(pre+"next")
+			s.AddTag, s.RemoveTag = trim(pre+"add_tag"), trim(pre+"remove_tag")
+		case flows.StepWait:
+			s.Duration, s.Next = trim(pre+"duration"), get(pre+"next")
+		case flows.StepHandoff:
+			s.Text, s.Team, s.Urgent = get(pre+"text"), trim(pre+"team"), get(pre+"urgent") == "on"
+		case flows.StepEnd:
+			s.Outcome = trim(pre + "outcome")
+		}
+		s.Text = strings.ReplaceAll(s.Text, "\r\n", "\n")
+		d.Steps = append(d.Steps, s)
+	}
+	// A step renamed in the editor keeps the branches that led to it.
+	if len(renamed) > 0 {
+		for i := range d.Steps {
+			eachBranch(&d.Steps[i], func(to *string) {
+				if n, ok := renamed[*to]; ok {
+					*to = n
+				}
+			})
+		}
+	}
+	return strings.TrimSpace(get("name")), d
+}
+
+// eachBranch calls f with every "go to" of s.
+func eachBranch(s *flows.Step, f func(*string)) {
+	for _, p := range []*string{&s.Next, &s.Then, &s.Else, &s.OnFail, &s.OnTimeout} {
+		if *p != "" {
+			f(p)
+		}
+	}
+	for j := range s.Choices {
+		if s.Choices[j].Next != "" {
+			f(&s.Choices[j].Next)
+		}
+	}
+}
+
+// choiceID makes a choice's id of its title when none was given: its
+// letters and digits in lower case, words joined by _.
+func choiceID(title string) string {
+	return strings.Join(strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), "_")
+}
+
+// applyFlowOp makes the change a button of the editor asks for: op is
+// add:N (a step of the type chosen in sN.add after step N, or "add:end"
+// with "add"), up:N, down:N, del:N, add-choice:N, del-choice:N:J,
+// add-trigger, del-trigger:N. Anything else changes nothing.
+func applyFlowOp(d *flows.Definition, op string, get func(string) string) {
+	verb, arg, _ := strings.Cut(op, ":")
+	n, err := strconv.Atoi(arg)
+	valid := err == nil && n >= 0
+	step := valid && n < len(d.Steps)
+	switch {
+	case verb == "add" && arg == "end":
+		d.Steps = append(d.Steps, newStep(d, get("add")))
+	case verb == "add" && step:
+		d.Steps = slices.Insert(d.Steps, n+1, newStep(d, get("s"+arg+".add")))
+	case verb == "up" && step && n > 0:
+		d.Steps[n-1], d.Steps[n] = d.Steps[n], d.Steps[n-1]
+	case verb == "down" && step && n+1 < len(d.Steps):
+		d.Steps[n+1], d.Steps[n] = d.Steps[n], d.Steps[n+1]
+	case verb == "del" && step:
+		d.Steps = slices.Delete(d.Steps, n, n+1)
+	case verb == "add-choice" && step:
+		s := &d.Steps[n]
+		if s.Type == flows.StepSend {
+			s.Buttons = append(s.Buttons, flows.Choice{})
+		} else if s.Type == flows.StepAsk {
+			s.Input = flows.InputChoice
+			s.Choices = append(s.Choices, flows.Choice{})
+		}
+	case verb == "del-choice":
+		a, b, _ := strings.Cut(arg, ":")
+		i, err1 := strconv.Atoi(a)
+		j, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil || i < 0 || i >= len(d.Steps) || j < 0 {
+			return
+		}
+		s := &d.Steps[i]
+		if s.Type == flows.StepSend && j < len(s.Buttons) {
+			s.Buttons = slices.Delete(s.Buttons, j, j+1)
+		} else if s.Type == flows.StepAsk && j < len(s.Choices) {
+			s.Choices = slices.Delete(s.Choices, j, j+1)
+		}
+	case verb == "add-trigger":
+		d.Triggers = append(d.Triggers, flows.Trigger{Type: flows.TriggerKeyword})
+	case verb == "del-trigger" && valid && n < len(d.Triggers):
+		d.Triggers = slices.Delete(d.Triggers, n, n+1)
+	}
+}
+
+// newStep is a step of type typ with an id and, for a question, a
+// variable that no other step uses.
+func newStep(d *flows.Definition, typ string) flows.Step {
+	if !slices.Contains([]string{flows.StepSend, flows.StepAsk, flows.StepCondition, flows.StepSet, flows.StepWait, flows.StepHandoff, flows.StepEnd}, typ) {
+		typ = flows.StepSend
+	}
+	unique := func(base string, taken func(string) bool) string {
+		if !taken(base) {
+			return base
+		}
+		for i := 2; ; i++ {
+			if c := base + "_" + strconv.Itoa(i); !taken(c) {
+				return c
+			}
+		}
+	}
+	s := flows.Step{Type: typ, ID: unique(typ, func(id string) bool {
+		return slices.ContainsFunc(d.Steps, func(s flows.Step) bool { return s.ID == id })
+	})}
+	switch typ {
+	case flows.StepAsk:
+		s.Input = flows.InputText
+		s.Var = unique("answer", func(v string) bool {
+			return slices.ContainsFunc(d.Steps, func(s flows.Step) bool { return s.Type == flows.StepAsk && s.Var == v })
+		})
+	}
+	return s
+}

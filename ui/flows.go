@@ -1,0 +1,471 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"sendbox/accounts"
+	"sendbox/flows"
+	"sendbox/store"
+)
+
+// The flow builder: the list of flows, the step-list editor (every save a
+// draft through flows.Engine, its problems shown by the step they are
+// about), publishing, switching on and off, export and import.
+
+// flowRow is a flow in the list, with its figures over every version.
+type flowRow struct {
+	store.Flow
+	Problems   int
+	Stats      *flows.Stats
+	Conversion string
+}
+
+// flowsView is the list of flows and the forms that create and import one.
+type flowsView struct {
+	Rows    []flowRow
+	CanEdit bool
+	CSRF    string
+	// What was refused, by the form it came from (create, import).
+	Where, Error string
+	Name, JSON   string
+}
+
+func (p *Panel) flowsPage(w http.ResponseWriter, r *http.Request, status int, v *flowsView) {
+	ctx := r.Context()
+	s := sessionFrom(r)
+	v.CanEdit, v.CSRF = accounts.Can(s.User.Role, accounts.Admin), s.CSRF
+	all, err := p.Store.Flows(ctx)
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	for _, f := range all {
+		row := flowRow{Flow: f}
+		if ff, err := p.Flows.Get(ctx, f.ID); err == nil {
+			row.Problems = len(ff.Problems)
+		}
+		if row.Stats, err = p.Flows.Stats(ctx, f.ID, 0); err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		row.Conversion = fmt.Sprintf("%.0f%%", row.Stats.Conversion*100)
+		v.Rows = append(v.Rows, row)
+	}
+	p.page(w, r, status, "flows", &view{Title: p.T("flows.title"), Nav: "flows", Data: v})
+}
+
+func (p *Panel) handleFlows(w http.ResponseWriter, r *http.Request) {
+	p.flowsPage(w, r, http.StatusOK, &flowsView{})
+}
+
+// flowMessage words a refusal of the flow engine, or reports that err is
+// not one.
+func flowMessage(err error) (string, bool) {
+	var ie *flows.InvalidError
+	if errors.As(err, &ie) {
+		return sentence(ie.Message), true
+	}
+	return "", false
+}
+
+// handleFlowCreate adds a blank flow and opens it in the editor.
+func (p *Panel) handleFlowCreate(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("name")
+	f, err := p.Flows.Create(r.Context(), name, json.RawMessage(`{"triggers":[{"type":"keyword"}],"steps":[]}`))
+	if msg, ok := flowMessage(err); ok {
+		p.flowsPage(w, r, http.StatusUnprocessableEntity, &flowsView{Where: "create", Error: msg, Name: name})
+		return
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	http.Redirect(w, r, flowURL(f.ID, ""), http.StatusSeeOther)
+}
+
+func flowURL(id int64, tail string) string { return "/flows/" + strconv.FormatInt(id, 10) + tail }
+
+// flowExport is a flow as a file: what export writes and import reads.
+type flowExport struct {
+	Name       string          `json:"name"`
+	Definition json.RawMessage `json:"definition"`
+}
+
+// handleFlowImport creates a flow from an exported file or pasted JSON;
+// a name already taken gets " (2)", " (3)"…
+func (p *Panel) handleFlowImport(w http.ResponseWriter, r *http.Request) {
+	pasted := r.FormValue("json")
+	raw := []byte(pasted)
+	if file, _, err := r.FormFile("file"); err == nil {
+		defer file.Close()
+		b, err := io.ReadAll(io.LimitReader(file, maxFormBytes+1))
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		if len(b) > maxFormBytes {
+			p.flowsPage(w, r, http.StatusUnprocessableEntity, &flowsView{Where: "import", Error: p.T("flows.import_too_large")})
+			return
+		}
+		if len(strings.TrimSpace(string(b))) > 0 {
+			raw = b
+		}
+	}
+	refuse := func(msg string) {
+		p.flowsPage(w, r, http.StatusUnprocessableEntity, &flowsView{Where: "import", Error: msg, JSON: pasted})
+	}
+	if strings.TrimSpace(string(raw)) == "" {
+		refuse(p.T("flows.import_empty"))
+		return
+	}
+	var x flowExport
+	if err := json.Unmarshal(raw, &x); err != nil {
+		refuse(p.T("flows.import_bad_json", err.Error()))
+		return
+	}
+	if len(x.Definition) == 0 || string(x.Definition) == "null" {
+		refuse(p.T("flows.import_no_definition"))
+		return
+	}
+	base := strings.TrimSpace(x.Name)
+	if base == "" {
+		base = p.T("flows.imported_name")
+	}
+	name := base
+	for n := 2; ; n++ {
+		f, err := p.Flows.Create(r.Context(), name, x.Definition)
+		var ie *flows.InvalidError
+		if errors.As(err, &ie) && ie.Code == "name_taken" && n < 100 {
+			name = fmt.Sprintf("%s (%d)", base, n)
+			continue
+		}
+		if msg, ok := flowMessage(err); ok {
+			refuse(msg)
+			return
+		}
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		http.Redirect(w, r, flowURL(f.ID, "?ok=flow_imported"), http.StatusSeeOther)
+		return
+	}
+}
+
+// handleFlowExport downloads a flow's draft with its name.
+func (p *Panel) handleFlowExport(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.flowOf(w, r)
+	if !ok {
+		return
+	}
+	b, err := json.MarshalIndent(flowExport{Name: f.Name, Definition: f.Draft}, "", "  ")
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+fileSlug(f.Name)+`.json"`)
+	w.Write(append(b, '\n'))
+}
+
+// fileSlug makes a file name of a flow's name: ASCII letters and digits
+// joined by dashes.
+func fileSlug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	if b.Len() == 0 {
+		return "flow"
+	}
+	return b.String()
+}
+
+// flowOf loads the flow of the request's path, answering 404 itself.
+func (p *Panel) flowOf(w http.ResponseWriter, r *http.Request) (*flows.Flow, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+		return nil, false
+	}
+	f, err := p.Flows.Get(r.Context(), id)
+	if err != nil {
+		p.notFoundOr(w, r, err)
+		return nil, false
+	}
+	return f, true
+}
+
+// flowView is the editor: the flow as stored, and the draft as shown (the
+// one posted when it could not be saved).
+type flowView struct {
+	Flow     *flows.Flow
+	Name     string
+	Def      *flows.Definition
+	Problems []flows.Problem
+	Error    string // why the last action was refused
+	Flash    string
+	Note     string
+	CanEdit  bool
+	CSRF     string
+	Diagram  template.HTML
+	Vars     []string
+	StepIDs  []string
+	// Adds are the step types chosen to add, by select ("add", "s2.add"),
+	// kept when the editor is redrawn.
+	Adds map[string]string
+}
+
+// StepProblems are the problems about the step with id.
+func (v *flowView) StepProblems(id string) []flows.Problem {
+	var out []flows.Problem
+	for _, p := range v.Problems {
+		if p.Step != "" && p.Step == id {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TriggerProblems are the problems about the i-th trigger (0-based).
+func (v *flowView) TriggerProblems(i int) []flows.Problem {
+	var out []flows.Problem
+	for _, p := range v.Problems {
+		if p.Step == "" && p.Trigger == i+1 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FlowProblems are the problems about the flow as a whole.
+func (v *flowView) FlowProblems() []flows.Problem {
+	var out []flows.Problem
+	for _, p := range v.Problems {
+		if p.Step == "" && p.Trigger == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Changed says whether the draft differs from the published version.
+func (v *flowView) Changed() bool { return !bytes.Equal(v.Flow.Draft, v.Flow.Definition) }
+
+// Known says whether a step id exists: a "go to" naming another is kept
+// in its select, marked missing.
+func (v *flowView) Known(id string) bool { return slices.Contains(v.StepIDs, id) }
+
+// SimpleCond says whether the editor can edit a condition: none yet, or
+// one comparison. All, any and not are shown read only.
+func (v *flowView) SimpleCond(c *flows.Cond) bool {
+	return c == nil || (len(c.All) == 0 && len(c.Any) == 0 && c.Not == nil)
+}
+
+// StepTypes and friends are the options of the editor's selects.
+func (v *flowView) StepTypes() []string {
+	return []string{flows.StepSend, flows.StepAsk, flows.StepCondition, flows.StepSet, flows.StepWait, flows.StepHandoff, flows.StepEnd}
+}
+func (v *flowView) TriggerTypes() []string {
+	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent}
+}
+
+// KnownTrigger says whether the editor knows a trigger type; another (from
+// an import) stays selected as it is, for Validate to report.
+func (v *flowView) KnownTrigger(typ string) bool { return slices.Contains(v.TriggerTypes(), typ) }
+
+// KnownInput says the same of an answer type.
+func (v *flowView) KnownInput(typ string) bool { return slices.Contains(v.InputTypes(), typ) }
+
+func (v *flowView) InputTypes() []string {
+	return []string{flows.InputText, flows.InputNumber, flows.InputEmail, flows.InputDate, flows.InputChoice, flows.InputPhone}
+}
+func (v *flowView) Ops() []string {
+	return []string{flows.OpEq, flows.OpNe, flows.OpContains, flows.OpExists, flows.OpMissing, flows.OpGt, flows.OpLt, flows.OpHas}
+}
+func (v *flowView) Reentries() []string {
+	return []string{flows.ReentryOneAtATime, flows.ReentryOnce, flows.ReentryEveryTime}
+}
+
+// Raw is a value as JSON, for the parts the editor keeps but does not edit.
+func (v *flowView) Raw(x any) string { b, _ := json.Marshal(x); return string(b) }
+
+func (p *Panel) flowView(r *http.Request, f *flows.Flow) *flowView {
+	s := sessionFrom(r)
+	v := &flowView{Flow: f, Name: f.Name, Def: f.DraftDef, Problems: f.Problems,
+		CanEdit: accounts.Can(s.User.Role, accounts.Admin), CSRF: s.CSRF}
+	if v.Def == nil {
+		v.Def = &flows.Definition{}
+	}
+	return v
+}
+
+// render fills in what follows from the definition shown, and renders the
+// editor: the whole page, or for htmx the editor alone.
+func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v *flowView) {
+	v.Diagram = template.HTML(flows.Diagram(v.Def)) // flows.Diagram escapes every text
+	v.Vars = templateVars(v.Def)
+	v.StepIDs = nil
+	for _, s := range v.Def.Steps {
+		v.StepIDs = append(v.StepIDs, s.ID)
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		p.fragment(w, r, "flow", "flow_page", v) // swapped even when refused: the reason is in it
+		return
+	}
+	p.page(w, r, status, "flow", &view{Title: v.Flow.Name + " · " + p.T("flows.title"), Nav: "flows", Data: v})
+}
+
+// templateVars are the names a flow's texts can use.
+func templateVars(d *flows.Definition) []string {
+	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags"}
+	seen := map[string]bool{}
+	for _, s := range d.Steps {
+		if s.Type == flows.StepAsk && s.Var != "" && !seen[s.Var] {
+			seen[s.Var] = true
+			out = append(out, "vars."+s.Var)
+		}
+	}
+	for _, s := range d.Steps {
+		if s.Type == flows.StepSet && s.Attribute != "" && !seen["a:"+s.Attribute] {
+			seen["a:"+s.Attribute] = true
+			out = append(out, "attributes."+s.Attribute)
+		}
+	}
+	for _, t := range d.Triggers {
+		if t.Type == flows.TriggerEvent {
+			out = append(out, "event.NAME")
+			break
+		}
+	}
+	return append(out, "attributes.NAME", "time.hour", "time.weekday")
+}
+
+func (p *Panel) handleFlow(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.flowOf(w, r)
+	if !ok {
+		return
+	}
+	p.renderFlow(w, r, http.StatusOK, p.flowView(r, f))
+}
+
+// handleFlowSave saves the editor's draft, after the change its button
+// asked for (add, move or delete a step, a trigger or a choice), and
+// publishes it when asked.
+func (p *Panel) handleFlowSave(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.flowOf(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	name, def := parseFlowForm(r)
+	op := r.PostFormValue("op")
+	applyFlowOp(def, op, r.PostFormValue)
+	raw, err := json.Marshal(def)
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	saved, err := p.Flows.SaveDraft(ctx, f.ID, name, raw)
+	if msg, ok := flowMessage(err); ok {
+		// Not saved: show what was posted, with the reason and the
+		// problems the posted draft would have.
+		v := p.flowView(r, f)
+		v.Name, v.Def, v.Error, v.Problems = name, def, msg, def.Validate()
+		p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	if err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	v := p.flowView(r, saved)
+	if !strings.HasPrefix(op, "add:") {
+		v.Adds = map[string]string{}
+		for k := range r.PostForm {
+			if k == "add" || (strings.HasPrefix(k, "s") && strings.HasSuffix(k, ".add")) {
+				v.Adds[k] = r.PostForm.Get(k)
+			}
+		}
+	}
+	if op == "publish" {
+		v.Note = r.PostFormValue("note")
+		pub, err := p.Flows.Publish(ctx, f.ID, v.Note)
+		var ie *flows.InvalidError
+		if errors.As(err, &ie) {
+			v.Error = sentence(ie.Message)
+			if len(ie.Problems) > 0 {
+				v.Problems = ie.Problems
+			}
+			p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+			return
+		}
+		if err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		v = p.flowView(r, pub)
+		v.Flash = p.T("flows.published", pub.Version)
+	}
+	if r.Header.Get("HX-Request") != "true" && v.Flash == "" {
+		http.Redirect(w, r, flowURL(f.ID, "?ok=saved"), http.StatusSeeOther)
+		return
+	}
+	p.renderFlow(w, r, http.StatusOK, v)
+}
+
+// handleFlowActive switches a published flow's triggers on or off.
+func (p *Panel) handleFlowActive(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.flowOf(w, r)
+	if !ok {
+		return
+	}
+	on := r.PostFormValue("active") == "on"
+	_, err := p.Flows.SetActive(r.Context(), f.ID, on)
+	if msg, ok := flowMessage(err); ok {
+		v := p.flowView(r, f)
+		v.Error = msg
+		p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	if err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	ok2 := "flow_off"
+	if on {
+		ok2 = "flow_on"
+	}
+	http.Redirect(w, r, flowURL(f.ID, "?ok="+ok2), http.StatusSeeOther)
+}
+
+// handleFlowDelete removes a flow with its versions and runs.
+func (p *Panel) handleFlowDelete(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.flowOf(w, r)
+	if !ok {
+		return
+	}
+	if err := p.Flows.Delete(r.Context(), f.ID); err != nil {
+		p.notFoundOr(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/flows?ok=deleted", http.StatusSeeOther)
+}
