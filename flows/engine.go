@@ -48,7 +48,7 @@ type Engine struct {
 	// CatalogueURL is the sandbox's demo catalogue, which ready-made flows
 	// call out of the box ("" with Meta credentials).
 	CatalogueURL string
-	Log    *slog.Logger
+	Log          *slog.Logger
 
 	mu     sync.RWMutex
 	active []compiled // the active flows, by name
