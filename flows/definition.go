@@ -166,6 +166,10 @@ const (
 	InputPhone    = "phone"
 	InputPhoto    = "photo"    // an image; the value is the message's id (the thread shows it)
 	InputLocation = "location" // a shared location; the value is "latitude,longitude"
+	// InputVehicle is an Italian or French number plate, or a VIN; the
+	// value is written as the country writes it, and VAR_plate or VAR_vin
+	// holds it too (the other empty), for a catalogue's query.
+	InputVehicle = "vehicle"
 )
 
 // Cond is a condition: one comparison, or All / Any of others, or Not one.
@@ -404,7 +408,7 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			bad("var", "invalid_var", "the answer needs a variable name: lowercase letters, digits and _, starting with a letter")
 		}
 		switch s.Input {
-		case InputText, InputNumber, InputEmail, InputDate, InputPhone, InputPhoto, InputLocation:
+		case InputText, InputNumber, InputEmail, InputDate, InputPhone, InputPhoto, InputLocation, InputVehicle:
 			if len(s.Choices) > 0 {
 				bad("choices", "unexpected", "only a choice question has choices")
 			}
@@ -414,7 +418,7 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			}
 			choices("choices", s.Choices, maxListRows)
 		default:
-			bad("input", "invalid", fmt.Sprintf("%q is not an answer type: use text, number, email, date, choice, phone, photo or location", s.Input))
+			bad("input", "invalid", fmt.Sprintf("%q is not an answer type: use text, number, email, date, choice, phone, photo, location or vehicle", s.Input))
 		}
 		if s.Retries < 0 || s.Retries > 5 {
 			bad("retries", "invalid", "retries is 0 to 5")
@@ -607,6 +611,9 @@ func (d *Definition) declaredVars() map[string]bool {
 	for _, s := range d.Steps {
 		if (s.Type == StepAsk || s.Type == StepWait) && s.Var != "" {
 			vars[s.Var] = true
+			if s.Input == InputVehicle {
+				vars[s.Var+"_plate"], vars[s.Var+"_vin"] = true, true
+			}
 		}
 		if s.Type == StepHTTP && s.HTTP != nil {
 			for v := range s.HTTP.Map {

@@ -122,7 +122,7 @@ func TestReadyFlowsAreValid(t *testing.T) {
 		t.Fatalf("%d ready-made flows", len(all))
 	}
 	for _, r := range all {
-		d, err := decode(r.Definition)
+		d, err := decode(r.definition(""))
 		if err != nil {
 			t.Fatalf("%s: %v", r.Key, err)
 		}

@@ -436,6 +436,13 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				return err
 			}
 			r.Vars[s.Var] = value
+			if s.Input == InputVehicle {
+				plate, vin := value, ""
+				if len(value) == 17 {
+					plate, vin = "", value
+				}
+				r.Vars[s.Var+"_plate"], r.Vars[s.Var+"_vin"] = plate, vin
+			}
 			env.Vars = r.Vars
 			to := s.Next
 			if choice != nil && choice.Next != "" {
@@ -646,6 +653,8 @@ func defaultReask(input string) string {
 		return "Please send a photo."
 	case InputLocation:
 		return "Please share a location (📎 → Location)."
+	case InputVehicle:
+		return "Please write the number plate (like AB123CD) or the 17-character VIN."
 	}
 	return "Sorry, I did not get that."
 }

@@ -48,6 +48,15 @@ func Ready() ([]ReadyFlow, error) {
 	return out, nil
 }
 
+// ReadyFlows lists the ready-made flows as CreateReady would copy them.
+func (e *Engine) ReadyFlows() ([]ReadyFlow, error) {
+	all, err := Ready()
+	for i := range all {
+		all[i].Definition = all[i].definition(e.CatalogueURL)
+	}
+	return all, err
+}
+
 // ErrNoReadyFlow: no ready-made flow has that key.
 var ErrNoReadyFlow = errors.New("no ready-made flow has this key")
 
@@ -62,13 +71,17 @@ func (e *Engine) CreateReady(ctx context.Context, key string) (*Flow, error) {
 	if i < 0 {
 		return nil, ErrNoReadyFlow
 	}
-	def := all[i].Definition
-	cat := e.CatalogueURL
-	if cat == "" {
-		cat = "https://catalogue.example.com" // the business's own: to set before publishing
+	return e.CreateUnique(ctx, all[i].Name, all[i].definition(e.CatalogueURL))
+}
+
+// definition is the ready-made flow's definition with the catalogue's URL
+// in place: the sandbox's demo catalogue, or a placeholder for the
+// business's own.
+func (r *ReadyFlow) definition(catalogue string) json.RawMessage {
+	if catalogue == "" {
+		catalogue = "https://catalogue.example.com"
 	}
-	def = json.RawMessage(strings.ReplaceAll(string(def), "$CATALOGUE", cat))
-	return e.CreateUnique(ctx, all[i].Name, def)
+	return json.RawMessage(strings.ReplaceAll(string(r.Definition), "$CATALOGUE", catalogue))
 }
 
 // CreateUnique is Create with " (2)", " (3)"… added to a name in use.

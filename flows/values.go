@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"sendbox/vehicle"
 )
 
 // Env is what {{variables}} and conditions read: the contact, the run's
@@ -135,6 +137,16 @@ func (s *Step) accept(a Answer) (string, *Choice, bool) {
 			return "", nil, false
 		}
 		return strconv.FormatInt(a.MessageID, 10), nil, true
+	case InputVehicle:
+		for _, country := range []string{"IT", "FR"} {
+			if p, ok := vehicle.NormalizePlate(country, text); ok {
+				return p, nil, true
+			}
+		}
+		if v, ok := vehicle.NormalizeVIN(text); ok {
+			return v, nil, true
+		}
+		return "", nil, false
 	case InputLocation:
 		if a.Location == "" {
 			return "", nil, false

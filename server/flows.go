@@ -330,7 +330,7 @@ func eventFieldOK(k string) bool {
 }
 
 func (a *Server) handleReadyFlows(w http.ResponseWriter, r *http.Request) {
-	all, err := flows.Ready()
+	all, err := a.Flows.ReadyFlows()
 	if err != nil {
 		a.internalError(w, r, err)
 		return

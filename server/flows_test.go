@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -544,4 +546,76 @@ func TestFlowTryDraft(t *testing.T) {
 	if code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/try", bad), map[string]any{"contact": "+" + tester}); code != 422 {
 		t.Fatalf("try a broken draft: %d %s", code, body)
 	}
+}
+
+// TestReadyAutoParts: the dealer's quote flow, end to end in the sandbox:
+// the plate typed loosely, the part tapped, the demo catalogue called over
+// HTTP through the guarded client, the quote with its price, the order
+// handed to the sales desk; a part that does not fit and an unknown car go
+// to a person. Then a return, with the photo of the part.
+func TestReadyAutoParts(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id, _ := readyFlow(t, a, "auto_parts_quote")
+	publishFlow(t, a, id)
+	rid, _ := readyFlow(t, a, "auto_parts_returns")
+	publishFlow(t, a, rid)
+
+	const buyer = "393401110001"
+	customerWrites(t, a, "+"+buyer, "Hi, I need brake pads")
+	phoneGot(t, a, buyer, "Which car is it for?")
+	customerWrites(t, a, "+"+buyer, "my car")
+	phoneGot(t, a, buyer, "Please write the number plate")
+	customerWrites(t, a, "+"+buyer, "ab 123 cd")
+	phoneGot(t, a, buyer, "Which part do you need?")
+	tap(t, a, buyer, "BP", "Brake pads")
+	phoneGot(t, a, buyer, "Brake pads (front) for your Fiat Panda 1.2 2019: €")
+	tap(t, a, buyer, "order", "Order it")
+	phoneGot(t, a, buyer, "Your order for Brake pads (front) is noted")
+	sendboxtest.Eventually(t, 10*time.Second, "the order", func() bool {
+		runs := runsOf(t, a, buyer)
+		return len(runs) == 1 && runs[0].Outcome == "ordered" && runs[0].Vars["car"] == "AB123CD" && runs[0].Vars["sku"] != ""
+	})
+
+	const chain = "393401110002"
+	customerWrites(t, a, "+"+chain, "timing belt please")
+	phoneGot(t, a, chain, "Which car is it for?")
+	customerWrites(t, a, "+"+chain, "EF456GH")
+	phoneGot(t, a, chain, "Which part do you need?")
+	tap(t, a, chain, "TB", "Timing belt kit")
+	phoneGot(t, a, chain, "That part does not fit your Fiat 500")
+	sendboxtest.Eventually(t, 10*time.Second, "the incompatible part", func() bool {
+		runs := runsOf(t, a, chain)
+		return len(runs) == 1 && runs[0].Outcome == "incompatible"
+	})
+
+	const stranger = "393401110003"
+	customerWrites(t, a, "+"+stranger, "battery")
+	phoneGot(t, a, stranger, "Which car is it for?")
+	customerWrites(t, a, "+"+stranger, "ZZ999ZZ")
+	phoneGot(t, a, stranger, "Which part do you need?")
+	tap(t, a, stranger, "BT", "Battery")
+	phoneGot(t, a, stranger, "We could not find that car in our catalogue")
+	sendboxtest.Eventually(t, 10*time.Second, "the unknown car", func() bool {
+		runs := runsOf(t, a, stranger)
+		return len(runs) == 1 && runs[0].Outcome == "unknown_vehicle"
+	})
+
+	// A return, later, from the first customer: the photo is required.
+	customerWrites(t, a, "+"+buyer, "I want to return the pads")
+	phoneGot(t, a, buyer, "What is the order number?")
+	customerWrites(t, a, "+"+buyer, "A-5521")
+	phoneGot(t, a, buyer, "Why are you returning it?")
+	tap(t, a, buyer, "wrong", "Does not fit")
+	phoneGot(t, a, buyer, "Please send a photo of the part")
+	photo := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0, 1, 2, 3}, 300)
+	if code, body := a.Do("POST", "/api/v1/sandbox/inbound", map[string]any{"from": buyer, "type": "image",
+		"image": map[string]string{"caption": "the box"},
+		"media": map[string]string{"data": base64.StdEncoding.EncodeToString(photo), "mime_type": "image/jpeg"}}); code != 201 {
+		t.Fatalf("photo: %d %s", code, body)
+	}
+	phoneGot(t, a, buyer, "The returns desk will check your request for order A-5521")
+	sendboxtest.Eventually(t, 10*time.Second, "the return", func() bool {
+		runs := runsOf(t, a, buyer)
+		return len(runs) == 2 && runs[0].Outcome == "return_requested" && runs[0].Vars["photo"] != ""
+	})
 }
