@@ -306,3 +306,41 @@ func (e *Engine) Try(ctx context.Context, id, contactID int64) (*store.FlowRun, 
 	r, _, err := e.start(ctx, c, contactID, 0, fmt.Sprintf("try:%d", version), nil)
 	return r, err
 }
+
+// MoveRuns moves the runs of version from that are at step onto version
+// to, where the step must exist with the same type (so that what the runs
+// wait for still makes sense there). It returns how many moved.
+func (e *Engine) MoveRuns(ctx context.Context, id int64, from int, step string, to int) (int, error) {
+	if from == to || from <= 0 || to <= 0 {
+		return 0, &InvalidError{Code: "invalid_versions", Message: "move runs between two different published versions"}
+	}
+	load := func(v int) (*Definition, error) {
+		fv, err := e.Store.FlowVersionOf(ctx, id, v)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, &InvalidError{Code: "unknown_version", Message: fmt.Sprintf("the flow has no version %d", v)}
+			}
+			return nil, err
+		}
+		return decode(fv.Definition)
+	}
+	src, err := load(from)
+	if err != nil {
+		return 0, err
+	}
+	dst, err := load(to)
+	if err != nil {
+		return 0, err
+	}
+	i, j := src.index(step), dst.index(step)
+	switch {
+	case i < 0:
+		return 0, &InvalidError{Code: "unknown_step", Message: fmt.Sprintf("version %d has no step %q", from, step)}
+	case j < 0:
+		return 0, &InvalidError{Code: "unknown_step", Message: fmt.Sprintf("version %d has no step %q to move the runs to", to, step)}
+	case src.Steps[i].Type != dst.Steps[j].Type:
+		return 0, &InvalidError{Code: "step_changed", Message: fmt.Sprintf("step %q is a %s in version %d and a %s in version %d: runs waiting there cannot move",
+			step, src.Steps[i].Type, from, dst.Steps[j].Type, to)}
+	}
+	return e.Store.MoveRunsToVersion(ctx, id, from, step, to)
+}

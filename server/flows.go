@@ -403,3 +403,26 @@ func (a *Server) contactFor(r *http.Request, to string) (int64, error) {
 	}
 	return id, err
 }
+
+// handleMoveRuns moves the runs at a step of one version onto another:
+// {"from_version": 1, "step": "budget", "to_version": 2}.
+func (a *Server) handleMoveRuns(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		From int    `json:"from_version"`
+		Step string `json:"step"`
+		To   int    `json:"to_version"`
+	}
+	if !decodeJSON(w, r, 1<<10, &req) {
+		return
+	}
+	n, err := a.Flows.MoveRuns(r.Context(), id, req.From, req.Step, req.To)
+	if err != nil {
+		a.flowError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[map[string]int]{map[string]int{"moved": n}})
+}

@@ -619,3 +619,52 @@ func TestReadyAutoParts(t *testing.T) {
 		return len(runs) == 2 && runs[0].Outcome == "return_requested" && runs[0].Vars["photo"] != ""
 	})
 }
+
+// TestFlowMoveRunsToVersion: runs stay on their version after a publish,
+// until moved explicitly; moved runs go on from the same step in the new
+// version.
+func TestFlowMoveRunsToVersion(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id := createFlow(t, a, "Dental triage", triage)
+	publishFlow(t, a, id)
+	const stays, moves = "393471110010", "393471110011"
+	for _, p := range []string{stays, moves} {
+		customerWrites(t, a, "+"+p, "appuntamento")
+		phoneGot(t, a, p, "What is it about?")
+		tap(t, a, p, "cleaning", "Cleaning")
+		phoneGot(t, a, p, "Your name, please?")
+	}
+	customerWrites(t, a, "+"+stays, "Lucia") // this one is at "when" by the time v2 is published
+	phoneGot(t, a, stays, "Which day suits you, Lucia?")
+	v2 := map[string]any{"triggers": triage["triggers"], "steps": append([]any{}, triage["steps"].([]any)...)}
+	when := map[string]any{}
+	for k, v := range triage["steps"].([]any)[2].(map[string]any) {
+		when[k] = v
+	}
+	when["text"] = "Which day would you like, {{vars.name}}? (new wording)"
+	v2["steps"].([]any)[2] = when
+	if code, body := a.Do("PUT", fmt.Sprintf("/api/v1/flows/%d", id), map[string]any{"name": "Dental triage", "definition": v2}); code != 200 {
+		t.Fatalf("save v2: %d %s", code, body)
+	}
+	publishFlow(t, a, id)
+	// Move only the second patient's run (both wait at "name"): first move nothing by a wrong step.
+	code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/move-runs", id), map[string]any{"from_version": 1, "step": "nowhere", "to_version": 2})
+	if code != 422 {
+		t.Fatalf("move from an unknown step: %d %s", code, body)
+	}
+	code, body = a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/move-runs", id), map[string]any{"from_version": 1, "step": "name", "to_version": 2})
+	if code != 200 || !strings.Contains(string(body), `"moved":1`) {
+		t.Fatalf("move: %d %s", code, body)
+	}
+	customerWrites(t, a, "+"+moves, "Marco")
+	phoneGot(t, a, moves, "Which day would you like, Marco? (new wording)")
+	if runs := runsOf(t, a, moves); len(runs) != 1 || runs[0].Version != 2 {
+		t.Fatalf("moved run: %+v", runs)
+	}
+	// The one not moved finishes on version 1.
+	customerWrites(t, a, "+"+stays, "24/12/2026")
+	phoneGot(t, a, stays, "Thank you Lucia: a person will confirm your visit.")
+	if runs := runsOf(t, a, stays); len(runs) != 1 || runs[0].Version != 1 || runs[0].Outcome != flows.OutcomeHandedOff {
+		t.Fatalf("run left on version 1: %+v", runs)
+	}
+}

@@ -77,6 +77,7 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/flows/{id}/publish", "admin", a.handlePublishFlow)
 	api("PUT /api/v1/flows/{id}/active", "admin", a.handleFlowActive)
 	api("POST /api/v1/flows/{id}/try", "admin", a.handleTryFlow)
+	api("POST /api/v1/flows/{id}/move-runs", "admin", a.handleMoveRuns)
 	api("GET /api/v1/flows/{id}/versions", "viewer", a.handleFlowVersions)
 	api("GET /api/v1/flows/{id}/stats", "viewer", a.handleFlowStats)
 	api("GET /api/v1/flows/{id}/runs", "viewer", a.handleFlowRuns)

@@ -879,3 +879,24 @@ func (s *Store) FirstInbound(ctx context.Context, contactID, msgID int64) (bool,
 		contactID, msgID).Scan(&earlier)
 	return !earlier, err
 }
+
+// MoveRunsToVersion moves the active runs of a flow's version that are at
+// a step onto another version, at the step of the same id. Their token
+// stays: what they wait for (an answer, a timer) still reaches them. It
+// returns how many moved.
+func (s *Store) MoveRunsToVersion(ctx context.Context, flowID int64, from int, step string, to int) (int, error) {
+	var n int
+	err := s.update(ctx, func(t *wtx) error {
+		r, err := t.exec(`UPDATE flow_runs SET version = ?, updated_at = ? WHERE flow_id = ? AND version = ? AND step = ? AND state = 'active'`,
+			to, t.now.UnixMilli(), flowID, from, step)
+		if err != nil {
+			return err
+		}
+		c, _ := r.RowsAffected()
+		n = int(c)
+		_, err = t.exec(`UPDATE flow_steps SET version = ? WHERE left_at IS NULL AND step = ? AND run_id IN
+			(SELECT id FROM flow_runs WHERE flow_id = ? AND version = ? AND step = ? AND state = 'active')`, to, step, flowID, to, step)
+		return err
+	})
+	return n, err
+}
