@@ -101,7 +101,9 @@ func BenchmarkStepTransition(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(pct(0.5), "p50_ms")
+	b.ReportMetric(pct(0.90), "p90_ms")
 	b.ReportMetric(pct(0.99), "p99_ms")
+	b.ReportMetric(pct(0.999), "p999_ms")
 }
 
 // BenchmarkWaitingRunsMemory: 10,000 runs waiting at once (each for an
