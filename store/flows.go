@@ -460,7 +460,7 @@ func (x *RunTx) RunID() int64 { return x.run.ID }
 func (s *Store) StartRun(ctx context.Context, rs RunStart, move func(x *RunTx, r *FlowRun) error) (*FlowRun, bool, error) {
 	var out *FlowRun
 	var started bool
-	err := s.update(ctx, func(t *wtx) error {
+	err := s.grouped(ctx, func(t *wtx) error {
 		out, started = nil, false
 		r, err := scanRun(t.queryRow("SELECT "+runCols+runFrom+" WHERE r.flow_id = ? AND r.start_ref = ?", rs.FlowID, rs.Ref))
 		if err == nil {
@@ -513,9 +513,11 @@ func (s *Store) StartRun(ctx context.Context, rs RunStart, move func(x *RunTx, r
 }
 
 // MoveRun loads a run in a write transaction and lets move change it;
-// the run is saved with whatever move did, in the same commit.
+// the run is saved with whatever move did, in the same commit. Moves of
+// many runs at once (a thousand answers a second) share a group commit,
+// each in a savepoint of its own.
 func (s *Store) MoveRun(ctx context.Context, runID int64, move func(x *RunTx, r *FlowRun) error) error {
-	return s.update(ctx, func(t *wtx) error {
+	return s.grouped(ctx, func(t *wtx) error {
 		x, r, err := t.loadRun(runID)
 		if err != nil {
 			return err
