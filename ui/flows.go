@@ -412,10 +412,27 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 func templateVars(d *flows.Definition) []string {
 	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags"}
 	seen := map[string]bool{}
+	addVar := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, "vars."+v)
+		}
+	}
 	for _, s := range d.Steps {
-		if s.Type == flows.StepAsk && s.Var != "" && !seen[s.Var] {
-			seen[s.Var] = true
-			out = append(out, "vars."+s.Var)
+		switch {
+		case s.Type == flows.StepAsk:
+			addVar(s.Var)
+			if s.Input == flows.InputVehicle && s.Var != "" {
+				addVar(s.Var + "_plate")
+				addVar(s.Var + "_vin")
+			}
+		case s.Type == flows.StepWait && s.UntilReply:
+			addVar(s.Var)
+		case s.Type == flows.StepHTTP && s.HTTP != nil:
+			for _, k := range rowKeys(s.HTTP.Map) {
+				addVar(k)
+			}
+			addVar(s.HTTP.StatusVar)
 		}
 	}
 	for _, s := range d.Steps {
