@@ -94,9 +94,19 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 		}
 		switch s.Type {
 		case flows.StepSend:
-			s.Text, s.Next, s.Buttons = get(pre+"text"), get(pre+"next"), choices(false)
+			s.Text, s.Next, s.Buttons, s.Template = get(pre+"text"), get(pre+"next"), choices(false), nil
+			if name, lang, ok := strings.Cut(get(pre+"tmpl"), "|"); ok && name != "" {
+				// A template has the buttons Meta approved with it, and no text of its own.
+				s.Template, s.Text, s.Buttons = &flows.TemplateRef{Name: name, Language: lang}, "", nil
+				for _, line := range strings.Split(strings.ReplaceAll(get(pre+"params"), "\r\n", "\n"), "\n") {
+					if line = strings.TrimSpace(line); line != "" {
+						s.Template.Params = append(s.Template.Params, line)
+					}
+				}
+			}
 		case flows.StepAsk:
 			s.Text, s.Input, s.Var, s.Next = get(pre+"text"), get(pre+"input"), trim(pre+"var"), get(pre+"next")
+			s.Optional = get(pre+"optional") == "on"
 			s.Choices, s.Retries, s.OnTimeout = nil, 0, ""
 			if s.Input == flows.InputChoice {
 				s.Choices = choices(true)
@@ -126,11 +136,50 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 			s.Attribute, s.Value, s.Next = trim(pre+"attribute"), get(pre+"value"), get(pre+"next")
 			s.AddTag, s.RemoveTag = trim(pre+"add_tag"), trim(pre+"remove_tag")
 		case flows.StepWait:
-			s.Duration, s.Next = trim(pre+"duration"), get(pre+"next")
+			s.Duration, s.Next, s.At = trim(pre+"duration"), get(pre+"next"), trim(pre+"at")
+			s.UntilReply, s.OnReply, s.Var = get(pre+"until_reply") == "on", "", ""
+			if s.UntilReply {
+				s.OnReply, s.Var = get(pre+"on_reply"), trim(pre+"var")
+			}
 		case flows.StepHandoff:
 			s.Text, s.Team, s.Urgent = get(pre+"text"), trim(pre+"team"), get(pre+"urgent") == "on"
+			s.Outcome = trim(pre + "outcome")
 		case flows.StepEnd:
 			s.Outcome = trim(pre + "outcome")
+		case flows.StepJump:
+			s.Next = get(pre + "next")
+		case flows.StepSplit:
+			s.Split = nil
+			for j := range formCount(get, pre+"nb", maxFormChoices) {
+				bp := pre + "b" + strconv.Itoa(j) + "."
+				w, err := strconv.Atoi(trim(bp + "weight"))
+				if err != nil {
+					w = 0 // out of bounds: Validate says what a weight may be
+				}
+				s.Split = append(s.Split, flows.SplitBranch{Name: trim(bp + "name"), Weight: w, Next: get(bp + "next")})
+			}
+		case flows.StepHTTP:
+			s.Next = get(pre + "next")
+			hp := pre + "h."
+			h := &flows.HTTPRequest{Method: get(hp + "method"), URL: trim(hp + "url"), Body: get(hp + "body"),
+				Timeout: trim(hp + "timeout"), StatusVar: trim(hp + "status_var"), OnError: get(hp + "on_error"), OnTimeout: get(hp + "on_timeout")}
+			h.Body = strings.ReplaceAll(h.Body, "\r\n", "\n")
+			// Rows left blank stay (as one), for Validate to point at, until removed.
+			for j := range formCount(get, hp+"nh", maxFormChoices) {
+				rp := hp + "h" + strconv.Itoa(j) + "."
+				if h.Headers == nil {
+					h.Headers = map[string]string{}
+				}
+				h.Headers[trim(rp+"key")] = strings.TrimSpace(get(rp + "value"))
+			}
+			for j := range formCount(get, hp+"nm", maxFormChoices) {
+				rp := hp + "m" + strconv.Itoa(j) + "."
+				if h.Map == nil {
+					h.Map = map[string]string{}
+				}
+				h.Map[trim(rp+"var")] = trim(rp + "path")
+			}
+			s.HTTP = h
 		}
 		s.Text = strings.ReplaceAll(s.Text, "\r\n", "\n")
 		d.Steps = append(d.Steps, s)
@@ -160,6 +209,43 @@ func eachBranch(s *flows.Step, f func(*string)) {
 			f(&s.Choices[j].Next)
 		}
 	}
+	for j := range s.Split {
+		if s.Split[j].Next != "" {
+			f(&s.Split[j].Next)
+		}
+	}
+	if s.OnReply != "" {
+		f(&s.OnReply)
+	}
+	if h := s.HTTP; h != nil {
+		for _, p := range []*string{&h.OnError, &h.OnTimeout} {
+			if *p != "" {
+				f(p)
+			}
+		}
+	}
+}
+
+// rowKeys are the keys of a step's headers or map in the order the editor
+// shows them: by name, a row left blank last. The ops that remove a row
+// count in this order.
+func rowKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		switch {
+		case a == b:
+			return 0
+		case a == "":
+			return 1
+		case b == "":
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
 }
 
 // choiceID makes a choice's id of its title when none was given: its
@@ -173,13 +259,66 @@ func choiceID(title string) string {
 // applyFlowOp makes the change a button of the editor asks for: op is
 // add:N (a step of the type chosen in sN.add after step N, or "add:end"
 // with "add"), up:N, down:N, del:N, add-choice:N, del-choice:N:J,
-// add-trigger, del-trigger:N. Anything else changes nothing.
+// add-branch:N, del-branch:N:J (a split's), add-header:N, del-header:N:J,
+// add-map:N, del-map:N:J (an http step's), add-trigger, del-trigger:N.
+// Anything else changes nothing.
 func applyFlowOp(d *flows.Definition, op string, get func(string) string) {
 	verb, arg, _ := strings.Cut(op, ":")
 	n, err := strconv.Atoi(arg)
 	valid := err == nil && n >= 0
 	step := valid && n < len(d.Steps)
+	// row is step i and row j of a del-…:I:J op, ok when both are numbers
+	// and i is a step.
+	row := func() (*flows.Step, int, bool) {
+		a, b, _ := strings.Cut(arg, ":")
+		i, err1 := strconv.Atoi(a)
+		j, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil || i < 0 || i >= len(d.Steps) || j < 0 {
+			return nil, 0, false
+		}
+		return &d.Steps[i], j, true
+	}
+	delKey := func(m map[string]string, j int) {
+		if keys := rowKeys(m); j < len(keys) {
+			delete(m, keys[j])
+		}
+	}
 	switch {
+	case verb == "add-branch" && step && d.Steps[n].Type == flows.StepSplit:
+		d.Steps[n].Split = append(d.Steps[n].Split, flows.SplitBranch{Name: string(rune('A' + len(d.Steps[n].Split)%26)), Weight: 50})
+	case verb == "del-branch":
+		if s, j, ok := row(); ok && j < len(s.Split) {
+			s.Split = slices.Delete(s.Split, j, j+1)
+		}
+	case (verb == "add-header" || verb == "add-map") && step && d.Steps[n].Type == flows.StepHTTP:
+		s := &d.Steps[n]
+		if s.HTTP == nil {
+			s.HTTP = &flows.HTTPRequest{Method: "GET"}
+		}
+		m := &s.HTTP.Headers
+		if verb == "add-map" {
+			m = &s.HTTP.Map
+		}
+		if *m == nil {
+			*m = map[string]string{}
+		}
+		if _, blank := (*m)[""]; !blank {
+			(*m)[""] = ""
+		}
+	case verb == "del-header" || verb == "del-map":
+		if s, j, ok := row(); ok && s.HTTP != nil {
+			m := s.HTTP.Headers
+			if verb == "del-map" {
+				m = s.HTTP.Map
+			}
+			delKey(m, j)
+			if len(s.HTTP.Headers) == 0 {
+				s.HTTP.Headers = nil
+			}
+			if len(s.HTTP.Map) == 0 {
+				s.HTTP.Map = nil
+			}
+		}
 	case verb == "add" && arg == "end":
 		d.Steps = append(d.Steps, newStep(d, get("add")))
 	case verb == "add" && step:
@@ -218,10 +357,14 @@ func applyFlowOp(d *flows.Definition, op string, get func(string) string) {
 	}
 }
 
+// editorStepTypes are the step types the editor adds, in its menus' order.
+var editorStepTypes = []string{flows.StepSend, flows.StepAsk, flows.StepCondition, flows.StepSet, flows.StepWait,
+	flows.StepHandoff, flows.StepSplit, flows.StepJump, flows.StepHTTP, flows.StepEnd}
+
 // newStep is a step of type typ with an id and, for a question, a
 // variable that no other step uses.
 func newStep(d *flows.Definition, typ string) flows.Step {
-	if !slices.Contains([]string{flows.StepSend, flows.StepAsk, flows.StepCondition, flows.StepSet, flows.StepWait, flows.StepHandoff, flows.StepEnd}, typ) {
+	if !slices.Contains(editorStepTypes, typ) {
 		typ = flows.StepSend
 	}
 	unique := func(base string, taken func(string) bool) string {
@@ -238,6 +381,10 @@ func newStep(d *flows.Definition, typ string) flows.Step {
 		return slices.ContainsFunc(d.Steps, func(s flows.Step) bool { return s.ID == id })
 	})}
 	switch typ {
+	case flows.StepSplit:
+		s.Split = []flows.SplitBranch{{Name: "A", Weight: 50}, {Name: "B", Weight: 50}}
+	case flows.StepHTTP:
+		s.HTTP = &flows.HTTPRequest{Method: "GET"}
 	case flows.StepAsk:
 		s.Input = flows.InputText
 		s.Var = unique("answer", func(v string) bool {

@@ -7,14 +7,19 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"sendbox/accounts"
 	"sendbox/flows"
+	"sendbox/inbox"
+	"sendbox/outbound"
 	"sendbox/store"
+	"sendbox/whatsapp"
 )
 
 // The flow builder: the list of flows, the step-list editor (every save a
@@ -32,6 +37,7 @@ type flowRow struct {
 // flowsView is the list of flows and the forms that create and import one.
 type flowsView struct {
 	Rows    []flowRow
+	Ready   []flows.ReadyFlow
 	CanEdit bool
 	CSRF    string
 	// What was refused, by the form it came from (create, import).
@@ -59,6 +65,12 @@ func (p *Panel) flowsPage(w http.ResponseWriter, r *http.Request, status int, v 
 		}
 		row.Conversion = fmt.Sprintf("%.0f%%", row.Stats.Conversion*100)
 		v.Rows = append(v.Rows, row)
+	}
+	if v.CanEdit {
+		if v.Ready, err = p.Flows.ReadyFlows(); err != nil {
+			p.internal(w, r, err)
+			return
+		}
 	}
 	p.page(w, r, status, "flows", &view{Title: p.T("flows.title"), Nav: "flows", Data: v})
 }
@@ -232,6 +244,15 @@ type flowView struct {
 	// Adds are the step types chosen to add, by select ("add", "s2.add"),
 	// kept when the editor is redrawn.
 	Adds map[string]string
+	// Templates are the approved templates a send step may use.
+	Templates []store.Template
+	// Try: the sandbox's test phone, or a number to type with Meta's
+	// credentials; the number last tried, and what came of it.
+	Sandbox   bool
+	TryNumber string
+	TryPhones []string // the test phone's customers, newest first
+	Tried     string   // the number a trial started on, digits
+	TryWindow bool     // that number wrote in the last 24 hours
 }
 
 // StepProblems are the problems about the step with id.
@@ -281,9 +302,7 @@ func (v *flowView) SimpleCond(c *flows.Cond) bool {
 }
 
 // StepTypes and friends are the options of the editor's selects.
-func (v *flowView) StepTypes() []string {
-	return []string{flows.StepSend, flows.StepAsk, flows.StepCondition, flows.StepSet, flows.StepWait, flows.StepHandoff, flows.StepEnd}
-}
+func (v *flowView) StepTypes() []string { return editorStepTypes }
 func (v *flowView) TriggerTypes() []string {
 	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent}
 }
@@ -296,7 +315,46 @@ func (v *flowView) KnownTrigger(typ string) bool { return slices.Contains(v.Trig
 func (v *flowView) KnownInput(typ string) bool { return slices.Contains(v.InputTypes(), typ) }
 
 func (v *flowView) InputTypes() []string {
-	return []string{flows.InputText, flows.InputNumber, flows.InputEmail, flows.InputDate, flows.InputChoice, flows.InputPhone}
+	return []string{flows.InputText, flows.InputNumber, flows.InputEmail, flows.InputDate, flows.InputChoice, flows.InputPhone,
+		flows.InputPhoto, flows.InputLocation, flows.InputVehicle}
+}
+
+// Methods are the HTTP methods an http step may use.
+func (v *flowView) Methods() []string { return []string{"GET", "POST", "PUT", "PATCH", "DELETE"} }
+
+// KnownMethod says whether the editor offers a method; another stays
+// selected as it is, for Validate to report.
+func (v *flowView) KnownMethod(m string) bool { return slices.Contains(v.Methods(), m) }
+
+// flowRow is one row of an http step's headers or map.
+type kvRow struct{ Key, Value string }
+
+// Rows are an http step's headers or map as the editor's rows, in the
+// order the remove buttons count.
+func (v *flowView) Rows(m map[string]string) []kvRow {
+	var out []kvRow
+	for _, k := range rowKeys(m) {
+		out = append(out, kvRow{k, m[k]})
+	}
+	return out
+}
+
+// TemplateKey is how the template select names a template.
+func (v *flowView) TemplateKey(name, lang string) string { return name + "|" + lang }
+
+// KnownTemplate says whether a send step's template is among the approved
+// ones synced from Meta; another stays selected, marked, for Publish to
+// check.
+func (v *flowView) KnownTemplate(t *flows.TemplateRef) bool {
+	return t == nil || slices.ContainsFunc(v.Templates, func(x store.Template) bool { return x.Name == t.Name && x.Language == t.Language })
+}
+
+// Params are a template's parameters, one a line, for its text box.
+func (v *flowView) Params(t *flows.TemplateRef) string {
+	if t == nil {
+		return ""
+	}
+	return strings.Join(t.Params, "\n")
 }
 func (v *flowView) Ops() []string {
 	return []string{flows.OpEq, flows.OpNe, flows.OpContains, flows.OpExists, flows.OpMissing, flows.OpGt, flows.OpLt, flows.OpHas}
@@ -327,6 +385,22 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 	for _, s := range v.Def.Steps {
 		v.StepIDs = append(v.StepIDs, s.ID)
 	}
+	if tps, err := p.Store.ListTemplates(r.Context(), true); err == nil {
+		v.Templates = tps
+	} else {
+		p.Log.Warn("list templates for the flow editor", slog.Any("err", err))
+	}
+	if v.Sandbox = p.Sim != nil; v.Sandbox {
+		v.TryPhones = nil
+		for _, c := range p.Sim.Chats() {
+			if c.WaID != "" {
+				v.TryPhones = append(v.TryPhones, "+"+c.WaID)
+			}
+		}
+		if v.TryNumber == "" && len(v.TryPhones) > 0 {
+			v.TryNumber = v.TryPhones[0]
+		}
+	}
 	if r.Header.Get("HX-Request") == "true" {
 		p.fragment(w, r, "flow", "flow_page", v) // swapped even when refused: the reason is in it
 		return
@@ -338,10 +412,27 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 func templateVars(d *flows.Definition) []string {
 	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags"}
 	seen := map[string]bool{}
+	addVar := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, "vars."+v)
+		}
+	}
 	for _, s := range d.Steps {
-		if s.Type == flows.StepAsk && s.Var != "" && !seen[s.Var] {
-			seen[s.Var] = true
-			out = append(out, "vars."+s.Var)
+		switch {
+		case s.Type == flows.StepAsk:
+			addVar(s.Var)
+			if s.Input == flows.InputVehicle && s.Var != "" {
+				addVar(s.Var + "_plate")
+				addVar(s.Var + "_vin")
+			}
+		case s.Type == flows.StepWait && s.UntilReply:
+			addVar(s.Var)
+		case s.Type == flows.StepHTTP && s.HTTP != nil:
+			for _, k := range rowKeys(s.HTTP.Map) {
+				addVar(k)
+			}
+			addVar(s.HTTP.StatusVar)
 		}
 	}
 	for _, s := range d.Steps {
@@ -468,4 +559,86 @@ func (p *Panel) handleFlowDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/flows?ok=deleted", http.StatusSeeOther)
+}
+
+// handleFlowReady adds a draft copy of a ready-made flow and opens it in
+// the editor, to change and publish.
+func (p *Panel) handleFlowReady(w http.ResponseWriter, r *http.Request) {
+	f, err := p.Flows.CreateReady(r.Context(), r.PostFormValue("key"))
+	if errors.Is(err, flows.ErrNoReadyFlow) {
+		p.fail(w, r, http.StatusNotFound, p.T("error.not_found"))
+		return
+	}
+	if msg, ok := flowMessage(err); ok {
+		p.flowsPage(w, r, http.StatusUnprocessableEntity, &flowsView{Where: "ready", Error: msg})
+		return
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	http.Redirect(w, r, flowURL(f.ID, "?ok=flow_ready"), http.StatusSeeOther)
+}
+
+// handleFlowTry runs the draft, unpublished, for one number: the test
+// phone's in the sandbox. A draft with problems is refused with them, by
+// their steps.
+func (p *Panel) handleFlowTry(w http.ResponseWriter, r *http.Request) {
+	f, ok := p.flowOf(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v := p.flowView(r, f)
+	v.TryNumber = strings.TrimSpace(r.PostFormValue("contact"))
+	to, err := whatsapp.NormalizeRecipient(v.TryNumber)
+	if err != nil || !strings.HasPrefix(to, "+") {
+		v.Error = p.T("flows.try_bad_number")
+		p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	contactID, err := p.contactFor(r, to)
+	if err != nil {
+		p.commandError(w, r, err)
+		return
+	}
+	_, err = p.Flows.Try(ctx, f.ID, contactID)
+	var ie *flows.InvalidError
+	if errors.As(err, &ie) {
+		v.Error = sentence(ie.Message)
+		if len(ie.Problems) > 0 {
+			v.Problems = ie.Problems
+		}
+		p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	v.Tried = to[1:]
+	if c, err := p.Store.ContactByID(ctx, contactID); err == nil {
+		v.TryWindow = outbound.WindowOpen(c.LastInboundAt, time.Now())
+	}
+	p.renderFlow(w, r, http.StatusOK, v)
+}
+
+// contactFor finds the contact of a normalised number (+ and digits),
+// adding it if new.
+func (p *Panel) contactFor(r *http.Request, to string) (int64, error) {
+	ctx := r.Context()
+	c, err := p.Store.ContactByRecipient(ctx, to[1:], "")
+	if err == nil {
+		return c.ID, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	id, err := inbox.CreateContact(ctx, p.Store, to, inbox.ContactChange{}, p.T)
+	if errors.Is(err, inbox.ErrContactExists) { // added meanwhile
+		if c, err2 := p.Store.ContactByRecipient(ctx, to[1:], ""); err2 == nil {
+			return c.ID, nil
+		}
+	}
+	return id, err
 }

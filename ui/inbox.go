@@ -96,6 +96,8 @@ type convView struct {
 	// and AutoLang, AutoLangSource what it speaks without a choice.
 	Langs                    []string
 	AutoLang, AutoLangSource string
+	// Runs are the contact's flow runs in progress, which an agent may stop.
+	Runs []store.FlowRun
 }
 
 func (p *Panel) list(r *http.Request, f store.InboxFilter, urgent bool) (*inboxView, error) {
@@ -230,6 +232,9 @@ func (p *Panel) conversation(r *http.Request, id int64) (*convView, error) {
 		return nil, err
 	}
 	if cv.Labels, err = p.Store.ListLabels(ctx); err != nil {
+		return nil, err
+	}
+	if cv.Runs, err = p.Store.ActiveRunsOf(ctx, conv.ContactID); err != nil {
 		return nil, err
 	}
 	if cv.CanReply {

@@ -187,6 +187,7 @@ func (p *Panel) funcs() template.FuncMap {
 		"json":    func(v any) string { b, _ := json.Marshal(v); return string(b) },
 		"add":     func(a, b int) int { return a + b },
 		"dict":    dict,
+		"digits":  digits,
 		"display": displayName,
 		"haslabel": func(c *store.Conversation, id int64) bool {
 			for _, l := range c.Labels {
@@ -382,6 +383,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /inbox/{id}/labels", p.authed(accounts.Agent, p.handleLabels))
 	mux.Handle("POST /inbox/{id}/status", p.authed(accounts.Agent, p.handleStatus))
 	mux.Handle("POST /inbox/{id}/bot", p.authed(accounts.Agent, p.handleBot))
+	mux.Handle("POST /inbox/{id}/runs/stop", p.authed(accounts.Agent, p.handleStopRun))
 	mux.Handle("POST /inbox/{id}/language", p.authed(accounts.Agent, p.handleLanguage))
 	mux.Handle("POST /inbox/{id}/urgent/clear", p.authed(accounts.Agent, p.handleClearUrgent))
 	mux.Handle("POST /inbox/{id}/suggest", p.authed(accounts.Agent, p.handleSuggest))
@@ -408,12 +410,14 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /flows", p.authed(accounts.Viewer, p.handleFlows))
 	mux.Handle("POST /flows", p.authed(accounts.Admin, p.handleFlowCreate))
 	mux.Handle("POST /flows/import", p.authed(accounts.Admin, p.handleFlowImport))
+	mux.Handle("POST /flows/ready", p.authed(accounts.Admin, p.handleFlowReady))
 	mux.Handle("GET /flows/{id}", p.authed(accounts.Viewer, p.handleFlow))
 	mux.Handle("POST /flows/{id}", p.authed(accounts.Admin, p.handleFlowSave))
 	mux.Handle("GET /flows/{id}/export", p.authed(accounts.Viewer, p.handleFlowExport))
 	mux.Handle("GET /flows/{id}/stats", p.authed(accounts.Viewer, p.handleFlowStats))
 	mux.Handle("POST /flows/{id}/active", p.authed(accounts.Admin, p.handleFlowActive))
 	mux.Handle("POST /flows/{id}/delete", p.authed(accounts.Admin, p.handleFlowDelete))
+	mux.Handle("POST /flows/{id}/try", p.authed(accounts.Admin, p.handleFlowTry))
 
 	mux.Handle("GET /phone", p.authed(accounts.Viewer, p.handlePhone))
 	mux.Handle("GET /phone/{wa_id}/messages", p.authed(accounts.Viewer, p.handlePhoneMessages))
