@@ -150,6 +150,15 @@ func TestFlowTriageEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, _, _, err := a.Store.ListMessages(ctx, store.MessageFilter{ConversationID: conv.ID, Direction: store.Outbound, Limit: 50})
+	if err != nil || len(out) < 5 {
+		t.Fatalf("the flow's messages: %d %v", len(out), err)
+	}
+	for _, m := range out {
+		if m.Origin != store.OriginFlow || m.Lane != "transactional" {
+			t.Fatalf("a flow's message: origin %q lane %q", m.Origin, m.Lane)
+		}
+	}
 	if conv.Routing == nil || conv.Routing.To != store.RoutePerson || conv.Bot == store.BotOn {
 		t.Fatalf("after the hand-off: routing %+v, bot %s", conv.Routing, conv.Bot)
 	}

@@ -710,6 +710,7 @@ func (x *RunTx) Queue(in OutboundInput) (*Message, error) {
 	if in.Lane == "" {
 		in.Lane = events.LaneTransactional
 	}
+	in.Origin = OriginFlow
 	m, _, err := x.t.queueOne(in)
 	if err != nil {
 		return nil, err

@@ -640,6 +640,9 @@ func (t *wtx) preference(p Preference) error {
 // Business app, which Meta echoed (Message.Origin).
 const OriginBusinessApp = "business_app"
 
+// OriginFlow marks a message an automation flow sent.
+const OriginFlow = "flow"
+
 // echo stores a message the business sent from the WhatsApp Business app
 // as an outbound message of the person lane, already sent: it shows in the
 // thread, and pauses the assistant like a reply from the panel. An edit or

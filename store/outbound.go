@@ -29,6 +29,9 @@ type OutboundInput struct {
 	Lane string
 	// Media is a file sent from the panel, kept so the thread can show it.
 	Media *Media
+	// Origin is who in sendbox wrote it, when not a person or the API:
+	// OriginFlow.
+	Origin string
 }
 
 // QueueOutbound records an outbound message as queued and, in the same
@@ -97,11 +100,11 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 	}
 	if err := t.queryRow(`INSERT INTO messages (direction, conversation_id, contact_id, phone_number_id,
 		type, text, context_wamid, status, sent_at, created_at, idempotency_key, payload, author_id, lane,
-		media_id, media_mime, media_filename, media_path, media_size, media_state)
-		VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		media_id, media_mime, media_filename, media_path, media_size, media_state, origin)
+		VALUES ('outbound', ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		convID, contactID, in.PhoneNumberID, in.Type, in.Text, nullStr(in.ContextWAMID), nowMS, nowMS,
 		nullStr(in.IdempotencyKey), string(in.Payload), author, lane,
-		nullStr(md.ID), nullStr(md.MimeType), nullStr(md.Filename), nullStr(md.Path), md.Size, mediaState).Scan(&id); err != nil {
+		nullStr(md.ID), nullStr(md.MimeType), nullStr(md.Filename), nullStr(md.Path), md.Size, mediaState, in.Origin).Scan(&id); err != nil {
 		return nil, false, fmt.Errorf("insert: %w", err)
 	}
 	preview := in.Preview

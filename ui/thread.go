@@ -173,6 +173,8 @@ func (p *Panel) messageView(ctx context.Context, m *store.Message, byWAMID map[s
 		case m.AuthorID != 0:
 		case m.Origin == store.OriginBusinessApp:
 			v.Author = p.T("thread.via_business_app")
+		case m.Origin == store.OriginFlow:
+			v.Author = p.T("thread.via_flow")
 		case m.Lane == events.LanePerson:
 			v.Author = p.T("thread.via_api_person")
 		default:
