@@ -178,7 +178,7 @@ func (e *Engine) match(ctx context.Context, conv *store.Conversation, m *store.M
 	e.mu.RLock()
 	active := e.active
 	e.mu.RUnlock()
-	if len(active) == 0 {
+	if len(active) == 0 || personHas(conv) {
 		return nil, "", nil
 	}
 	text := foldText(m.Text)
@@ -793,4 +793,12 @@ func pickSplit(s *Step, contactID int64) SplitBranch {
 		n -= b.Weight
 	}
 	return s.Split[len(s.Split)-1]
+}
+
+// personHas reports whether a person has the conversation: handed over by a
+// flow, the assistant or the policy, or a person wrote in it. No trigger
+// starts a flow there until it is resolved (the customer's next
+// conversation starts afresh).
+func personHas(conv *store.Conversation) bool {
+	return conv.Routing != nil && conv.Routing.To == store.RoutePerson || conv.Bot == store.BotPaused
 }

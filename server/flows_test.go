@@ -176,6 +176,14 @@ func TestFlowTriageEndToEnd(t *testing.T) {
 		t.Fatalf("hand-off summary: %q", note)
 	}
 
+	// Handed over, the patient writes the keyword again: a person has the
+	// conversation, no flow starts.
+	customerWrites(t, a, "+"+patient, "appuntamento")
+	time.Sleep(time.Second)
+	if runs := runsOf(t, a, patient); len(runs) != 1 {
+		t.Fatalf("a flow started in a conversation a person has: %+v", runs)
+	}
+
 	code, body := a.Do("GET", fmt.Sprintf("/api/v1/flows/%d/stats", id), nil)
 	if code != 200 {
 		t.Fatalf("stats: %d %s", code, body)
@@ -609,7 +617,13 @@ func TestReadyAutoParts(t *testing.T) {
 		return len(runs) == 1 && runs[0].Outcome == "unknown_vehicle"
 	})
 
-	// A return, later, from the first customer: the photo is required.
+	// A return, later, from the first customer: the photo is required. The
+	// sales desk resolved the order's conversation first (while a person has
+	// a conversation, no flow starts in it).
+	conv := runsOf(t, a, buyer)[0].ConversationID
+	if code, body := a.Do("PUT", fmt.Sprintf("/api/v1/conversations/%d/status", conv), map[string]any{"status": "resolved"}); code != 200 {
+		t.Fatalf("resolve: %d %s", code, body)
+	}
 	customerWrites(t, a, "+"+buyer, "I want to return the pads")
 	phoneGot(t, a, buyer, "What is the order number?")
 	customerWrites(t, a, "+"+buyer, "A-5521")
