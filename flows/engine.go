@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -52,6 +53,10 @@ type Engine struct {
 
 	mu     sync.RWMutex
 	active []compiled // the active flows, by name
+	// mayHaveRuns is false while no run can be active (none was at the
+	// last Reload and none started since): a customer message then costs
+	// the flows no query.
+	mayHaveRuns atomic.Bool
 }
 
 type compiled struct {
@@ -74,6 +79,13 @@ func (e *Engine) Reload(ctx context.Context) error {
 	fs, err := e.Store.ActiveFlows(ctx)
 	if err != nil {
 		return err
+	}
+	if !e.mayHaveRuns.Load() {
+		n, err := e.Store.ActiveRunCount(ctx)
+		if err != nil {
+			return err
+		}
+		e.mayHaveRuns.Store(n > 0)
 	}
 	out := make([]compiled, 0, len(fs))
 	for _, f := range fs {
@@ -160,6 +172,9 @@ func (e *Engine) Answer(ctx context.Context, conv *store.Conversation, m *store.
 
 // waitingRun is the contact's run waiting for an answer, if any.
 func (e *Engine) waitingRun(ctx context.Context, contactID int64) (*store.FlowRun, error) {
+	if !e.mayHaveRuns.Load() {
+		return nil, nil
+	}
 	runs, err := e.Store.ActiveRunsOf(ctx, contactID)
 	if err != nil {
 		return nil, err
@@ -249,6 +264,7 @@ func (e *Engine) Event(ctx context.Context, name string, contactID int64, key st
 }
 
 func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64, ref string, event map[string]string) (*store.FlowRun, bool, error) {
+	e.mayHaveRuns.Store(true) // before the run exists: a message racing the start looks for it
 	ctx = events.WithActor(ctx, events.Flow(c.flow.ID, c.flow.Name))
 	return e.Store.StartRun(ctx, store.RunStart{FlowID: c.flow.ID, Version: c.flow.Version, ContactID: contactID,
 		ConversationID: convID, Reentry: c.def.Reentry, Ref: ref, Event: event},

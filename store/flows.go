@@ -903,3 +903,10 @@ func (s *Store) MoveRunsToVersion(ctx context.Context, flowID int64, from int, s
 	})
 	return n, err
 }
+
+// ActiveRunCount counts the active runs of every flow.
+func (s *Store) ActiveRunCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE state = 'active'`).Scan(&n)
+	return n, err
+}
