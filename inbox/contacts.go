@@ -90,6 +90,27 @@ func CreateContact(ctx context.Context, st *store.Store, phone string, ch Contac
 	return id, err
 }
 
+// ContactForPhone returns the contact of a number in E.164 ("+39…"),
+// adding it (with no fields) if sendbox does not know it yet; a contact
+// added meanwhile by someone else is the one returned.
+func ContactForPhone(ctx context.Context, st *store.Store, to string, w Words) (int64, error) {
+	digits := strings.TrimPrefix(to, "+")
+	c, err := st.ContactByRecipient(ctx, digits, "")
+	if err == nil {
+		return c.ID, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	id, err := CreateContact(ctx, st, to, ContactChange{}, w)
+	if errors.Is(err, ErrContactExists) {
+		if c, err := st.ContactByRecipient(ctx, digits, ""); err == nil {
+			return c.ID, nil
+		}
+	}
+	return id, err
+}
+
 // EditTags adds and removes some of a contact's tags, leaving the others
 // (the contact form and PATCH replace them all). Added tags follow
 // CheckTags' rules; a tag both added and removed is added; the contact may

@@ -301,7 +301,7 @@ func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	contactID, err := a.contactFor(r, to)
+	contactID, err := inbox.ContactForPhone(r.Context(), a.Store, to, a.words(r))
 	if err != nil {
 		a.commandError(w, r, err, "contact")
 		return
@@ -371,7 +371,7 @@ func (a *Server) handleTryFlow(w http.ResponseWriter, r *http.Request) {
 			"contact is the phone number to try the flow on, with its country code (the test phone's in the sandbox)")
 		return
 	}
-	contactID, err := a.contactFor(r, to)
+	contactID, err := inbox.ContactForPhone(r.Context(), a.Store, to, a.words(r))
 	if err != nil {
 		a.commandError(w, r, err, "contact")
 		return
@@ -382,26 +382,6 @@ func (a *Server) handleTryFlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, one[*store.FlowRun]{run})
-}
-
-// contactFor finds the contact of a normalised number, adding it if new.
-func (a *Server) contactFor(r *http.Request, to string) (int64, error) {
-	ctx := r.Context()
-	c, err := a.Store.ContactByRecipient(ctx, to[1:], "")
-	if err == nil {
-		return c.ID, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return 0, err
-	}
-	id, err := inbox.CreateContact(ctx, a.Store, to, inbox.ContactChange{}, a.words(r))
-	if errors.Is(err, inbox.ErrContactExists) { // added meanwhile
-		c, err = a.Store.ContactByRecipient(ctx, to[1:], "")
-		if err == nil {
-			id = c.ID
-		}
-	}
-	return id, err
 }
 
 // handleMoveRuns moves the runs at a step of one version onto another:

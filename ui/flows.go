@@ -597,7 +597,7 @@ func (p *Panel) handleFlowTry(w http.ResponseWriter, r *http.Request) {
 		p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
-	contactID, err := p.contactFor(r, to)
+	contactID, err := inbox.ContactForPhone(r.Context(), p.Store, to, p.T)
 	if err != nil {
 		p.commandError(w, r, err)
 		return
@@ -621,24 +621,4 @@ func (p *Panel) handleFlowTry(w http.ResponseWriter, r *http.Request) {
 		v.TryWindow = outbound.WindowOpen(c.LastInboundAt, time.Now())
 	}
 	p.renderFlow(w, r, http.StatusOK, v)
-}
-
-// contactFor finds the contact of a normalised number (+ and digits),
-// adding it if new.
-func (p *Panel) contactFor(r *http.Request, to string) (int64, error) {
-	ctx := r.Context()
-	c, err := p.Store.ContactByRecipient(ctx, to[1:], "")
-	if err == nil {
-		return c.ID, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return 0, err
-	}
-	id, err := inbox.CreateContact(ctx, p.Store, to, inbox.ContactChange{}, p.T)
-	if errors.Is(err, inbox.ErrContactExists) { // added meanwhile
-		if c, err2 := p.Store.ContactByRecipient(ctx, to[1:], ""); err2 == nil {
-			return c.ID, nil
-		}
-	}
-	return id, err
 }
