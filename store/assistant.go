@@ -204,6 +204,11 @@ type Escalation struct {
 // posts the summary note, in one transaction. A conversation already
 // escalated keeps its first category and time.
 func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error {
+	return s.update(ctx, func(t *wtx) error { return t.escalate(convID, e) })
+}
+
+// escalate is Escalate in a transaction (a flow's hand-off is one too).
+func (t *wtx) escalate(convID int64, e Escalation) error {
 	kind, data := events.ChangeEscalated, map[string]any{events.DataCategory: e.Category}
 	if e.Category == "" {
 		kind, data = events.ChangeHandoff, map[string]any{}
@@ -211,7 +216,7 @@ func (s *Store) Escalate(ctx context.Context, convID int64, e Escalation) error 
 	if e.Detail != "" {
 		data[events.DataDetail] = e.Detail
 	}
-	return s.conversationChange(ctx, convID, kind, data, "", func(t *wtx) error {
+	return t.conversationChange(convID, kind, data, "", func(t *wtx) error {
 		urgent := 0
 		if e.Urgent {
 			urgent = 1

@@ -750,36 +750,19 @@ func (x *RunTx) Tag(tag string, add bool) error {
 	return x.t.emit(events.Event{Type: events.ContactUpdated, ContactID: x.run.ContactID})
 }
 
-// HandOff gives the run's conversation to a person: the assistant pauses,
-// the conversation opens (urgent if asked) with the team given, the
-// router's decision says the flow handed it over, and the summary is a
+// HandOff gives the run's conversation to a person, as the assistant's
+// hand-over does (Store.Escalate, without a category): the assistant
+// pauses, the conversation opens (urgent if asked) with the team given,
+// the router's decision says the flow handed it over, and the summary is a
 // private note. Without a conversation (a run started by an event that
 // sent nothing yet), it does nothing.
 func (x *RunTx) HandOff(teamID int64, urgent bool, summary string) error {
-	convID := x.run.ConversationID
-	if convID == 0 {
+	if x.run.ConversationID == 0 {
 		return nil
 	}
-	t := x.t
-	data := map[string]any{events.DataDetail: x.run.FlowName}
-	return t.conversationChange(convID, events.ChangeHandoff, data, "", func(t *wtx) error {
-		u := 0
-		if urgent {
-			u = 1
-		}
-		if _, err := t.exec(`UPDATE conversations SET bot = CASE WHEN bot = 'off' THEN 'off' ELSE 'paused' END,
-			urgent = MAX(urgent, ?), status = CASE WHEN status = 'resolved' THEN 'open' ELSE status END, snoozed_until = NULL,
-			team_id = COALESCE(?, team_id) WHERE id = ?`, u, nullID(teamID), convID); err != nil {
-			return err
-		}
-		if err := t.setRouting(convID, Routing{To: RoutePerson, Reason: "flow_handoff", Detail: x.run.FlowName}); err != nil {
-			return err
-		}
-		if summary == "" {
-			return nil
-		}
-		return t.addTimeline(convID, events.ChangeNote, nil, summary)
-	})
+	name := x.run.FlowName
+	return x.t.escalate(x.run.ConversationID, Escalation{TeamID: teamID, Urgent: urgent, Summary: summary, Detail: name,
+		Routing: &Routing{To: RoutePerson, Reason: "flow_handoff", Detail: name}})
 }
 
 // TeamByName finds a team's id by its name, 0 if there is none.
