@@ -125,16 +125,9 @@ func (e *Engine) Get(ctx context.Context, id int64) (*Flow, error) {
 // a draft with problems is refused with all of them. Runs in progress stay
 // on their version.
 func (e *Engine) Publish(ctx context.Context, id int64, note string) (*Flow, error) {
-	f, err := e.Get(ctx, id)
+	f, err := e.ready(ctx, id, "published")
 	if err != nil {
 		return nil, err
-	}
-	if len(f.Problems) == 0 && f.DraftDef != nil {
-		f.Problems = e.checkTemplates(ctx, f.DraftDef)
-	}
-	if len(f.Problems) > 0 {
-		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be published", len(f.Problems)),
-			Problems: f.Problems}
 	}
 	if utf8.RuneCountInString(note) > 500 {
 		return nil, &InvalidError{Code: "invalid_note", Message: "a version note is at most 500 characters"}
@@ -146,6 +139,24 @@ func (e *Engine) Publish(ctx context.Context, id int64, note string) (*Flow, err
 		return nil, err
 	}
 	return e.Get(ctx, id)
+}
+
+// ready returns the flow if its draft can run: no problem in it, and its
+// templates usable; else an *InvalidError with every problem ("the draft
+// has 2 problem(s) to fix before it can be <what>").
+func (e *Engine) ready(ctx context.Context, id int64, what string) (*Flow, error) {
+	f, err := e.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.Problems) == 0 && f.DraftDef != nil {
+		f.Problems = e.checkTemplates(ctx, f.DraftDef)
+	}
+	if len(f.Problems) > 0 {
+		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be %s", len(f.Problems), what),
+			Problems: f.Problems}
+	}
+	return f, nil
 }
 
 // SetActive switches a published flow's triggers on or off.
@@ -282,16 +293,9 @@ func (e *Engine) checkTemplates(ctx context.Context, d *Definition) []Problem {
 // A draft with problems is refused as Publish refuses it. The run then
 // goes as any other: messages in the window rules, answers, timers.
 func (e *Engine) Try(ctx context.Context, id, contactID int64) (*store.FlowRun, error) {
-	f, err := e.Get(ctx, id)
+	f, err := e.ready(ctx, id, "tried")
 	if err != nil {
 		return nil, err
-	}
-	if len(f.Problems) == 0 && f.DraftDef != nil {
-		f.Problems = e.checkTemplates(ctx, f.DraftDef)
-	}
-	if len(f.Problems) > 0 {
-		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be tried", len(f.Problems)),
-			Problems: f.Problems}
 	}
 	version, err := e.Store.TrySnapshot(ctx, id, f.Draft)
 	if err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -154,23 +155,7 @@ func (a *Server) handleDeleteFlow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Server) handleFlowVersions(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.Store.FlowByID(r.Context(), id); err != nil {
-		a.flowError(w, r, err)
-		return
-	}
-	vs, err := a.Store.FlowVersions(r.Context(), id)
-	if err != nil {
-		a.internalError(w, r, err)
-		return
-	}
-	if vs == nil {
-		vs = []store.FlowVersion{}
-	}
-	writeJSON(w, http.StatusOK, list[store.FlowVersion]{Data: vs, Total: len(vs)})
+	listOf(a, w, r, a.Store.FlowByID, a.flowError, a.Store.FlowVersions)
 }
 
 func (a *Server) handleFlowStats(w http.ResponseWriter, r *http.Request) {
@@ -196,43 +181,39 @@ func (a *Server) handleFlowStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Server) handleFlowRuns(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.Store.FlowByID(r.Context(), id); err != nil {
-		a.flowError(w, r, err)
-		return
-	}
-	runs, err := a.Store.RunsOfFlow(r.Context(), id, 100)
-	if err != nil {
-		a.internalError(w, r, err)
-		return
-	}
-	if runs == nil {
-		runs = []store.FlowRun{}
-	}
-	writeJSON(w, http.StatusOK, list[store.FlowRun]{Data: runs, Total: len(runs)})
+	listOf(a, w, r, a.Store.FlowByID, a.flowError, func(ctx context.Context, id int64) ([]store.FlowRun, error) {
+		return a.Store.RunsOfFlow(ctx, id, 100)
+	})
 }
 
 func (a *Server) handleContactRuns(w http.ResponseWriter, r *http.Request) {
+	listOf(a, w, r, a.Store.ContactByID, func(w http.ResponseWriter, r *http.Request, err error) { a.notFoundOr(w, r, err, "contact") },
+		func(ctx context.Context, id int64) ([]store.FlowRun, error) {
+			return a.Store.RunsOfContact(ctx, id, 100)
+		})
+}
+
+// listOf answers a list that belongs to the row in the path: 404 when
+// the row (found by owner) does not exist, else the list, never null.
+func listOf[O, T any](a *Server, w http.ResponseWriter, r *http.Request, owner func(context.Context, int64) (O, error),
+	missing func(http.ResponseWriter, *http.Request, error), items func(context.Context, int64) ([]T, error)) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
 	}
-	if _, err := a.Store.ContactByID(r.Context(), id); err != nil {
-		a.notFoundOr(w, r, err, "contact")
+	if _, err := owner(r.Context(), id); err != nil {
+		missing(w, r, err)
 		return
 	}
-	runs, err := a.Store.RunsOfContact(r.Context(), id, 100)
+	out, err := items(r.Context(), id)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
 	}
-	if runs == nil {
-		runs = []store.FlowRun{}
+	if out == nil {
+		out = []T{}
 	}
-	writeJSON(w, http.StatusOK, list[store.FlowRun]{Data: runs, Total: len(runs)})
+	writeJSON(w, http.StatusOK, list[T]{Data: out, Total: len(out)})
 }
 
 // handleStopRuns ends a contact's runs: {"flow_id": 3}, or every flow's

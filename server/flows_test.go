@@ -361,6 +361,12 @@ func TestFlowPublishRefusesProblems(t *testing.T) {
 		sendboxtest.JSON[flowErr](t, body).Error.Code != "name_taken" {
 		t.Fatalf("a taken name: %d %s", code, body)
 	}
+	for path, want := range map[string]int{fmt.Sprintf("/api/v1/flows/%d/versions", id): 200, fmt.Sprintf("/api/v1/flows/%d/runs", id): 200,
+		"/api/v1/flows/999/versions": 404, "/api/v1/flows/999/runs": 404, "/api/v1/contacts/999/runs": 404} {
+		if code, body := a.Do("GET", path, nil); code != want || code == 200 && !strings.Contains(string(body), `"data":[]`) {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+	}
 	if code, body := a.Do("POST", "/api/v1/flows", map[string]any{"name": "typo", "definition": map[string]any{"stepz": []any{}}}); code != 422 ||
 		sendboxtest.JSON[flowErr](t, body).Error.Code != "invalid_definition" {
 		t.Fatalf("an unknown field: %d %s", code, body)
