@@ -57,6 +57,9 @@ type Engine struct {
 	// last Reload and none started since): a customer message then costs
 	// the flows no query.
 	mayHaveRuns atomic.Bool
+	// decided hands Wants' decision to the Answer that follows it, by
+	// message id, so that a message costs the lookups once.
+	decided sync.Map
 }
 
 type compiled struct {
@@ -116,19 +119,16 @@ func (e *Engine) Name() string { return store.RouteFlow }
 // active flow's trigger matches it. With no flow at all it declines
 // without a reason, so the next answerer's reason stands.
 func (e *Engine) Wants(ctx context.Context, conv *store.Conversation, m *store.Message) (inbox.Verdict, error) {
-	run, err := e.waitingRun(ctx, conv.ContactID)
-	if err != nil {
+	d, err := e.decide(ctx, conv, m)
+	switch {
+	case err != nil:
 		return inbox.Verdict{}, err
-	}
-	if run != nil {
-		return inbox.Verdict{Taken: true, Reason: reasonWaiting, Detail: run.FlowName}, nil
-	}
-	c, why, err := e.match(ctx, conv, m)
-	if err != nil {
-		return inbox.Verdict{}, err
-	}
-	if c != nil {
-		return inbox.Verdict{Taken: true, Reason: reasonTriggered, Detail: c.flow.Name + ": " + why}, nil
+	case d.run != nil:
+		e.decided.Store(m.ID, d)
+		return inbox.Verdict{Taken: true, Reason: reasonWaiting, Detail: d.run.FlowName}, nil
+	case d.flow != nil:
+		e.decided.Store(m.ID, d)
+		return inbox.Verdict{Taken: true, Reason: reasonTriggered, Detail: d.flow.flow.Name + ": " + d.why}, nil
 	}
 	e.mu.RLock()
 	none := len(e.active) == 0
@@ -139,22 +139,49 @@ func (e *Engine) Wants(ctx context.Context, conv *store.Conversation, m *store.M
 	return inbox.Verdict{Reason: inbox.ReasonNoFlowMatched}, nil
 }
 
-// Answer gives m to the run waiting for it, or starts the flow whose
-// trigger matched. Redelivered, it changes nothing: a run consumes a
-// message once (its last input), and a start is keyed by the message.
-func (e *Engine) Answer(ctx context.Context, conv *store.Conversation, m *store.Message) error {
+// decision is what the flows do with a customer message: give it to the
+// run waiting for it, or start the flow whose trigger it matches (why).
+type decision struct {
+	run  *store.FlowRun
+	flow *compiled
+	why  string
+}
+
+// decide looks up the contact's waiting run, then the triggers.
+func (e *Engine) decide(ctx context.Context, conv *store.Conversation, m *store.Message) (decision, error) {
 	run, err := e.waitingRun(ctx, conv.ContactID)
-	if err != nil {
-		return err
+	if err != nil || run != nil {
+		return decision{run: run}, err
 	}
-	if run != nil {
-		return e.input(ctx, run.ID, m)
+	c, why, err := e.match(ctx, conv, m)
+	return decision{flow: c, why: why}, err
+}
+
+// Answer gives m to the run waiting for it, or starts the flow whose
+// trigger matched, as Wants decided a moment before (decided again when
+// Answer comes alone: a redelivery). Redelivered, it changes nothing: a
+// run consumes a message once (its last input), and a start is keyed by
+// the message.
+func (e *Engine) Answer(ctx context.Context, conv *store.Conversation, m *store.Message) error {
+	v, ok := e.decided.LoadAndDelete(m.ID)
+	d, _ := v.(decision)
+	if !ok {
+		var err error
+		if d, err = e.decide(ctx, conv, m); err != nil {
+			return err
+		}
 	}
-	c, _, err := e.match(ctx, conv, m)
-	if err != nil || c == nil {
-		return err
+	return e.carryOut(ctx, conv, m, d)
+}
+
+func (e *Engine) carryOut(ctx context.Context, conv *store.Conversation, m *store.Message, d decision) error {
+	if d.run != nil {
+		return e.input(ctx, d.run.ID, m)
 	}
-	_, _, err = e.start(ctx, c, conv.ContactID, conv.ID, "msg:"+strconv.FormatInt(m.ID, 10), nil)
+	if d.flow == nil {
+		return nil
+	}
+	_, _, err := e.start(ctx, d.flow, conv.ContactID, conv.ID, "msg:"+strconv.FormatInt(m.ID, 10), nil)
 	if errors.Is(err, store.ErrRunActive) {
 		// Another message of the contact started it a moment ago: this
 		// one is that run's input, if it waits for one.
