@@ -563,8 +563,8 @@ func (x *RunTx) save() error {
 		r.EndedAt = t.now
 	}
 	if _, err := t.exec(`UPDATE flow_runs SET state = ?, step = ?, waiting = ?, token = ?, tries = ?, vars = ?, outcome = ?,
-		last_input = ?, updated_at = ?, ended_at = COALESCE(ended_at, ?) WHERE id = ?`,
-		r.State, r.Step, r.Waiting, r.Token, r.Tries, string(vars), r.Outcome, r.LastInput, nowMS, ended, r.ID); err != nil {
+		last_input = ?, conversation_id = ?, updated_at = ?, ended_at = COALESCE(ended_at, ?) WHERE id = ?`,
+		r.State, r.Step, r.Waiting, r.Token, r.Tries, string(vars), r.Outcome, r.LastInput, nullID(r.ConversationID), nowMS, ended, r.ID); err != nil {
 		return err
 	}
 	r.UpdatedAt = t.now
@@ -715,9 +715,8 @@ func (x *RunTx) Queue(in OutboundInput) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.run.ConversationID = m.ConversationID
-	_, err = x.t.exec(`UPDATE flow_runs SET conversation_id = ? WHERE id = ?`, m.ConversationID, x.run.ID)
-	return m, err
+	x.run.ConversationID = m.ConversationID // saved with the run
+	return m, nil
 }
 
 // SetAttribute sets one of the contact's attributes ("" removes it).
