@@ -16,8 +16,6 @@ import (
 	"time"
 	"unicode"
 
-	"golang.org/x/text/unicode/norm"
-
 	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/language"
@@ -745,13 +743,7 @@ var spaceRE = regexp.MustCompile(`\s+`)
 // foldText lowercases, strips accents and punctuation at the ends, and
 // collapses spaces: "  Ciao! " and "ciao" match.
 func foldText(s string) string {
-	s = norm.NFD.String(strings.ToLower(s))
-	s = strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
-			return -1
-		}
-		return r
-	}, s)
+	s = language.Fold(s)
 	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) || unicode.IsSymbol(r) })
 	return spaceRE.ReplaceAllString(s, " ")
 }

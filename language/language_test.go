@@ -54,3 +54,12 @@ func TestFollow(t *testing.T) {
 		}
 	}
 }
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{"Perché": "perche", "Straße": "strasse", "ŒUVRE": "oeuvre", "ciao": "ciao",
+		"Ciao!": "ciao!", "Ça va": "ca va", "Łódź": "lodz", "": ""} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
