@@ -68,7 +68,9 @@ func TestFlowStepCapabilities(t *testing.T) {
 		if m.Direction != "out" {
 			continue
 		}
-		var body struct{ Image struct{ Link, Caption string } }
+		var body struct {
+			Image struct{ Link, Caption string }
+		}
 		json.Unmarshal(m.Body, &body)
 		if m.Type == "image" && body.Image.Link == "https://clinic.example.com/cards/%2B393471230001.png" && m.Text == "Your visit card, Giulia" {
 			image = true
