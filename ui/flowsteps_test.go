@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"sendbox/flows"
 	"sendbox/sendboxtest"
@@ -138,4 +139,32 @@ func TestFlowEditorRoundTripStepCapabilities(t *testing.T) {
 			t.Fatalf("on_missing after a rename: %+v", got.DraftDef.Steps[5])
 		}
 	}
+}
+
+// TestPhoneShowsFlowMediaAndLinkButton: on the test phone, a flow's image
+// sent by link opens its link, and a link button opens its URL.
+func TestPhoneShowsFlowMediaAndLinkButton(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	def, _ := json.Marshal(flows.Definition{
+		Triggers: []flows.Trigger{{Type: flows.TriggerKeyword, Keywords: []string{"card"}}},
+		Steps: []flows.Step{
+			{ID: "img", Type: flows.StepSend, Media: &flows.MediaRef{Type: flows.MediaImage, Link: "https://clinic.example.com/card.png", Caption: "Your card"}},
+			{ID: "cta", Type: flows.StepSend, Text: "Manage your visit", CTA: &flows.CTAButton{DisplayText: "Open", URL: "https://clinic.example.com/v"}},
+		}})
+	f, err := a.Flows.Create(ctx, "Card", def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const phone = "393401130077"
+	m := say(t, a, phone, "Tina", "hello")
+	if _, err := a.Flows.Try(ctx, f.ID, m.ContactID); err != nil {
+		t.Fatal(err)
+	}
+	b := setupOwner(t, a)
+	sendboxtest.Eventually(t, 20*time.Second, "the phone to show the image's link and the link button", func() bool {
+		_, page := b.get("/phone?wa=" + phone)
+		return strings.Contains(page, `class="media-link" href="https://clinic.example.com/card.png"`) &&
+			strings.Contains(page, `class="url-button" href="https://clinic.example.com/v"`)
+	})
 }
