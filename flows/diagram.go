@@ -199,6 +199,11 @@ func diagramEdges(d *Definition) []edge {
 			}
 		case StepEnd, StepHandoff:
 		case StepWait:
+			if s.UntilAttribute != "" {
+				add(i, s.Next, "", true)
+				add(i, s.OnMissing, "on_missing", false)
+				break
+			}
 			add(i, s.Next, s.Duration, true)
 		default:
 			add(i, s.Next, "", true)
@@ -211,6 +216,12 @@ func diagramEdges(d *Definition) []edge {
 func stepSummary(s *Step) string {
 	switch s.Type {
 	case StepSend, StepAsk:
+		if s.Media != nil && s.Type == StepSend {
+			return "[" + s.Media.Type + "] " + s.Media.Caption
+		}
+		if s.CTA != nil && s.Type == StepSend {
+			return s.Text + " [" + s.CTA.DisplayText + " ↗]"
+		}
 		return s.Text
 	case StepHandoff:
 		if s.Team != "" {
@@ -232,8 +243,17 @@ func stepSummary(s *Step) string {
 		if s.RemoveTag != "" {
 			parts = append(parts, "-"+s.RemoveTag)
 		}
+		if s.AddLabel != "" {
+			parts = append(parts, "+label "+s.AddLabel)
+		}
+		if s.RemoveLabel != "" {
+			parts = append(parts, "-label "+s.RemoveLabel)
+		}
 		return strings.Join(parts, ", ")
 	case StepWait:
+		if s.UntilAttribute != "" {
+			return strings.Join(strings.Fields("until "+s.UntilAttribute+" "+s.Offset+" "+s.At), " ")
+		}
 		return s.Duration
 	case StepEnd:
 		if s.Outcome != "" {

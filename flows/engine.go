@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -518,6 +519,16 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 					return err
 				}
 			}
+			if s.AddLabel != "" {
+				if err := x.Label(s.AddLabel, true); err != nil {
+					return err
+				}
+			}
+			if s.RemoveLabel != "" {
+				if err := x.Label(s.RemoveLabel, false); err != nil {
+					return err
+				}
+			}
 			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepWait:
 			if ans != nil { // a reply while waiting for one (UntilReply)
@@ -531,6 +542,26 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				}
 				next = d.target(i, branch{field: "on_reply", to: s.OnReply})
 				break
+			}
+			if s.UntilAttribute != "" {
+				due, ok := s.untilDate(env)
+				if !ok {
+					if s.OnMissing == "" {
+						return x.End(OutcomeNoDate)
+					}
+					next = d.target(i, branch{field: "on_missing", to: s.OnMissing})
+					break
+				}
+				if !due.After(env.Now) {
+					next = d.target(i, branch{field: "next", to: s.Next}) // already past: on at once
+					break
+				}
+				r.Waiting = store.WaitTimer
+				if s.UntilReply {
+					r.Waiting = store.WaitReply
+				}
+				r.Token++
+				return x.WaitUntil(due)
 			}
 			due, err := e.waitUntil(s, env)
 			if err != nil {
@@ -603,7 +634,8 @@ func (e *Engine) envOf(c *store.Contact, r *store.FlowRun, now time.Time) *Env {
 		loc = e.Location()
 	}
 	return &Env{ContactName: c.Name, Phone: c.Recipient(), Language: language.FromNumber(c.WaID), Tags: c.Tags,
-		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc)}
+		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc),
+		Consent: cmp.Or(c.Consent, store.ConsentUnknown), Country: language.Country(c.WaID)}
 }
 
 // send queues a step's message: its text, with its buttons or list, or
@@ -629,6 +661,10 @@ func (e *Engine) send(ctx context.Context, x *store.RunTx, env *Env, s *Step, re
 	}
 	m := whatsapp.OutboundMessage{To: env.Phone, Type: "text", Text: &whatsapp.Text{Body: body}}
 	switch {
+	case s.Media != nil && s.Type == StepSend:
+		m = mediaMessage(env, s.Media)
+	case s.CTA != nil && s.Type == StepSend:
+		m = ctaMessage(env, body, s.CTA)
 	case s.Template != nil && s.Type == StepSend:
 		tp := &whatsapp.Template{Name: s.Template.Name, Language: whatsapp.TemplateLanguage{Code: s.Template.Language}}
 		if len(s.Template.Params) > 0 {

@@ -21,6 +21,9 @@ type Env struct {
 	Vars                         map[string]string
 	Event                        map[string]string
 	Now                          time.Time // in the business's time zone
+	// Consent is the contact's marketing consent (store.ConsentOptedIn…);
+	// Country the ISO code of the number's country ("IT"), "" if unknown.
+	Consent, Country string
 }
 
 // Lookup returns a name's value and whether it is set.
@@ -38,6 +41,10 @@ func (e *Env) Lookup(name string) (string, bool) {
 		return e.Language, e.Language != ""
 	case "contact.tags":
 		return strings.Join(e.Tags, ", "), len(e.Tags) > 0
+	case "contact.consent":
+		return e.Consent, e.Consent != ""
+	case "contact.country":
+		return e.Country, e.Country != ""
 	case "time.hour":
 		return strconv.Itoa(e.Now.Hour()), true
 	case "time.weekday":

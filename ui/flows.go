@@ -246,6 +246,8 @@ type flowView struct {
 	Adds map[string]string
 	// Templates are the approved templates a send step may use.
 	Templates []store.Template
+	// Labels are the business's conversation labels, for set steps.
+	Labels []store.Label
 	// Try: the sandbox's test phone, or a number to type with Meta's
 	// credentials; the number last tried, and what came of it.
 	Sandbox   bool
@@ -339,6 +341,11 @@ func (v *flowView) Rows(m map[string]string) []kvRow {
 	return out
 }
 
+// MediaTypes are what a send step can send by link, besides a text.
+func (v *flowView) MediaTypes() []string {
+	return []string{flows.MediaImage, flows.MediaVideo, flows.MediaDocument}
+}
+
 // TemplateKey is how the template select names a template.
 func (v *flowView) TemplateKey(name, lang string) string { return name + "|" + lang }
 
@@ -385,6 +392,11 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 	for _, s := range v.Def.Steps {
 		v.StepIDs = append(v.StepIDs, s.ID)
 	}
+	if ls, err := p.Store.ListLabels(r.Context()); err == nil {
+		v.Labels = ls
+	} else {
+		p.Log.Warn("list labels for the flow editor", slog.Any("err", err))
+	}
 	if tps, err := p.Store.ListTemplates(r.Context(), true); err == nil {
 		v.Templates = tps
 	} else {
@@ -410,7 +422,7 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 
 // templateVars are the names a flow's texts can use.
 func templateVars(d *flows.Definition) []string {
-	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags"}
+	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags", "contact.consent", "contact.country"}
 	seen := map[string]bool{}
 	addVar := func(v string) {
 		if v != "" && !seen[v] {
