@@ -116,7 +116,7 @@ func TestCustomerZone(t *testing.T) {
 		{"14165550100", rome, "America/Toronto"},
 		{"17875550100", rome, "America/Puerto_Rico"},
 		{"18095550100", rome, "America/Santo_Domingo"},
-		{"15555550100", rome, "America/New_York"}, // an area code not in the table
+		{"15555550100", rome, "America/New_York"},   // an area code not in the table
 		{"15555550100", chicago, "America/Chicago"}, // … the business's, when North American
 		{"5511987654321", rome, "America/Sao_Paulo"},
 		{"5592987654321", rome, "America/Manaus"},
