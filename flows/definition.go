@@ -176,7 +176,8 @@ const (
 type Cond struct {
 	// Left is what is compared: a variable ("vars.budget"), an attribute
 	// ("attributes.city"), "contact.tags", "contact.language", "time.hour",
-	// "time.weekday" (1 Monday … 7 Sunday).
+	// "time.weekday" (1 Monday … 7 Sunday), "time.open" ("yes" while the
+	// business is open by its profile's hours, else "no").
 	Left  string `json:"left,omitempty"`
 	Op    string `json:"op,omitempty"` // OpEq, OpNe, OpContains, OpExists, OpMissing, OpGt, OpLt, OpHas
 	Right string `json:"right,omitempty"`
@@ -570,7 +571,8 @@ func (c *Cond) check(vars map[string]bool, depth int) string {
 
 // Names a template or a condition can use, besides vars.* and attributes.*.
 var contactNames = []string{"contact.name", "contact.phone", "contact.language", "contact.tags",
-	"time.hour", "time.weekday"}
+	"time.hour", "time.weekday",
+	"time.open"}
 
 // knownName says what is wrong with a name, "" if nothing.
 func knownName(name string, vars map[string]bool) string {

@@ -21,6 +21,8 @@ type Env struct {
 	Vars                         map[string]string
 	Event                        map[string]string
 	Now                          time.Time // in the business's time zone
+	// OpenAt reports whether the business is open at a time (time.open).
+	OpenAt func(time.Time) bool
 }
 
 // Lookup returns a name's value and whether it is set.
@@ -40,6 +42,8 @@ func (e *Env) Lookup(name string) (string, bool) {
 		return strings.Join(e.Tags, ", "), len(e.Tags) > 0
 	case "time.hour":
 		return strconv.Itoa(e.Now.Hour()), true
+	case "time.open":
+		return e.open()
 	case "time.weekday":
 		wd := int(e.Now.Weekday())
 		if wd == 0 {
