@@ -103,3 +103,40 @@ func TestFlowMarketingWaitsForQuietHours(t *testing.T) {
 		t.Fatalf("%d reminders on the phone, want 1", n)
 	}
 }
+
+// TestFlowBusinessOpenCondition: the clinic's flow says "we're closed,
+// we'll call you back" out of its opening hours, and asks for the reason
+// when it is open, as its profile's hours say at the moment the customer
+// writes.
+func TestFlowBusinessOpenCondition(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	ctx := context.Background()
+	setOpen := func(open bool) {
+		p, _ := business.Load(ctx, a.Store)
+		p.Timezone = "Europe/Rome"
+		for i := range p.Hours {
+			p.Hours[i] = business.DayHours{Closed: !open, Open: "00:00", Close: "23:59"}
+		}
+		if err := business.Save(ctx, a.Store, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := createFlow(t, a, "Clinic hours", map[string]any{
+		"triggers": []any{map[string]any{"type": "keyword", "keywords": []string{"cleaning"}}},
+		"reentry":  "every_time",
+		"steps": []any{
+			map[string]any{"id": "hours", "type": "condition", "if": map[string]any{"left": "time.open", "op": "eq", "right": "yes"},
+				"then": "open", "else": "closed"},
+			map[string]any{"id": "open", "type": "send", "text": "We are open: how can we help?", "next": "end"},
+			map[string]any{"id": "closed", "type": "send", "text": "We're closed now, we'll call you back."},
+			map[string]any{"id": "end", "type": "end"},
+		}})
+	publishFlow(t, a, id)
+	const patient = "393471110077"
+	setOpen(false)
+	customerWrites(t, a, "+"+patient, "Cleaning")
+	phoneGot(t, a, patient, "We're closed now, we'll call you back.")
+	setOpen(true)
+	customerWrites(t, a, "+"+patient, "Cleaning")
+	phoneGot(t, a, patient, "We are open: how can we help?")
+}
