@@ -226,7 +226,8 @@ type Cond struct {
 	// ("attributes.city"), "contact.tags", "contact.language",
 	// "contact.consent" (opted_in, opted_out or unknown: marketing
 	// consent), "contact.country" (IT, FR…: from the number's calling
-	// code), "time.hour", "time.weekday" (1 Monday … 7 Sunday).
+	// code), "time.hour", "time.weekday" (1 Monday … 7 Sunday), "time.open"
+	// ("yes" while the business is open by its profile's hours, else "no").
 	Left  string `json:"left,omitempty"`
 	Op    string `json:"op,omitempty"` // OpEq, OpNe, OpContains, OpExists, OpMissing, OpGt, OpLt, OpHas
 	Right string `json:"right,omitempty"`
@@ -626,7 +627,7 @@ func (c *Cond) check(vars map[string]bool, depth int) string {
 
 // Names a template or a condition can use, besides vars.* and attributes.*.
 var contactNames = []string{"contact.name", "contact.phone", "contact.language", "contact.tags",
-	"contact.consent", "contact.country", "time.hour", "time.weekday"}
+	"contact.consent", "contact.country", "time.hour", "time.weekday", "time.open"}
 
 // knownName says what is wrong with a name, "" if nothing.
 func knownName(name string, vars map[string]bool) string {

@@ -348,8 +348,9 @@ func (e *Engine) definition(ctx context.Context, r *store.FlowRun) (*Definition,
 	return &d, nil
 }
 
-// FireTimer is the handler of store.TimerFlowRun: a wait ended, or an
-// answer did not come in time. A timer whose run moved on since it was set
+// FireTimer is the handler of store.TimerFlowRun: a wait ended, an
+// answer did not come in time, or the quiet hours that held a marketing
+// send ended. A timer whose run moved on since it was set
 // (another token) does nothing.
 func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Timer) (bool, error) {
 	x, r, err := tx.Run(tm.Owner)
@@ -383,6 +384,15 @@ func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Tim
 			}
 			return true, tx.SaveRun(x)
 		}
+	case s.Type == StepSend:
+		// A marketing template held for the quiet hours: the step again,
+		// not the next one (the send is this transaction's, once).
+		r.Waiting = store.WaitNone
+		r.Token++
+		if err := e.advance(ctx, x, r, d, nil); err != nil {
+			return false, err
+		}
+		return true, tx.SaveRun(x)
 	default:
 		return false, nil
 	}
@@ -432,6 +442,9 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 		next := -2 // -2: stay (waiting); -1: end of flow
 		switch s.Type {
 		case StepSend:
+			if held, err := e.holdForQuietHours(ctx, x, r, env, s); err != nil || held {
+				return err
+			}
 			if _, err := e.send(ctx, x, env, s, false); err != nil {
 				return err
 			}
@@ -634,7 +647,7 @@ func (e *Engine) envOf(c *store.Contact, r *store.FlowRun, now time.Time) *Env {
 		loc = e.Location()
 	}
 	return &Env{ContactName: c.Name, Phone: c.Recipient(), Language: language.FromNumber(c.WaID), Tags: c.Tags,
-		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc),
+		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc), OpenAt: e.openAt,
 		Consent: cmp.Or(c.Consent, store.ConsentUnknown), Country: language.Country(c.WaID)}
 }
 

@@ -24,6 +24,8 @@ type Env struct {
 	// Consent is the contact's marketing consent (store.ConsentOptedIn…);
 	// Country the ISO code of the number's country ("IT"), "" if unknown.
 	Consent, Country string
+	// OpenAt reports whether the business is open at a time (time.open).
+	OpenAt func(time.Time) bool
 }
 
 // Lookup returns a name's value and whether it is set.
@@ -47,6 +49,8 @@ func (e *Env) Lookup(name string) (string, bool) {
 		return e.Country, e.Country != ""
 	case "time.hour":
 		return strconv.Itoa(e.Now.Hour()), true
+	case "time.open":
+		return e.open()
 	case "time.weekday":
 		wd := int(e.Now.Weekday())
 		if wd == 0 {

@@ -248,6 +248,8 @@ type flowView struct {
 	Templates []store.Template
 	// Labels are the business's conversation labels, for set steps.
 	Labels []store.Label
+	// Quiet is the marketing quiet hours, told next to marketing sends.
+	Quiet outbound.QuietHours
 	// Try: the sandbox's test phone, or a number to type with Meta's
 	// credentials; the number last tried, and what came of it.
 	Sandbox   bool
@@ -356,6 +358,14 @@ func (v *flowView) KnownTemplate(t *flows.TemplateRef) bool {
 	return t == nil || slices.ContainsFunc(v.Templates, func(x store.Template) bool { return x.Name == t.Name && x.Language == t.Language })
 }
 
+// MarketingTemplate says whether a send step's template is a marketing
+// one (by the synced list): it waits for the end of the quiet hours.
+func (v *flowView) MarketingTemplate(t *flows.TemplateRef) bool {
+	return t != nil && slices.ContainsFunc(v.Templates, func(x store.Template) bool {
+		return x.Name == t.Name && x.Language == t.Language && x.Category == outbound.Marketing
+	})
+}
+
 // Params are a template's parameters, one a line, for its text box.
 func (v *flowView) Params(t *flows.TemplateRef) string {
 	if t == nil {
@@ -401,6 +411,11 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 		v.Templates = tps
 	} else {
 		p.Log.Warn("list templates for the flow editor", slog.Any("err", err))
+	}
+	if q, err := outbound.LoadQuietHours(r.Context(), p.Store, nil); err == nil {
+		v.Quiet = q
+	} else {
+		p.Log.Warn("read the quiet hours for the flow editor", slog.Any("err", err))
 	}
 	if v.Sandbox = p.Sim != nil; v.Sandbox {
 		v.TryPhones = nil
@@ -459,7 +474,7 @@ func templateVars(d *flows.Definition) []string {
 			break
 		}
 	}
-	return append(out, "attributes.NAME", "time.hour", "time.weekday")
+	return append(out, "attributes.NAME", "time.hour", "time.weekday", "time.open")
 }
 
 func (p *Panel) handleFlow(w http.ResponseWriter, r *http.Request) {
