@@ -327,7 +327,9 @@ func (x *TimerTx) StartRun(rs RunStart, move func(x *RunTx, r *FlowRun) error) (
 
 // Job queues a job in the timer's transaction: published once the timer's
 // commit is made, never if it is not.
-func (x *TimerTx) Job(subject, msgID string, payload []byte) error { return x.t.job(subject, msgID, payload) }
+func (x *TimerTx) Job(subject, msgID string, payload []byte) error {
+	return x.t.job(subject, msgID, payload)
+}
 
 // AddTimer adds a timer in the timer's transaction (the next occurrence
 // of a schedule).
