@@ -39,7 +39,9 @@ func parseTriggerFields(r *http.Request, pre string, t *flows.Trigger) {
 }
 
 // Weekdays are the schedule's day boxes, Monday first.
-func (v *flowView) Weekdays() []string { return []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} }
+func (v *flowView) Weekdays() []string {
+	return []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+}
 
 // OnDay says whether a schedule runs on a day (its box is ticked).
 func (v *flowView) OnDay(t flows.Trigger, day string) bool {
