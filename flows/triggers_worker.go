@@ -21,7 +21,9 @@ import (
 // attribute starts flows).
 func (e *Engine) StartTriggerWorkers(ctx context.Context, br *embed.Broker) error {
 	sc, err := br.Consumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
-		Durable: "flow-schedule", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 2 * time.Minute,
+		// A job cut short by a crash comes back after AckWait; each page of
+		// the audience reports progress, so it stays short.
+		Durable: "flow-schedule", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 30 * time.Second,
 		MaxAckPending: 1, MaxDeliver: -1, FilterSubject: events.SubjectFlowSchedule,
 	})
 	if err != nil {
