@@ -308,7 +308,8 @@ func (v *flowView) SimpleCond(c *flows.Cond) bool {
 // StepTypes and friends are the options of the editor's selects.
 func (v *flowView) StepTypes() []string { return editorStepTypes }
 func (v *flowView) TriggerTypes() []string {
-	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent}
+	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent,
+		flows.TriggerSchedule, flows.TriggerSilence, flows.TriggerTagAdded, flows.TriggerAttributeChanged, flows.TriggerAd}
 }
 
 // KnownTrigger says whether the editor knows a trigger type; another (from
@@ -474,6 +475,7 @@ func templateVars(d *flows.Definition) []string {
 			break
 		}
 	}
+	out = append(out, triggerVars(d)...)
 	return append(out, "attributes.NAME", "time.hour", "time.weekday", "time.open")
 }
 
