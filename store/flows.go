@@ -880,6 +880,49 @@ type FlowStepCount struct {
 	Waiting int    `json:"waiting"` // runs at this step now
 	// MedianMS is the median time runs spent at the step before leaving it.
 	MedianMS int64 `json:"median_ms"`
+	// EndedHere are the runs that ended at the step without reaching an
+	// outcome (gave up, stopped, broken…), and StuckHere the active runs
+	// waiting there for a reply for longer than the stuck threshold: where
+	// customers stop answering. FlowStepDropOff counts them.
+	EndedHere int `json:"ended_here"`
+	StuckHere int `json:"stuck_here"`
+}
+
+// StepDropOff is where runs stopped at a step: ended there without an
+// outcome, or stuck there waiting for a reply.
+type StepDropOff struct{ Ended, Stuck int }
+
+// FlowStepDropOff counts, per step of a version (every version when 0),
+// the runs that ended there with one of the lost outcomes, and the active
+// runs waiting there for a reply since before stuckBefore (by when they
+// entered the step). One read for every step, by the runs' index.
+func (s *Store) FlowStepDropOff(ctx context.Context, flowID int64, version int, lost []string, stuckBefore time.Time) (map[string]StepDropOff, error) {
+	outcomes, err := json.Marshal(lost)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT r.step,
+		COUNT(CASE WHEN r.state = 'ended' AND r.outcome IN (SELECT value FROM json_each(?)) THEN 1 END),
+		COUNT(CASE WHEN r.state = 'active' AND r.waiting = 'reply' AND s.entered_at < ? THEN 1 END)
+		FROM flow_runs r LEFT JOIN flow_steps s ON r.state = 'active' AND s.run_id = r.id AND s.left_at IS NULL
+		WHERE r.flow_id = ? AND (? = 0 AND r.version > 0 OR r.version = ?) GROUP BY r.step`,
+		string(outcomes), stuckBefore.UnixMilli(), flowID, version, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]StepDropOff{}
+	for rows.Next() {
+		var step string
+		var d StepDropOff
+		if err := rows.Scan(&step, &d.Ended, &d.Stuck); err != nil {
+			return nil, err
+		}
+		if d.Ended > 0 || d.Stuck > 0 {
+			out[step] = d
+		}
+	}
+	return out, rows.Err()
 }
 
 // FlowRunCounts counts a version's runs (every version when version is 0)
