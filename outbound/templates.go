@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,24 +56,40 @@ type templateSync struct {
 // one); still missing, it is a *whatsapp.ValidationError "unknown_template".
 func (s *Service) template(ctx context.Context, tp *whatsapp.Template) (*store.Template, error) {
 	t, err := s.Store.TemplateByName(ctx, tp.Name, tp.Language.Code)
-	if !errors.Is(err, store.ErrNotFound) {
-		return t, err
-	}
-	if err := s.syncTemplates(ctx); err != nil {
-		if errors.Is(err, whatsapp.ErrNotConfigured) {
+	// Unknown, or not approved when sendbox last looked: Meta may know it,
+	// or have approved it, since. Ask (at most once per templateSyncGap).
+	if errors.Is(err, store.ErrNotFound) || err == nil && !approved(t) {
+		if serr := s.syncTemplates(ctx); serr != nil {
+			switch {
+			case err == nil: // keep what sendbox knew
+			case errors.Is(serr, whatsapp.ErrNotConfigured):
+				return nil, &whatsapp.ValidationError{Field: "template.name", Code: "unknown_template",
+					Message: fmt.Sprintf("sendbox does not know the template %s (%s) and cannot fetch the list from Meta: set SENDBOX_WA_WABA_ID, the WhatsApp Business Account id",
+						tp.Name, tp.Language.Code)}
+			default:
+				return nil, &TemplateSyncError{Err: serr}
+			}
+		} else if t, err = s.Store.TemplateByName(ctx, tp.Name, tp.Language.Code); errors.Is(err, store.ErrNotFound) {
 			return nil, &whatsapp.ValidationError{Field: "template.name", Code: "unknown_template",
-				Message: fmt.Sprintf("sendbox does not know the template %s (%s) and cannot fetch the list from Meta: set SENDBOX_WA_WABA_ID, the WhatsApp Business Account id",
+				Message: fmt.Sprintf("the WhatsApp Business Account has no template %s in language %s: check the name and the exact language code (en and en_US are different translations), and that Meta approved it",
 					tp.Name, tp.Language.Code)}
 		}
-		return nil, &TemplateSyncError{Err: err}
 	}
-	t, err = s.Store.TemplateByName(ctx, tp.Name, tp.Language.Code)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &whatsapp.ValidationError{Field: "template.name", Code: "unknown_template",
-			Message: fmt.Sprintf("the WhatsApp Business Account has no template %s in language %s: check the name and the exact language code (en and en_US are different translations), and that Meta approved it",
-				tp.Name, tp.Language.Code)}
+	if err != nil {
+		return nil, err
 	}
-	return t, err
+	if !approved(t) {
+		return nil, &whatsapp.ValidationError{Field: "template.name", Code: "template_not_approved",
+			Message: fmt.Sprintf("the template %s (%s) is %s at Meta, not approved: it can be sent once Meta approves it",
+				tp.Name, tp.Language.Code, t.Status)}
+	}
+	return t, nil
+}
+
+// approved: Meta approved the template (a row synced before statuses
+// were kept has none: it was listed as usable).
+func approved(t *store.Template) bool {
+	return t.Status == "" || strings.EqualFold(t.Status, "APPROVED")
 }
 
 // RefreshTemplates syncs the templates from Graph unless a sync ran in the

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"sendbox/flows"
@@ -63,5 +64,23 @@ func TestFlowMissingTemplatesAPI(t *testing.T) {
 	code, body = a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/publish", id), nil)
 	if e := sendboxtest.JSON[flowErr](t, body).Error; code != http.StatusUnprocessableEntity || len(e.Problems) != 4 {
 		t.Errorf("publish with templates missing: %d %s", code, body)
+	}
+}
+
+// TestFlowPendingTemplateRefused: a template Meta lists as still under
+// review cannot be published in a flow (nor sent): the problem says so.
+func TestFlowPendingTemplateRefused(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithGraph(sim.Options{Templates: []sim.Template{
+		{Name: "promo", Language: "en", Category: "MARKETING", Body: "Hi {{1}}", Status: "PENDING"},
+	}}))
+	id := createFlow(t, a, "Promo", map[string]any{
+		"triggers": []any{map[string]any{"type": "event", "event": "promo"}},
+		"steps": []any{map[string]any{"id": "promo", "type": "send",
+			"template": map[string]any{"name": "promo", "language": "en", "params": []string{"{{contact.name}}"}}}},
+	})
+	code, body := a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/publish", id), nil)
+	e := sendboxtest.JSON[flowErr](t, body).Error
+	if code != http.StatusUnprocessableEntity || len(e.Problems) != 1 || !strings.Contains(e.Problems[0].Message, "PENDING at Meta, not approved") {
+		t.Fatalf("publish with a pending template: %d %s", code, body)
 	}
 }
