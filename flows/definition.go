@@ -144,6 +144,10 @@ type Step struct {
 	At         string `json:"at,omitempty"`
 	UntilReply bool   `json:"until_reply,omitempty"`
 	OnReply    string `json:"on_reply,omitempty"`
+	// CustomerTime reads At (and a date's midnight) on the customer's
+	// clock, their time zone from their number (outbound.CustomerZone),
+	// instead of the business's: a reminder at 10:00 wherever they are.
+	CustomerTime bool `json:"customer_time,omitempty"`
 
 	// wait until a date, instead of a duration: UntilAttribute names the
 	// date, a contact attribute ("birthday", or "attributes.birthday"), an
@@ -546,6 +550,9 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 		}
 		if !s.UntilReply && s.OnReply != "" {
 			bad("on_reply", "unexpected", "on_reply needs until_reply")
+		}
+		if s.CustomerTime && s.At == "" && s.UntilAttribute == "" {
+			bad("customer_time", "unexpected", "the customer's clock is for a time of day (at) or a date (until_attribute)")
 		}
 	case StepHandoff:
 		if s.Text != "" {

@@ -561,8 +561,12 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				next = d.target(i, branch{field: "on_reply", to: s.OnReply})
 				break
 			}
+			clock := env
+			if s.CustomerTime {
+				clock = env.onCustomerClock()
+			}
 			if s.UntilAttribute != "" {
-				due, ok := s.untilDate(env)
+				due, ok := s.untilDate(clock)
 				if !ok {
 					if s.OnMissing == "" {
 						return x.End(OutcomeNoDate)
@@ -581,7 +585,7 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				r.Token++
 				return x.WaitUntil(due)
 			}
-			due, err := e.waitUntil(s, env)
+			due, err := e.waitUntil(s, clock)
 			if err != nil {
 				e.log().Warn("a flow's wait cannot be worked out; the run ends", slog.Int64("run", r.ID), slog.String("step", s.ID),
 					slog.Any("err", err))

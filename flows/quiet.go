@@ -32,11 +32,7 @@ func (e *Engine) holdForQuietHours(ctx context.Context, x *store.RunTx, r *store
 	if marketing, err := e.Outbound.IsMarketing(ctx, s.Template.Name, s.Template.Language); err != nil || !marketing {
 		return false, nil
 	}
-	waID := "" // a customer known by username: the business's zone
-	if n, ok := strings.CutPrefix(env.Phone, "+"); ok {
-		waID = n
-	}
-	at, now := q.NextAllowed(x.Now(), waID)
+	at, now := q.NextAllowed(x.Now(), env.waID())
 	if now {
 		return false, nil
 	}
@@ -45,4 +41,22 @@ func (e *Engine) holdForQuietHours(ctx context.Context, x *store.RunTx, r *store
 	r.Waiting = store.WaitTimer
 	r.Token++
 	return true, x.WaitUntil(at)
+}
+
+// waID is the customer's number, digits only; "" for a customer known by
+// username (whose zone is then the business's).
+func (e *Env) waID() string {
+	n, _ := strings.CutPrefix(e.Phone, "+")
+	if n == e.Phone {
+		return ""
+	}
+	return n
+}
+
+// onCustomerClock is env with Now on the customer's clock: their zone
+// from their number, the business's when it does not tell.
+func (e *Env) onCustomerClock() *Env {
+	c := *e
+	c.Now = e.Now.In(outbound.CustomerZone(e.waID(), e.Now.Location()))
+	return &c
 }

@@ -256,3 +256,44 @@ func TestLookupTimeOpen(t *testing.T) {
 		t.Errorf("time.open refused: %+v", ps)
 	}
 }
+
+// TestWaitOnCustomerClock: a wait until 10:00 with customer_time ends at
+// 10:00 in New York for a New York number, though the business is in
+// Rome; without it, at 10:00 in Rome.
+func TestWaitOnCustomerClock(t *testing.T) {
+	e, st, contact := testEngine(t)
+	ctx := context.Background()
+	ny, _ := time.LoadLocation("America/New_York")
+	rome, _ := time.LoadLocation("Europe/Rome")
+	publishTest(t, e, []Step{
+		{ID: "theirs", Type: StepWait, Duration: "1d", At: "10:00", CustomerTime: true},
+		{ID: "ours", Type: StepWait, Duration: "1d", At: "10:00"},
+		{ID: "bye", Type: StepEnd},
+	})
+	runs, err := e.Event(ctx, "go", contact, "k1", nil)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("event: %v %v", runs, err)
+	}
+	due := func() time.Time {
+		tms, err := st.TimersOf(ctx, store.TimerFlowRun, runs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tm := range tms {
+			if tm.State == store.TimerPending {
+				return tm.DueAt
+			}
+		}
+		t.Fatal("no timer pending")
+		return time.Time{}
+	}
+	if d := due().In(ny); d.Hour() != 10 || d.Minute() != 0 || d.Before(time.Now().Add(24*time.Hour)) {
+		t.Fatalf("customer_time: due %v, want 10:00 New York time a day or more from now", d)
+	}
+	if res, err := st.FireDue(ctx, due(), 10, e.FireTimer); err != nil || res.Fired != 1 {
+		t.Fatalf("fire the first wait: %+v %v", res, err)
+	}
+	if d := due().In(rome); d.Hour() != 10 || d.Minute() != 0 {
+		t.Fatalf("business time: due %v, want 10:00 Rome time", d)
+	}
+}

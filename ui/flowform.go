@@ -147,6 +147,7 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 			s.AddLabel, s.RemoveLabel = trim(pre+"add_label"), trim(pre+"remove_label")
 		case flows.StepWait:
 			s.Duration, s.Next, s.At = trim(pre+"duration"), get(pre+"next"), trim(pre+"at")
+			s.CustomerTime = get(pre+"customer_time") == "on"
 			s.UntilReply, s.OnReply, s.Var = get(pre+"until_reply") == "on", "", ""
 			if s.UntilReply {
 				s.OnReply, s.Var = get(pre+"on_reply"), trim(pre+"var")

@@ -458,7 +458,7 @@ func TestFlowEditorRoundTrip(t *testing.T) {
 			{ID: "budget", Type: flows.StepCondition, If: &flows.Cond{Left: "vars.reason", Op: flows.OpEq, Right: "pain"}, Then: "urgent"},
 			{ID: "tag", Type: flows.StepSet, Attribute: "preferred_day", Value: "{{vars.when}}", AddTag: "patient", RemoveTag: "lead", Next: "confirm"},
 			{ID: "confirm", Type: flows.StepSend, Text: "See you on {{vars.when}}.", Buttons: []flows.Choice{{ID: "ok", Title: "OK"}, {ID: "move", Title: "Move it"}}},
-			{ID: "pause", Type: flows.StepWait, Duration: "3d", Next: "done"},
+			{ID: "pause", Type: flows.StepWait, Duration: "3d", At: "10:00", CustomerTime: true, Next: "done"},
 			{ID: "late", Type: flows.StepHandoff, Text: "A person will call you.", Team: "Front desk"},
 			{ID: "urgent", Type: flows.StepHandoff, Urgent: true, Next: "done"}, // a field the editor does not show
 			{ID: "teleport", Type: "teleport", Next: "done"},
@@ -497,5 +497,42 @@ func TestFlowEditorRoundTrip(t *testing.T) {
 	}
 	if _, tr, _ := strings.Cut(page, `id="trigger-4"`); !strings.Contains(tr[:min(len(tr), 3000)], "is not a trigger") {
 		t.Errorf("the unknown trigger's problem is not by it")
+	}
+}
+
+// TestFlowEditorCustomerClock: the wait's "on the customer's clock" box
+// switches customer_time on and off.
+func TestFlowEditorCustomerClock(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	raw, _ := json.Marshal(flows.Definition{Triggers: []flows.Trigger{{Type: flows.TriggerEvent, Event: "order.created"}},
+		Steps: []flows.Step{{ID: "pause", Type: flows.StepWait, Duration: "3d", At: "10:00"}, {ID: "done", Type: flows.StepEnd}}})
+	f, err := a.Flows.Create(ctx, "Clock", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupOwner(t, a)
+	_, page := b.get("/flows/" + itoa(f.ID))
+	for _, on := range []bool{true, false} {
+		set := map[string]string{}
+		if on {
+			set["s0.customer_time"] = "on"
+		} else {
+			set["s0.customer_time"] = ""
+		}
+		var resp *http.Response
+		if resp, page = b.edit(page, f.ID, "save", set); resp.StatusCode != 200 {
+			t.Fatalf("save: %d %s", resp.StatusCode, page)
+		}
+		got, err := a.Flows.Get(ctx, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := got.DraftDef.Steps[0]; s.CustomerTime != on || s.At != "10:00" {
+			t.Fatalf("customer_time %v: saved %+v", on, s)
+		}
+		if checked := strings.Contains(page, `name="s0.customer_time" checked`); checked != on {
+			t.Fatalf("customer_time %v: the box shows checked=%v", on, checked)
+		}
 	}
 }
