@@ -56,6 +56,8 @@ const (
 	SubjectAITurn = "jobs.ai.turn"
 	// SubjectFlowHTTP carries a flow run's HTTP request step (JOBS).
 	SubjectFlowHTTP = "jobs.flow.http"
+	// SubjectFlowAI carries a flow run's AI answer step (JOBS).
+	SubjectFlowAI = "jobs.flow.ai"
 
 	// JobMediaDownload is the Type of a media download job, an Event
 	// carrying the message id.

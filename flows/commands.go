@@ -223,7 +223,7 @@ func (e *Engine) Stats(ctx context.Context, id int64, version int) (*Stats, erro
 	for o, n := range outcomes {
 		ended += n
 		switch o {
-		case OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, "opted_out", "escalated", "restarted", store.RunTakenOver:
+		case OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, OutcomeExited, "opted_out", "escalated", "restarted", store.RunTakenOver:
 		default:
 			won += n
 		}
