@@ -180,6 +180,19 @@ func TestFlowWaitsForEvent(t *testing.T) {
 		t.Fatalf("the timeout after the delivery: %+v", timers)
 	}
 
+	// No delivery within the timeout: on_timeout; the delivery after it
+	// resumes nothing.
+	late := post("order.created", "+33612345604", "D1", map[string]string{"order_id": "D1"}).Data.RunsStarted
+	if n, err := a.Scheduler.FireDue(ctx, time.Now().Add(49*time.Hour)); err != nil || n < 1 {
+		t.Fatalf("fire the timeout: %d %v", n, err)
+	}
+	if r, _ = a.Store.RunByID(ctx, late[0]); r.State != store.RunEnded || r.Outcome != "late" {
+		t.Fatalf("after the timeout: %+v", r)
+	}
+	if d := post("order.delivered", "+33612345604", "D1", nil).Data; len(d.RunsResumed) != 0 {
+		t.Fatalf("a delivery after the timeout resumed %v", d.RunsResumed)
+	}
+
 	// exit_on: a cancellation ends the run, once; the same order created
 	// again (a retry) neither ends nor restarts the new run.
 	got = post("order.created", "+33612345603", "C1", map[string]string{"order_id": "C1"}).Data
@@ -203,5 +216,33 @@ func TestFlowWaitsForEvent(t *testing.T) {
 	}
 	if d := post("order.cancelled", "+33612345603", "C2", nil).Data; len(d.RunsExited) != 0 {
 		t.Fatalf("the same cancellation again: %+v", d)
+	}
+}
+
+// TestReadyCosmeticsExitsOnCancel: the cosmetics flow, as it comes, ends
+// when the shop cancels the order: no tips or reorder reminder follow.
+func TestReadyCosmeticsExitsOnCancel(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	id, _ := readyFlow(t, a, "cosmetics_after_purchase")
+	publishFlow(t, a, id)
+	const buyer = "393471230020"
+	code, body := a.Do("POST", "/api/v1/events", map[string]any{"name": "order.created", "contact": "+" + buyer, "key": "SO-9",
+		"data": map[string]string{"order_id": "SO-9", "product": "Vitamin C serum", "reorder_days": "30"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("order: %d %s", code, body)
+	}
+	started := sendboxtest.JSON[eventResp](t, body).Data.RunsStarted
+	phoneGot(t, a, buyer, "Thank you for your order SO-9!")
+	code, body = a.Do("POST", "/api/v1/events", map[string]any{"name": "order.cancelled", "contact": "+" + buyer, "key": "SO-9"})
+	if got := sendboxtest.JSON[eventResp](t, body).Data; code != http.StatusAccepted || len(started) != 1 ||
+		fmt.Sprint(got.RunsExited) != fmt.Sprint(started) {
+		t.Fatalf("cancel: %d %s", code, body)
+	}
+	runs := runsOf(t, a, buyer)
+	if len(runs) != 1 || runs[0].Outcome != "exited" {
+		t.Fatalf("runs: %+v", runs)
+	}
+	if timers, _ := a.Store.TimersOf(context.Background(), store.TimerFlowRun, runs[0].ID); len(timers) != 1 || timers[0].State == store.TimerPending {
+		t.Fatalf("the wait for the tips is still pending: %+v", timers)
 	}
 }
