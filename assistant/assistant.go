@@ -79,6 +79,7 @@ type Assistant struct {
 	turnCons         jetstream.Consumer
 	wg               sync.WaitGroup
 	screenSem        chan struct{}
+	order            turns // a contact's messages are screened one after the other, in order
 	stopped          chan struct{}
 	stopOnce         sync.Once
 	m                assistantMetrics
@@ -153,10 +154,14 @@ func (a *Assistant) Start(ctx context.Context) error {
 	a.Metrics.GaugeFunc("sendbox_ai_queue", "Assistant turns waiting or running.", func() float64 { return float64(a.Queued()) })
 	a.screenCC, err = screen.Consume(func(m jetstream.Msg) {
 		a.waitIdle(m)
+		// The callback runs in the stream's order: a contact's message
+		// takes its turn now, behind the one before it.
+		turn, done := a.order.take(contactOf(m))
 		a.screenSem <- struct{}{}
 		a.wg.Add(1)
 		go func() {
-			defer func() { <-a.screenSem; a.wg.Done() }()
+			defer func() { done(); <-a.screenSem; a.wg.Done() }()
+			<-turn
 			if err := guard.Do(a.Log, "screen a message", func() { a.handleScreen(m) }); err != nil {
 				m.NakWithDelay(5 * time.Second)
 			}

@@ -4,9 +4,7 @@ import (
 	"strings"
 	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
+	"sendbox/language"
 )
 
 // Small talk: a message that is only a greeting, only thanks or only a
@@ -90,8 +88,6 @@ var filler = map[string]bool{
 	"ihnen": true, "gleichfalls": true, "ebenfalls": true,
 }
 
-var fold = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-
 func notLetter(r rune) bool { return !unicode.IsLetter(r) }
 
 // Kinds of small talk.
@@ -105,7 +101,7 @@ const (
 // goodbye (with or without thanks or a greeting), and the languages of its
 // words in the order they come; "" when it says anything more.
 func smallTalk(text string) (kind string, langs []string) {
-	folded, _, _ := transform.String(fold, strings.ToLower(text))
+	folded := language.Fold(text)
 	words := strings.FieldsFunc(folded, notLetter)
 	if len(words) == 0 || len(words) > 10 {
 		return "", nil
@@ -167,7 +163,7 @@ func withoutSalutes(text string) string {
 	var b strings.Builder
 	dropped := false
 	for _, w := range strings.Fields(text) {
-		folded, _, _ := transform.String(fold, strings.ToLower(strings.TrimFunc(w, notLetter)))
+		folded := language.Fold(strings.TrimFunc(w, notLetter))
 		if salutes[folded] {
 			dropped = true
 			continue

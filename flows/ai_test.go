@@ -48,8 +48,9 @@ func TestValidateAIAndEventSteps(t *testing.T) {
 			{ID: "late", Type: StepEnd, Outcome: "late"}}}, nil},
 		{"a wait for an event's problems", Definition{Triggers: []Trigger{order}, ExitOn: []string{"bad name!", "x", "x"}, Steps: []Step{
 			{ID: "w", Type: StepWait, UntilEvent: "order delivered", Duration: "1d", UntilReply: true, Timeout: "10s", OnEvent: "nowhere"},
-			{ID: "v", Type: StepWait, OnEvent: "w", OnTimeout: "w"}}},
-			[]string{":invalid", ":duplicate", "w:invalid", "w:unexpected", "w:unknown_step", "v:invalid", "v:unexpected"}},
+			{ID: "v", Type: StepWait, OnEvent: "w", OnTimeout: "w"},
+			{ID: "u", Type: StepWait, UntilEvent: "order.delivered", UntilAttribute: "birthday"}}},
+			[]string{":invalid", ":duplicate", "w:invalid", "w:unexpected", "w:unknown_step", "v:invalid", "v:unexpected", "u:unexpected"}},
 		{"a text after a wait for an event is outside the window", Definition{Triggers: []Trigger{msg}, Steps: []Step{
 			{ID: "q", Type: StepAsk, Input: InputText, Var: "x", Text: "Order number?"},
 			{ID: "w", Type: StepWait, UntilEvent: "order.delivered"},

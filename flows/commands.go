@@ -151,6 +151,11 @@ func (e *Engine) ready(ctx context.Context, id int64, what string) (*Flow, error
 	}
 	if len(f.Problems) == 0 && f.DraftDef != nil {
 		f.Problems = e.checkTemplates(ctx, f.DraftDef)
+		lp, err := e.checkLabels(ctx, f.DraftDef)
+		if err != nil {
+			return nil, err
+		}
+		f.Problems = append(f.Problems, lp...)
 	}
 	if len(f.Problems) > 0 {
 		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be %s", len(f.Problems), what),

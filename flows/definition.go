@@ -58,11 +58,11 @@ type Trigger struct {
 
 // Step types.
 const (
-	StepSend      = "send"      // a text, with reply buttons or a list
+	StepSend      = "send"      // a text, with reply buttons, a list or a link button; media; a template
 	StepAsk       = "ask"       // a question whose typed answer goes in a variable
 	StepCondition = "condition" // branch on variables, attributes, tags, time
-	StepSet       = "set"       // set an attribute, add or remove a tag
-	StepWait      = "wait"      // a duration
+	StepSet       = "set"       // set an attribute, add or remove a tag or a conversation label
+	StepWait      = "wait"      // a duration, or until a date (an attribute's, ± an offset)
 	StepHandoff   = "handoff"   // to a person, with a summary of the answers
 	StepEnd       = "end"       // the run ends with an outcome
 	StepSplit     = "split"     // A/B: each contact always takes the same branch, by weight
@@ -86,6 +86,12 @@ type Step struct {
 	// send: a template approved by Meta instead of a text, for messages
 	// that may leave 24 hours or more after the customer last wrote.
 	Template *TemplateRef `json:"template,omitempty"`
+
+	// send: an image, a video or a document by its link, instead of a
+	// text (its caption says what Text would); or a text with one button
+	// that opens a link (WhatsApp's cta_url), instead of reply buttons.
+	Media *MediaRef  `json:"media,omitempty"`
+	CTA   *CTAButton `json:"cta,omitempty"`
 
 	// ask
 	Input   string   `json:"input,omitempty"` // InputText, InputNumber, InputEmail, InputDate, InputChoice, InputPhone, InputPhoto, InputLocation
@@ -112,6 +118,10 @@ type Step struct {
 	Value     string `json:"value,omitempty"` // with {{variables}}
 	AddTag    string `json:"add_tag,omitempty"`
 	RemoveTag string `json:"remove_tag,omitempty"`
+	// AddLabel and RemoveLabel put a label (by name, one the business
+	// made in Settings → Labels) on the run's conversation, or take it off.
+	AddLabel    string `json:"add_label,omitempty"`
+	RemoveLabel string `json:"remove_label,omitempty"`
 
 	// wait: Duration ("90m", "3d", "72h", or with variables:
 	// "{{attributes.reorder_days}}d"), then, if At is set, until the next
@@ -136,6 +146,20 @@ type Step struct {
 	Question     string `json:"question,omitempty"`
 	OnUnanswered string `json:"on_unanswered,omitempty"`
 
+	// wait until a date, instead of a duration: UntilAttribute names the
+	// date, a contact attribute ("birthday", or "attributes.birthday"), an
+	// answer ("vars.next_visit") or the event's data ("event.delivery");
+	// it reads as YYYY-MM-DD (midnight in the business's time zone, as
+	// date answers keep it), as 29/03/2026, or as an RFC 3339 moment.
+	// Offset moves it ("-1d", "+2h", "-30m"); At then sets the time of day
+	// on the day it lands. Yearly waits for the date's next anniversary
+	// (a birthday). A moment already past goes on at once; a date missing
+	// or unreadable goes to OnMissing (empty: the run ends, "no_date").
+	UntilAttribute string `json:"until_attribute,omitempty"`
+	Offset         string `json:"offset,omitempty"`
+	Yearly         bool   `json:"yearly,omitempty"`
+	OnMissing      string `json:"on_missing,omitempty"`
+
 	// handoff: the conversation goes to a person (Team if set), with a
 	// private note summarising the answers; Urgent flags it.
 	Team   string `json:"team,omitempty"`
@@ -159,6 +183,30 @@ type TemplateRef struct {
 	Name     string   `json:"name"`
 	Language string   `json:"language"`
 	Params   []string `json:"params,omitempty"`
+}
+
+// MediaRef is a send step's media: an image, a video or a document that
+// WhatsApp fetches from an https link ({{variables}} allowed after the
+// host), with a caption and, for a document, the file name shown.
+type MediaRef struct {
+	Type     string `json:"type"` // MediaImage, MediaVideo, MediaDocument
+	Link     string `json:"link"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// Media types a send step can send.
+const (
+	MediaImage    = "image"
+	MediaVideo    = "video"
+	MediaDocument = "document"
+)
+
+// CTAButton is a send step's link button (WhatsApp's cta_url): its label
+// (up to 20 characters) and the https link it opens, with {{variables}}.
+type CTAButton struct {
+	DisplayText string `json:"display_text"`
+	URL         string `json:"url"`
 }
 
 // SplitBranch is one way out of an A/B split.
@@ -194,8 +242,11 @@ const (
 // Cond is a condition: one comparison, or All / Any of others, or Not one.
 type Cond struct {
 	// Left is what is compared: a variable ("vars.budget"), an attribute
-	// ("attributes.city"), "contact.tags", "contact.language", "time.hour",
-	// "time.weekday" (1 Monday … 7 Sunday).
+	// ("attributes.city"), "contact.tags", "contact.language",
+	// "contact.consent" (opted_in, opted_out or unknown: marketing
+	// consent), "contact.country" (IT, FR…: from the number's calling
+	// code), "time.hour", "time.weekday" (1 Monday … 7 Sunday), "time.open"
+	// ("yes" while the business is open by its profile's hours, else "no").
 	Left  string `json:"left,omitempty"`
 	Op    string `json:"op,omitempty"` // OpEq, OpNe, OpContains, OpExists, OpMissing, OpGt, OpLt, OpHas
 	Right string `json:"right,omitempty"`
@@ -224,6 +275,7 @@ const (
 	OutcomeHandedOff = "handed_off"
 	OutcomeStopped   = "stopped" // a person, an opt-out or an escalation stopped it
 	OutcomeBroken    = "broken"  // a step could not be carried out as written
+	OutcomeNoDate    = "no_date" // a wait until a date found none (and has no on_missing)
 	OutcomeExited    = "exited"  // an event of the flow's exit_on arrived
 )
 
@@ -404,7 +456,9 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 	}
 	switch s.Type {
 	case StepSend:
+		ps = append(ps, s.validateMediaCTA(vars)...)
 		switch {
+		case s.Media != nil:
 		case s.Template != nil:
 			if s.Template.Name == "" || s.Template.Language == "" {
 				bad("template", "required", "a template needs its name and its exact language code (it, en_US)")
@@ -417,7 +471,7 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 					bad("template", "unknown_variable", msg)
 				}
 			}
-		case len(s.Buttons) > 0:
+		case len(s.Buttons) > 0, s.CTA != nil:
 			text(maxAskRunes)
 		default:
 			text(maxTextRunes)
@@ -459,9 +513,10 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			bad("then", "required", "a condition needs the step to go to when it holds")
 		}
 	case StepSet:
-		if s.Attribute == "" && s.AddTag == "" && s.RemoveTag == "" {
-			bad("attribute", "required", "set an attribute, add a tag or remove one")
+		if s.Attribute == "" && s.AddTag == "" && s.RemoveTag == "" && s.AddLabel == "" && s.RemoveLabel == "" {
+			bad("attribute", "required", "set an attribute, add or remove a tag or a label")
 		}
+		ps = append(ps, s.validateLabels()...)
 		if s.Attribute != "" && !attrRE.MatchString(s.Attribute) {
 			bad("attribute", "invalid", "an attribute name is 1 to 64 letters, digits, _ or -")
 		}
@@ -473,7 +528,9 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			ps = append(ps, s.validateEventWait()...)
 			break
 		}
-		if strings.Contains(s.Duration, "{{") {
+		if s.UntilAttribute != "" || s.Offset != "" || s.Yearly || s.OnMissing != "" {
+			ps = append(ps, s.validateUntil(vars)...)
+		} else if strings.Contains(s.Duration, "{{") {
 			for _, p := range unknownVars(s.Duration, vars) {
 				bad("duration", "unknown_variable", p)
 			}
@@ -597,7 +654,7 @@ func (c *Cond) check(vars map[string]bool, depth int) string {
 
 // Names a template or a condition can use, besides vars.* and attributes.*.
 var contactNames = []string{"contact.name", "contact.phone", "contact.language", "contact.tags",
-	"time.hour", "time.weekday"}
+	"contact.consent", "contact.country", "time.hour", "time.weekday", "time.open"}
 
 // knownName says what is wrong with a name, "" if nothing.
 func knownName(name string, vars map[string]bool) string {
@@ -691,8 +748,8 @@ func (s *Step) branches() []branch {
 			return s.eventWaitBranches()
 		}
 		d, err := ParseDuration(s.Duration)
-		if err != nil {
-			d = Window // from a variable: assume the worst
+		if err != nil || s.UntilAttribute != "" {
+			d = Window // from a variable, or until a date: assume the worst
 		}
 		if s.At != "" {
 			d += 24 * time.Hour // then up to a day more, to the time of day
@@ -700,6 +757,9 @@ func (s *Step) branches() []branch {
 		out := []branch{{field: "next", to: s.Next, after: d}}
 		if s.UntilReply {
 			out = append(out, branch{field: "on_reply", to: s.OnReply, replied: true})
+		}
+		if s.UntilAttribute != "" {
+			out = append(out, branch{field: "on_missing", to: s.OnMissing})
 		}
 		return out
 	case StepEnd:
@@ -736,7 +796,7 @@ func (d *Definition) target(i int, b branch) int {
 	if b.to != "" {
 		return d.index(b.to)
 	}
-	if b.field == "on_fail" || b.field == "on_timeout" || b.field == "on_error" {
+	if b.field == "on_fail" || b.field == "on_timeout" || b.field == "on_error" || b.field == "on_missing" {
 		return -1
 	}
 	if i+1 < len(d.Steps) {
@@ -755,8 +815,11 @@ func (d *Definition) checkLoops() []Problem {
 	visit = func(i int) bool {
 		state[i] = 1
 		s := &d.Steps[i]
-		if s.Type != StepAsk && s.Type != StepWait && !s.aiWaitsForMessage() {
+		if s.Type != StepAsk && s.Type != StepWait && !s.aiWaitsForMessage() || s.UntilAttribute != "" {
 			for _, b := range s.branches() {
+				if !s.atOnce(b) {
+					continue
+				}
 				j := d.target(i, b)
 				if j < 0 {
 					continue

@@ -214,6 +214,11 @@ func diagramEdges(d *Definition) []edge {
 				}
 				break
 			}
+			if s.UntilAttribute != "" {
+				add(i, s.Next, "", true)
+				add(i, s.OnMissing, "on_missing", false)
+				break
+			}
 			add(i, s.Next, s.Duration, true)
 		case StepAI:
 			add(i, s.Next, "", true)
@@ -231,6 +236,12 @@ func diagramEdges(d *Definition) []edge {
 func stepSummary(s *Step) string {
 	switch s.Type {
 	case StepSend, StepAsk:
+		if s.Media != nil && s.Type == StepSend {
+			return "[" + s.Media.Type + "] " + s.Media.Caption
+		}
+		if s.CTA != nil && s.Type == StepSend {
+			return s.Text + " [" + s.CTA.DisplayText + " ↗]"
+		}
 		return s.Text
 	case StepHandoff:
 		if s.Team != "" {
@@ -252,10 +263,19 @@ func stepSummary(s *Step) string {
 		if s.RemoveTag != "" {
 			parts = append(parts, "-"+s.RemoveTag)
 		}
+		if s.AddLabel != "" {
+			parts = append(parts, "+label "+s.AddLabel)
+		}
+		if s.RemoveLabel != "" {
+			parts = append(parts, "-label "+s.RemoveLabel)
+		}
 		return strings.Join(parts, ", ")
 	case StepWait:
 		if s.UntilEvent != "" {
 			return "until " + s.UntilEvent
+		}
+		if s.UntilAttribute != "" {
+			return strings.Join(strings.Fields("until "+s.UntilAttribute+" "+s.Offset+" "+s.At), " ")
 		}
 		return s.Duration
 	case StepAI:

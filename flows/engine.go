@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"sendbox/events"
 	"sendbox/inbox"
@@ -359,8 +358,9 @@ func (e *Engine) definition(ctx context.Context, r *store.FlowRun) (*Definition,
 	return &d, nil
 }
 
-// FireTimer is the handler of store.TimerFlowRun: a wait ended, or an
-// answer did not come in time. A timer whose run moved on since it was set
+// FireTimer is the handler of store.TimerFlowRun: a wait ended, an
+// answer did not come in time, or the quiet hours that held a marketing
+// send ended. A timer whose run moved on since it was set
 // (another token) does nothing.
 func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Timer) (bool, error) {
 	x, r, err := tx.Run(tm.Owner)
@@ -396,6 +396,15 @@ func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Tim
 			}
 			return true, tx.SaveRun(x)
 		}
+	case s.Type == StepSend:
+		// A marketing template held for the quiet hours: the step again,
+		// not the next one (the send is this transaction's, once).
+		r.Waiting = store.WaitNone
+		r.Token++
+		if err := e.advance(ctx, x, r, d, nil); err != nil {
+			return false, err
+		}
+		return true, tx.SaveRun(x)
 	default:
 		return false, nil
 	}
@@ -445,6 +454,9 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 		next := -2 // -2: stay (waiting); -1: end of flow
 		switch s.Type {
 		case StepSend:
+			if held, err := e.holdForQuietHours(ctx, x, r, env, s); err != nil || held {
+				return err
+			}
 			if _, err := e.send(ctx, x, env, s, false); err != nil {
 				return err
 			}
@@ -532,6 +544,16 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 					return err
 				}
 			}
+			if s.AddLabel != "" {
+				if err := x.Label(s.AddLabel, true); err != nil {
+					return err
+				}
+			}
+			if s.RemoveLabel != "" {
+				if err := x.Label(s.RemoveLabel, false); err != nil {
+					return err
+				}
+			}
 			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepWait:
 			if s.UntilEvent != "" {
@@ -548,6 +570,26 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 				}
 				next = d.target(i, branch{field: "on_reply", to: s.OnReply})
 				break
+			}
+			if s.UntilAttribute != "" {
+				due, ok := s.untilDate(env)
+				if !ok {
+					if s.OnMissing == "" {
+						return x.End(OutcomeNoDate)
+					}
+					next = d.target(i, branch{field: "on_missing", to: s.OnMissing})
+					break
+				}
+				if !due.After(env.Now) {
+					next = d.target(i, branch{field: "next", to: s.Next}) // already past: on at once
+					break
+				}
+				r.Waiting = store.WaitTimer
+				if s.UntilReply {
+					r.Waiting = store.WaitReply
+				}
+				r.Token++
+				return x.WaitUntil(due)
 			}
 			due, err := e.waitUntil(s, env)
 			if err != nil {
@@ -625,7 +667,8 @@ func (e *Engine) envOf(c *store.Contact, r *store.FlowRun, now time.Time) *Env {
 		loc = e.Location()
 	}
 	return &Env{ContactName: c.Name, Phone: c.Recipient(), Language: language.FromNumber(c.WaID), Tags: c.Tags,
-		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc)}
+		Attributes: c.Attributes, Vars: r.Vars, Event: r.Event, Now: now.In(loc), OpenAt: e.openAt,
+		Consent: cmp.Or(c.Consent, store.ConsentUnknown), Country: language.Country(c.WaID)}
 }
 
 // send queues a step's message: its text, with its buttons or list, or
@@ -651,6 +694,10 @@ func (e *Engine) send(ctx context.Context, x *store.RunTx, env *Env, s *Step, re
 	}
 	m := whatsapp.OutboundMessage{To: env.Phone, Type: "text", Text: &whatsapp.Text{Body: body}}
 	switch {
+	case s.Media != nil && s.Type == StepSend:
+		m = mediaMessage(env, s.Media)
+	case s.CTA != nil && s.Type == StepSend:
+		m = ctaMessage(env, body, s.CTA)
 	case s.Template != nil && s.Type == StepSend:
 		tp := &whatsapp.Template{Name: s.Template.Name, Language: whatsapp.TemplateLanguage{Code: s.Template.Language}}
 		if len(s.Template.Params) > 0 {
@@ -765,13 +812,7 @@ var spaceRE = regexp.MustCompile(`\s+`)
 // foldText lowercases, strips accents and punctuation at the ends, and
 // collapses spaces: "  Ciao! " and "ciao" match.
 func foldText(s string) string {
-	s = norm.NFD.String(strings.ToLower(s))
-	s = strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
-			return -1
-		}
-		return r
-	}, s)
+	s = language.Fold(s)
 	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) || unicode.IsSymbol(r) })
 	return spaceRE.ReplaceAllString(s, " ")
 }

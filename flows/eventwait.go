@@ -51,6 +51,9 @@ func (s *Step) validateEventWait() []Problem {
 	if s.Duration != "" || s.At != "" {
 		bad("duration", "unexpected", "a wait for an event has no duration or time of day: give it a timeout")
 	}
+	if s.UntilAttribute != "" || s.Offset != "" || s.Yearly || s.OnMissing != "" {
+		bad("until_attribute", "unexpected", "a wait is for an event or until a date, not both")
+	}
 	if s.UntilReply || s.OnReply != "" {
 		bad("until_reply", "unexpected", "a wait is for an event or for a reply, not both")
 	}

@@ -21,6 +21,11 @@ type Env struct {
 	Vars                         map[string]string
 	Event                        map[string]string
 	Now                          time.Time // in the business's time zone
+	// Consent is the contact's marketing consent (store.ConsentOptedIn…);
+	// Country the ISO code of the number's country ("IT"), "" if unknown.
+	Consent, Country string
+	// OpenAt reports whether the business is open at a time (time.open).
+	OpenAt func(time.Time) bool
 }
 
 // Lookup returns a name's value and whether it is set.
@@ -38,8 +43,14 @@ func (e *Env) Lookup(name string) (string, bool) {
 		return e.Language, e.Language != ""
 	case "contact.tags":
 		return strings.Join(e.Tags, ", "), len(e.Tags) > 0
+	case "contact.consent":
+		return e.Consent, e.Consent != ""
+	case "contact.country":
+		return e.Country, e.Country != ""
 	case "time.hour":
 		return strconv.Itoa(e.Now.Hour()), true
+	case "time.open":
+		return e.open()
 	case "time.weekday":
 		wd := int(e.Now.Weekday())
 		if wd == 0 {

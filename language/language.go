@@ -99,3 +99,65 @@ func Follow(detected, guess string, sure bool) string {
 	}
 	return guess
 }
+
+// Country is the ISO 3166-1 alpha-2 code of a phone number's country
+// (digits, with or without "+"): "IT", "FR", or "" when the calling code is
+// unknown. A code shared by several countries names the largest: +1 is
+// "US" but for Canada's and the Caribbean's area codes, +7 "RU" but for
+// Kazakhstan's +76 and +77, +44 "GB".
+func Country(waID string) string {
+	if len(waID) > 0 && waID[0] == '+' {
+		waID = waID[1:]
+	}
+	for n := min(4, len(waID)); n >= 1; n-- {
+		if c, ok := callingCountry[waID[:n]]; ok {
+			return c
+		}
+	}
+	return ""
+}
+
+// callingCountry maps country calling codes (ITU-T E.164) and, within +1
+// and +7, the area codes of other countries, to ISO 3166-1 codes.
+var callingCountry = map[string]string{
+	// North America (+1): the United States, Canada's area codes, the Caribbean.
+	"1":    "US",
+	"1204": "CA", "1226": "CA", "1236": "CA", "1249": "CA", "1250": "CA", "1263": "CA", "1289": "CA", "1306": "CA",
+	"1343": "CA", "1354": "CA", "1365": "CA", "1367": "CA", "1368": "CA", "1382": "CA", "1387": "CA", "1403": "CA",
+	"1416": "CA", "1418": "CA", "1428": "CA", "1431": "CA", "1437": "CA", "1438": "CA", "1450": "CA", "1460": "CA",
+	"1468": "CA", "1474": "CA", "1506": "CA", "1514": "CA", "1519": "CA", "1548": "CA", "1579": "CA", "1581": "CA",
+	"1584": "CA", "1587": "CA", "1604": "CA", "1613": "CA", "1639": "CA", "1647": "CA", "1672": "CA", "1683": "CA",
+	"1705": "CA", "1709": "CA", "1742": "CA", "1753": "CA", "1778": "CA", "1780": "CA", "1782": "CA", "1807": "CA",
+	"1819": "CA", "1825": "CA", "1867": "CA", "1873": "CA", "1879": "CA", "1902": "CA", "1905": "CA",
+	"1787": "PR", "1939": "PR", "1809": "DO", "1829": "DO", "1849": "DO", "1876": "JM", "1868": "TT", "1242": "BS",
+	"1246": "BB",
+	// Russia and Kazakhstan (+7).
+	"7": "RU", "76": "KZ", "77": "KZ",
+	// Europe.
+	"30": "GR", "31": "NL", "32": "BE", "33": "FR", "34": "ES", "36": "HU", "39": "IT", "40": "RO", "41": "CH",
+	"43": "AT", "44": "GB", "45": "DK", "46": "SE", "47": "NO", "48": "PL", "49": "DE",
+	"350": "GI", "351": "PT", "352": "LU", "353": "IE", "354": "IS", "355": "AL", "356": "MT", "357": "CY",
+	"358": "FI", "359": "BG", "370": "LT", "371": "LV", "372": "EE", "373": "MD", "374": "AM", "375": "BY",
+	"376": "AD", "377": "MC", "378": "SM", "379": "VA", "380": "UA", "381": "RS", "382": "ME", "383": "XK",
+	"385": "HR", "386": "SI", "387": "BA", "389": "MK", "420": "CZ", "421": "SK", "423": "LI",
+	// Africa.
+	"20": "EG", "27": "ZA", "211": "SS", "212": "MA", "213": "DZ", "216": "TN", "218": "LY", "220": "GM",
+	"221": "SN", "222": "MR", "223": "ML", "224": "GN", "225": "CI", "226": "BF", "227": "NE", "228": "TG",
+	"229": "BJ", "230": "MU", "231": "LR", "232": "SL", "233": "GH", "234": "NG", "235": "TD", "236": "CF",
+	"237": "CM", "238": "CV", "240": "GQ", "241": "GA", "242": "CG", "243": "CD", "244": "AO", "248": "SC",
+	"249": "SD", "250": "RW", "251": "ET", "252": "SO", "253": "DJ", "254": "KE", "255": "TZ", "256": "UG",
+	"257": "BI", "258": "MZ", "260": "ZM", "261": "MG", "262": "RE", "263": "ZW", "264": "NA", "265": "MW",
+	"266": "LS", "267": "BW", "268": "SZ", "269": "KM",
+	// The Americas south of +1.
+	"51": "PE", "52": "MX", "53": "CU", "54": "AR", "55": "BR", "56": "CL", "57": "CO", "58": "VE",
+	"501": "BZ", "502": "GT", "503": "SV", "504": "HN", "505": "NI", "506": "CR", "507": "PA", "509": "HT",
+	"590": "GP", "591": "BO", "592": "GY", "593": "EC", "594": "GF", "595": "PY", "596": "MQ", "597": "SR",
+	"598": "UY",
+	// Asia and Oceania.
+	"60": "MY", "61": "AU", "62": "ID", "63": "PH", "64": "NZ", "65": "SG", "66": "TH", "81": "JP", "82": "KR",
+	"84": "VN", "86": "CN", "90": "TR", "91": "IN", "92": "PK", "93": "AF", "94": "LK", "95": "MM", "98": "IR",
+	"852": "HK", "853": "MO", "855": "KH", "856": "LA", "880": "BD", "886": "TW", "960": "MV", "961": "LB",
+	"962": "JO", "963": "SY", "964": "IQ", "965": "KW", "966": "SA", "967": "YE", "968": "OM", "970": "PS",
+	"971": "AE", "972": "IL", "973": "BH", "974": "QA", "975": "BT", "976": "MN", "977": "NP", "992": "TJ",
+	"993": "TM", "994": "AZ", "995": "GE", "996": "KG", "998": "UZ",
+}

@@ -54,3 +54,26 @@ func TestFollow(t *testing.T) {
 		}
 	}
 }
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{"Perché": "perche", "Straße": "strasse", "ŒUVRE": "oeuvre", "ciao": "ciao",
+		"Ciao!": "ciao!", "Ça va": "ca va", "Łódź": "lodz", "": ""} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestCountry: a number's country from its calling code, the longest code
+// first (Canada within +1, Kazakhstan within +7).
+func TestCountry(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"393331234567", "IT"}, {"+33612345678", "FR"}, {"41791234567", "CH"}, {"12125550100", "US"},
+		{"14165550100", "CA"}, {"17875550100", "PR"}, {"79161234567", "RU"}, {"77011234567", "KZ"},
+		{"447911123456", "GB"}, {"262692123456", "RE"}, {"", ""}, {"999", ""},
+	} {
+		if got := Country(c.in); got != c.want {
+			t.Errorf("Country(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

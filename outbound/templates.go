@@ -119,3 +119,14 @@ func (s *Service) CheckTemplate(ctx context.Context, name, lang string, params i
 	}
 	return spec.CheckParams(tp)
 }
+
+// IsMarketing reports whether the template name in lang is a marketing
+// one, as Meta categorised it (fetched from Graph if sendbox does not know
+// it yet). An unknown template is an error, as it is to Prepare.
+func (s *Service) IsMarketing(ctx context.Context, name, lang string) (bool, error) {
+	t, err := s.template(ctx, &whatsapp.Template{Name: name, Language: whatsapp.TemplateLanguage{Code: lang}})
+	if err != nil {
+		return false, err
+	}
+	return t.Category == Marketing, nil
+}

@@ -1,11 +1,10 @@
 package policy
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"sendbox/language"
 )
 
 // token is a normalised word and where it sits in the original text.
@@ -38,35 +37,7 @@ var chat = map[string][]string{
 }
 
 // fold lower-cases and removes accents ("Perché" → "perche").
-func fold(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(s)) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		switch r {
-		case 'ß':
-			b.WriteString("ss")
-		case 'æ':
-			b.WriteString("ae")
-		case 'œ':
-			b.WriteString("oe")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func fold(s string) string { return language.Fold(s) }
 
 // squeeze shortens a letter typed three times or more to one: customers
 // stretch words ("stoooop", "pleeease"), and no word of the rules has a

@@ -19,7 +19,8 @@ import (
 	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
-	"golang.org/x/text/unicode/norm"
+
+	"sendbox/language"
 )
 
 // Langs are the languages with their own analyzer and text field, in the
@@ -43,41 +44,9 @@ const (
 // A token filter only rewrites Term; Start/End keep pointing into the original.
 type foldFilter struct{}
 
-// specialFold covers letters that canonical decomposition leaves alone.
-var specialFold = map[rune]string{
-	'ß': "ss", 'ẞ': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe", 'ø': "o", 'Ø': "o",
-	'ł': "l", 'Ł': "l", 'đ': "d", 'Đ': "d", 'ð': "d", 'þ': "th", 'ı': "i",
-}
-
-// fold lowercases nothing; it strips combining marks (NFD, drop Mn, NFC) and
-// maps the few letters in specialFold. ASCII input is returned as is.
-func fold(term []byte) []byte {
-	ascii := true
-	for _, c := range term {
-		if c >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return term
-	}
-	d := norm.NFD.Bytes(term)
-	out := make([]byte, 0, len(d))
-	for i := 0; i < len(d); {
-		r, n := utf8.DecodeRune(d[i:])
-		i += n
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		if s, ok := specialFold[r]; ok {
-			out = append(out, s...)
-			continue
-		}
-		out = utf8.AppendRune(out, r)
-	}
-	return norm.NFC.Bytes(out)
-}
+// fold strips combining marks and maps the letters decomposition leaves
+// alone; it lowercases nothing (language.FoldMarks).
+func fold(term []byte) []byte { return language.FoldMarks(term) }
 
 func (foldFilter) Filter(in analysis.TokenStream) analysis.TokenStream {
 	for _, t := range in {

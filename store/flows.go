@@ -753,6 +753,59 @@ func (x *RunTx) Tag(tag string, add bool) error {
 	return x.t.emit(events.Event{Type: events.ContactUpdated, ContactID: x.run.ContactID})
 }
 
+// Label puts a label, by name, on the run's conversation (with add false,
+// takes it off), recorded as a person's change of labels is: on the
+// timeline and in the conversation's event. A run without a conversation
+// yet (started by an event, nothing sent), a label no longer there
+// (deleted since the flow was published) or a change that changes nothing
+// does nothing.
+func (x *RunTx) Label(name string, add bool) error {
+	convID := x.run.ConversationID
+	if convID == 0 {
+		return nil
+	}
+	var labelID int64
+	err := x.t.queryRow("SELECT id FROM labels WHERE name = ?", name).Scan(&labelID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var res sql.Result
+	if add {
+		res, err = x.t.exec("INSERT OR IGNORE INTO conversation_labels (conversation_id, label_id) VALUES (?, ?)", convID, labelID)
+	} else {
+		res, err = x.t.exec("DELETE FROM conversation_labels WHERE conversation_id = ? AND label_id = ?", convID, labelID)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	data := map[string]any{}
+	return x.t.conversationChange(convID, events.ChangeLabels, data, "", func(t *wtx) error {
+		rows, err := t.query(`SELECT l.id, l.name FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
+			WHERE cl.conversation_id = ? ORDER BY l.name COLLATE NOCASE`, convID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		ids, names := []int64{}, []string{}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			ids, names = append(ids, id), append(names, name)
+		}
+		data[events.DataLabels], data[events.DataLabelNames] = ids, names
+		return rows.Err()
+	})
+}
+
 // HandOff gives the run's conversation to a person, as the assistant's
 // hand-over does (Store.Escalate, without a category): the assistant
 // pauses, the conversation opens (urgent if asked) with the team given,

@@ -41,6 +41,8 @@ type Store struct {
 	// group gathers concurrent hot writes (QueueOutbound, SetRouting)
 	// into one transaction.
 	group group
+	// ckpt copies the WAL into the database file beside the writer.
+	ckpt *checkpointer
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
@@ -62,6 +64,7 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
 		q.Set("_txlock", "immediate")
+		q.Add("_pragma", "wal_autocheckpoint(2000)") // the checkpointer (checkpoint.go) comes first
 	}
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
@@ -102,6 +105,10 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.r = r
+	if s.ckpt, err = startCheckpointer(path, log); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database checkpointer: %w", err)
+	}
 	if s.ingest, err = prepareIngest(ctx, w); err != nil {
 		s.Close()
 		return nil, err
@@ -116,6 +123,9 @@ func (s *Store) Close() error {
 		s.ingest.close()
 	}
 	s.stmts.close()
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -165,6 +175,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.committed()
 	}
 	return nil
 }

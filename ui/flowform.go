@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -96,7 +97,13 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 		switch s.Type {
 		case flows.StepSend:
 			s.Text, s.Next, s.Buttons, s.Template = get(pre+"text"), get(pre+"next"), choices(false), nil
-			if name, lang, ok := strings.Cut(get(pre+"tmpl"), "|"); ok && name != "" {
+			s.Media, s.CTA = nil, nil
+			if s.Text == "" {
+				s.Text = get(pre + "media_caption") // from a media back to a text
+			}
+			if kind, ok := strings.CutPrefix(get(pre+"tmpl"), "="); ok {
+				sendKind(&s, kind, pre, get)
+			} else if name, lang, ok := strings.Cut(get(pre+"tmpl"), "|"); ok && name != "" {
 				// A template has the buttons Meta approved with it, and no text of its own.
 				s.Template, s.Text, s.Buttons = &flows.TemplateRef{Name: name, Language: lang}, "", nil
 				for _, line := range strings.Split(strings.ReplaceAll(get(pre+"params"), "\r\n", "\n"), "\n") {
@@ -136,6 +143,7 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 		case flows.StepSet:
 			s.Attribute, s.Value, s.Next = trim(pre+"attribute"), get(pre+"value"), get(pre+"next")
 			s.AddTag, s.RemoveTag = trim(pre+"add_tag"), trim(pre+"remove_tag")
+			s.AddLabel, s.RemoveLabel = trim(pre+"add_label"), trim(pre+"remove_label")
 		case flows.StepWait:
 			s.Duration, s.Next, s.At = trim(pre+"duration"), get(pre+"next"), trim(pre+"at")
 			s.UntilReply, s.OnReply, s.Var = get(pre+"until_reply") == "on", "", ""
@@ -143,6 +151,7 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 				s.OnReply, s.Var = get(pre+"on_reply"), trim(pre+"var")
 			}
 			parseEventWait(get, pre, &s)
+			waitUntil(d, &s, pre, get)
 		case flows.StepHandoff:
 			s.Text, s.Team, s.Urgent = get(pre+"text"), trim(pre+"team"), get(pre+"urgent") == "on"
 			s.Outcome = trim(pre + "outcome")
@@ -226,10 +235,56 @@ func eachBranch(s *flows.Step, f func(*string)) {
 			f(p)
 		}
 	}
+	if s.OnMissing != "" {
+		f(&s.OnMissing)
+	}
 	if h := s.HTTP; h != nil {
 		for _, p := range []*string{&h.OnError, &h.OnTimeout} {
 			if *p != "" {
 				f(p)
+			}
+		}
+	}
+}
+
+// sendKind reads what a send step sends besides a text or a template
+// (the "send as" select's "=image", "=video", "=document", "=cta"). A
+// text becomes a media's caption, and back, when the kind changes.
+func sendKind(s *flows.Step, kind, pre string, get func(string) string) {
+	trim := func(k string) string { return strings.TrimSpace(get(k)) }
+	switch kind {
+	case flows.MediaImage, flows.MediaVideo, flows.MediaDocument:
+		s.Media = &flows.MediaRef{Type: kind, Link: trim(pre + "media_link"),
+			Caption: strings.ReplaceAll(cmp.Or(get(pre+"media_caption"), s.Text), "\r\n", "\n")}
+		if kind == flows.MediaDocument {
+			s.Media.Filename = trim(pre + "media_filename")
+		}
+		s.Text, s.Buttons = "", nil
+	case "cta":
+		s.CTA = &flows.CTAButton{DisplayText: trim(pre + "cta_text"), URL: trim(pre + "cta_url")}
+		s.Buttons = nil
+	}
+}
+
+// waitUntil reads a wait step's "until a date" fields when its mode is
+// "date" (a duration's fields otherwise). Switched to a date, the step
+// waits for the first date question's answer, else for a birthday, until
+// the owner names the date.
+func waitUntil(d *flows.Definition, s *flows.Step, pre string, get func(string) string) {
+	trim := func(k string) string { return strings.TrimSpace(get(k)) }
+	s.UntilAttribute, s.Offset, s.Yearly, s.OnMissing = "", "", false, ""
+	if get(pre+"wait_kind") != "date" {
+		return
+	}
+	s.Duration = ""
+	s.UntilAttribute, s.Offset, s.Yearly = trim(pre+"until_attribute"), trim(pre+"offset"), get(pre+"yearly") == "on"
+	s.OnMissing = get(pre + "on_missing")
+	if s.UntilAttribute == "" {
+		s.UntilAttribute = "birthday"
+		for _, q := range d.Steps {
+			if q.Type == flows.StepAsk && q.Input == flows.InputDate && q.Var != "" {
+				s.UntilAttribute = "vars." + q.Var
+				break
 			}
 		}
 	}

@@ -19,17 +19,21 @@ func parseExitOn(list string) []string {
 	return out
 }
 
-// parseEventWait reads a wait step's event fields: with an event named,
-// the wait is for it (its duration, if any is written, is for Validate to
-// point at), then its on_event, and its timeout and on_timeout.
+// parseEventWait reads a wait step's event fields when the wait's kind is
+// "event": the event (order.delivered until one is written), on_event, and
+// the timeout and on_timeout; a timed wait's fields do not apply. Another
+// kind drops what a wait for an event had.
 func parseEventWait(get func(string) string, pre string, s *flows.Step) {
-	had := s.UntilEvent != ""
-	s.UntilEvent = strings.TrimSpace(get(pre + "until_event"))
-	if s.UntilEvent == "" {
-		if had { // no longer a wait for an event: its ways out go with it
-			s.OnEvent, s.Timeout, s.OnTimeout = "", "", ""
+	if get(pre+"wait_kind") != "event" {
+		if s.UntilEvent != "" {
+			s.UntilEvent, s.OnEvent, s.Timeout, s.OnTimeout = "", "", "", ""
 		}
 		return
+	}
+	s.Duration, s.At, s.UntilReply, s.OnReply, s.Var = "", "", false, "", ""
+	s.UntilEvent = strings.TrimSpace(get(pre + "until_event"))
+	if s.UntilEvent == "" {
+		s.UntilEvent = "order.delivered"
 	}
 	s.OnEvent, s.Timeout = get(pre+"on_event"), strings.TrimSpace(get(pre+"timeout"))
 	if s.Timeout != "" {

@@ -246,6 +246,10 @@ type flowView struct {
 	Adds map[string]string
 	// Templates are the approved templates a send step may use.
 	Templates []store.Template
+	// Labels are the business's conversation labels, for set steps.
+	Labels []store.Label
+	// Quiet is the marketing quiet hours, told next to marketing sends.
+	Quiet outbound.QuietHours
 	// Try: the sandbox's test phone, or a number to type with Meta's
 	// credentials; the number last tried, and what came of it.
 	Sandbox   bool
@@ -339,6 +343,11 @@ func (v *flowView) Rows(m map[string]string) []kvRow {
 	return out
 }
 
+// MediaTypes are what a send step can send by link, besides a text.
+func (v *flowView) MediaTypes() []string {
+	return []string{flows.MediaImage, flows.MediaVideo, flows.MediaDocument}
+}
+
 // TemplateKey is how the template select names a template.
 func (v *flowView) TemplateKey(name, lang string) string { return name + "|" + lang }
 
@@ -347,6 +356,14 @@ func (v *flowView) TemplateKey(name, lang string) string { return name + "|" + l
 // check.
 func (v *flowView) KnownTemplate(t *flows.TemplateRef) bool {
 	return t == nil || slices.ContainsFunc(v.Templates, func(x store.Template) bool { return x.Name == t.Name && x.Language == t.Language })
+}
+
+// MarketingTemplate says whether a send step's template is a marketing
+// one (by the synced list): it waits for the end of the quiet hours.
+func (v *flowView) MarketingTemplate(t *flows.TemplateRef) bool {
+	return t != nil && slices.ContainsFunc(v.Templates, func(x store.Template) bool {
+		return x.Name == t.Name && x.Language == t.Language && x.Category == outbound.Marketing
+	})
 }
 
 // Params are a template's parameters, one a line, for its text box.
@@ -385,10 +402,20 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 	for _, s := range v.Def.Steps {
 		v.StepIDs = append(v.StepIDs, s.ID)
 	}
+	if ls, err := p.Store.ListLabels(r.Context()); err == nil {
+		v.Labels = ls
+	} else {
+		p.Log.Warn("list labels for the flow editor", slog.Any("err", err))
+	}
 	if tps, err := p.Store.ListTemplates(r.Context(), true); err == nil {
 		v.Templates = tps
 	} else {
 		p.Log.Warn("list templates for the flow editor", slog.Any("err", err))
+	}
+	if q, err := outbound.LoadQuietHours(r.Context(), p.Store, nil); err == nil {
+		v.Quiet = q
+	} else {
+		p.Log.Warn("read the quiet hours for the flow editor", slog.Any("err", err))
 	}
 	if v.Sandbox = p.Sim != nil; v.Sandbox {
 		v.TryPhones = nil
@@ -410,7 +437,7 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 
 // templateVars are the names a flow's texts can use.
 func templateVars(d *flows.Definition) []string {
-	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags"}
+	out := []string{"contact.name", "contact.phone", "contact.language", "contact.tags", "contact.consent", "contact.country"}
 	seen := map[string]bool{}
 	addVar := func(v string) {
 		if v != "" && !seen[v] {
@@ -449,7 +476,7 @@ func templateVars(d *flows.Definition) []string {
 			break
 		}
 	}
-	return append(out, "attributes.NAME", "time.hour", "time.weekday")
+	return append(out, "attributes.NAME", "time.hour", "time.weekday", "time.open")
 }
 
 func (p *Panel) handleFlow(w http.ResponseWriter, r *http.Request) {

@@ -28,7 +28,7 @@ func TestFlowEditorAIAndEventWait(t *testing.T) {
 		t.Fatalf("the ai step's card:\n%s", card)
 	}
 	_, page = b.edit(page, id, "add:1", map[string]string{"s1.question": "{{vars.answer}}", "s1.var": "reply", "s1.add": "wait"})
-	_, page = b.edit(page, id, "add:2", map[string]string{"s2.until_event": "order delivered", "s2.add": "handoff"})
+	_, page = b.edit(page, id, "add:2", map[string]string{"s2.wait_kind": "event", "s2.until_event": "order delivered", "s2.add": "handoff"})
 	if card := stepCard(t, page, "wait"); !strings.Contains(card, "event to wait for is 1 to 64") {
 		t.Fatalf("the bad event name is not reported on the wait:\n%s", card)
 	}
@@ -71,7 +71,7 @@ func TestFlowEditorAIAndEventWait(t *testing.T) {
 		t.Fatalf("after a save as shown: %s", g)
 	}
 	// No longer waiting for an event: its timeout goes with it.
-	_, _ = b.edit(page, id, "save", map[string]string{"s2.until_event": "", "s2.duration": "1h"})
+	_, _ = b.edit(page, id, "save", map[string]string{"s2.wait_kind": "duration", "s2.duration": "1h"})
 	if f, _ := a.Flows.Get(ctx, id); !reflect.DeepEqual(f.DraftDef.Steps[2], flows.Step{ID: "wait", Type: flows.StepWait, Duration: "1h"}) {
 		t.Fatalf("the wait made a timed one: %+v", f.DraftDef.Steps[2])
 	}

@@ -22,6 +22,24 @@ type phoneView struct {
 	Chat     *sim.PhoneChat
 }
 
+// MediaLink is the link of an image, a video or a document the business
+// sent by link (a flow's media), for the phone to open it; "" otherwise.
+func (v *phoneView) MediaLink(m sim.PhoneMessage) string {
+	if m.Direction != sim.DirectionOut || m.MediaID != "" {
+		return ""
+	}
+	var out whatsapp.OutboundMessage
+	if json.Unmarshal(m.Body, &out) != nil {
+		return ""
+	}
+	for _, mo := range []*whatsapp.MediaObject{out.Image, out.Video, out.Document} {
+		if mo != nil && mo.Link != "" {
+			return mo.Link
+		}
+	}
+	return ""
+}
+
 func (p *Panel) needSandbox(w http.ResponseWriter, r *http.Request) bool {
 	if p.Sim == nil {
 		p.fail(w, r, http.StatusNotFound, p.T("phone.not_sandbox"))

@@ -49,6 +49,8 @@ type settingsView struct {
 	// AllowUnknownConsent: the owner allowed marketing to contacts whose
 	// consent is unknown.
 	AllowUnknownConsent bool
+	// Quiet is the marketing quiet hours (outbound.QuietHours).
+	Quiet outbound.QuietHours
 
 	// account: the user's own choices and teams
 	Notify  store.Notifications
@@ -117,6 +119,9 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 			return nil, err
 		}
 		if v.AllowUnknownConsent, err = outbound.AllowUnknownConsent(ctx, p.Store); err != nil {
+			return nil, err
+		}
+		if v.Quiet, err = outbound.LoadQuietHours(ctx, p.Store, nil); err != nil {
 			return nil, err
 		}
 	case "email":
@@ -510,4 +515,20 @@ func (p *Panel) handleTemplatesSync(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Log.Info("templates synced", slog.Int("count", n))
 	http.Redirect(w, r, "/settings/templates?ok=synced", http.StatusSeeOther)
+}
+
+// handleQuietHours records the marketing quiet hours: when marketing
+// templates wait, by the customer's clock.
+func (p *Panel) handleQuietHours(w http.ResponseWriter, r *http.Request) {
+	q := outbound.QuietHours{On: r.PostFormValue("on") == "on", From: strings.TrimSpace(r.PostFormValue("from")),
+		To: strings.TrimSpace(r.PostFormValue("to")), Sundays: r.PostFormValue("sundays") == "on"}
+	if err := outbound.SaveQuietHours(r.Context(), p.Store, q); err != nil {
+		p.settingsPage(w, r, http.StatusUnprocessableEntity, "templates", func(v *settingsView) {
+			v.Error, v.Quiet = err.Error(), q
+		})
+		return
+	}
+	p.Log.Info("marketing quiet hours", slog.Bool("on", q.On), slog.String("from", q.From), slog.String("to", q.To),
+		slog.Bool("sundays", q.Sundays), slog.String("by", sessionFrom(r).User.Email))
+	http.Redirect(w, r, "/settings/templates?ok=saved", http.StatusSeeOther)
 }

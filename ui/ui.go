@@ -453,6 +453,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/canned/{id}/delete", p.authed(accounts.Admin, p.handleCannedDelete))
 	mux.Handle("POST /settings/templates/sync", p.authed(accounts.Admin, p.handleTemplatesSync))
 	mux.Handle("POST /settings/templates/consent", p.authed(accounts.Owner, p.handleConsentSetting))
+	mux.Handle("POST /settings/templates/quiet", p.authed(accounts.Admin, p.handleQuietHours))
 	mux.Handle("POST /settings/password", p.authed(accounts.Viewer, p.handlePasswordChange))
 }
 
