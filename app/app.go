@@ -157,7 +157,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, fmt.Errorf("flows: %w", err)
 	}
 	a.Scheduler.Handle(store.TimerFlowRun, a.Flows.FireTimer)
+	a.Scheduler.Handle(store.TimerFlowSchedule, a.Flows.FireSchedule)
+	a.Scheduler.Handle(store.TimerFlowSilence, a.Flows.FireSilence)
 	if err := a.Flows.StartHTTPWorker(bg, a.Broker, 4); err != nil {
+		return a, fmt.Errorf("flows: %w", err)
+	}
+	if err := a.Flows.StartTriggerWorkers(bg, a.Broker); err != nil {
 		return a, fmt.Errorf("flows: %w", err)
 	}
 	a.Store.TimerAdded = a.Scheduler.Notify

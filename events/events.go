@@ -58,6 +58,9 @@ const (
 	SubjectFlowHTTP = "jobs.flow.http"
 	// SubjectFlowAI carries a flow run's AI answer step (JOBS).
 	SubjectFlowAI = "jobs.flow.ai"
+	// SubjectFlowSchedule carries one occurrence of a flow's schedule
+	// trigger: the runs of its audience to start (JOBS).
+	SubjectFlowSchedule = "jobs.flow.schedule"
 
 	// JobMediaDownload is the Type of a media download job, an Event
 	// carrying the message id.
@@ -213,6 +216,13 @@ const (
 	DataVersion = "version"
 	// DataOldKind is the kind a ChangeLegacy row had.
 	DataOldKind = "kind"
+	// DataTagsAdded, DataTagsRemoved and DataAttributes say what a
+	// contact.updated event changed: the tags added and removed, and the
+	// attributes set (name → new value, "" when removed). A change a
+	// flow run made also names the run (DataRun) and its flow (DataFlow).
+	DataTagsAdded   = "tags_added"
+	DataTagsRemoved = "tags_removed"
+	DataAttributes  = "attributes"
 )
 
 // Why the assistant paused without being switched, in a ChangeBot's DataReason.

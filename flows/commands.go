@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"sendbox/store"
@@ -205,7 +207,21 @@ type Stats struct {
 	// Conversion is the share of ended runs that reached an outcome other
 	// than no_answer, stopped or a broken step.
 	Conversion float64 `json:"conversion"`
+	// StuckAfterHours is how long an active run waits for a reply at a
+	// step before it counts as stuck there (a step's stuck_here).
+	StuckAfterHours int `json:"stuck_after_hours"`
 }
+
+// StuckAfter is how long a run may wait for the customer's reply at a
+// step before the analytics count it as stuck there: a day, past which a
+// customer has in practice stopped answering (and the 24-hour window to
+// write to them freely has closed).
+const StuckAfter = 24 * time.Hour
+
+// lostOutcomes are the ways a run ends without reaching an outcome: they
+// do not count towards the conversion, and a run ending so ended "here",
+// at the step where the customer stopped.
+var lostOutcomes = []string{OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, OutcomeExited, "opted_out", "escalated", "restarted", store.RunTakenOver}
 
 // Stats counts a version's runs (every version when version is 0): starts,
 // outcomes, and per step how many entered, how many are there now and the
@@ -223,13 +239,19 @@ func (e *Engine) Stats(ctx context.Context, id int64, version int) (*Stats, erro
 	if err != nil {
 		return nil, err
 	}
-	st := &Stats{FlowID: id, Version: version, Active: active, Outcomes: outcomes, Steps: steps}
+	drops, err := e.Store.FlowStepDropOff(ctx, id, version, lostOutcomes, time.Now().Add(-StuckAfter))
+	if err != nil {
+		return nil, err
+	}
+	for i := range steps {
+		d := drops[steps[i].Step]
+		steps[i].EndedHere, steps[i].StuckHere = d.Ended, d.Stuck
+	}
+	st := &Stats{FlowID: id, Version: version, Active: active, Outcomes: outcomes, Steps: steps, StuckAfterHours: int(StuckAfter / time.Hour)}
 	ended, won := 0, 0
 	for o, n := range outcomes {
 		ended += n
-		switch o {
-		case OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, OutcomeExited, "opted_out", "escalated", "restarted", store.RunTakenOver:
-		default:
+		if !slices.Contains(lostOutcomes, o) {
 			won += n
 		}
 	}

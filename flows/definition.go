@@ -54,6 +54,24 @@ type Trigger struct {
 	Match   string `json:"match,omitempty"`
 	Payload string `json:"payload,omitempty"`
 	Event   string `json:"event,omitempty"`
+
+	// schedule (see triggers.go): At ("09:00", the business's time zone)
+	// on Days ("mon"…"sun"; every day when empty) or on one Date
+	// ("2026-12-24"), for the contacts with Tag and, with DateAttribute,
+	// only those whose attribute falls on that day (a birthday).
+	At            string   `json:"at,omitempty"`
+	Days          []string `json:"days,omitempty"`
+	Date          string   `json:"date,omitempty"`
+	Tag           string   `json:"tag,omitempty"` // also tag_added's tag
+	DateAttribute string   `json:"date_attribute,omitempty"`
+	// silence: the customer has not written for After ("2d", "4h").
+	After string `json:"after,omitempty"`
+	// attribute_changed: Attribute set to Value (to any value when "").
+	Attribute string `json:"attribute,omitempty"`
+	Value     string `json:"value,omitempty"`
+	// ad: the ads (Meta's ad ids, a referral's source_id) whose
+	// Click-to-WhatsApp messages start the flow; any ad when empty.
+	AdIDs []string `json:"ad_ids,omitempty"`
 }
 
 // Step types.
@@ -379,6 +397,7 @@ func (d *Definition) Validate() []Problem {
 		return ps // the graph checks need every branch to resolve
 	}
 	ps = append(ps, d.checkLoops()...)
+	ps = append(ps, d.checkTriggerLoops()...)
 	ps = append(ps, d.checkWindow()...)
 	return ps
 }
@@ -407,8 +426,11 @@ func (t Trigger) validate() []Problem {
 		if !eventNameRE.MatchString(t.Event) {
 			ps = append(ps, Problem{Field: "event", Code: "invalid", Message: "an event name is 1 to 64 letters, digits, '.', '_' or '-' (order.created)"})
 		}
+	case TriggerSchedule, TriggerSilence, TriggerTagAdded, TriggerAttributeChanged, TriggerAd:
+		ps = append(ps, t.validateMore()...)
 	default:
-		ps = append(ps, Problem{Field: "type", Code: "invalid", Message: fmt.Sprintf("%q is not a trigger: use keyword, first_message, button or event", t.Type)})
+		ps = append(ps, Problem{Field: "type", Code: "invalid", Message: fmt.Sprintf("%q is not a trigger: use keyword, first_message, button, event, "+
+			"schedule, silence, tag_added, attribute_changed or ad", t.Type)})
 	}
 	return ps
 }
@@ -669,6 +691,10 @@ func knownName(name string, vars map[string]bool) string {
 		if varRE.MatchString(strings.TrimPrefix(name, "event.")) {
 			return ""
 		}
+	case strings.HasPrefix(name, "referral."):
+		if slices.Contains(referralFields, strings.TrimPrefix(name, "referral.")) {
+			return ""
+		}
 	case strings.HasPrefix(name, "vars."):
 		v := strings.TrimPrefix(name, "vars.")
 		if vars[v] {
@@ -676,7 +702,7 @@ func knownName(name string, vars map[string]bool) string {
 		}
 		return fmt.Sprintf("{{%s}}: no ask step fills the variable %q", name, v)
 	}
-	return fmt.Sprintf("{{%s}} is not a variable: use vars.NAME, attributes.NAME, event.NAME or one of %s",
+	return fmt.Sprintf("{{%s}} is not a variable: use vars.NAME, attributes.NAME, event.NAME, referral.FIELD or one of %s",
 		name, strings.Join(contactNames, ", "))
 }
 
@@ -856,6 +882,7 @@ func (d *Definition) checkWindow() []Problem {
 		if t.Type == TriggerEvent {
 			start = Window
 		}
+		start = max(start, t.startsAfter())
 	}
 	// worst[i]: the longest time since the customer's last message with
 	// which a run can enter step i (capped at Window: enough to know).

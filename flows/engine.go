@@ -104,7 +104,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
 	e.active = out
 	e.mu.Unlock()
-	return nil
+	return e.syncSchedules(ctx, out)
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -147,6 +147,8 @@ type decision struct {
 	run  *store.FlowRun
 	flow *compiled
 	why  string
+	// event is the data the run starts with (an ad's referral).
+	event map[string]string
 }
 
 // decide looks up the contact's waiting run, then the triggers.
@@ -154,6 +156,9 @@ func (e *Engine) decide(ctx context.Context, conv *store.Conversation, m *store.
 	run, err := e.waitingRun(ctx, conv.ContactID)
 	if err != nil || run != nil {
 		return decision{run: run}, err
+	}
+	if c, why, ev := e.matchAd(conv, m); c != nil {
+		return decision{flow: c, why: why, event: ev}, nil
 	}
 	c, why, err := e.match(ctx, conv, m)
 	return decision{flow: c, why: why}, err
@@ -183,7 +188,7 @@ func (e *Engine) carryOut(ctx context.Context, conv *store.Conversation, m *stor
 	if d.flow == nil {
 		return nil
 	}
-	_, _, err := e.start(ctx, d.flow, conv.ContactID, conv.ID, "msg:"+strconv.FormatInt(m.ID, 10), nil)
+	_, _, err := e.start(ctx, d.flow, conv.ContactID, conv.ID, "msg:"+strconv.FormatInt(m.ID, 10), d.event)
 	if errors.Is(err, store.ErrRunActive) {
 		// Another message of the contact started it a moment ago: this
 		// one is that run's input, if it waits for one.

@@ -67,6 +67,9 @@ func (e *Env) Lookup(name string) (string, bool) {
 	if k, ok := strings.CutPrefix(name, "event."); ok {
 		return pick(e.Event, k)
 	}
+	if strings.HasPrefix(name, "referral.") {
+		return pick(e.Event, name) // an ad trigger keeps the referral's fields under these names
+	}
 	return "", false
 }
 

@@ -75,6 +75,12 @@ func (s *Service) template(ctx context.Context, tp *whatsapp.Template) (*store.T
 	return t, err
 }
 
+// RefreshTemplates syncs the templates from Graph unless a sync ran in the
+// last few seconds (whose outcome it then returns): for a reader that did
+// not find a template in sendbox's list and wants Meta's word before
+// saying it is missing.
+func (s *Service) RefreshTemplates(ctx context.Context) error { return s.syncTemplates(ctx) }
+
 // syncTemplates syncs the templates unless another call did in the last
 // templateSyncGap, whose outcome it then returns.
 func (s *Service) syncTemplates(ctx context.Context) error {

@@ -80,7 +80,19 @@ func (a *Server) handleGetFlow(w http.ResponseWriter, r *http.Request) {
 		a.flowError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, one[*flows.Flow]{f})
+	missing, err := a.Flows.MissingTemplates(r.Context(), f.DraftDef)
+	if err != nil {
+		a.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, one[flowDetail]{flowDetail{f, missing}})
+}
+
+// flowDetail is a flow as GET /flows/{id} shows it: with the templates its
+// draft sends that Meta has not approved, and their wording to submit.
+type flowDetail struct {
+	*flows.Flow
+	MissingTemplates []flows.MissingTemplate `json:"missing_templates"`
 }
 
 func (a *Server) handleSaveFlow(w http.ResponseWriter, r *http.Request) {

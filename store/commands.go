@@ -58,7 +58,7 @@ func (s *Store) CreateContact(ctx context.Context, waID string, u ContactUpdate,
 		if err := t.replaceTags(ctx, id, u.Tags); err != nil {
 			return err
 		}
-		if err := t.emit(events.Event{Type: events.ContactCreated, ContactID: id}); err != nil {
+		if err := t.emitContactChange(events.ContactCreated, id, contactState{}); err != nil {
 			return err
 		}
 		if consent == "" {
@@ -79,6 +79,10 @@ var ErrTooManyTags = errors.New("too many tags")
 // nothing.
 func (s *Store) EditContactTags(ctx context.Context, id int64, add, remove []string, max int) error {
 	return s.update(ctx, func(t *wtx) error {
+		before, err := t.contactState(id)
+		if err != nil {
+			return err
+		}
 		r, err := t.tx.ExecContext(ctx, "UPDATE contacts SET updated_at = ? WHERE id = ?", t.now.UnixMilli(), id)
 		if err != nil {
 			return err
@@ -103,6 +107,6 @@ func (s *Store) EditContactTags(ctx context.Context, id int64, add, remove []str
 		if n > max {
 			return ErrTooManyTags
 		}
-		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
+		return t.emitContactChange(events.ContactUpdated, id, before)
 	})
 }

@@ -28,6 +28,10 @@ func (s *Store) UpdateContact(ctx context.Context, id int64, u ContactUpdate) er
 }
 
 func (t *wtx) updateContact(ctx context.Context, id int64, u ContactUpdate) error {
+	before, err := t.contactState(id)
+	if err != nil {
+		return err
+	}
 	attrs, err := json.Marshal(u.Attributes)
 	if err != nil {
 		return err
@@ -46,7 +50,7 @@ func (t *wtx) updateContact(ctx context.Context, id int64, u ContactUpdate) erro
 	if err := t.replaceTags(ctx, id, u.Tags); err != nil {
 		return err
 	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id})
+	return t.emitContactChange(events.ContactUpdated, id, before)
 }
 
 func (t *wtx) replaceTags(ctx context.Context, id int64, tags []string) error {

@@ -462,7 +462,16 @@ func (s *Store) StartRun(ctx context.Context, rs RunStart, move func(x *RunTx, r
 	var out *FlowRun
 	var started bool
 	err := s.grouped(ctx, func(t *wtx) error {
-		out, started = nil, false
+		var err error
+		out, started, err = t.startRun(rs, move)
+		return err
+	})
+	return out, started, err
+}
+
+// startRun is StartRun in the current transaction.
+func (t *wtx) startRun(rs RunStart, move func(x *RunTx, r *FlowRun) error) (out *FlowRun, started bool, _ error) {
+	err := func() error {
 		r, err := scanRun(t.queryRow("SELECT "+runCols+runFrom+" WHERE r.flow_id = ? AND r.start_ref = ?", rs.FlowID, rs.Ref))
 		if err == nil {
 			out = r
@@ -509,8 +518,11 @@ func (s *Store) StartRun(ctx context.Context, rs RunStart, move func(x *RunTx, r
 		}
 		out, started = r, true
 		return nil
-	})
-	return out, started, err
+	}()
+	if err != nil {
+		return nil, false, err
+	}
+	return out, started, nil
 }
 
 // MoveRun loads a run in a write transaction and lets move change it;
@@ -725,6 +737,11 @@ func (x *RunTx) Queue(in OutboundInput) (*Message, error) {
 
 // SetAttribute sets one of the contact's attributes ("" removes it).
 func (x *RunTx) SetAttribute(key, value string) error {
+	var old string
+	if err := x.t.queryRow(`SELECT COALESCE(json_extract(attributes, '$."' || ? || '"'), '') FROM contacts WHERE id = ?`,
+		key, x.run.ContactID).Scan(&old); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	var err error
 	if value == "" {
 		_, err = x.t.exec(`UPDATE contacts SET attributes = json_remove(attributes, '$."' || ? || '"'), updated_at = ? WHERE id = ?`,
@@ -736,21 +753,42 @@ func (x *RunTx) SetAttribute(key, value string) error {
 	if err != nil {
 		return err
 	}
-	return x.t.emit(events.Event{Type: events.ContactUpdated, ContactID: x.run.ContactID})
+	var data map[string]any
+	if old != value {
+		data = map[string]any{events.DataAttributes: map[string]string{key: value}}
+	}
+	return x.emitChange(data)
 }
 
 // Tag adds (or, with add false, removes) one of the contact's tags.
 func (x *RunTx) Tag(tag string, add bool) error {
+	var r sql.Result
 	var err error
 	if add {
-		_, err = x.t.exec("INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", x.run.ContactID, tag)
+		r, err = x.t.exec("INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", x.run.ContactID, tag)
 	} else {
-		_, err = x.t.exec("DELETE FROM contact_tags WHERE contact_id = ? AND tag = ?", x.run.ContactID, tag)
+		r, err = x.t.exec("DELETE FROM contact_tags WHERE contact_id = ? AND tag = ?", x.run.ContactID, tag)
 	}
 	if err != nil {
 		return err
 	}
-	return x.t.emit(events.Event{Type: events.ContactUpdated, ContactID: x.run.ContactID})
+	var data map[string]any
+	if n, _ := r.RowsAffected(); n > 0 && add {
+		data = map[string]any{events.DataTagsAdded: []string{tag}}
+	} else if n > 0 {
+		data = map[string]any{events.DataTagsRemoved: []string{tag}}
+	}
+	return x.emitChange(data)
+}
+
+// emitChange emits the contact.updated event of a change the run made:
+// what changed (nil if nothing did), the run and its flow, so that the
+// contact-change triggers do not start a flow from its own change.
+func (x *RunTx) emitChange(data map[string]any) error {
+	if data != nil {
+		data[events.DataRun], data[events.DataFlow] = x.run.ID, x.run.FlowID
+	}
+	return x.t.emit(events.Event{Type: events.ContactUpdated, ContactID: x.run.ContactID, Data: data})
 }
 
 // Label puts a label, by name, on the run's conversation (with add false,
@@ -846,6 +884,49 @@ type FlowStepCount struct {
 	Waiting int    `json:"waiting"` // runs at this step now
 	// MedianMS is the median time runs spent at the step before leaving it.
 	MedianMS int64 `json:"median_ms"`
+	// EndedHere are the runs that ended at the step without reaching an
+	// outcome (gave up, stopped, broken…), and StuckHere the active runs
+	// waiting there for a reply for longer than the stuck threshold: where
+	// customers stop answering. FlowStepDropOff counts them.
+	EndedHere int `json:"ended_here"`
+	StuckHere int `json:"stuck_here"`
+}
+
+// StepDropOff is where runs stopped at a step: ended there without an
+// outcome, or stuck there waiting for a reply.
+type StepDropOff struct{ Ended, Stuck int }
+
+// FlowStepDropOff counts, per step of a version (every version when 0),
+// the runs that ended there with one of the lost outcomes, and the active
+// runs waiting there for a reply since before stuckBefore (by when they
+// entered the step). One read for every step, by the runs' index.
+func (s *Store) FlowStepDropOff(ctx context.Context, flowID int64, version int, lost []string, stuckBefore time.Time) (map[string]StepDropOff, error) {
+	outcomes, err := json.Marshal(lost)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT r.step,
+		COUNT(CASE WHEN r.state = 'ended' AND r.outcome IN (SELECT value FROM json_each(?)) THEN 1 END),
+		COUNT(CASE WHEN r.state = 'active' AND r.waiting = 'reply' AND s.entered_at < ? THEN 1 END)
+		FROM flow_runs r LEFT JOIN flow_steps s ON r.state = 'active' AND s.run_id = r.id AND s.left_at IS NULL
+		WHERE r.flow_id = ? AND (? = 0 AND r.version > 0 OR r.version = ?) GROUP BY r.step`,
+		string(outcomes), stuckBefore.UnixMilli(), flowID, version, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]StepDropOff{}
+	for rows.Next() {
+		var step string
+		var d StepDropOff
+		if err := rows.Scan(&step, &d.Ended, &d.Stuck); err != nil {
+			return nil, err
+		}
+		if d.Ended > 0 || d.Stuck > 0 {
+			out[step] = d
+		}
+	}
+	return out, rows.Err()
 }
 
 // FlowRunCounts counts a version's runs (every version when version is 0)

@@ -67,6 +67,8 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 			t.Payload = trim(pre + "payload")
 		case flows.TriggerEvent:
 			t.Event = trim(pre + "event")
+		default:
+			parseTriggerFields(r, pre, &t)
 		}
 		d.Triggers = append(d.Triggers, t)
 	}

@@ -19,6 +19,7 @@ import (
 	"sendbox/inbox"
 	"sendbox/outbound"
 	"sendbox/store"
+	"sendbox/templates"
 	"sendbox/whatsapp"
 )
 
@@ -250,6 +251,9 @@ type flowView struct {
 	Labels []store.Label
 	// Quiet is the marketing quiet hours, told next to marketing sends.
 	Quiet outbound.QuietHours
+	// Missing are the templates the draft sends that Meta has not
+	// approved, with the wording to submit.
+	Missing []flows.MissingTemplate
 	// Try: the sandbox's test phone, or a number to type with Meta's
 	// credentials; the number last tried, and what came of it.
 	Sandbox   bool
@@ -308,7 +312,8 @@ func (v *flowView) SimpleCond(c *flows.Cond) bool {
 // StepTypes and friends are the options of the editor's selects.
 func (v *flowView) StepTypes() []string { return editorStepTypes }
 func (v *flowView) TriggerTypes() []string {
-	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent}
+	return []string{flows.TriggerKeyword, flows.TriggerFirstMessage, flows.TriggerButton, flows.TriggerEvent,
+		flows.TriggerSchedule, flows.TriggerSilence, flows.TriggerTagAdded, flows.TriggerAttributeChanged, flows.TriggerAd}
 }
 
 // KnownTrigger says whether the editor knows a trigger type; another (from
@@ -417,6 +422,7 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 	} else {
 		p.Log.Warn("read the quiet hours for the flow editor", slog.Any("err", err))
 	}
+	p.flowMissingTemplates(r, v)
 	if v.Sandbox = p.Sim != nil; v.Sandbox {
 		v.TryPhones = nil
 		for _, c := range p.Sim.Chats() {
@@ -434,6 +440,18 @@ func (p *Panel) renderFlow(w http.ResponseWriter, r *http.Request, status int, v
 	}
 	p.page(w, r, status, "flow", &view{Title: v.Flow.Name + " · " + p.T("flows.title"), Nav: "flows", Data: v})
 }
+
+// flowMissingTemplates finds the templates the draft shown sends that
+// Meta has not approved, for the editor to show their wording to submit.
+func (p *Panel) flowMissingTemplates(r *http.Request, v *flowView) {
+	var err error
+	if v.Missing, err = p.Flows.MissingTemplates(r.Context(), v.Def); err != nil {
+		p.Log.Warn("missing templates for the flow editor", slog.Any("err", err))
+	}
+}
+
+// ManagerURL is where templates are submitted to Meta.
+func (v *flowView) ManagerURL() string { return templates.ManagerURL }
 
 // templateVars are the names a flow's texts can use.
 func templateVars(d *flows.Definition) []string {
@@ -476,6 +494,7 @@ func templateVars(d *flows.Definition) []string {
 			break
 		}
 	}
+	out = append(out, triggerVars(d)...)
 	return append(out, "attributes.NAME", "time.hour", "time.weekday", "time.open")
 }
 

@@ -73,7 +73,9 @@ func formValues(t *testing.T, page, id string) url.Values {
 				switch {
 				case !named || typ == "file" || typ == "submit":
 				case typ == "checkbox":
-					if checked {
+					if checked && v != "" {
+						vals.Add(name, v) // what a browser sends
+					} else if checked {
 						vals.Add(name, "on")
 					}
 				default:

@@ -39,12 +39,18 @@ type funnel struct {
 	LabelX        int // where the steps' names end
 }
 
-// funnelBar is one step: how many runs entered it, how many wait there now.
+// funnelBar is one step: how many runs entered it, how many wait there
+// now, and where customers stopped: the runs that ended here without an
+// outcome (drawn at the right end of the bar, as they left the funnel),
+// and those stuck here waiting for a reply (within the waiting ones).
 type funnelBar struct {
 	Step             string
 	Entered, Waiting int
+	Ended, Stuck     int
 	Median           string
 	Y, W, WaitW      int
+	EndX, EndW       int
+	StuckW           int
 	TextY, NumX      int
 }
 
@@ -57,18 +63,25 @@ const (
 )
 
 func makeFunnel(steps []store.FlowStepCount) funnel {
-	f := funnel{LabelW: funnelLabelW, BarW: funnelBarW, LabelX: funnelLabelW - 10, Width: funnelLabelW + funnelBarW + 90, Height: len(steps)*funnelRowH + 6}
+	f := funnel{LabelW: funnelLabelW, BarW: funnelBarW, LabelX: funnelLabelW - 10, Width: funnelLabelW + funnelBarW + 250, Height: len(steps)*funnelRowH + 6}
 	top := 0
 	for _, s := range steps {
 		top = max(top, s.Entered)
 	}
 	for i, s := range steps {
-		b := funnelBar{Step: s.Step, Entered: s.Entered, Waiting: s.Waiting, Median: medianText(s.MedianMS),
-			Y: i*funnelRowH + 4, TextY: i*funnelRowH + 4 + funnelBarH/2 + 5}
+		b := funnelBar{Step: s.Step, Entered: s.Entered, Waiting: s.Waiting, Ended: s.EndedHere, Stuck: s.StuckHere,
+			Median: medianText(s.MedianMS), Y: i*funnelRowH + 4, TextY: i*funnelRowH + 4 + funnelBarH/2 + 5}
 		if top > 0 {
 			b.W = max(2, s.Entered*funnelBarW/top)
 			if s.Waiting > 0 {
 				b.WaitW = max(2, s.Waiting*funnelBarW/top)
+			}
+			if s.StuckHere > 0 {
+				b.StuckW = min(max(2, s.StuckHere*funnelBarW/top), max(b.WaitW, 2))
+			}
+			if s.EndedHere > 0 {
+				b.EndW = min(max(2, s.EndedHere*funnelBarW/top), b.W)
+				b.EndX = funnelLabelW + b.W - b.EndW
 			}
 		}
 		b.NumX = funnelLabelW + b.W + 8

@@ -37,7 +37,8 @@ type msgView struct {
 	Media     *mediaView
 	Location  *locationView
 	Contacts  []string
-	Tapped    string // the button or row the customer tapped
+	Tapped    string // the button or row the customer tapped, its title
+	TappedOn  string // what it was: "button", "list" or "" (another reply, e.g. a form)
 	Quote     string // the text of the message this one replies to
 	Buttons   []string
 	Reactions string
@@ -233,8 +234,12 @@ func (p *Panel) messageView(ctx context.Context, m *store.Message, byWAMID map[s
 			v.Contacts = append(v.Contacts, line)
 		}
 	case "interactive", "button":
-		v.Tapped = m.Text
-		v.Text = ""
+		// A customer's tap shows as a marker and its title, once. A
+		// business message of this type (buttons, a list) is its text and
+		// its buttons, drawn by outboundView below.
+		if m.Direction == store.Inbound {
+			v.Tapped, v.TappedOn, v.Text = m.Text, tappedOn(m.Type, raw), ""
+		}
 	case "order":
 		var o struct {
 			Text  string
@@ -349,4 +354,21 @@ func (p *Panel) failure(e *store.MessageError) string {
 		msg += fmt.Sprintf(" (%d)", e.Code)
 	}
 	return msg
+}
+
+// tappedOn says what an inbound tap was on: a reply button (of a message
+// or a template), a list row, or "" for another interactive reply.
+func tappedOn(typ string, raw map[string]json.RawMessage) string {
+	if typ == "button" {
+		return "button"
+	}
+	var it struct{ Type string }
+	json.Unmarshal(raw["interactive"], &it)
+	switch it.Type {
+	case "button_reply":
+		return "button"
+	case "list_reply":
+		return "list"
+	}
+	return ""
 }

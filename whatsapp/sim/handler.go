@@ -237,7 +237,7 @@ func (s *Simulator) handleTemplateList(w http.ResponseWriter) {
 		data = append(data, map[string]any{
 			"name":             t.Name,
 			"language":         t.Language,
-			"status":           "APPROVED",
+			"status":           cmp.Or(t.Status, "APPROVED"),
 			"category":         strings.ToUpper(cmp.Or(t.Category, "UTILITY")),
 			"parameter_format": strings.ToUpper(format),
 			"components":       comps,

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"sendbox/templates"
 	"sendbox/whatsapp"
 )
 
@@ -19,6 +20,9 @@ type Template struct {
 	Body     string           `json:"body"`             // with {{1}}… (positional) or {{name}} (named) parameters
 	Footer   string           `json:"footer,omitempty"`
 	Buttons  []TemplateButton `json:"buttons,omitempty"`
+	// Status is Meta's review status; "" is APPROVED. A template under
+	// review (PENDING), REJECTED or PAUSED is listed but cannot be sent.
+	Status string `json:"status,omitempty"`
 }
 
 // TemplateButton is a button of a template as the phone shows it.
@@ -29,10 +33,12 @@ type TemplateButton struct {
 }
 
 // DefaultTemplates are the templates a fresh sandbox has: Meta's own
-// hello_world sample plus a few a small business would really use, in more
-// than one language and with both parameter styles.
+// hello_world sample, two that exercise both parameter styles, and the
+// catalogue of the templates the ready-made flows send (package
+// templates), in English, Italian and French, so that every ready-made
+// flow runs end to end in the sandbox.
 func DefaultTemplates() []Template {
-	return []Template{
+	out := []Template{
 		{
 			Name: "hello_world", Language: "en_US", Category: "UTILITY",
 			Header: "Hello World",
@@ -40,114 +46,9 @@ func DefaultTemplates() []Template {
 			Footer: "WhatsApp Business Platform sample message",
 		},
 		{
-			Name: "appointment_reminder", Language: "en", Category: "UTILITY",
-			Body:    "Hi! This is a reminder of your appointment on {{1}} at {{2}}. Please let us know if you can make it.",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Confirm"}, {Type: "QUICK_REPLY", Text: "Cancel"}},
-		},
-		{
-			Name: "appointment_reminder", Language: "it", Category: "UTILITY",
-			Body:    "Ciao! Ti ricordiamo l'appuntamento del {{1}} alle {{2}}. Facci sapere se ci sarai.",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Confermo"}, {Type: "QUICK_REPLY", Text: "Disdico"}},
-		},
-		{
 			Name: "order_update", Language: "en_US", Category: "UTILITY",
 			Body:   "Good news: your order {{1}} has shipped and is on its way.",
 			Footer: "Reply STOP to opt out",
-		},
-		{
-			Name: "order_confirmation", Language: "en", Category: "UTILITY",
-			Body: "Thank you for your order {{1}}! We are preparing it and will tell you as soon as it ships.",
-		},
-		{
-			Name: "order_confirmation", Language: "it", Category: "UTILITY",
-			Body: "Grazie per l'ordine {{1}}! Lo stiamo preparando e ti avviseremo appena parte.",
-		},
-		{
-			Name: "order_confirmation", Language: "fr", Category: "UTILITY",
-			Body: "Merci pour votre commande {{1}} ! Nous la préparons et vous prévenons dès son expédition.",
-		},
-		{
-			Name: "shipping_update", Language: "en", Category: "UTILITY",
-			Body: "Your order {{1}} is on its way with {{2}}. Track it here: {{3}}",
-		},
-		{
-			Name: "shipping_update", Language: "it", Category: "UTILITY",
-			Body: "Il tuo ordine {{1}} è in viaggio con {{2}}. Seguilo qui: {{3}}",
-		},
-		{
-			Name: "shipping_update", Language: "fr", Category: "UTILITY",
-			Body: "Votre commande {{1}} est en route avec {{2}}. Suivez-la ici : {{3}}",
-		},
-		{
-			Name: "usage_tips", Language: "en", Category: "UTILITY",
-			Body: "How are you getting on with {{1}}? A tip for the best results: {{2}}",
-		},
-		{
-			Name: "usage_tips", Language: "it", Category: "UTILITY",
-			Body: "Come ti trovi con {{1}}? Un consiglio per risultati migliori: {{2}}",
-		},
-		{
-			Name: "usage_tips", Language: "fr", Category: "UTILITY",
-			Body: "Comment se passe l'utilisation de {{1}} ? Un conseil pour de meilleurs résultats : {{2}}",
-		},
-		{
-			Name: "reorder_reminder", Language: "en", Category: "MARKETING",
-			Body:    "Hi {{1}}, your {{2}} may be running low. Reorder it in one tap: {{3}}",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Not now"}},
-		},
-		{
-			Name: "reorder_reminder", Language: "it", Category: "MARKETING",
-			Body:    "Ciao {{1}}, il tuo {{2}} potrebbe stare per finire. Riordinalo con un tocco: {{3}}",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Non ora"}},
-		},
-		{
-			Name: "reorder_reminder", Language: "fr", Category: "MARKETING",
-			Body:    "Bonjour {{1}}, votre {{2}} arrive peut-être à sa fin. Recommandez-le en un clic : {{3}}",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Pas maintenant"}},
-		},
-		{
-			Name: "cross_sell", Language: "en", Category: "MARKETING",
-			Body:    "Customers who love {{1}} also like {{2}}. Would you like to know more?",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Yes, tell me"}, {Type: "QUICK_REPLY", Text: "No, thanks"}},
-		},
-		{
-			Name: "cross_sell", Language: "it", Category: "MARKETING",
-			Body:    "Chi ama {{1}} apprezza anche {{2}}. Vuoi saperne di più?",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Sì, dimmi"}, {Type: "QUICK_REPLY", Text: "No, grazie"}},
-		},
-		{
-			Name: "cross_sell", Language: "fr", Category: "MARKETING",
-			Body:    "Ceux qui aiment {{1}} apprécient aussi {{2}}. Voulez-vous en savoir plus ?",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Oui, dites-moi"}, {Type: "QUICK_REPLY", Text: "Non, merci"}},
-		},
-		{
-			Name: "quote_ready", Language: "en", Category: "UTILITY",
-			Body: "Your quote {{1}} for {{2}} is ready: {{3}}. Reply to confirm the order.",
-		},
-		{
-			Name: "quote_ready", Language: "it", Category: "UTILITY",
-			Body: "Il preventivo {{1}} per {{2}} è pronto: {{3}}. Rispondi per confermare l'ordine.",
-		},
-		{
-			Name: "quote_ready", Language: "fr", Category: "UTILITY",
-			Body: "Votre devis {{1}} pour {{2}} est prêt : {{3}}. Répondez pour confirmer la commande.",
-		},
-		{
-			Name: "return_update", Language: "en", Category: "UTILITY",
-			Body: "About your return {{1}}: {{2}}",
-		},
-		{
-			Name: "return_update", Language: "it", Category: "UTILITY",
-			Body: "Sul tuo reso {{1}}: {{2}}",
-		},
-		{
-			Name: "return_update", Language: "fr", Category: "UTILITY",
-			Body: "Concernant votre retour {{1}} : {{2}}",
-		},
-		{
-			Name: "appointment_reminder", Language: "fr", Category: "UTILITY",
-			Body:    "Bonjour ! Nous vous rappelons votre rendez-vous du {{1}} à {{2}}. Dites-nous si vous serez présent.",
-			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Je confirme"}, {Type: "QUICK_REPLY", Text: "J'annule"}},
 		},
 		{
 			Name: "seasonal_offer", Language: "en_US", Category: "MARKETING",
@@ -156,6 +57,14 @@ func DefaultTemplates() []Template {
 			Buttons: []TemplateButton{{Type: "QUICK_REPLY", Text: "Book now"}, {Type: "QUICK_REPLY", Text: "Not interested"}},
 		},
 	}
+	for _, t := range templates.Catalogue() {
+		st := Template{Name: t.Name, Language: t.Language, Category: t.Category, Header: t.Header, Body: t.Body, Footer: t.Footer}
+		for _, b := range t.Buttons {
+			st.Buttons = append(st.Buttons, TemplateButton{Type: b.Type, Text: b.Text, URL: b.URL})
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // placeholderRE matches {{1}} and {{named_param}}.
@@ -208,7 +117,7 @@ type templateError struct {
 func (s *Simulator) checkTemplate(tp *whatsapp.Template) (*Template, string, *templateError) {
 	langs := s.templates[tp.Name]
 	t := langs[tp.Language.Code]
-	if t == nil {
+	if t == nil || t.Status != "" && t.Status != "APPROVED" {
 		return nil, "", &templateError{CodeTemplateMissing,
 			fmt.Sprintf("template name (%s) does not exist in %s", tp.Name, tp.Language.Code)}
 	}
