@@ -241,6 +241,12 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 	if err := a.Assistant.Start(ctx); err != nil {
 		return fmt.Errorf("assistant: %w", err)
 	}
+	// The flows' ai steps answer with the assistant, as many at once as
+	// its own turns (a local model serves one request at a time).
+	a.Flows.AI = a.Assistant
+	if err := a.Flows.StartAIWorker(bg, a.Broker, a.Config.AIWorkers); err != nil {
+		return fmt.Errorf("flows: %w", err)
+	}
 	// The business profile is knowledge too: write it on first start, and
 	// again when this sendbox writes it otherwise than the last one did
 	// (SyncProfile changes nothing when it is written as it is).

@@ -161,6 +161,23 @@ func (a *Assistant) answer(ctx context.Context, t *turn) error {
 // when it matches the question strongly; otherwise a person is asked.
 func (a *Assistant) quote(ctx context.Context, t *turn, hits []knowledge.Hit) error {
 	t.reply.Mode = "quote"
+	best := bestQuote(hits)
+	if best == nil {
+		return a.handoff(ctx, t, store.AIHandoff, "no passage matches the question well enough to quote it",
+			func(x Messages) string { return x.Unsupported })
+	}
+	t.reply.Passages = used([]knowledge.Hit{*best}, nil)
+	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":answer", quoteText(best.Chunk))
+	if err != nil {
+		return err
+	}
+	t.reply.MessageID, t.reply.Outcome = msgID(sent), store.AIQuoted
+	return a.record(ctx, &t.reply, t.start, t.modelTime)
+}
+
+// bestQuote is the passage to quote word for word: the one that matches
+// the question best, strongly; nil if none does.
+func bestQuote(hits []knowledge.Hit) *knowledge.Hit {
 	var best *knowledge.Hit
 	for i := range hits {
 		h := &hits[i]
@@ -174,17 +191,7 @@ func (a *Assistant) quote(ctx context.Context, t *turn, hits []knowledge.Hit) er
 			best = h
 		}
 	}
-	if best == nil {
-		return a.handoff(ctx, t, store.AIHandoff, "no passage matches the question well enough to quote it",
-			func(x Messages) string { return x.Unsupported })
-	}
-	t.reply.Passages = used([]knowledge.Hit{*best}, nil)
-	sent, err := a.send(ctx, t.conv, "ai:"+strconv.FormatInt(t.msg.ID, 10)+":answer", quoteText(best.Chunk))
-	if err != nil {
-		return err
-	}
-	t.reply.MessageID, t.reply.Outcome = msgID(sent), store.AIQuoted
-	return a.record(ctx, &t.reply, t.start, t.modelTime)
+	return best
 }
 
 // quoteText is what a quoted passage says to the customer: a FAQ's answer,

@@ -56,6 +56,8 @@ const (
 	SubjectAITurn = "jobs.ai.turn"
 	// SubjectFlowHTTP carries a flow run's HTTP request step (JOBS).
 	SubjectFlowHTTP = "jobs.flow.http"
+	// SubjectFlowAI carries a flow run's AI answer step (JOBS).
+	SubjectFlowAI = "jobs.flow.ai"
 	// SubjectFlowSchedule carries one occurrence of a flow's schedule
 	// trigger: the runs of its audience to start (JOBS).
 	SubjectFlowSchedule = "jobs.flow.schedule"

@@ -221,7 +221,7 @@ const StuckAfter = 24 * time.Hour
 // lostOutcomes are the ways a run ends without reaching an outcome: they
 // do not count towards the conversion, and a run ending so ended "here",
 // at the step where the customer stopped.
-var lostOutcomes = []string{OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, "opted_out", "escalated", "restarted", store.RunTakenOver}
+var lostOutcomes = []string{OutcomeNoAnswer, OutcomeStopped, OutcomeBroken, OutcomeExited, "opted_out", "escalated", "restarted", store.RunTakenOver}
 
 // Stats counts a version's runs (every version when version is 0): starts,
 // outcomes, and per step how many entered, how many are there now and the

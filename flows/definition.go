@@ -23,7 +23,11 @@ type Definition struct {
 	// Reentry says when a contact may run the flow again: ReentryOnce,
 	// ReentryOneAtATime (the default) or ReentryEveryTime.
 	Reentry string `json:"reentry,omitempty"`
-	Steps   []Step `json:"steps"`
+	// ExitOn names events (POST /api/v1/events) that end a contact's run
+	// of the flow, outcome "exited": the reasons to stop following up (a
+	// cancelled order, a new one). Runs of the version that says so.
+	ExitOn []string `json:"exit_on,omitempty"`
+	Steps  []Step   `json:"steps"`
 }
 
 // Re-entry rules.
@@ -82,6 +86,7 @@ const (
 	StepSplit     = "split"     // A/B: each contact always takes the same branch, by weight
 	StepJump      = "jump"      // go to Next
 	StepHTTP      = "http"      // call the business's own system; see HTTPRequest
+	StepAI        = "ai"        // the assistant answers a question from the knowledge base; see ai.go
 )
 
 // Step is one step. Which fields apply depends on Type; Next is where the
@@ -148,6 +153,20 @@ type Step struct {
 	// clock, their time zone from their number (outbound.CustomerZone),
 	// instead of the business's: a reminder at 10:00 wherever they are.
 	CustomerTime bool `json:"customer_time,omitempty"`
+	// wait, instead of a duration: until the event UntilEvent arrives for
+	// the contact (POST /api/v1/events), then OnEvent (Next when empty),
+	// its data in {{event.*}}; with Timeout, OnTimeout (Next when empty)
+	// if it has not come by then.
+	UntilEvent string `json:"until_event,omitempty"`
+	OnEvent    string `json:"on_event,omitempty"`
+
+	// ai: the assistant answers Question (with {{variables}}; empty: the
+	// customer's next message) from the knowledge base, the answer is sent
+	// and kept in Var if set, and the run goes to Next; with no grounded
+	// answer nothing is sent and the run goes to OnUnanswered (Next when
+	// empty).
+	Question     string `json:"question,omitempty"`
+	OnUnanswered string `json:"on_unanswered,omitempty"`
 
 	// wait until a date, instead of a duration: UntilAttribute names the
 	// date, a contact attribute ("birthday", or "attributes.birthday"), an
@@ -279,6 +298,7 @@ const (
 	OutcomeStopped   = "stopped" // a person, an opt-out or an escalation stopped it
 	OutcomeBroken    = "broken"  // a step could not be carried out as written
 	OutcomeNoDate    = "no_date" // a wait until a date found none (and has no on_missing)
+	OutcomeExited    = "exited"  // an event of the flow's exit_on arrived
 )
 
 // Problem is one reason a definition cannot be published, next to the step
@@ -340,6 +360,7 @@ func (d *Definition) Validate() []Problem {
 	default:
 		add(Problem{Field: "reentry", Code: "invalid", Message: fmt.Sprintf("%q is not a re-entry rule: use once, one_at_a_time or every_time", d.Reentry)})
 	}
+	ps = append(ps, d.validateExitOn()...)
 	for i, t := range d.Triggers {
 		for _, p := range t.validate() {
 			p.Trigger = i + 1
@@ -529,6 +550,10 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 			bad("value", "unknown_variable", p)
 		}
 	case StepWait:
+		if s.UntilEvent != "" || s.OnEvent != "" {
+			ps = append(ps, s.validateEventWait()...)
+			break
+		}
 		if s.UntilAttribute != "" || s.Offset != "" || s.Yearly || s.OnMissing != "" {
 			ps = append(ps, s.validateUntil(vars)...)
 		} else if strings.Contains(s.Duration, "{{") {
@@ -582,13 +607,15 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 		}
 	case StepHTTP:
 		ps = append(ps, s.HTTP.validate(vars)...)
+	case StepAI:
+		ps = append(ps, s.validateAI(vars)...)
 	case StepJump:
 		if s.Next == "" {
 			bad("next", "required", "a jump needs the step it goes to")
 		}
 	case StepEnd:
 	default:
-		bad("type", "invalid", fmt.Sprintf("%q is not a step type: use send, ask, condition, set, wait, handoff, split, jump or end", s.Type))
+		bad("type", "invalid", fmt.Sprintf("%q is not a step type: use send, ask, condition, set, wait, handoff, split, jump, http, ai or end", s.Type))
 	}
 	if (s.Type == StepEnd || s.Type == StepHandoff) && s.Outcome != "" && !varRE.MatchString(s.Outcome) {
 		bad("outcome", "invalid", "an outcome is a word: lowercase letters, digits and _")
@@ -705,6 +732,9 @@ func (d *Definition) declaredVars() map[string]bool {
 				vars[s.Var+"_plate"], vars[s.Var+"_vin"] = true, true
 			}
 		}
+		if s.Type == StepAI && s.Var != "" {
+			vars[s.Var] = true
+		}
 		if s.Type == StepHTTP && s.HTTP != nil {
 			for v := range s.HTTP.Map {
 				vars[v] = true
@@ -747,6 +777,9 @@ func (s *Step) branches() []branch {
 		}
 		return out
 	case StepWait:
+		if s.UntilEvent != "" {
+			return s.eventWaitBranches()
+		}
 		d, err := ParseDuration(s.Duration)
 		if err != nil || s.UntilAttribute != "" {
 			d = Window // from a variable, or until a date: assume the worst
@@ -772,6 +805,8 @@ func (s *Step) branches() []branch {
 			out = append(out, branch{field: "on_error", to: s.HTTP.OnError}, branch{field: "on_timeout", to: s.HTTP.OnTimeout})
 		}
 		return out
+	case StepAI:
+		return s.aiBranches()
 	case StepSplit:
 		var out []branch
 		for _, b := range s.Split {
@@ -813,7 +848,7 @@ func (d *Definition) checkLoops() []Problem {
 	visit = func(i int) bool {
 		state[i] = 1
 		s := &d.Steps[i]
-		if s.Type != StepAsk && s.Type != StepWait || s.UntilAttribute != "" {
+		if s.Type != StepAsk && s.Type != StepWait && !s.aiWaitsForMessage() || s.UntilAttribute != "" {
 			for _, b := range s.branches() {
 				if !s.atOnce(b) {
 					continue
@@ -902,6 +937,8 @@ func sendsFreeForm(s *Step) bool {
 		return true
 	case StepHandoff:
 		return s.Text != ""
+	case StepAI:
+		return !s.aiWaitsForMessage() // else the answer follows the customer's message
 	}
 	return false
 }

@@ -199,12 +199,32 @@ func diagramEdges(d *Definition) []edge {
 			}
 		case StepEnd, StepHandoff:
 		case StepWait:
+			if s.UntilEvent != "" {
+				if s.OnEvent != "" {
+					add(i, s.OnEvent, s.UntilEvent, false)
+				} else {
+					add(i, s.Next, s.UntilEvent, true)
+				}
+				if s.Timeout != "" {
+					if s.OnTimeout != "" {
+						add(i, s.OnTimeout, "on_timeout", false)
+					} else if s.OnEvent != "" {
+						add(i, s.Next, "on_timeout", true)
+					}
+				}
+				break
+			}
 			if s.UntilAttribute != "" {
 				add(i, s.Next, "", true)
 				add(i, s.OnMissing, "on_missing", false)
 				break
 			}
 			add(i, s.Next, s.Duration, true)
+		case StepAI:
+			add(i, s.Next, "", true)
+			if s.OnUnanswered != "" {
+				add(i, s.OnUnanswered, "on_unanswered", false)
+			}
 		default:
 			add(i, s.Next, "", true)
 		}
@@ -251,10 +271,18 @@ func stepSummary(s *Step) string {
 		}
 		return strings.Join(parts, ", ")
 	case StepWait:
+		if s.UntilEvent != "" {
+			return "until " + s.UntilEvent
+		}
 		if s.UntilAttribute != "" {
 			return strings.Join(strings.Fields("until "+s.UntilAttribute+" "+s.Offset+" "+s.At), " ")
 		}
 		return s.Duration
+	case StepAI:
+		if s.Question != "" {
+			return s.Question
+		}
+		return "answers the next message"
 	case StepEnd:
 		if s.Outcome != "" {
 			return s.Outcome

@@ -48,7 +48,10 @@ type Engine struct {
 	// CatalogueURL is the sandbox's demo catalogue, which ready-made flows
 	// call out of the box ("" with Meta credentials).
 	CatalogueURL string
-	Log          *slog.Logger
+	// AI composes the ai steps' answers (the assistant); nil: they have
+	// none, and go to their on_unanswered.
+	AI  Answerer
+	Log *slog.Logger
 
 	mu     sync.RWMutex
 	active []compiled // the active flows, by name
@@ -303,6 +306,13 @@ func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64
 			if err := x.Started(); err != nil {
 				return err
 			}
+			if k, ok := strings.CutPrefix(ref, "event:"); ok {
+				// The event that started the run is one it consumed: sent
+				// again, it neither ends nor resumes it (see Deliver).
+				if _, err := x.ConsumeEvent(k); err != nil {
+					return err
+				}
+			}
 			if err := x.Enter(c.def.Steps[0].ID); err != nil {
 				return err
 			}
@@ -379,6 +389,8 @@ func (e *Engine) FireTimer(ctx context.Context, tx *store.TimerTx, tm *store.Tim
 	s := &d.Steps[i]
 	var next int
 	switch {
+	case s.Type == StepWait && s.UntilEvent != "":
+		next = d.target(i, eventTimeoutBranch(s))
 	case s.Type == StepWait:
 		next = d.target(i, branch{field: "next", to: s.Next})
 	case s.Type == StepAsk:
@@ -549,6 +561,9 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 			}
 			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepWait:
+			if s.UntilEvent != "" {
+				return e.waitForEvent(x, r, s)
+			}
 			if ans != nil { // a reply while waiting for one (UntilReply)
 				if s.Var != "" {
 					r.Vars[s.Var] = ans.Text
@@ -625,6 +640,11 @@ func (e *Engine) steps(ctx context.Context, x *store.RunTx, r *store.FlowRun, d 
 			next = d.target(i, branch{field: "next", to: s.Next})
 		case StepHTTP:
 			return e.queueHTTP(x, r, s)
+		case StepAI:
+			if next, err = e.stepAI(x, r, d, i, env, ans); err != nil || next == -2 {
+				return err
+			}
+			ans = nil
 		case StepEnd:
 			outcome := s.Outcome
 			if outcome == "" {

@@ -254,9 +254,10 @@ func (a *Server) handleStopRuns(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleEvent takes an event from the business's own system (an order, a
-// shipment, a booking) about a customer, and starts the flows it
-// triggers. The key makes it safe to send again: the same key starts
-// nothing twice. A customer sendbox does not know yet is added.
+// shipment, a booking) about a customer: it ends the runs of flows that
+// exit on it, resumes the runs waiting for it, and starts the flows it
+// triggers. The key makes it safe to send again: the same key moves and
+// starts nothing twice. A customer sendbox does not know yet is added.
 func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name    string            `json:"name"`
@@ -299,15 +300,13 @@ func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		a.commandError(w, r, err, "contact")
 		return
 	}
-	runs, err := a.Flows.Event(ctx, req.Name, contactID, req.Name+":"+req.Key, req.Data)
+	res, err := a.Flows.Deliver(ctx, req.Name, contactID, req.Name+":"+req.Key, req.Data)
 	if err != nil {
 		a.internalError(w, r, err)
 		return
 	}
-	if runs == nil {
-		runs = []int64{}
-	}
-	writeJSON(w, http.StatusAccepted, one[map[string]any]{map[string]any{"contact_id": contactID, "runs_started": runs}})
+	writeJSON(w, http.StatusAccepted, one[map[string]any]{map[string]any{"contact_id": contactID, "runs_started": res.Started,
+		"runs_resumed": res.Resumed, "runs_exited": res.Exited}})
 }
 
 func eventFieldOK(k string) bool {

@@ -47,7 +47,7 @@ const (
 	WaitNone  = ""      // nothing: it is moving
 	WaitReply = "reply" // the customer's answer to an ask step
 	WaitTimer = "timer" // a wait step, or an ask's timeout only
-	WaitJob   = "job"   // a job outside the transaction: an HTTP request
+	WaitJob   = "job"   // a job outside the transaction: an HTTP request, an AI answer
 )
 
 // RunTakenOver is the outcome of runs a person's message ended.
@@ -68,6 +68,7 @@ type FlowRun struct {
 	State          string            `json:"state"`
 	Step           string            `json:"step"`
 	Waiting        string            `json:"waiting,omitempty"`
+	WaitEvent      string            `json:"wait_event,omitempty"` // the event a run waiting "event" waits for
 	Token          int64             `json:"token"`
 	Tries          int               `json:"tries,omitempty"`
 	Vars           map[string]string `json:"vars"`
@@ -351,7 +352,7 @@ func (s *Store) FlowVersions(ctx context.Context, flowID int64) ([]FlowVersion, 
 }
 
 const runCols = `r.id, r.flow_id, f.name, r.version, r.contact_id, COALESCE(r.conversation_id, 0), r.state, r.step, r.waiting,
-	r.token, r.tries, r.vars, r.event, r.outcome, r.last_input, r.started_at, r.updated_at, r.ended_at`
+	r.wait_event, r.token, r.tries, r.vars, r.event, r.outcome, r.last_input, r.started_at, r.updated_at, r.ended_at`
 const runFrom = ` FROM flow_runs r JOIN flows f ON f.id = r.flow_id`
 
 func scanRun(sc interface{ Scan(...any) error }) (*FlowRun, error) {
@@ -360,7 +361,7 @@ func scanRun(sc interface{ Scan(...any) error }) (*FlowRun, error) {
 	var started, updated int64
 	var ended sql.NullInt64
 	if err := sc.Scan(&r.ID, &r.FlowID, &r.FlowName, &r.Version, &r.ContactID, &r.ConversationID, &r.State, &r.Step, &r.Waiting,
-		&r.Token, &r.Tries, &vars, &ev, &r.Outcome, &r.LastInput, &started, &updated, &ended); err != nil {
+		&r.WaitEvent, &r.Token, &r.Tries, &vars, &ev, &r.Outcome, &r.LastInput, &started, &updated, &ended); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(vars), &r.Vars); err != nil {
@@ -569,14 +570,17 @@ func (x *RunTx) save() error {
 		return err
 	}
 	nowMS := t.now.UnixMilli()
+	if r.Waiting != WaitEvent {
+		r.WaitEvent = ""
+	}
 	var ended any
 	if r.State == RunEnded {
 		ended = nowMS
 		r.EndedAt = t.now
 	}
-	if _, err := t.exec(`UPDATE flow_runs SET state = ?, step = ?, waiting = ?, token = ?, tries = ?, vars = ?, outcome = ?,
+	if _, err := t.exec(`UPDATE flow_runs SET state = ?, step = ?, waiting = ?, wait_event = ?, token = ?, tries = ?, vars = ?, outcome = ?,
 		last_input = ?, conversation_id = ?, updated_at = ?, ended_at = COALESCE(ended_at, ?) WHERE id = ?`,
-		r.State, r.Step, r.Waiting, r.Token, r.Tries, string(vars), r.Outcome, r.LastInput, nullID(r.ConversationID), nowMS, ended, r.ID); err != nil {
+		r.State, r.Step, r.Waiting, r.WaitEvent, r.Token, r.Tries, string(vars), r.Outcome, r.LastInput, nullID(r.ConversationID), nowMS, ended, r.ID); err != nil {
 		return err
 	}
 	r.UpdatedAt = t.now

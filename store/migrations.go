@@ -52,6 +52,7 @@ var migrations = []migration{
 	{12, "timeline: rows are kind, actor and data, rendered when read; older rows keep their text as legacy", execAll(schemaV12)},
 	{13, "flows: drafts, published versions, runs and their steps", execAll(schemaV13)},
 	{14, "secrets: named values flows send to other services, sealed under a key kept outside the database", execAll(schemaV14)},
+	{15, "flows: runs wait for an event from the business's system; the events each run consumed", execAll(schemaV15)},
 }
 
 // SchemaVersion is the newest schema this binary knows.

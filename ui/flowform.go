@@ -44,6 +44,7 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 	if d.Reentry == flows.ReentryOneAtATime {
 		d.Reentry = "" // the default, as the API leaves it
 	}
+	d.ExitOn = parseExitOn(get("exit_on"))
 	for i := range formCount(get, "triggers", maxFormTriggers) {
 		pre := "t" + strconv.Itoa(i) + "."
 		var t flows.Trigger
@@ -152,12 +153,15 @@ func parseFlowForm(r *http.Request) (string, *flows.Definition) {
 			if s.UntilReply {
 				s.OnReply, s.Var = get(pre+"on_reply"), trim(pre+"var")
 			}
+			parseEventWait(get, pre, &s)
 			waitUntil(d, &s, pre, get)
 		case flows.StepHandoff:
 			s.Text, s.Team, s.Urgent = get(pre+"text"), trim(pre+"team"), get(pre+"urgent") == "on"
 			s.Outcome = trim(pre + "outcome")
 		case flows.StepEnd:
 			s.Outcome = trim(pre + "outcome")
+		case flows.StepAI:
+			parseAIStep(get, pre, &s)
 		case flows.StepJump:
 			s.Next = get(pre + "next")
 		case flows.StepSplit:
@@ -228,6 +232,11 @@ func eachBranch(s *flows.Step, f func(*string)) {
 	}
 	if s.OnReply != "" {
 		f(&s.OnReply)
+	}
+	for _, p := range []*string{&s.OnEvent, &s.OnUnanswered} {
+		if *p != "" {
+			f(p)
+		}
 	}
 	if s.OnMissing != "" {
 		f(&s.OnMissing)
@@ -417,7 +426,7 @@ func applyFlowOp(d *flows.Definition, op string, get func(string) string) {
 
 // editorStepTypes are the step types the editor adds, in its menus' order.
 var editorStepTypes = []string{flows.StepSend, flows.StepAsk, flows.StepCondition, flows.StepSet, flows.StepWait,
-	flows.StepHandoff, flows.StepSplit, flows.StepJump, flows.StepHTTP, flows.StepEnd}
+	flows.StepHandoff, flows.StepSplit, flows.StepJump, flows.StepHTTP, flows.StepAI, flows.StepEnd}
 
 // newStep is a step of type typ with an id and, for a question, a
 // variable that no other step uses.

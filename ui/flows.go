@@ -473,6 +473,8 @@ func templateVars(d *flows.Definition) []string {
 			}
 		case s.Type == flows.StepWait && s.UntilReply:
 			addVar(s.Var)
+		case s.Type == flows.StepAI:
+			addVar(s.Var)
 		case s.Type == flows.StepHTTP && s.HTTP != nil:
 			for _, k := range rowKeys(s.HTTP.Map) {
 				addVar(k)
