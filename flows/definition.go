@@ -152,6 +152,7 @@ type Step struct {
 	// CustomerTime reads At (and a date's midnight) on the customer's
 	// clock, their time zone from their number (outbound.CustomerZone),
 	// instead of the business's: a reminder at 10:00 wherever they are.
+	// Without a time of day or a date it changes nothing.
 	CustomerTime bool `json:"customer_time,omitempty"`
 	// wait, instead of a duration: until the event UntilEvent arrives for
 	// the contact (POST /api/v1/events), then OnEvent (Next when empty),
@@ -575,9 +576,6 @@ func (s *Step) validate(vars map[string]bool) []Problem {
 		}
 		if !s.UntilReply && s.OnReply != "" {
 			bad("on_reply", "unexpected", "on_reply needs until_reply")
-		}
-		if s.CustomerTime && s.At == "" && s.UntilAttribute == "" {
-			bad("customer_time", "unexpected", "the customer's clock is for a time of day (at) or a date (until_attribute)")
 		}
 	case StepHandoff:
 		if s.Text != "" {
