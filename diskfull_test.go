@@ -230,7 +230,7 @@ func TestDiskFullSurvived(t *testing.T) {
 		deadline = time.Now().Add(90 * time.Second)
 		for {
 			getJSON(t, "http://"+p.addr+"/api/v1/messages?direction=inbound&limit=1", key, &stored)
-			getJSON(t, "http://"+p.addr+"/api/v1/search?kind=message&q=messaggio&limit=1", key, &found)
+			getJSON(t, "http://"+p.addr+"/api/v1/search?kind=message&direction=inbound&q=messaggio&limit=1", key, &found)
 			if stored.Total >= f.ackedN() && found.Total == stored.Total {
 				break
 			}

@@ -31,11 +31,14 @@ const (
 )
 
 type checkpointer struct {
-	db   *sql.DB
-	log  *slog.Logger
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	db  *sql.DB
+	log *slog.Logger
+	// warned is when the last failure was logged: a full disk fails
+	// every round, and says so once a minute, not twenty times a second.
+	warned time.Time
+	kick   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func startCheckpointer(path string, log *slog.Logger) (*checkpointer, error) {
@@ -71,7 +74,7 @@ func (c *checkpointer) run() {
 		for range walCatchUpRounds {
 			log, copied, err := c.checkpoint("PASSIVE")
 			if err != nil {
-				c.log.Warn("wal checkpoint", slog.Any("err", err))
+				c.warn(err)
 				break
 			}
 			if copied >= log {
@@ -99,4 +102,12 @@ func (c *checkpointer) close() error {
 	close(c.stop)
 	<-c.done
 	return c.db.Close()
+}
+
+func (c *checkpointer) warn(err error) {
+	if time.Since(c.warned) < time.Minute {
+		return
+	}
+	c.warned = time.Now()
+	c.log.Warn("wal checkpoint failed; the next commits retry it", slog.Any("err", err))
 }
