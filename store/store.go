@@ -64,7 +64,7 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
 		q.Set("_txlock", "immediate")
-		q.Add("_pragma", "wal_autocheckpoint(2000)") // the checkpointer (checkpoint.go) comes first
+		q.Add("_pragma", "wal_autocheckpoint(16384)") // the checkpointer (checkpoint.go) comes first
 	}
 	q.Set("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.r = r
-	if s.ckpt, err = startCheckpointer(path, log); err != nil {
+	if s.ckpt, err = startCheckpointer(path, log, s.onWriter); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open database checkpointer: %w", err)
 	}
@@ -137,6 +137,18 @@ func (s *Store) Close() error {
 		errs = append(errs, s.w.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// onWriter runs fn on the writer's connection, while no write runs.
+func (s *Store) onWriter(fn func(*sql.Conn) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return fn(conn)
 }
 
 // Path is the database file.
