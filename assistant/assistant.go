@@ -93,12 +93,13 @@ type assistantMetrics struct {
 }
 
 // screenWorkers is how many messages are screened at once. A message
-// spends most of its screening waiting: for reads, and for the group
-// commit that carries its flow step with others. With 8, flow steps kept
-// up with 650–800 answers a second on two cores; with 32, 900–1,000
-// (BenchmarkFlowsUnderLoad). A contact's own messages still go one at a
-// time, in order (turns).
-const screenWorkers = 32
+// spends much of its screening waiting (reads, the group commit that
+// carries its flow step), so more workers move more flow steps a second,
+// but on two cores they also take the CPU webhooks need: at 1,000 answers
+// a second (BenchmarkFlowsUnderLoad, 3 runs each) 8 workers stepped
+// 570–1,000 a second with the webhooks' p99 at 21–26 ms; 16, 820–890 and
+// 29–42 ms; 32, 910–990 and up to 85 ms. Webhooks come first.
+const screenWorkers = 8
 
 // Start loads the settings and begins consuming customer messages.
 func (a *Assistant) Start(ctx context.Context) error {
