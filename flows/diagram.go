@@ -214,12 +214,25 @@ func diagramEdges(d *Definition) []edge {
 				}
 				break
 			}
+			if s.UntilReply {
+				add(i, s.OnReply, "on_reply", true)
+			}
 			if s.UntilAttribute != "" {
 				add(i, s.Next, "", true)
 				add(i, s.OnMissing, "on_missing", false)
 				break
 			}
 			add(i, s.Next, s.Duration, true)
+		case StepHTTP:
+			add(i, s.Next, "2xx", true)
+			if s.HTTP != nil {
+				add(i, s.HTTP.OnError, "on_error", false)
+				add(i, s.HTTP.OnTimeout, "on_timeout", false)
+			}
+		case StepSplit:
+			for _, b := range s.Split {
+				add(i, b.Next, fmt.Sprintf("%s %d", b.Name, b.Weight), true)
+			}
 		case StepAI:
 			add(i, s.Next, "", true)
 			if s.OnUnanswered != "" {

@@ -52,3 +52,20 @@ func TestDiagram(t *testing.T) {
 		t.Fatalf("empty flow: %s", got)
 	}
 }
+
+// TestDiagramDrawsEveryExit: a wait's reply, an HTTP step's error and
+// timeout, and each branch of a split are arrows with their labels.
+func TestDiagramDrawsEveryExit(t *testing.T) {
+	d := &Definition{Steps: []Step{
+		{ID: "call", Type: StepHTTP, HTTP: &HTTPRequest{Method: "GET", URL: "https://erp.example.com/x", OnError: "sorry", OnTimeout: "sorry"}},
+		{ID: "ab", Type: StepSplit, Split: []SplitBranch{{Name: "A", Weight: 70, Next: "pause"}, {Name: "B", Weight: 30, Next: "sorry"}}},
+		{ID: "pause", Type: StepWait, Duration: "1d", UntilReply: true, OnReply: "sorry"},
+		{ID: "sorry", Type: StepEnd},
+	}}
+	svg := string(Diagram(d))
+	for _, want := range []string{">on_error<", ">on_timeout<", ">A 70<", ">B 30<", ">on_reply<", ">2xx<"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the diagram lacks %q:\n%s", want, svg)
+		}
+	}
+}
