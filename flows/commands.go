@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sendbox/outbound"
 	"slices"
 	"strings"
 	"time"
@@ -158,6 +159,13 @@ func (e *Engine) ready(ctx context.Context, id int64, what string) (*Flow, error
 			return nil, err
 		}
 		f.Problems = append(f.Problems, lp...)
+		if len(f.Problems) == 0 {
+			qp, err := e.checkQuietWindow(ctx, f.DraftDef)
+			if err != nil {
+				return nil, err
+			}
+			f.Problems = qp
+		}
 	}
 	if len(f.Problems) > 0 {
 		return nil, &InvalidError{Code: "invalid_flow", Message: fmt.Sprintf("the draft has %d problem(s) to fix before it can be %s", len(f.Problems), what),
@@ -374,4 +382,45 @@ func (e *Engine) MoveRuns(ctx context.Context, id int64, from int, step string, 
 			step, src.Steps[i].Type, from, dst.Steps[j].Type, to)}
 	}
 	return e.Store.MoveRunsToVersion(ctx, id, from, step, to)
+}
+
+// checkQuietWindow is the 24-hour window check again with the quiet hours
+// on: a marketing send may wait for them to end (outbound.QuietHours
+// MaxHold), and a free-form message after it may then come too late.
+func (e *Engine) checkQuietWindow(ctx context.Context, d *Definition) ([]Problem, error) {
+	if e.Outbound == nil {
+		return nil, nil
+	}
+	loc := time.UTC
+	if e.Location != nil {
+		loc = e.Location()
+	}
+	q, err := outbound.LoadQuietHours(ctx, e.Store, loc)
+	if err != nil {
+		return nil, err
+	}
+	hold := q.MaxHold()
+	if hold == 0 {
+		return nil, nil
+	}
+	held := map[string]time.Duration{}
+	for _, s := range d.Steps {
+		if s.Type != StepSend || s.Template == nil {
+			continue
+		}
+		if m, err := e.Outbound.IsMarketing(ctx, s.Template.Name, s.Template.Language); err == nil && m {
+			held[s.ID] = hold
+		}
+	}
+	if len(held) == 0 {
+		return nil, nil
+	}
+	ps := d.checkWindowHeld(held)
+	for i := range ps {
+		ps[i].Code = "outside_window_quiet_hours"
+		ps[i].Message = fmt.Sprintf("with the quiet hours on, a marketing message before this one can wait up to %s for them to end, "+
+			"and this message can then come 24 hours or more after the customer last wrote, when WhatsApp only delivers approved templates; "+
+			"send a template here, or ask a question before it", strings.TrimSuffix(hold.String(), "0m0s"))
+	}
+	return ps, nil
 }

@@ -881,7 +881,11 @@ func (d *Definition) checkLoops() []Problem {
 // wrote: Meta refuses it (131047). Runs start on a customer's message or
 // on an event; an event-started run may be outside the window from its
 // first step, so with an event trigger the start counts as "a day or more".
-func (d *Definition) checkWindow() []Problem {
+func (d *Definition) checkWindow() []Problem { return d.checkWindowHeld(nil) }
+
+// checkWindowHeld is checkWindow where the steps in held may keep a run
+// that long before it leaves them (a marketing send in quiet hours).
+func (d *Definition) checkWindowHeld(held map[string]time.Duration) []Problem {
 	start := time.Duration(0)
 	for _, t := range d.Triggers {
 		if t.Type == TriggerEvent {
@@ -914,7 +918,7 @@ func (d *Definition) checkWindow() []Problem {
 			if j < 0 {
 				continue
 			}
-			w := min(worst[i]+b.after, Window)
+			w := min(worst[i]+b.after+held[s.ID], Window)
 			if b.replied {
 				w = 0
 			}

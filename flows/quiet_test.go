@@ -3,8 +3,11 @@ package flows
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,5 +298,50 @@ func TestWaitOnCustomerClock(t *testing.T) {
 	}
 	if d := due().In(rome); d.Hour() != 10 || d.Minute() != 0 {
 		t.Fatalf("business time: due %v, want 10:00 Rome time", d)
+	}
+}
+
+// TestPublishCountsQuietHours: a text 12 hours after a customer's keyword
+// is inside the window; after a marketing template that can wait 13 hours
+// for the quiet hours, it is not, and publishing says so; a utility
+// template is never held, and with the quiet hours off nothing is.
+func TestPublishCountsQuietHours(t *testing.T) {
+	e, st, _ := testEngine(t)
+	ctx := context.Background()
+	def := func(template string) []byte {
+		raw, _ := json.Marshal(Definition{Triggers: []Trigger{{Type: TriggerKeyword, Keywords: []string{"hi"}}}, Steps: []Step{
+			{ID: "later", Type: StepWait, Duration: "12h"},
+			{ID: "offer", Type: StepSend, Template: &TemplateRef{Name: template, Language: "en", Params: []string{"x"}}},
+			{ID: "note", Type: StepSend, Text: "Tell us if you need help."},
+		}})
+		return raw
+	}
+	n := 0
+	publish := func(template string) error {
+		n++
+		f, err := e.Create(ctx, fmt.Sprintf("q%d-%s", n, template), def(template))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Publish(ctx, f.ID, "")
+		return err
+	}
+	if err := outbound.SaveQuietHours(ctx, st, outbound.QuietHours{On: true, From: "20:00", To: "09:00"}); err != nil {
+		t.Fatal(err)
+	}
+	err := publish("reorder_reminder")
+	var ie *InvalidError
+	if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Step != "note" || ie.Problems[0].Code != "outside_window_quiet_hours" ||
+		!strings.Contains(ie.Problems[0].Message, "13h") {
+		t.Fatalf("a text after a held marketing template: %v %+v", err, ie)
+	}
+	if err := publish("order_confirmation"); err != nil {
+		t.Fatalf("after a utility template: %v", err)
+	}
+	if err := outbound.SaveQuietHours(ctx, st, outbound.QuietHours{From: "20:00", To: "09:00"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := publish("reorder_reminder"); err != nil {
+		t.Fatalf("quiet hours off: %v", err)
 	}
 }

@@ -62,6 +62,28 @@ func SaveQuietHours(ctx context.Context, st *store.Store, q QuietHours) error {
 }
 
 // Validate names what is wrong with the quiet hours in plain words.
+// MaxHold is the longest a marketing send can be held: from the start of
+// the quiet hours to their end, and a whole Sunday more when Sundays are
+// quiet too; 0 when they are off.
+func (q QuietHours) MaxHold() time.Duration {
+	if !q.On {
+		return 0
+	}
+	from, err1 := time.Parse("15:04", q.From)
+	to, err2 := time.Parse("15:04", q.To)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	d := to.Sub(from)
+	if d <= 0 {
+		d += 24 * time.Hour
+	}
+	if q.Sundays {
+		d += 24 * time.Hour
+	}
+	return d
+}
+
 func (q QuietHours) Validate() error {
 	f, err1 := time.Parse("15:04", q.From)
 	t, err2 := time.Parse("15:04", q.To)
