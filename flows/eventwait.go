@@ -143,11 +143,12 @@ func (e *Engine) Deliver(ctx context.Context, name string, contactID int64, key 
 				res.Exited = append(res.Exited, runs[i].ID)
 			}
 		}
-		waiting, err := e.Store.RunsWaitingForEvent(ctx, contactID, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range waiting {
+		// The runs waiting for this event are among those read above: the
+		// resume checks their state again in its own transaction.
+		for _, r := range runs {
+			if r.Waiting != store.WaitEvent || r.WaitEvent != name {
+				continue
+			}
 			resumed, err := e.resume(ctx, r.ID, name, key, data)
 			if err != nil {
 				return nil, err

@@ -1,14 +1,13 @@
 package store
 
 import (
-	"context"
 	"encoding/json"
 )
 
 // schemaV15 lets a run wait for an event from the business's own system
 // (a flow's wait step with until_event): waiting gains the value 'event',
-// and wait_event names the event, indexed so that an event finds the runs
-// waiting for it without reading the contact's others. SQLite cannot
+// and wait_event names the event (an event reads the contact's active runs,
+// a handful, and picks those waiting for it). SQLite cannot
 // change a CHECK constraint in place, so flow_runs is rebuilt; dropping
 // the old table would delete the step log with it (ON DELETE CASCADE, with
 // foreign keys on, which cannot be switched off inside the migration's
@@ -51,7 +50,6 @@ CREATE UNIQUE INDEX flow_runs_active ON flow_runs(flow_id, contact_id) WHERE sta
 CREATE UNIQUE INDEX flow_runs_start ON flow_runs(flow_id, start_ref);
 CREATE INDEX flow_runs_contact ON flow_runs(contact_id, state);
 CREATE INDEX flow_runs_flow ON flow_runs(flow_id, version, state);
-CREATE INDEX flow_runs_wait_event ON flow_runs(wait_event, contact_id) WHERE waiting = 'event';
 
 CREATE TABLE flow_run_events (
 	run_id INTEGER NOT NULL REFERENCES flow_runs(id) ON DELETE CASCADE,
@@ -64,13 +62,6 @@ CREATE TABLE flow_run_events (
 // WaitEvent: the run waits for an event (a wait step's until_event),
 // perhaps with a timer for its timeout.
 const WaitEvent = "event"
-
-// RunsWaitingForEvent lists a contact's active runs waiting for the event
-// name, oldest first.
-func (s *Store) RunsWaitingForEvent(ctx context.Context, contactID int64, name string) ([]FlowRun, error) {
-	return s.runsWhere(ctx, ` WHERE r.waiting = 'event' AND r.wait_event = ? AND r.contact_id = ? AND r.state = 'active'
-		ORDER BY r.id`, name, contactID)
-}
 
 // ConsumeEvent records that the run consumed the event of key (it resumed
 // the run, or ended it); false if the run had consumed it already.
