@@ -21,6 +21,11 @@ func (e *Engine) holdForQuietHours(ctx context.Context, x *store.RunTx, r *store
 	if s.Type != StepSend || s.Template == nil {
 		return false, nil
 	}
+	// The template's category first: the store keeps templates in memory,
+	// and most of a flow's templates are utility ones, never held.
+	if marketing, err := e.Outbound.IsMarketing(ctx, s.Template.Name, s.Template.Language); err != nil || !marketing {
+		return false, nil
+	}
 	loc := time.UTC
 	if e.Location != nil {
 		loc = e.Location()
@@ -28,9 +33,6 @@ func (e *Engine) holdForQuietHours(ctx context.Context, x *store.RunTx, r *store
 	q, err := outbound.LoadQuietHours(ctx, e.Store, loc)
 	if err != nil || !q.On {
 		return false, err
-	}
-	if marketing, err := e.Outbound.IsMarketing(ctx, s.Template.Name, s.Template.Language); err != nil || !marketing {
-		return false, nil
 	}
 	at, now := q.NextAllowed(x.Now(), env.waID())
 	if now {
