@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,11 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"sendbox/embed"
 	"sendbox/events"
-	"sendbox/guard"
 	"sendbox/language"
 	"sendbox/outbound"
 	"sendbox/store"
@@ -83,14 +79,6 @@ func (s *Step) aiBranches() []branch {
 	return out
 }
 
-// aiJob is the job an ai step queues.
-type aiJob struct {
-	RunID    int64  `json:"run_id"`
-	Token    int64  `json:"token"`
-	Step     string `json:"step"`
-	Question string `json:"question"`
-}
-
 // stepAI carries out an ai step, in the run's transaction: it waits for
 // the customer's message (no question written), or queues the job that
 // composes the answer to the question (the customer's message, or the
@@ -115,10 +103,7 @@ func (e *Engine) stepAI(x *store.RunTx, r *store.FlowRun, d *Definition, i int, 
 		}
 		return d.target(i, unansweredBranch(s)), nil
 	}
-	r.Waiting = store.WaitJob
-	r.Token++
-	b, _ := json.Marshal(aiJob{RunID: r.ID, Token: r.Token, Step: s.ID, Question: q})
-	return -2, x.Job(events.SubjectFlowAI, fmt.Sprintf("flow.ai.%d.%d", r.ID, r.Token), b)
+	return -2, e.queueJob(x, r, events.SubjectFlowAI, "ai", runJob{Step: s.ID, Question: q})
 }
 
 func unansweredBranch(s *Step) branch {
@@ -131,64 +116,18 @@ func unansweredBranch(s *Step) branch {
 // StartAIWorker consumes the ai steps' jobs until ctx ends; workers is how
 // many answers are composed at once (a local model on a CPU serves one).
 func (e *Engine) StartAIWorker(ctx context.Context, br *embed.Broker, workers int) error {
-	if workers <= 0 {
-		workers = 1
-	}
-	c, err := br.Consumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
-		Durable: "flow-ai", AckPolicy: jetstream.AckExplicitPolicy, AckWait: aiAckWait,
-		MaxAckPending: workers, MaxDeliver: -1, FilterSubject: events.SubjectFlowAI,
-	})
-	if err != nil {
-		return err
-	}
-	sem := make(chan struct{}, workers)
-	cc, err := c.Consume(func(m jetstream.Msg) {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			if err := guard.Do(e.log(), "flow ai step", func() { e.handleAIJob(ctx, m) }); err != nil {
-				m.NakWithDelay(5 * time.Second)
-			}
-		}()
-	}, jetstream.PullMaxMessages(workers), jetstream.PullExpiry(embed.PullExpiry))
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		cc.Stop()
-	}()
-	return nil
-}
-
-func (e *Engine) handleAIJob(ctx context.Context, m jetstream.Msg) {
-	var j aiJob
-	if err := json.Unmarshal(m.Data(), &j); err != nil {
-		m.Term()
-		return
-	}
-	if err := e.runAI(ctx, j); err != nil {
-		e.log().Error("flow ai step; will retry", slog.Int64("run", j.RunID), slog.Any("err", err))
-		m.NakWithDelay(5 * time.Second)
-		return
-	}
-	m.Ack()
+	return e.startJobs(ctx, br, jobWorker{durable: "flow-ai", subject: events.SubjectFlowAI, what: "flow ai step",
+		ackWait: aiAckWait, workers: max(workers, 1), run: e.runAI})
 }
 
 // runAI composes the answer of a job whose run still waits for it, then
 // moves the run on: the answer sent and to Next, or nothing sent and to
 // OnUnanswered. An assistant that fails (a model gone, its time limit) is
 // no answer; only the store's errors and a shutdown make the job retry.
-func (e *Engine) runAI(ctx context.Context, j aiJob) error {
-	r, err := e.Store.RunByID(ctx, j.RunID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+func (e *Engine) runAI(ctx context.Context, j runJob) error {
+	r, err := e.jobRun(ctx, j)
+	if r == nil || err != nil {
 		return err
-	}
-	if r.State != store.RunActive || r.Token != j.Token || r.Step != j.Step || r.Waiting != store.WaitJob {
-		return nil // moved on (stopped, restarted, answered): nothing to do
 	}
 	lang, err := e.runLanguage(ctx, r)
 	if err != nil {
@@ -209,7 +148,7 @@ func (e *Engine) runAI(ctx context.Context, j aiJob) error {
 	answer = clipRunes(strings.TrimSpace(answer), maxTextRunes)
 	ok = ok && answer != ""
 	return e.move(ctx, j.RunID, func(x *store.RunTx, r *store.FlowRun, d *Definition) error {
-		if r.State != store.RunActive || r.Token != j.Token || r.Step != j.Step || r.Waiting != store.WaitJob {
+		if !j.current(r) {
 			return nil
 		}
 		i := d.index(j.Step)

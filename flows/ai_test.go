@@ -131,7 +131,7 @@ func TestAIJobMovesTheRunOnce(t *testing.T) {
 			t.Fatalf("the run at the ai step: %+v", r)
 		}
 		before := len(outboundOf())
-		j := aiJob{RunID: r.ID, Token: r.Token, Step: "a", Question: "parking?"}
+		j := runJob{RunID: r.ID, Token: r.Token, Step: "a", Question: "parking?"}
 		for range 2 {
 			if err := e.runAI(ctx, j); err != nil {
 				t.Fatal(err)

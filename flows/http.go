@@ -15,11 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"sendbox/embed"
 	"sendbox/events"
-	"sendbox/guard"
 	"sendbox/store"
 )
 
@@ -118,19 +115,9 @@ func (h *HTTPRequest) validate(vars map[string]bool) []Problem {
 	return ps
 }
 
-// httpJob is the job an http step queues.
-type httpJob struct {
-	RunID int64  `json:"run_id"`
-	Token int64  `json:"token"`
-	Step  string `json:"step"`
-}
-
 // queueHTTP makes the run wait for its http step's call.
 func (e *Engine) queueHTTP(x *store.RunTx, r *store.FlowRun, s *Step) error {
-	r.Waiting = store.WaitJob
-	r.Token++
-	b, _ := json.Marshal(httpJob{RunID: r.ID, Token: r.Token, Step: s.ID})
-	return x.Job(events.SubjectFlowHTTP, fmt.Sprintf("flow.http.%d.%d", r.ID, r.Token), b)
+	return e.queueJob(x, r, events.SubjectFlowHTTP, "http", runJob{Step: s.ID})
 }
 
 // httpResult is what a call gave.
@@ -146,59 +133,16 @@ func (e *Engine) StartHTTPWorker(ctx context.Context, br *embed.Broker, workers 
 	if workers <= 0 {
 		workers = 4
 	}
-	c, err := br.Consumer(ctx, events.StreamJobs, jetstream.ConsumerConfig{
-		Durable: "flow-http", AckPolicy: jetstream.AckExplicitPolicy, AckWait: maxHTTPTimeout + time.Minute,
-		MaxAckPending: workers, MaxDeliver: -1, FilterSubject: events.SubjectFlowHTTP,
-	})
-	if err != nil {
-		return err
-	}
-	sem := make(chan struct{}, workers)
-	cc, err := c.Consume(func(m jetstream.Msg) {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			if err := guard.Do(e.log(), "flow http step", func() { e.handleHTTPJob(ctx, m) }); err != nil {
-				m.NakWithDelay(5 * time.Second)
-			}
-		}()
-	}, jetstream.PullMaxMessages(workers), jetstream.PullExpiry(embed.PullExpiry))
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		cc.Stop()
-	}()
-	return nil
-}
-
-func (e *Engine) handleHTTPJob(ctx context.Context, m jetstream.Msg) {
-	var j httpJob
-	if err := json.Unmarshal(m.Data(), &j); err != nil {
-		m.Term()
-		return
-	}
-	if err := e.runHTTP(ctx, j); err != nil {
-		e.log().Error("flow http step; will retry", slog.Int64("run", j.RunID), slog.Any("err", err))
-		m.NakWithDelay(5 * time.Second)
-		return
-	}
-	m.Ack()
+	return e.startJobs(ctx, br, jobWorker{durable: "flow-http", subject: events.SubjectFlowHTTP, what: "flow http step",
+		ackWait: maxHTTPTimeout + time.Minute, workers: workers, run: e.runHTTP})
 }
 
 // runHTTP makes the call of a job whose run still waits for it, then moves
 // the run on with the answer.
-func (e *Engine) runHTTP(ctx context.Context, j httpJob) error {
-	r, err := e.Store.RunByID(ctx, j.RunID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+func (e *Engine) runHTTP(ctx context.Context, j runJob) error {
+	r, err := e.jobRun(ctx, j)
+	if r == nil || err != nil {
 		return err
-	}
-	if r.State != store.RunActive || r.Token != j.Token || r.Step != j.Step || r.Waiting != store.WaitJob {
-		return nil // moved on (stopped, restarted): nothing to do
 	}
 	d, err := e.definition(ctx, r)
 	if err != nil {
