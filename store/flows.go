@@ -823,25 +823,7 @@ func (x *RunTx) Label(name string, add bool) error {
 		return nil
 	}
 	data := map[string]any{}
-	return x.t.conversationChange(convID, events.ChangeLabels, data, "", func(t *wtx) error {
-		rows, err := t.query(`SELECT l.id, l.name FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
-			WHERE cl.conversation_id = ? ORDER BY l.name COLLATE NOCASE`, convID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		ids, names := []int64{}, []string{}
-		for rows.Next() {
-			var id int64
-			var name string
-			if err := rows.Scan(&id, &name); err != nil {
-				return err
-			}
-			ids, names = append(ids, id), append(names, name)
-		}
-		data[events.DataLabels], data[events.DataLabelNames] = ids, names
-		return rows.Err()
-	})
+	return x.t.conversationChange(convID, events.ChangeLabels, data, "", func(t *wtx) error { return t.labelsData(convID, data) })
 }
 
 // HandOff gives the run's conversation to a person, as the assistant's

@@ -434,24 +434,30 @@ func (s *Store) SetConversationLabels(ctx context.Context, convID int64, labelID
 				return err
 			}
 		}
-		rows, err := t.tx.QueryContext(ctx, `SELECT l.id, l.name FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
-			WHERE cl.conversation_id = ? ORDER BY l.name COLLATE NOCASE`, convID)
-		if err != nil {
+		return t.labelsData(convID, data)
+	})
+}
+
+// labelsData puts a conversation's labels, as they are now in the
+// transaction, in a labels change's data: their ids and names, by name.
+func (t *wtx) labelsData(convID int64, data map[string]any) error {
+	rows, err := t.query(`SELECT l.id, l.name FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
+		WHERE cl.conversation_id = ? ORDER BY l.name COLLATE NOCASE`, convID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ids, names := []int64{}, []string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
 			return err
 		}
-		defer rows.Close()
-		ids, names := []int64{}, []string{}
-		for rows.Next() {
-			var id int64
-			var name string
-			if err := rows.Scan(&id, &name); err != nil {
-				return err
-			}
-			ids, names = append(ids, id), append(names, name)
-		}
-		data[events.DataLabels], data[events.DataLabelNames] = ids, names
-		return rows.Err()
-	})
+		ids, names = append(ids, id), append(names, name)
+	}
+	data[events.DataLabels], data[events.DataLabelNames] = ids, names
+	return rows.Err()
 }
 
 // UnreadConversations counts open conversations with unread messages.
