@@ -548,13 +548,7 @@ func (p *Panel) handleFlowSave(w http.ResponseWriter, r *http.Request) {
 	if op == "publish" {
 		v.Note = r.PostFormValue("note")
 		pub, err := p.Flows.Publish(ctx, f.ID, v.Note)
-		var ie *flows.InvalidError
-		if errors.As(err, &ie) {
-			v.Error = sentence(ie.Message)
-			if len(ie.Problems) > 0 {
-				v.Problems = ie.Problems
-			}
-			p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+		if p.flowRefused(w, r, v, err) {
 			return
 		}
 		if err != nil {
@@ -651,13 +645,7 @@ func (p *Panel) handleFlowTry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err = p.Flows.Try(ctx, f.ID, contactID)
-	var ie *flows.InvalidError
-	if errors.As(err, &ie) {
-		v.Error = sentence(ie.Message)
-		if len(ie.Problems) > 0 {
-			v.Problems = ie.Problems
-		}
-		p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+	if p.flowRefused(w, r, v, err) {
 		return
 	}
 	if err != nil {
@@ -669,4 +657,20 @@ func (p *Panel) handleFlowTry(w http.ResponseWriter, r *http.Request) {
 		v.TryWindow = outbound.WindowOpen(c.LastInboundAt, time.Now())
 	}
 	p.renderFlow(w, r, http.StatusOK, v)
+}
+
+// flowRefused shows the editor again with why a publish or a try was
+// refused (the draft's problems next to their steps), and reports whether
+// err was such a refusal.
+func (p *Panel) flowRefused(w http.ResponseWriter, r *http.Request, v *flowView, err error) bool {
+	var ie *flows.InvalidError
+	if !errors.As(err, &ie) {
+		return false
+	}
+	v.Error = sentence(ie.Message)
+	if len(ie.Problems) > 0 {
+		v.Problems = ie.Problems
+	}
+	p.renderFlow(w, r, http.StatusUnprocessableEntity, v)
+	return true
 }
