@@ -162,13 +162,18 @@ func (a *Assistant) Start(ctx context.Context) error {
 		a.waitIdle(m)
 		// The callback runs in the stream's order: a contact's message
 		// takes its turn now, behind the one before it.
-		turn, done := a.order.take(contactOf(m))
+		var ev events.Event
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			m.Term()
+			return
+		}
+		turn, done := a.order.take(contactOf(ev))
 		a.screenSem <- struct{}{}
 		a.wg.Add(1)
 		go func() {
 			defer func() { done(); <-a.screenSem; a.wg.Done() }()
 			<-turn
-			if err := guard.Do(a.Log, "screen a message", func() { a.handleScreen(m) }); err != nil {
+			if err := guard.Do(a.Log, "screen a message", func() { a.handleScreen(m, ev) }); err != nil {
 				m.NakWithDelay(5 * time.Second)
 			}
 		}()
@@ -365,12 +370,7 @@ func (a *Assistant) now() time.Time {
 	return time.Now()
 }
 
-func (a *Assistant) handleScreen(m jetstream.Msg) {
-	var ev events.Event
-	if err := json.Unmarshal(m.Data(), &ev); err != nil {
-		m.Term()
-		return
-	}
+func (a *Assistant) handleScreen(m jetstream.Msg, ev events.Event) {
 	ctx, cancel := context.WithTimeout(events.WithActor(context.Background(), events.Assistant()), 30*time.Second)
 	defer cancel()
 	var err error

@@ -1,10 +1,9 @@
 package assistant
 
 import (
-	"encoding/json"
 	"sync"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"sendbox/events"
 )
 
 // turns keeps each contact's messages in the order they came while
@@ -50,12 +49,8 @@ func (t *turns) take(contact int64) (turn <-chan struct{}, done func()) {
 
 // contactOf is the contact of a message.received event; 0 for anything
 // else.
-func contactOf(m jetstream.Msg) int64 {
-	var ev struct {
-		MessageID int64 `json:"message_id"`
-		ContactID int64 `json:"contact_id"`
-	}
-	if json.Unmarshal(m.Data(), &ev) != nil || ev.MessageID == 0 {
+func contactOf(ev events.Event) int64 {
+	if ev.Type != events.MessageReceived {
 		return 0
 	}
 	return ev.ContactID

@@ -239,8 +239,9 @@ func (s *Store) SyncTimers(ctx context.Context, kind string, want []TimerSpec) (
 	return added, cancelled, err
 }
 
-// RescheduleTimer moves a pending timer's due time: "fire it now" from the
-// command line or a test. A timer no longer pending is ErrNotFound.
+// RescheduleTimer moves a pending timer's due time. Only tests call it
+// (a schedule's occurrence made due now, across restarts of the app); no
+// command does yet. A timer no longer pending is ErrNotFound.
 func (s *Store) RescheduleTimer(ctx context.Context, id int64, due time.Time) error {
 	return s.update(ctx, func(t *wtx) error {
 		r, err := t.exec(`UPDATE timers SET due_at = ? WHERE id = ? AND state = 'pending'`, due.UnixMilli(), id)
