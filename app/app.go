@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sendbox/campaigns"
 	"sendbox/flows"
 	"sync"
 	"time"
@@ -66,6 +67,7 @@ type App struct {
 	Mailer *notify.Mailer
 	// Scheduler fires durable timers (snoozes waking, and what comes next).
 	Scheduler *schedule.Scheduler
+	Campaigns *campaigns.Service
 	// HTTP is the front: webhook, REST API, panel routes, listeners.
 	HTTP *server.Server
 	// Secrets keeps the named secrets (API tokens) flows send to other
@@ -159,6 +161,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Scheduler.Handle(store.TimerFlowRun, a.Flows.FireTimer)
 	a.Scheduler.Handle(store.TimerFlowSchedule, a.Flows.FireSchedule)
 	a.Scheduler.Handle(store.TimerFlowSilence, a.Flows.FireSilence)
+	a.Campaigns = &campaigns.Service{Store: a.Store, Outbound: a.Outbound, Flows: a.Flows, Location: a.businessLocation(ctx),
+		MPS: cfg.WA.MPS, BulkShare: float64(cfg.WA.BulkShare) / 100, Log: log.With(slog.String("component", "campaigns"))}
+	a.Scheduler.Handle(store.TimerCampaignLaunch, a.Campaigns.FireLaunch)
 	if err := a.Flows.StartHTTPWorker(bg, a.Broker, 4); err != nil {
 		return a, fmt.Errorf("flows: %w", err)
 	}
@@ -205,8 +210,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, fmt.Errorf("panel: %w", err)
 	}
 	go a.jobs(bg)
+	go a.Campaigns.Run(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
-		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows,
+		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows, Campaigns: a.Campaigns,
 		Secrets: a.Secrets, AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
 			if !a.disk.low.Load() {

@@ -183,6 +183,7 @@ func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput
 		AuthorID:       req.AuthorID,
 		Lane:           lane,
 		Media:          req.Media,
+		Marketing:      tp != nil && tp.Category == Marketing,
 	}, nil
 }
 

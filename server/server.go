@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sendbox/campaigns"
 	"sendbox/flows"
 	"sync/atomic"
 
@@ -40,6 +41,7 @@ type Deps struct {
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
 	Flows     *flows.Engine
+	Campaigns *campaigns.Service
 	// Secrets are the named secrets flows send; the API never shows a value.
 	Secrets *secrets.Box
 
