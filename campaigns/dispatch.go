@@ -359,12 +359,11 @@ func (s *Service) dispatchRecipient(ctx context.Context, b *batch, r *store.Reci
 			if err != nil {
 				return err
 			}
-			if at, ok := q.NextAllowed(now, r.WaID); !ok {
-				if at.After(c.StartedAt.Add(c.SettingsDef.maxHold())) {
+			if hold, expired := quietDecision(*q, now, r.WaID, c.StartedAt, c.SettingsDef.maxHold()); expired || !hold.IsZero() {
+				if expired {
 					d.Skip = "quiet_hours_expired"
-				} else {
-					d.HoldUntil = at
 				}
+				d.HoldUntil = hold
 				return apply()
 			}
 		}
@@ -429,4 +428,19 @@ func (s *Service) startFlow(ctx context.Context, c *Campaign, r *store.Recipient
 		return s.Store.SkipRecipient(ctx, c.ID, r.ID, "flow_done_already")
 	}
 	return err
+}
+
+// quietDecision says whether a marketing message may go to waID at now
+// under the quiet hours q: at once (zero, false), held until hold (the end
+// of the customer's quiet hours), or not at all (expired: that end is
+// more than maxHold after the campaign started).
+func quietDecision(q outbound.QuietHours, now time.Time, waID string, started time.Time, maxHold time.Duration) (hold time.Time, expired bool) {
+	at, ok := q.NextAllowed(now, waID)
+	if ok {
+		return time.Time{}, false
+	}
+	if at.After(started.Add(maxHold)) {
+		return time.Time{}, true
+	}
+	return at, false
 }

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestFrequencyCapNeverBroken is a property test: over two simulated
+// months, campaigns with a cap of N marketing templates in D days and
+// flows (whose marketing sends count but are not capped by campaigns)
+// send to a few contacts at random times, the days clocks change among
+// them; at every campaign send, the contact had fewer than N marketing
+// sends in the D days before, and every capped recipient had N already.
+func TestFrequencyCapNeverBroken(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	saved := now
+	t.Cleanup(func() { now = saved })
+	cur := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) // over the European and US spring changes
+	now = func() time.Time { return cur }
+
+	r := rand.New(rand.NewPCG(3, 5))
+	const contacts = 4
+	var ids []int64
+	for i := range contacts {
+		var id int64
+		if err := s.w.QueryRowContext(ctx, `INSERT INTO contacts (wa_id, name, consent, created_at, updated_at)
+			VALUES (?, 'x', 'opted_in', 0, 0) RETURNING id`, fmt.Sprintf("39333000%04d", i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	sends := map[int64][]time.Time{} // every marketing send, by contact
+	inWindow := func(c int64, at time.Time, d time.Duration) int {
+		n := 0
+		for _, x := range sends[c] {
+			if x.After(at.Add(-d)) && !x.After(at) {
+				n++
+			}
+		}
+		return n
+	}
+	campaignSends, capped := 0, 0
+	for i := range 600 {
+		cur = cur.Add(time.Duration(r.IntN(6*60)) * time.Minute)
+		c := ids[r.IntN(contacts)]
+		capN, capDays := 1+r.IntN(3), 1+r.IntN(7)
+		in := OutboundInput{PhoneNumberID: "pn", WaID: fmt.Sprintf("39333000%04d", c-ids[0]), Type: "template", Text: "offer",
+			Payload: []byte(`{}`), Lane: "bulk", Marketing: true, IdempotencyKey: fmt.Sprintf("k%d", i)}
+		if r.IntN(4) == 0 { // a flow's marketing template: counted, not capped here
+			if _, _, err := s.QueueOutbound(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			sends[c] = append(sends[c], cur)
+			continue
+		}
+		camp, err := s.CreateCampaign(ctx, &Campaign{Name: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MoveCampaign(ctx, CampaignMove{ID: camp.ID, From: []string{CampaignDraft}, To: CampaignRunning}); err != nil {
+			t.Fatal(err)
+		}
+		var rid int64
+		if err := s.w.QueryRowContext(ctx, "INSERT INTO campaign_recipients (campaign_id, contact_id) VALUES (?, ?) RETURNING id",
+			camp.ID, c).Scan(&rid); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Duration(capDays) * 24 * time.Hour
+		before := inWindow(c, cur, d)
+		out, err := s.DispatchRecipient(ctx, Dispatch{CampaignID: camp.ID, RecipientID: rid, ContactID: c, Message: &in,
+			Marketing: true, CapN: capN, CapSince: cur.Add(-d)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch out.State {
+		case RecipientQueued:
+			campaignSends++
+			if before >= capN {
+				t.Fatalf("send %d at %s: %d marketing sends in the %d days before, cap %d", i, cur, before, capDays, capN)
+			}
+			sends[c] = append(sends[c], cur)
+		case RecipientSkipped:
+			capped++
+			if out.Reason != "capped" || before < capN {
+				t.Fatalf("send %d skipped (%s) with %d sends in %d days, cap %d", i, out.Reason, before, capDays, capN)
+			}
+		default:
+			t.Fatalf("send %d: %+v", i, out)
+		}
+	}
+	t.Logf("campaign sends %d, capped %d", campaignSends, capped)
+	if campaignSends == 0 || capped == 0 {
+		t.Error("the property test did not see both cases")
+	}
+}
