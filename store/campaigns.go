@@ -350,12 +350,12 @@ func (s *Store) CancelPendingRecipients(ctx context.Context, campaignID int64, l
 
 // RetryFailedRecipients puts the failed recipients of a campaign back to
 // pending, each with a new attempt (so a new idempotency key), and
-// returns how many.
+// returns how many. An unconfirmed one is not retried: Meta may have it.
 func (s *Store) RetryFailedRecipients(ctx context.Context, campaignID int64) (int, error) {
 	var n int64
 	err := s.update(ctx, func(t *wtx) error {
 		r, err := t.exec(`UPDATE campaign_recipients SET state = 'pending', reason = '', error_code = NULL, message_id = NULL,
-			attempt = attempt + 1, due_at = 0 WHERE campaign_id = ? AND state = 'failed'`, campaignID)
+			attempt = attempt + 1, due_at = 0 WHERE campaign_id = ? AND state = 'failed' AND reason != 'unconfirmed'`, campaignID)
 		if err != nil {
 			return err
 		}
@@ -902,28 +902,33 @@ var campaignRank = map[string]int{RecipientQueued: 0, RecipientSent: 1, Recipien
 // it (Meta capped the customer's marketing; the customer stopped it).
 func (t *wtx) campaignMessage(messageID int64, status string, code int, at time.Time) error {
 	atMS := at.UnixMilli()
+	// A message the sender could not confirm (its call's outcome was lost
+	// and no status came back) failed as unconfirmed; a status echo that
+	// arrives later still makes it sent.
+	const live = `(state IN ('queued', 'sent', 'delivered', 'read', 'replied', 'converted') OR (state = 'failed' AND reason = 'unconfirmed'))`
 	switch status {
 	case StateAccepted, RecipientSent:
-		_, err := t.exec(`UPDATE campaign_recipients SET state = CASE WHEN state = 'queued' THEN 'sent' ELSE state END,
-			sent_at = COALESCE(sent_at, ?) WHERE message_id = ? AND state IN ('queued', 'sent', 'delivered', 'read', 'replied', 'converted')`,
-			atMS, messageID)
+		_, err := t.exec(`UPDATE campaign_recipients SET state = CASE WHEN state IN ('queued', 'failed') THEN 'sent' ELSE state END,
+			reason = CASE WHEN state = 'failed' THEN '' ELSE reason END,
+			sent_at = COALESCE(sent_at, ?) WHERE message_id = ? AND `+live, atMS, messageID)
 		return err
 	case RecipientDelivered, RecipientRead:
 		rank := campaignRank[status]
 		q := `UPDATE campaign_recipients SET
-			state = CASE WHEN (CASE state WHEN 'queued' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 9 END) < ?1
+			state = CASE WHEN (CASE state WHEN 'queued' THEN 0 WHEN 'failed' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 ELSE 9 END) < ?1
 				THEN ?2 ELSE state END,
+			reason = CASE WHEN state = 'failed' THEN '' ELSE reason END,
 			sent_at = COALESCE(sent_at, ?3), delivered_at = COALESCE(delivered_at, ?3)`
 		if status == RecipientRead {
 			q += ", read_at = COALESCE(read_at, ?3)"
 		}
-		_, err := t.exec(q+` WHERE message_id = ?4 AND state IN ('queued', 'sent', 'delivered', 'read', 'replied', 'converted')`,
-			rank, status, atMS, messageID)
+		_, err := t.exec(q+` WHERE message_id = ?4 AND `+live, rank, status, atMS, messageID)
 		return err
-	case StateFailed, StateUncertain:
-		if status == StateUncertain {
-			return nil // a status echo may still adopt it
-		}
+	case StateUncertain:
+		_, err := t.exec(`UPDATE campaign_recipients SET state = 'failed', reason = 'unconfirmed'
+			WHERE message_id = ? AND state = 'queued'`, messageID)
+		return err
+	case StateFailed:
 		state, reason := RecipientFailed, "meta_error"
 		switch code {
 		case codeMarketingLimit:
@@ -934,7 +939,7 @@ func (t *wtx) campaignMessage(messageID int64, status string, code int, at time.
 			reason = "refused_before_send"
 		}
 		_, err := t.exec(`UPDATE campaign_recipients SET state = ?, reason = ?, error_code = NULLIF(?, 0)
-			WHERE message_id = ? AND state IN ('queued', 'sent')`, state, reason, code, messageID)
+			WHERE message_id = ? AND (state IN ('queued', 'sent') OR (state = 'failed' AND reason = 'unconfirmed'))`, state, reason, code, messageID)
 		return err
 	}
 	return nil
