@@ -199,6 +199,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.startUrgentMail(ctx); err != nil {
 		return a, err
 	}
+	a.Campaigns.Notify = notify.CampaignPaused(a.Mailer, a.Store, cmp.Or(a.Config.PublicURL(), a.URL()), log.With(slog.String("component", "campaigns")))
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.URL(), VerifyToken: a.verifyToken,

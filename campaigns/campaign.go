@@ -463,6 +463,33 @@ func (s *Service) Retry(ctx context.Context, id int64) (int, error) {
 	return n, nil
 }
 
+// DecideNow ends a running A/B test early: the winner is chosen from the
+// figures so far (by the same test and fallback) and the rest of the
+// audience gets it.
+func (s *Service) DecideNow(ctx context.Context, id int64) (*store.Campaign, error) {
+	sc, err := s.Store.CampaignByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := decode(sc)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(c.VariantList) < 2:
+		return nil, bad("variants", "no_test", "the campaign has one variant: there is nothing to decide")
+	case c.Winner != "":
+		return nil, bad("winner", "decided", "the test is decided already: %s", c.Winner)
+	case sc.State != store.CampaignRunning && sc.State != store.CampaignPaused:
+		return nil, bad("state", "invalid_state", "a %s campaign has no test under way", sc.State)
+	}
+	if _, err := s.decide(ctx, c); err != nil {
+		return nil, err
+	}
+	s.Wake()
+	return s.Store.CampaignByID(ctx, id)
+}
+
 // testUntil is when an A/B test decides: ABHours after the launch.
 func testUntil(c *Campaign, now time.Time) time.Time {
 	if len(c.VariantList) < 2 {

@@ -166,7 +166,7 @@ func (s *Service) dispatchOne(ctx context.Context, sc *store.Campaign, room int)
 			}
 			s.log().Warn("campaign paused: its template was paused by Meta", slog.Int64("campaign", c.ID), slog.String("reason", reason))
 			if s.Notify != nil {
-				s.Notify(ctx, sc, reason)
+				go s.Notify(context.WithoutCancel(ctx), sc, reason) // an e-mail must not hold the other campaigns
 			}
 			return 0, nil
 		}
@@ -174,15 +174,10 @@ func (s *Service) dispatchOne(ctx context.Context, sc *store.Campaign, room int)
 	var allowed []string // nil: any variant
 	if len(c.VariantList) > 1 && c.Winner == "" {
 		if !c.TestUntil.IsZero() && !now.Before(c.TestUntil) {
-			f, err := s.Store.CampaignProgress(ctx, c.ID)
+			d, err := s.decide(ctx, c)
 			if err != nil {
 				return 0, err
 			}
-			d := Decide(arms(c, f), c.SettingsDef.ABMinSample, c.SettingsDef.ABFallback)
-			if err := s.Store.SetCampaignWinner(ctx, c.ID, d.Winner, d.Note); err != nil {
-				return 0, err
-			}
-			s.log().Info("A/B test decided", slog.Int64("campaign", c.ID), slog.String("winner", d.Winner), slog.String("note", d.Note))
 			c.Winner = d.Winner
 		} else {
 			for _, v := range c.VariantList {
@@ -443,4 +438,19 @@ func quietDecision(q outbound.QuietHours, now time.Time, waID string, started ti
 		return time.Time{}, true
 	}
 	return at, false
+}
+
+// decide chooses an A/B test's winner from the figures now and gives it
+// the recipients that waited.
+func (s *Service) decide(ctx context.Context, c *Campaign) (Decision, error) {
+	f, err := s.Store.CampaignProgress(ctx, c.ID)
+	if err != nil {
+		return Decision{}, err
+	}
+	d := Decide(arms(c, f), c.SettingsDef.ABMinSample, c.SettingsDef.ABFallback)
+	if err := s.Store.SetCampaignWinner(ctx, c.ID, d.Winner, d.Note); err != nil {
+		return Decision{}, err
+	}
+	s.log().Info("A/B test decided", slog.Int64("campaign", c.ID), slog.String("winner", d.Winner), slog.String("note", d.Note))
+	return d, nil
 }

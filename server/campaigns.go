@@ -134,6 +134,8 @@ func (a *Server) handleCampaignAction(w http.ResponseWriter, r *http.Request) {
 		c, err = a.Campaigns.Pause(r.Context(), id)
 	case "resume":
 		c, err = a.Campaigns.Resume(r.Context(), id)
+	case "decide":
+		c, err = a.Campaigns.DecideNow(r.Context(), id)
 	case "cancel":
 		c, err = a.Campaigns.Cancel(r.Context(), id)
 	case "retry":

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"sendbox/campaigns"
+	"sendbox/outbound"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -222,5 +224,257 @@ func TestCampaignBadInput(t *testing.T) {
 	}
 	if code, _ := a.Do("GET", "/api/v1/campaigns/999/progress", nil); code != http.StatusNotFound {
 		t.Errorf("unknown campaign: %d", code)
+	}
+}
+
+func createCampaign(t *testing.T, a *sendboxtest.App, in map[string]any) int64 {
+	t.Helper()
+	code, b := a.Do("POST", "/api/v1/campaigns", in)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	return sendboxtest.JSON[struct{ Data store.Campaign }](t, b).Data.ID
+}
+
+func campaignAction(t *testing.T, a *sendboxtest.App, id int64, action string, body any) store.Campaign {
+	t.Helper()
+	code, b := a.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/%s", id, action), body)
+	if code != http.StatusOK {
+		t.Fatalf("%s: %d %s", action, code, b)
+	}
+	return sendboxtest.JSON[struct{ Data store.Campaign }](t, b).Data
+}
+
+func campaignState(t *testing.T, a *sendboxtest.App, id int64) store.Campaign {
+	t.Helper()
+	code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d", id), nil)
+	if code != http.StatusOK {
+		t.Fatalf("get: %d %s", code, b)
+	}
+	return sendboxtest.JSON[struct{ Data store.Campaign }](t, b).Data
+}
+
+func offer(code string) map[string]any {
+	return map[string]any{"first_name": map[string]string{"source": "first_name", "fallback": "there"},
+		"code": map[string]string{"source": "text", "value": code}}
+}
+
+// TestCampaignABTest: two variants of a quarter each and a tenth held
+// out; only the test groups get a message; replies favour B; deciding
+// gives B (labelled not significant at this size) to everyone else, and
+// the hold-out gets nothing.
+func TestCampaignABTest(t *testing.T) {
+	a := sendboxtest.New(t)
+	const n = 60
+	for i := range n {
+		addTagged(t, a, fmt.Sprintf("+3933322%05d", i), fmt.Sprintf("P%d", i), "opted_in", "ab")
+	}
+	id := createCampaign(t, a, map[string]any{"name": "AB", "variants": []any{
+		map[string]any{"name": "A", "template": "seasonal_offer", "language": "en_US", "share": 25, "params": offer("AAA")},
+		map[string]any{"name": "B", "template": "seasonal_offer", "language": "en_US", "share": 25, "params": offer("BBB")}},
+		"audience": map[string]any{"tag": "ab"},
+		"settings": map[string]any{"quiet_hours": false, "holdout_share": 10, "ab_hours": 24, "ab_min_sample": 5}})
+	campaignAction(t, a, id, "launch", nil)
+	var rs map[string]store.Recipient
+	sendboxtest.Eventually(t, 30*time.Second, "the test groups to be sent", func() bool {
+		rs = recipientsOf(t, a, id)
+		waiting, sent := 0, 0
+		for _, r := range rs {
+			switch {
+			case r.State == store.RecipientPending && r.Variant == "":
+				waiting++
+			case r.Variant == "A" || r.Variant == "B":
+				if r.State == store.RecipientDelivered || r.State == store.RecipientRead {
+					sent++
+				}
+			}
+		}
+		return len(rs) == n && waiting > 0 && sent > 0 && waiting+sent+countState(rs, store.RecipientSkipped) == n
+	})
+	holdout := 0
+	for wa, r := range rs {
+		if r.Variant == store.HoldoutVariant {
+			holdout++
+			if r.State != store.RecipientSkipped || r.Reason != "holdout" {
+				t.Errorf("hold-out %s: %+v", wa, r)
+			}
+		}
+		if r.Variant == "B" {
+			tap(t, a, wa, "book", "Book now")
+		}
+	}
+	if holdout == 0 {
+		t.Fatal("nobody held out")
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the replies to count", func() bool {
+		f := campaignProgress(t, a, id)
+		return f.Variants["B"] != nil && f.Variants["B"].Replied == f.Variants["B"].Sent
+	})
+	c := campaignAction(t, a, id, "decide", nil)
+	if c.Winner != "B" || c.WinnerNote == "" {
+		t.Fatalf("winner %q (%s)", c.Winner, c.WinnerNote)
+	}
+	sendboxtest.Eventually(t, 30*time.Second, "the rest to get B", func() bool {
+		f := campaignProgress(t, a, id)
+		return campaignState(t, a, id).State == store.CampaignDone && f.ByState[store.RecipientQueued] == 0 &&
+			f.Delivered == f.Sent && f.Sent+f.ByState[store.RecipientSkipped] == n
+	})
+	for wa, r := range recipientsOf(t, a, id) {
+		if r.Variant == store.HoldoutVariant {
+			for _, m := range a.Sim.Phone(wa, false) {
+				if m.Direction == "out" {
+					t.Errorf("hold-out %s got %q", wa, m.Text)
+				}
+			}
+			continue
+		}
+		if r.Variant != "A" && r.Variant != "B" {
+			t.Errorf("%s ended in variant %q", wa, r.Variant)
+		}
+		want := "code " + strings.Repeat(r.Variant, 3)
+		n := 0
+		for _, m := range a.Sim.Phone(wa, false) {
+			if m.Direction == "out" {
+				n++
+				if !strings.Contains(m.Text, want) {
+					t.Errorf("%s (variant %s) got %q", wa, r.Variant, m.Text)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s got %d messages", wa, n)
+		}
+	}
+	if code, _ := a.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/decide", id), nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("second decision: %d", code)
+	}
+}
+
+func countState(rs map[string]store.Recipient, state string) int {
+	n := 0
+	for _, r := range rs {
+		if r.State == state {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCampaignHeldPausedCancelled: during the quiet hours every recipient
+// is held, not sent; pause and resume change the campaign's state only;
+// cancel cancels every pending recipient, and nothing is ever sent.
+func TestCampaignHeldPausedCancelled(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	rome, _ := time.LoadLocation("Europe/Rome")
+	now := time.Now().In(rome)
+	q := outbound.QuietHours{On: true, From: now.Add(-time.Hour).Format("15:04"), To: now.Add(2 * time.Hour).Format("15:04"), Business: rome}
+	if err := outbound.SaveQuietHours(ctx, a.Store, q); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		addTagged(t, a, fmt.Sprintf("+3933344%05d", i), "Q", "opted_in", "night")
+	}
+	id := createCampaign(t, a, map[string]any{"name": "Night", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("ZZZ"), "audience": map[string]any{"tag": "night"}})
+	campaignAction(t, a, id, "launch", nil)
+	sendboxtest.Eventually(t, 10*time.Second, "everyone held", func() bool {
+		rs := recipientsOf(t, a, id)
+		for _, r := range rs {
+			if r.State != store.RecipientPending || r.DueAt.IsZero() {
+				return false
+			}
+		}
+		return len(rs) == 5
+	})
+	if c := campaignAction(t, a, id, "pause", nil); c.State != store.CampaignPaused {
+		t.Fatalf("pause: %s", c.State)
+	}
+	if code, _ := a.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/pause", id), nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("pause twice: %d", code)
+	}
+	if c := campaignAction(t, a, id, "resume", nil); c.State != store.CampaignRunning {
+		t.Fatalf("resume: %s", c.State)
+	}
+	if c := campaignAction(t, a, id, "cancel", nil); c.State != store.CampaignCancelled {
+		t.Fatalf("cancel: %s", c.State)
+	}
+	if f := campaignProgress(t, a, id); f.ByState[store.RecipientCancelled] != 5 {
+		t.Errorf("after cancel: %+v", f.ByState)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for i := range 5 {
+		for _, m := range a.Sim.Phone(fmt.Sprintf("3933344%05d", i), false) {
+			if m.Direction == "out" {
+				t.Errorf("sent during the quiet hours: %q", m.Text)
+			}
+		}
+	}
+}
+
+// TestCampaignPausedWithItsTemplate: Meta pauses the template while the
+// campaign runs (its recipients held by the quiet hours): the campaign
+// pauses itself and says why.
+func TestCampaignPausedWithItsTemplate(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	q := outbound.QuietHours{On: true, From: now.Add(-time.Hour).Format("15:04"), To: now.Add(2 * time.Hour).Format("15:04"), Business: time.UTC}
+	if err := outbound.SaveQuietHours(ctx, a.Store, q); err != nil {
+		t.Fatal(err)
+	}
+	addTagged(t, a, "+447700900123", "Ann", "opted_in", "uk")
+	id := createCampaign(t, a, map[string]any{"name": "UK", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("UK"), "audience": map[string]any{"tag": "uk"}})
+	campaignAction(t, a, id, "launch", nil)
+	sendboxtest.Eventually(t, 10*time.Second, "the recipient held", func() bool {
+		r := recipientsOf(t, a, id)["447700900123"]
+		return !r.DueAt.IsZero()
+	})
+	tps, err := a.Store.ListTemplates(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tps {
+		if tps[i].Name == "seasonal_offer" {
+			tps[i].Status = "PAUSED"
+		}
+	}
+	if err := a.Store.ReplaceTemplates(ctx, tps); err != nil {
+		t.Fatal(err)
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the campaign to pause", func() bool {
+		c := campaignState(t, a, id)
+		return c.State == store.CampaignPaused && strings.Contains(c.PausedReason, "paused the template seasonal_offer")
+	})
+}
+
+// TestCampaignScheduled: a campaign scheduled two seconds ahead launches
+// on its timer and sends; one scheduled and then cancelled sends nothing.
+func TestCampaignScheduled(t *testing.T) {
+	a := sendboxtest.New(t)
+	addTagged(t, a, "+393335550001", "Gio", "opted_in", "later")
+	id := createCampaign(t, a, map[string]any{"name": "Later", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("LATER"), "audience": map[string]any{"tag": "later"}, "settings": map[string]any{"quiet_hours": false}})
+	at := time.Now().Add(2 * time.Second)
+	if c := campaignAction(t, a, id, "schedule", map[string]any{"scheduled_at": at}); c.State != store.CampaignScheduled {
+		t.Fatalf("schedule: %s", c.State)
+	}
+	id2 := createCampaign(t, a, map[string]any{"name": "Never", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("NEVER"), "audience": map[string]any{"tag": "later"}, "settings": map[string]any{"quiet_hours": false}})
+	campaignAction(t, a, id2, "schedule", map[string]any{"scheduled_at": at})
+	campaignAction(t, a, id2, "cancel", nil)
+	if c := campaignState(t, a, id); c.State != store.CampaignScheduled {
+		t.Fatalf("launched early: %s", c.State)
+	}
+	phoneGot(t, a, "393335550001", "code LATER")
+	if c := campaignState(t, a, id); c.StartedAt.Before(at.Add(-time.Second)) {
+		t.Errorf("started at %s, scheduled for %s", c.StartedAt, at)
+	}
+	time.Sleep(time.Second)
+	for _, m := range a.Sim.Phone("393335550001", false) {
+		if strings.Contains(m.Text, "NEVER") {
+			t.Error("the cancelled campaign sent")
+		}
 	}
 }
