@@ -243,7 +243,7 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 		Busy:    a.ingestBusy(),
 		Timeout: a.Config.AITimeout, Workers: a.Config.AIWorkers, Metrics: a.Metrics,
 		Log: a.Log.With(slog.String("component", "assistant"))}
-	a.Assistant.Router = &inbox.Router{Store: a.Store, Answerers: []inbox.Answerer{a.Flows, a.Assistant}}
+	a.Assistant.Router = &inbox.Router{Store: a.Store, Answerers: []inbox.Answerer{a.Flows, a.Campaigns.Replies(), a.Assistant}}
 	a.KB.EmbedModel = a.Assistant.EmbedModel
 	if err := a.Assistant.Start(ctx); err != nil {
 		return fmt.Errorf("assistant: %w", err)

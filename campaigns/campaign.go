@@ -93,6 +93,14 @@ type Settings struct {
 	// HoldoutShare is the percentage of the audience kept out as a
 	// control group (skipped: holdout).
 	HoldoutShare int `json:"holdout_share,omitempty"`
+	// ConversionEvent is the business event (POST /api/v1/events name,
+	// such as order.created) that converts a recipient it comes from
+	// within ConversionHours of the send (default 72).
+	ConversionEvent string `json:"conversion_event,omitempty"`
+	ConversionHours int    `json:"conversion_hours,omitempty"`
+	// FlowData is what a campaign's flow reads as {{event.*}} in each run
+	// (a product, a link), as an event would give it.
+	FlowData map[string]string `json:"flow_data,omitempty"`
 }
 
 func (s Settings) quiet() bool        { return s.QuietHours == nil || *s.QuietHours }
@@ -289,6 +297,16 @@ func (s *Service) normalize(ctx context.Context, in Input) (*store.Campaign, err
 		}
 	default:
 		return nil, bad("settings.reply_routing", "invalid_routing", "replies go to the inbox or a flow")
+	}
+	if st.ConversionHours < 0 || st.ConversionHours > 24*90 {
+		return nil, bad("settings.conversion_hours", "invalid_window", "a conversion window is 1 to 2160 hours")
+	}
+	if st.ReplyRouting == "flow" {
+		if _, err := s.Store.FlowByID(ctx, st.ReplyFlowID); errors.Is(err, store.ErrNotFound) {
+			return nil, bad("settings.reply_flow_id", "unknown_flow", "there is no flow %d", st.ReplyFlowID)
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	if in.Audience.SegmentID == 0 && strings.TrimSpace(in.Audience.Tag) == "" {
 		return nil, bad("audience", "audience_required", "choose who the campaign goes to (a segment, or a tag)")

@@ -407,7 +407,7 @@ func (s *Service) startFlow(ctx context.Context, c *Campaign, r *store.Recipient
 	}
 	ctx = events.WithActor(ctx, events.Actor{Kind: events.ActorSystem, Name: "campaign " + c.Name})
 	ref := "campaign:" + strconv.FormatInt(c.ID, 10) + ":" + strconv.FormatInt(r.ID, 10)
-	_, err := s.Flows.StartFor(ctx, c.FlowID, r.ContactID, ref, func(x *store.RunTx) error {
+	_, err := s.Flows.StartFor(ctx, c.FlowID, r.ContactID, ref, c.SettingsDef.FlowData, func(x *store.RunTx) error {
 		ok, err := x.CampaignRunStarted(c.ID, r.ID)
 		if err == nil && !ok {
 			return errNotPending

@@ -11,11 +11,12 @@ import (
 
 // StartFor starts the published version of flow id for a contact, as a
 // campaign does for each of its recipients: ref keys the start (the same
-// ref starts nothing twice), and also runs in the start's transaction (the
-// campaign records its recipient's state there). It reports whether the
+// ref starts nothing twice), data is what the run reads as {{event.*}},
+// and also runs in the start's transaction (the campaign records its
+// recipient's state there). It reports whether the
 // run started; a contact already in the flow, or through a once-only flow,
 // gets store.ErrRunActive or store.ErrRunOnce.
-func (e *Engine) StartFor(ctx context.Context, id, contactID int64, ref string, also func(x *store.RunTx) error) (bool, error) {
+func (e *Engine) StartFor(ctx context.Context, id, contactID int64, ref string, data map[string]string, also func(x *store.RunTx) error) (bool, error) {
 	f, err := e.Store.FlowByID(ctx, id)
 	if err != nil {
 		return false, err
@@ -32,7 +33,7 @@ func (e *Engine) StartFor(ctx context.Context, id, contactID int64, ref string, 
 	}
 	c := &compiled{flow: *f, def: d}
 	started := false
-	_, _, err = e.start(ctx, c, contactID, 0, ref, nil, func(x *store.RunTx) error {
+	_, _, err = e.start(ctx, c, contactID, 0, ref, data, func(x *store.RunTx) error {
 		started = true
 		return also(x)
 	})

@@ -478,3 +478,68 @@ func TestCampaignScheduled(t *testing.T) {
 		}
 	}
 }
+
+// TestCampaignStartsAFlow: the cosmetics shop's ready-made flow started
+// for every contact of the audience by a campaign (with the data its
+// steps read); a reply to a campaign whose replies go to a flow starts
+// that flow; an order event converts the recipient it comes from.
+func TestCampaignStartsAFlow(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	code, b := a.Do("POST", "/api/v1/ready-flows/cosmetics_after_purchase", nil)
+	if code != http.StatusCreated {
+		t.Fatalf("ready flow: %d %s", code, b)
+	}
+	cosmetics := sendboxtest.JSON[struct{ Data store.Flow }](t, b).Data.ID
+	publishFlow(t, a, cosmetics)
+	desk := createFlow(t, a, "Reply desk", map[string]any{"steps": []any{
+		map[string]any{"id": "thanks", "type": "send", "text": "Thanks for your answer, {{contact.name}}!"},
+		map[string]any{"id": "done", "type": "end", "outcome": "answered"}}})
+	publishFlow(t, a, desk)
+	for i := range 3 {
+		addTagged(t, a, fmt.Sprintf("+3933366%05d", i), fmt.Sprintf("Client%d", i), "opted_in", "buyers")
+	}
+	id := createCampaign(t, a, map[string]any{"name": "Buyers", "flow_id": cosmetics, "audience": map[string]any{"tag": "buyers"},
+		"settings": map[string]any{"flow_data": map[string]string{"order_id": "SPRING", "product": "Rose serum", "tip": "at night",
+			"reorder_days": "30", "reorder_url": "https://shop.example/r", "cross_sell": "Rose cream"}}})
+	campaignAction(t, a, id, "launch", nil)
+	for i := range 3 {
+		phoneGot(t, a, fmt.Sprintf("3933366%05d", i), "SPRING")
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "every recipient sent", func() bool {
+		f := campaignProgress(t, a, id)
+		return f.ByState[store.RecipientSent] == 3
+	})
+	for _, r := range recipientsOf(t, a, id) {
+		if r.RunID == 0 || r.Reason != "flow_started" {
+			t.Errorf("recipient %+v", r)
+		}
+	}
+
+	// Replies to a template campaign go to the reply desk flow.
+	addTagged(t, a, "+393336699999", "Zoe", "opted_in", "desk")
+	id2 := createCampaign(t, a, map[string]any{"name": "Desk", "template": "seasonal_offer", "language": "en_US", "params": offer("DESK"),
+		"audience": map[string]any{"tag": "desk"}, "settings": map[string]any{"quiet_hours": false, "reply_routing": "flow",
+			"reply_flow_id": desk, "conversion_event": "order.created", "conversion_hours": 24}})
+	campaignAction(t, a, id2, "launch", nil)
+	phoneGot(t, a, "393336699999", "code DESK")
+	sendboxtest.Eventually(t, 10*time.Second, "the message delivered", func() bool {
+		return campaignProgress(t, a, id2).Delivered == 1
+	})
+	if code, b := a.Do("POST", "/api/v1/sandbox/inbound", map[string]any{"from": "393336699999", "type": "text",
+		"text": map[string]string{"body": "Tell me more"}}); code != http.StatusCreated {
+		t.Fatalf("reply: %d %s", code, b)
+	}
+	phoneGot(t, a, "393336699999", "Thanks for your answer, Zoe!")
+	if code, b := a.Do("POST", "/api/v1/events", map[string]any{"name": "order.created", "contact": "+393336699999", "key": "Z-1",
+		"data": map[string]string{"order_id": "Z-1"}}); code != http.StatusAccepted {
+		t.Fatalf("event: %d %s", code, b)
+	}
+	f := campaignProgress(t, a, id2)
+	if f.Replied != 1 || f.Converted != 1 || f.ByState[store.RecipientConverted] != 1 {
+		t.Errorf("funnel %+v", f)
+	}
+	// The event converts nobody of the flow campaign, which does not count it.
+	if f := campaignProgress(t, a, id); f.Converted != 0 {
+		t.Errorf("flow campaign converted %d", f.Converted)
+	}
+}

@@ -960,16 +960,22 @@ func (t *wtx) campaignReply(contactID int64, at time.Time, clicked bool) error {
 	return err
 }
 
-// CampaignConversion marks a contact's recipients sent to within window
-// before at as converted: the hook business events (an order, a booking)
-// call. It returns how many it marked.
-func (s *Store) CampaignConversion(ctx context.Context, contactID int64, at time.Time, window time.Duration) (int, error) {
+// CampaignConversion marks converted the contact's recipients of the
+// campaigns that count event as a conversion (settings.conversion_event)
+// and sent to them within their window before at
+// (settings.conversion_hours, 72 by default): the hook business events
+// call. It returns how many it marked; the same event again marks none.
+func (s *Store) CampaignConversion(ctx context.Context, contactID int64, event string, at time.Time) (int, error) {
 	var n int64
 	err := s.update(ctx, func(t *wtx) error {
 		r, err := t.exec(`UPDATE campaign_recipients SET converted_at = ?1, state = CASE WHEN state IN ('sent', 'delivered', 'read', 'replied')
-			THEN 'converted' ELSE state END WHERE contact_id = ?2 AND sent_at IS NOT NULL AND sent_at > ?3 AND sent_at <= ?1
-			AND converted_at IS NULL AND state IN ('sent', 'delivered', 'read', 'replied', 'converted')`,
-			at.UnixMilli(), contactID, at.Add(-window).UnixMilli())
+			THEN 'converted' ELSE state END
+			WHERE contact_id = ?2 AND sent_at IS NOT NULL AND sent_at <= ?1 AND converted_at IS NULL
+			AND state IN ('sent', 'delivered', 'read', 'replied')
+			AND campaign_id IN (SELECT id FROM campaigns WHERE json_extract(settings, '$.conversion_event') = ?3)
+			AND sent_at > ?1 - 3600000 * (SELECT COALESCE(NULLIF(json_extract(settings, '$.conversion_hours'), 0), 72)
+				FROM campaigns WHERE id = campaign_id)`,
+			at.UnixMilli(), contactID, event)
 		if err != nil {
 			return err
 		}
