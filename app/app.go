@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.URL(), VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.HTTP.ForgetKey, Search: a.Search,
-		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics, Flows: a.Flows,
+		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics, Flows: a.Flows, Campaigns: a.Campaigns,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
 		Disk:        a.disk.Low})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"sendbox/campaigns"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,8 @@ type Deps struct {
 	Metrics *metrics.Registry
 	// Flows edits, publishes and counts the automation flows.
 	Flows *flows.Engine
+	// Campaigns creates, launches and follows the campaigns.
+	Campaigns *campaigns.Service
 }
 
 // Panel serves the admin panel.
@@ -407,6 +410,13 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /knowledge/faq", p.authed(accounts.Admin, p.handleKBFAQ))
 	mux.Handle("POST /knowledge/{id}/delete", p.authed(accounts.Admin, p.handleKBDelete))
 
+	mux.Handle("GET /campaigns", p.authed(accounts.Viewer, p.handleCampaigns))
+	mux.Handle("POST /campaigns", p.authed(accounts.Admin, p.handleCampaignCreate))
+	mux.Handle("GET /campaigns/{id}", p.authed(accounts.Viewer, p.handleCampaign))
+	mux.Handle("POST /campaigns/{id}", p.authed(accounts.Admin, p.handleCampaignSave))
+	mux.Handle("GET /campaigns/{id}/progress", p.authed(accounts.Viewer, p.handleCampaignProgress))
+	mux.Handle("GET /campaigns/{id}/recipients.csv", p.authed(accounts.Viewer, p.handleCampaignCSV))
+	mux.Handle("POST /campaigns/{id}/{action}", p.authed(accounts.Admin, p.handleCampaignAction))
 	mux.Handle("GET /flows", p.authed(accounts.Viewer, p.handleFlows))
 	mux.Handle("POST /flows", p.authed(accounts.Admin, p.handleFlowCreate))
 	mux.Handle("POST /flows/import", p.authed(accounts.Admin, p.handleFlowImport))

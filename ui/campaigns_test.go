@@ -1,0 +1,97 @@
+package ui_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"sendbox/sendboxtest"
+	"sendbox/store"
+)
+
+// TestCampaignPanel: an owner creates a campaign from the panel (a
+// template to a tag), maps its variables, sees the pre-launch check, and
+// launches it; the detail page follows it to the end, recipient by
+// recipient, and exports them; a viewer sees it and cannot launch.
+func TestCampaignPanel(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	for i, consent := range []string{"opted_in", "opted_in", "opted_out"} {
+		code, body := a.Do("POST", "/api/v1/contacts", map[string]any{"phone": fmt.Sprintf("+3933377%05d", i),
+			"name": fmt.Sprintf("Lia%d Verdi", i), "consent": consent})
+		if code != http.StatusCreated {
+			t.Fatalf("contact: %d %s", code, body)
+		}
+		id := sendboxtest.JSON[struct{ Data store.Contact }](t, []byte(body)).Data.ID
+		if code, body := a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", id), map[string]any{"add": []string{"club"}}); code != 200 {
+			t.Fatalf("tag: %d %s", code, body)
+		}
+	}
+	resp, page := b.get("/campaigns")
+	if resp.StatusCode != 200 || !strings.Contains(page, "No campaigns yet") || !strings.Contains(page, `value="seasonal_offer|en_US"`) {
+		t.Fatalf("list: %d %s", resp.StatusCode, page)
+	}
+	if resp, page := b.post("/campaigns", url.Values{"name": {""}, "template": {"seasonal_offer|en_US"}, "tag": {"club"}}); resp.StatusCode != 422 ||
+		!strings.Contains(page, "Give the campaign a name") {
+		t.Fatalf("no name: %d %s", resp.StatusCode, page)
+	}
+	resp, _ = b.post("/campaigns", url.Values{"name": {"Club night"}, "template": {"seasonal_offer|en_US"}, "tag": {"club"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/campaigns/1" {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = b.get("/campaigns/1")
+	for _, want := range []string{"{{first_name}}", "{{code}}", "3 contacts in the audience", "1 opted out of marketing",
+		"is not mapped to a value", `id="campaign-launch"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("draft page lacks %q", want)
+		}
+	}
+	// Launching with unmapped variables is refused, with the reason.
+	if resp, page := b.post("/campaigns/1/launch", nil); resp.StatusCode != 422 || !strings.Contains(page, "is not mapped") {
+		t.Fatalf("launch unmapped: %d", resp.StatusCode)
+	}
+	form := formValues(t, page, "campaign-form")
+	form.Set("source.first_name", "first_name")
+	form.Set("fallback.first_name", "friend")
+	form.Set("source.code", "text")
+	form.Set("value.code", "CLUB10")
+	form.Del("quiet_hours")
+	if resp, body := b.post("/campaigns/1", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	viewer := userBrowser(t, a, "viewer")
+	if resp, _ := viewer.post("/campaigns/1/launch", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a viewer launched: %d", resp.StatusCode)
+	}
+	if resp, body := b.post("/campaigns/1/launch", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("launch: %d %s", resp.StatusCode, body)
+	}
+	sendboxtest.Eventually(t, 30*time.Second, "the campaign done and delivered", func() bool {
+		_, page := b.get("/campaigns/1/progress")
+		return strings.Contains(page, "Done") && strings.Contains(page, "<dt>Delivered</dt><dd>2</dd>")
+	})
+	_, page = b.get("/campaigns/1?state=skipped")
+	if !strings.Contains(page, "Lia2 Verdi") || strings.Contains(page, "Lia0 Verdi") || !strings.Contains(page, "opted_out") {
+		t.Errorf("skipped filter:\n%s", page)
+	}
+	resp, csv := b.get("/campaigns/1/recipients.csv")
+	if resp.StatusCode != 200 || strings.Count(csv, "\n") != 4 || !strings.Contains(csv, "393337700000,Lia0 Verdi,") {
+		t.Errorf("csv: %d\n%s", resp.StatusCode, csv)
+	}
+	_, page = viewer.get("/campaigns/1")
+	if !strings.Contains(page, "Club night") || strings.Contains(page, `id="campaign-cancel"`) {
+		t.Errorf("viewer's page")
+	}
+	_, page = b.get("/campaigns")
+	if !strings.Contains(page, `href="/campaigns/1">Club night</a>`) {
+		t.Errorf("list after launch")
+	}
+	for _, m := range a.Sim.Phone("393337700000", false) {
+		if m.Direction == "out" && !strings.Contains(m.Text, "Hi Lia0, enjoy 15% off your next visit with code CLUB10.") {
+			t.Errorf("got %q", m.Text)
+		}
+	}
+}
