@@ -401,7 +401,10 @@ const HoldoutVariant = "holdout"
 
 // snapshotChunk is how many contact ids one snapshot transaction covers:
 // a few milliseconds each, so the writer is never held for long.
-const snapshotChunk = 4000
+const snapshotChunk = 2000
+
+// snapshotTx, when set (tests), hears how long each snapshot transaction took.
+var snapshotTx func(time.Duration)
 
 // SnapshotRecipients freezes the audience (where, args: a WHERE over
 // contacts c) into the campaign's recipients, in transactions over ranges
@@ -428,31 +431,33 @@ func (s *Store) SnapshotRecipients(ctx context.Context, campaignID int64, where 
 		variant = "''"
 	}
 	q := `INSERT OR IGNORE INTO campaign_recipients (campaign_id, contact_id, wa_id, state, variant, reason)
-		SELECT ?, c.id, c.wa_id, 'pending', v, '' FROM (SELECT c.*, ` + variant + ` AS v FROM contacts c
-		WHERE c.id > ? AND c.id <= ? AND (` + where + `)) c`
+		SELECT ?, c.id, c.wa_id, CASE v WHEN '` + HoldoutVariant + `' THEN 'skipped' ELSE 'pending' END, v,
+			CASE v WHEN '` + HoldoutVariant + `' THEN 'holdout' ELSE '' END
+		FROM (SELECT c.*, ` + variant + ` AS v FROM contacts c WHERE c.id > ? AND c.id <= ? AND (` + where + `)) c`
 	for lo := int64(0); lo < maxID; lo += snapshotChunk {
 		a := append([]any{campaignID}, vargs...)
 		a = append(a, lo, lo+snapshotChunk)
 		a = append(a, args...)
+		start := time.Now()
 		if err := s.update(ctx, func(t *wtx) error {
 			_, err := t.tx.ExecContext(t.ctx, q, a...)
 			return err
 		}); err != nil {
 			return 0, fmt.Errorf("snapshot: %w", err)
 		}
+		if snapshotTx != nil {
+			snapshotTx(time.Since(start))
+		}
+	}
+	if err := s.update(ctx, func(t *wtx) error {
+		_, err := t.exec("UPDATE campaigns SET snapshot_at = COALESCE(snapshot_at, ?1), updated_at = ?1 WHERE id = ?2",
+			t.now.UnixMilli(), campaignID)
+		return err
+	}); err != nil {
+		return 0, err
 	}
 	var n int
-	err := s.update(ctx, func(t *wtx) error {
-		if _, err := t.exec(`UPDATE campaign_recipients SET state = 'skipped', reason = 'holdout'
-			WHERE campaign_id = ? AND variant = ? AND state = 'pending'`, campaignID, HoldoutVariant); err != nil {
-			return err
-		}
-		if _, err := t.exec("UPDATE campaigns SET snapshot_at = COALESCE(snapshot_at, ?1), updated_at = ?1 WHERE id = ?2",
-			t.now.UnixMilli(), campaignID); err != nil {
-			return err
-		}
-		return t.queryRow("SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ?", campaignID).Scan(&n)
-	})
+	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ?", campaignID).Scan(&n)
 	return n, err
 }
 

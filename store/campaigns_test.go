@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -95,5 +97,78 @@ func TestFrequencyCapNeverBroken(t *testing.T) {
 	t.Logf("campaign sends %d, capped %d", campaignSends, capped)
 	if campaignSends == 0 || capped == 0 {
 		t.Error("the property test did not see both cases")
+	}
+}
+
+// TestSnapshotInBatches freezes an audience of tagged contacts in short
+// transactions, twice: the second run adds nobody. With
+// SENDBOX_BENCH_SNAPSHOT=1 it does it for 100,000 contacts and reports the
+// time and the longest transaction (targets: 3 s, 50 ms).
+func TestSnapshotInBatches(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	n := 10000
+	if os.Getenv("SENDBOX_BENCH_SNAPSHOT") == "1" {
+		n = 100000
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		var id int64
+		if err := tx.QueryRowContext(ctx, "INSERT INTO contacts (wa_id, name, created_at, updated_at) VALUES (?, 'x', 0, 0) RETURNING id",
+			fmt.Sprintf("3934%08d", i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 != 0 { // nine in ten are in the audience
+			if _, err := tx.ExecContext(ctx, "INSERT INTO contact_tags (contact_id, tag) VALUES (?, 'all')", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateCampaign(ctx, &Campaign{Name: "big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var longest time.Duration
+	var all []time.Duration
+	snapshotTx = func(d time.Duration) { longest = max(longest, d); all = append(all, d) }
+	t.Cleanup(func() { snapshotTx = nil })
+	where, args := TagAudience("all")
+	start := time.Now()
+	got, err := s.SnapshotRecipients(ctx, c.ID, where, args, []VariantShare{{"A", 4500}, {"B", 4500}, {HoldoutVariant, 1000}})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := n - (n+9)/10
+	if got != want {
+		t.Fatalf("%d recipients, want %d", got, want)
+	}
+	slices.Sort(all)
+	t.Logf("%d recipients frozen in %s in %d transactions: median %s, longest %s", got, took.Round(time.Millisecond), len(all),
+		all[len(all)/2].Round(100*time.Microsecond), longest.Round(100*time.Microsecond))
+	if again, err := s.SnapshotRecipients(ctx, c.ID, where, args, []VariantShare{{"A", 4500}, {"B", 4500}, {HoldoutVariant, 1000}}); err != nil || again != want {
+		t.Fatalf("again: %d %v", again, err)
+	}
+	f, err := s.CampaignProgress(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The buckets are shares of the audience, give or take.
+	for name, share := range map[string]float64{"A": .45, "B": .45, HoldoutVariant: .1} {
+		if got := float64(f.Variants[name].Targeted) / float64(want); got < share-0.03 || got > share+0.03 {
+			t.Errorf("variant %s has %.3f of the audience, want %.2f", name, got, share)
+		}
+	}
+	if f.Skipped["holdout"] != f.Variants[HoldoutVariant].Targeted {
+		t.Errorf("hold-out not skipped: %+v", f.Skipped)
+	}
+	if n == 100000 && (took > 3*time.Second || longest > 50*time.Millisecond) {
+		t.Errorf("took %s, longest transaction %s", took, longest)
 	}
 }
