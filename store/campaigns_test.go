@@ -172,3 +172,92 @@ func TestSnapshotInBatches(t *testing.T) {
 		t.Errorf("took %s, longest transaction %s", took, longest)
 	}
 }
+
+// TestRecipientMovesForward: what the sender and Meta say of a message
+// moves its recipient forward only, to one terminal state: a late
+// "delivered" does not undo "read"; 131049 skips as capped by Meta; an
+// unconfirmed send fails, and its late echo still makes it sent; a reply
+// within 72 hours counts, one later does not.
+func TestRecipientMovesForward(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	saved := now
+	t.Cleanup(func() { now = saved })
+	cur := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	now = func() time.Time { return cur }
+	camp, _ := s.CreateCampaign(ctx, &Campaign{Name: "x"})
+	if _, err := s.MoveCampaign(ctx, CampaignMove{ID: camp.ID, From: []string{CampaignDraft}, To: CampaignRunning}); err != nil {
+		t.Fatal(err)
+	}
+	queue := func(i int) (int64, int64) {
+		var cid, rid int64
+		wa := fmt.Sprintf("39333111%04d", i)
+		s.w.QueryRowContext(ctx, "INSERT INTO contacts (wa_id, consent, created_at, updated_at) VALUES (?, 'opted_in', 0, 0) RETURNING id", wa).Scan(&cid)
+		s.w.QueryRowContext(ctx, "INSERT INTO campaign_recipients (campaign_id, contact_id) VALUES (?, ?) RETURNING id", camp.ID, cid).Scan(&rid)
+		out, err := s.DispatchRecipient(ctx, Dispatch{CampaignID: camp.ID, RecipientID: rid, ContactID: cid, Marketing: true,
+			Message: &OutboundInput{PhoneNumberID: "pn", WaID: wa, Type: "template", Payload: []byte(`{}`), Lane: "bulk",
+				IdempotencyKey: fmt.Sprintf("campaign:%d:%d", camp.ID, rid)}})
+		if err != nil || out.State != RecipientQueued {
+			t.Fatalf("dispatch: %+v %v", out, err)
+		}
+		// The same recipient again: nothing.
+		if again, err := s.DispatchRecipient(ctx, Dispatch{CampaignID: camp.ID, RecipientID: rid, ContactID: cid, Skip: "x"}); err != nil || again.State != "" {
+			t.Fatalf("second dispatch: %+v %v", again, err)
+		}
+		return rid, out.MessageID
+	}
+	state := func(rid int64) (string, string) {
+		var st, reason string
+		s.r.QueryRowContext(ctx, "SELECT state, reason FROM campaign_recipients WHERE id = ?", rid).Scan(&st, &reason)
+		return st, reason
+	}
+	apply := func(msg int64, status string, code int) {
+		if err := s.update(ctx, func(tx *wtx) error { return tx.campaignMessage(msg, status, code, cur) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1, m1 := queue(1)
+	apply(m1, StateAccepted, 0)
+	apply(m1, RecipientRead, 0)
+	apply(m1, RecipientDelivered, 0)
+	if st, _ := state(r1); st != RecipientRead {
+		t.Errorf("read then delivered: %s", st)
+	}
+	r2, m2 := queue(2)
+	apply(m2, StateAccepted, 0)
+	apply(m2, StateFailed, 131049)
+	if st, reason := state(r2); st != RecipientSkipped || reason != "capped_by_meta" {
+		t.Errorf("131049: %s %s", st, reason)
+	}
+	r3, m3 := queue(3)
+	apply(m3, StateUncertain, 0)
+	if st, reason := state(r3); st != RecipientFailed || reason != "unconfirmed" {
+		t.Errorf("uncertain: %s %s", st, reason)
+	}
+	if n, _ := s.RetryFailedRecipients(ctx, camp.ID); n != 0 {
+		t.Errorf("an unconfirmed send was retried")
+	}
+	apply(m3, StateAccepted, 0)
+	if st, reason := state(r3); st != RecipientSent || reason != "" {
+		t.Errorf("echo after uncertain: %s %s", st, reason)
+	}
+	// A reply 71 hours after the send counts; the contact of r2 (skipped) replying does not.
+	cur = cur.Add(71 * time.Hour)
+	var c1, c2 int64
+	s.r.QueryRowContext(ctx, "SELECT contact_id FROM campaign_recipients WHERE id = ?", r1).Scan(&c1)
+	s.r.QueryRowContext(ctx, "SELECT contact_id FROM campaign_recipients WHERE id = ?", r2).Scan(&c2)
+	s.update(ctx, func(tx *wtx) error { tx.campaignReply(c2, cur, false); return tx.campaignReply(c1, cur, true) })
+	if st, _ := state(r1); st != RecipientReplied {
+		t.Errorf("reply: %s", st)
+	}
+	if st, _ := state(r2); st != RecipientSkipped {
+		t.Errorf("a skipped recipient replied: %s", st)
+	}
+	cur = cur.Add(2 * time.Hour) // 73 hours after r3's send
+	var c3 int64
+	s.r.QueryRowContext(ctx, "SELECT contact_id FROM campaign_recipients WHERE id = ?", r3).Scan(&c3)
+	s.update(ctx, func(tx *wtx) error { return tx.campaignReply(c3, cur, false) })
+	if st, _ := state(r3); st != RecipientSent {
+		t.Errorf("a reply after 73 hours counted: %s", st)
+	}
+}
