@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -55,11 +56,40 @@ func TestCampaignSurvivesKills(t *testing.T) {
 		t.Fatal(errOut)
 	}
 	key = strings.TrimSpace(key)
+	phone := func(i int) string { return fmt.Sprintf("3935%08d", i) }
+	if n > 5000 {
+		// A benchmark's audience is written straight into the database
+		// before sendbox starts: 200,000 API calls would take minutes.
+		db, err := sql.Open("sqlite", filepath.Join(dir, "sendbox.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			var id int64
+			if err := tx.QueryRow(`INSERT INTO contacts (wa_id, name, consent, consent_source, consent_at, created_at, updated_at)
+				VALUES (?, ?, 'opted_in', 'benchmark', 0, 0, 0) RETURNING id`, phone(i), fmt.Sprintf("Customer %d", i)).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.Exec("INSERT INTO contact_tags (contact_id, tag) VALUES (?, 'crash')", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
 	p := start(t, dir, env...)
 	meta.target.Store(p.addr)
 
-	phone := func(i int) string { return fmt.Sprintf("3935%08d", i) }
 	var next atomic.Int64
+	if n > 5000 {
+		next.Store(int64(n))
+	}
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
