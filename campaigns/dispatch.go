@@ -113,19 +113,30 @@ func (s *Service) dispatchAll(ctx context.Context) bool {
 		return false
 	}
 	room := s.window() - inflight
+	share := 0
+	if room > 0 {
+		share = max(1, room/len(cs)) // every campaign moves, however many run
+	}
 	busy := false
 	for i := range cs {
 		if ctx.Err() != nil {
 			return false
 		}
-		n, err := s.dispatchOne(ctx, &cs[i], max(0, room/len(cs)))
+		limit := share
+		if cs[i].FlowID != 0 {
+			// A flow's runs queue their messages themselves, unseen by the
+			// window: started at about the bulk throughput, a tick's worth
+			// at a time.
+			limit = max(1, s.window()/queuedSeconds*int(tick)/int(time.Second))
+		}
+		n, err := s.dispatchOne(ctx, &cs[i], limit)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log().Error("dispatch a campaign; will retry", slog.Int64("campaign", cs[i].ID), slog.Any("err", err))
 			}
 			continue
 		}
-		busy = busy || n > 0 && n >= room/len(cs)
+		busy = busy || cs[i].FlowID == 0 && n > 0 && n >= limit
 	}
 	return busy
 }

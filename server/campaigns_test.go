@@ -12,6 +12,7 @@ import (
 	"sendbox/outbound"
 	"sendbox/sendboxtest"
 	"sendbox/store"
+	"sendbox/whatsapp/sim"
 )
 
 // addTagged creates a contact with a tag through the API.
@@ -468,6 +469,13 @@ func TestCampaignScheduled(t *testing.T) {
 		t.Fatalf("launched early: %s", c.State)
 	}
 	phoneGot(t, a, "393335550001", "code LATER")
+	tms, err := a.Store.TimersOf(context.Background(), store.TimerCampaignLaunch, id)
+	if err != nil || len(tms) != 1 || tms[0].State != store.TimerFired {
+		t.Errorf("launch timers %+v %v", tms, err)
+	}
+	if tms, _ := a.Store.TimersOf(context.Background(), store.TimerCampaignLaunch, id2); len(tms) != 1 || tms[0].State != store.TimerCancelled {
+		t.Errorf("the cancelled campaign's timer: %+v", tms)
+	}
 	if c := campaignState(t, a, id); c.StartedAt.Before(at.Add(-time.Second)) {
 		t.Errorf("started at %s, scheduled for %s", c.StartedAt, at)
 	}
@@ -541,5 +549,45 @@ func TestCampaignStartsAFlow(t *testing.T) {
 	// The event converts nobody of the flow campaign, which does not count it.
 	if f := campaignProgress(t, a, id); f.Converted != 0 {
 		t.Errorf("flow campaign converted %d", f.Converted)
+	}
+}
+
+// TestCampaignFailuresAndRetry: Meta refuses one recipient's message for
+// good (131026) and caps another's marketing (131049): the first fails
+// with the code, the second is skipped as capped by Meta, not retried;
+// retry sends the failed one again, once.
+func TestCampaignFailuresAndRetry(t *testing.T) {
+	a := sendboxtest.New(t)
+	addTagged(t, a, "+393338880001", "Ugo", "opted_in", "retry")
+	addTagged(t, a, "+393338880002", "Vea", "opted_in", "retry")
+	addTagged(t, a, "+393338880003", "Wim", "opted_in", "retry")
+	a.Sim.InjectFault(sim.Fault{To: "393338880001", Code: 131026})
+	a.Sim.InjectFault(sim.Fault{To: "393338880002", Code: 131049})
+	id := createCampaign(t, a, map[string]any{"name": "Retry", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("R"), "audience": map[string]any{"tag": "retry"}, "settings": map[string]any{"quiet_hours": false}})
+	campaignAction(t, a, id, "launch", nil)
+	sendboxtest.Eventually(t, 30*time.Second, "one failed, one capped, one delivered", func() bool {
+		f := campaignProgress(t, a, id)
+		return f.Failed["131026"] == 1 && f.Skipped["capped_by_meta"] == 1 && f.Delivered == 1
+	})
+	code, b := a.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/retry", id), nil)
+	if code != http.StatusOK || !strings.Contains(string(b), `"retried":1`) {
+		t.Fatalf("retry: %d %s", code, b)
+	}
+	phoneGot(t, a, "393338880001", "code R")
+	sendboxtest.Eventually(t, 30*time.Second, "the retried one delivered", func() bool {
+		f := campaignProgress(t, a, id)
+		return f.Delivered == 2 && len(f.Failed) == 0 && campaignState(t, a, id).State == store.CampaignDone
+	})
+	for _, wa := range []string{"393338880001", "393338880002"} {
+		n := 0
+		for _, m := range a.Sim.Phone(wa, false) {
+			if m.Direction == "out" {
+				n++
+			}
+		}
+		if want := map[string]int{"393338880001": 1, "393338880002": 0}[wa]; n != want {
+			t.Errorf("%s got %d messages, want %d", wa, n, want)
+		}
 	}
 }

@@ -257,6 +257,9 @@ type CampaignMove struct {
 	ScheduledAt time.Time // To scheduled: a launch timer is set for then
 	TestUntil   time.Time // To running, first launch: the A/B decision time
 	Reason      string    // To paused: why
+	// fromTimer: the launch timer itself moves it (it must not cancel
+	// itself, which the scheduler then records as fired).
+	fromTimer bool
 }
 
 // MoveCampaign changes a campaign's state if it is in one of m.From; a
@@ -303,8 +306,10 @@ func (t *wtx) moveCampaign(m CampaignMove) (*Campaign, error) {
 			test_until = COALESCE(test_until, ?2), finished_at = NULL, updated_at = ?1 WHERE id = ?3`, now, ms(m.TestUntil), m.ID); err != nil {
 			return nil, err
 		}
-		if err := t.cancelTimers(TimerCampaignLaunch, m.ID); err != nil {
-			return nil, err
+		if !m.fromTimer {
+			if err := t.cancelTimers(TimerCampaignLaunch, m.ID); err != nil {
+				return nil, err
+			}
 		}
 	case CampaignPaused:
 		if _, err := t.exec("UPDATE campaigns SET state = 'paused', paused_reason = ?, updated_at = ? WHERE id = ?",
@@ -378,7 +383,8 @@ func (x *TimerTx) FireCampaignLaunch(tm *Timer, testUntil func(*Campaign) time.T
 	if c.State != CampaignScheduled || strconv.FormatInt(c.ScheduledAt.UnixMilli(), 10) != tm.Token {
 		return false, nil
 	}
-	_, err = x.t.moveCampaign(CampaignMove{ID: c.ID, From: []string{CampaignScheduled}, To: CampaignRunning, TestUntil: testUntil(c)})
+	_, err = x.t.moveCampaign(CampaignMove{ID: c.ID, From: []string{CampaignScheduled}, To: CampaignRunning, TestUntil: testUntil(c),
+		fromTimer: true})
 	return err == nil, err
 }
 
