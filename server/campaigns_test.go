@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"sendbox/campaigns"
+	"sendbox/config"
 	"sendbox/outbound"
 	"sendbox/sendboxtest"
 	"sendbox/store"
@@ -66,7 +67,7 @@ func recipientsOf(t *testing.T, a *sendboxtest.App, id int64) map[string]store.R
 func TestCampaignToTaggedAudience(t *testing.T) {
 	a := sendboxtest.New(t)
 	addTagged(t, a, "+393331110001", "Anna Rossi", "opted_in", "vip")
-	addTagged(t, a, "+393331110002", "Bruno Bianchi", "opted_in", "vip")
+	bruno := addTagged(t, a, "+393331110002", "Bruno Bianchi", "opted_in", "vip")
 	addTagged(t, a, "+393331110003", "Carla", "opted_out", "vip")
 	addTagged(t, a, "+12125550199", "Dave", "opted_in", "vip")
 	addTagged(t, a, "+393331110005", "", "opted_in", "vip")
@@ -135,7 +136,14 @@ func TestCampaignToTaggedAudience(t *testing.T) {
 		f := campaignProgress(t, a, c.ID)
 		return f.Replied == 1 && f.Clicked == 1
 	})
+	// An opt-out within 72 hours of the send is the campaign's.
+	if code, b := a.Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", bruno), map[string]any{"consent": "opted_out"}); code != http.StatusOK {
+		t.Fatalf("opt out: %d %s", code, b)
+	}
 	f := campaignProgress(t, a, c.ID)
+	if f.OptedOut != 1 {
+		t.Errorf("opted out: %d", f.OptedOut)
+	}
 	if f.Targeted != 5 || f.Sent != 2 || f.Delivered != 2 || f.Skipped["opted_out"] != 1 || f.ByState[store.RecipientReplied] != 1 {
 		t.Errorf("funnel %+v", f)
 	}
@@ -590,4 +598,50 @@ func TestCampaignFailuresAndRetry(t *testing.T) {
 			t.Errorf("%s got %d messages, want %d", wa, n, want)
 		}
 	}
+}
+
+// TestCampaignFeedsNoFasterThanItDrains: at 10 msgs/s with half for
+// campaigns, a campaign of 80 never has more than three seconds of its
+// share (the floor of 20) queued ahead of the sender, and an integration's
+// transactional message queued in the middle of it leaves within a second
+// or two, not behind the campaign.
+func TestCampaignFeedsNoFasterThanItDrains(t *testing.T) {
+	const mps, n = 10, 80
+	a := sendboxtest.New(t, sendboxtest.WithGraph(func() sim.Options { o := simOptions(); o.MPS = mps; return o }()),
+		sendboxtest.WithConfig(func(c *config.Config) { c.WA.MPS = mps; c.WA.BulkShare = 50 }))
+	for i := range n {
+		addTagged(t, a, fmt.Sprintf("+3933399%05d", i), "R", "opted_in", "slow")
+	}
+	id := createCampaign(t, a, map[string]any{"name": "Slow", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("S"), "audience": map[string]any{"tag": "slow"}, "settings": map[string]any{"quiet_hours": false}})
+	campaignAction(t, a, id, "launch", nil)
+	most := 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		most = max(most, campaignProgress(t, a, id).ByState[store.RecipientQueued])
+	}
+	const to = "393339899999"
+	queued := time.Now()
+	if code, b := a.Do("POST", "/api/v1/messages", template("+"+to)); code != http.StatusAccepted {
+		t.Fatalf("send: %d %s", code, b)
+	}
+	var sentAt time.Time
+	sendboxtest.Eventually(t, 30*time.Second, "the message to leave", func() bool {
+		for _, r := range a.Sim.Stats().Recent {
+			if r.To == to && r.Code == 0 {
+				sentAt = r.Time
+				return true
+			}
+		}
+		return false
+	})
+	f := campaignProgress(t, a, id)
+	t.Logf("at most %d queued ahead of the sender; a transactional message left %s after it was queued, with %d recipients still pending",
+		most, sentAt.Sub(queued).Round(time.Millisecond), f.ByState[store.RecipientPending])
+	if most > 20 || most == 0 {
+		t.Errorf("%d queued at once", most)
+	}
+	if sentAt.Sub(queued) > 2*time.Second || f.ByState[store.RecipientPending] == 0 {
+		t.Error("the message waited behind the campaign")
+	}
+	campaignAction(t, a, id, "cancel", nil)
 }
