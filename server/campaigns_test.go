@@ -180,6 +180,17 @@ func TestCampaignToTaggedAudience(t *testing.T) {
 		t.Errorf("csv:\n%s", csv)
 	}
 
+	// Erasing a recipient erases their row and their marketing count.
+	if code, b := a.Do("DELETE", fmt.Sprintf("/api/v1/contacts/%d", bruno), nil); code != http.StatusNoContent {
+		t.Fatalf("erase: %d %s", code, b)
+	}
+	if _, ok := recipientsOf(t, a, c.ID)["393331110002"]; ok {
+		t.Error("the erased contact is still a recipient")
+	}
+	if n, err := a.Store.MarketingSendsSince(context.Background(), bruno, time.Time{}); err != nil || n != 0 {
+		t.Errorf("marketing sends of an erased contact: %d %v", n, err)
+	}
+
 	// A launched campaign cannot be launched again or edited.
 	if code, b := a.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/launch", c.ID), nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("second launch: %d %s", code, b)

@@ -96,7 +96,7 @@ CREATE INDEX campaign_recipients_state ON campaign_recipients(campaign_id, state
 CREATE INDEX campaign_recipients_message ON campaign_recipients(message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX campaign_recipients_contact ON campaign_recipients(contact_id, sent_at) WHERE sent_at IS NOT NULL;
 CREATE TABLE marketing_sends (
-	contact_id INTEGER NOT NULL,
+	contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
 	at         INTEGER NOT NULL,
 	message_id INTEGER NOT NULL,
 	PRIMARY KEY (contact_id, at, message_id)
