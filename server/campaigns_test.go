@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -655,4 +656,42 @@ func TestCampaignFeedsNoFasterThanItDrains(t *testing.T) {
 		t.Error("the message waited behind the campaign")
 	}
 	campaignAction(t, a, id, "cancel", nil)
+}
+
+// TestCampaignABDecidesOnTime: when the test's time is up the dispatcher
+// decides by itself (here the owner's fallback, the figures being too
+// few) and the rest of the audience gets the winner.
+func TestCampaignABDecidesOnTime(t *testing.T) {
+	a := sendboxtest.New(t)
+	var ahead atomic.Int64 // how far the campaigns' clock is ahead
+	a.Campaigns.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	for i := range 20 {
+		addTagged(t, a, fmt.Sprintf("+3933355%05d", i), "T", "opted_in", "timed")
+	}
+	id := createCampaign(t, a, map[string]any{"name": "Timed", "variants": []any{
+		map[string]any{"name": "A", "template": "seasonal_offer", "language": "en_US", "share": 30, "params": offer("AAA")},
+		map[string]any{"name": "B", "template": "seasonal_offer", "language": "en_US", "share": 30, "params": offer("BBB")}},
+		"audience": map[string]any{"tag": "timed"}, "settings": map[string]any{"quiet_hours": false, "ab_hours": 2, "ab_fallback": "B"}})
+	c := campaignAction(t, a, id, "launch", nil)
+	if c.TestUntil.Sub(c.StartedAt).Round(time.Minute) != 2*time.Hour {
+		t.Fatalf("test until %s, started %s", c.TestUntil, c.StartedAt)
+	}
+	time.Sleep(time.Second)
+	if c := campaignState(t, a, id); c.Winner != "" {
+		t.Fatalf("decided before its time: %s", c.Winner)
+	}
+	ahead.Store(int64(2*time.Hour + time.Minute))
+	sendboxtest.Eventually(t, 30*time.Second, "the winner to reach everyone", func() bool {
+		f := campaignProgress(t, a, id)
+		return f.Targeted == 20 && f.Sent == 20 && f.ByState[store.RecipientQueued] == 0
+	})
+	c = campaignState(t, a, id)
+	if c.Winner != "B" || !strings.Contains(c.WinnerNote, "fallback") {
+		t.Errorf("winner %q (%s)", c.Winner, c.WinnerNote)
+	}
+	for wa, r := range recipientsOf(t, a, id) {
+		if r.Variant != "A" && r.Variant != "B" {
+			t.Errorf("%s in variant %q", wa, r.Variant)
+		}
+	}
 }
