@@ -24,6 +24,7 @@ import (
 type campaignsView struct {
 	Rows      []campaignRow
 	Templates []store.Template
+	Flows     []store.Flow // published: a campaign can start one per recipient
 	CanEdit   bool
 	CSRF      string
 	Error     string
@@ -56,6 +57,16 @@ func (p *Panel) campaignsPage(w http.ResponseWriter, r *http.Request, status int
 		p.internal(w, r, err)
 		return
 	}
+	fs, err := p.Store.Flows(ctx)
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	for _, f := range fs {
+		if f.Version > 0 {
+			v.Flows = append(v.Flows, f)
+		}
+	}
 	p.page(w, r, status, "campaigns", &view{Title: p.T("campaigns.title"), Nav: "campaigns", Data: v})
 }
 
@@ -79,8 +90,14 @@ func campaignMessage(err error) (string, bool) {
 // and opens it to map the variables.
 func (p *Panel) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
 	name, tag := r.PostFormValue("name"), r.PostFormValue("tag")
-	tpl, lang, _ := strings.Cut(r.PostFormValue("template"), "|")
-	in := campaigns.Input{Name: name, Template: tpl, Language: lang, Audience: campaigns.Audience{Tag: tag}}
+	in := campaigns.Input{Name: name, Audience: campaigns.Audience{Tag: tag}}
+	// What it sends: "template:name|language" or "flow:id".
+	what := r.PostFormValue("send")
+	if id, ok := strings.CutPrefix(what, "flow:"); ok {
+		in.FlowID, _ = strconv.ParseInt(id, 10, 64)
+	} else {
+		in.Template, in.Language, _ = strings.Cut(strings.TrimPrefix(what, "template:"), "|")
+	}
 	c, err := p.Campaigns.Create(r.Context(), in)
 	if msg, ok := campaignMessage(err); ok {
 		p.campaignsPage(w, r, http.StatusUnprocessableEntity, &campaignsView{Error: msg, Name: name, Tag: tag})

@@ -31,14 +31,14 @@ func TestCampaignPanel(t *testing.T) {
 		}
 	}
 	resp, page := b.get("/campaigns")
-	if resp.StatusCode != 200 || !strings.Contains(page, "No campaigns yet") || !strings.Contains(page, `value="seasonal_offer|en_US"`) {
+	if resp.StatusCode != 200 || !strings.Contains(page, "No campaigns yet") || !strings.Contains(page, `value="template:seasonal_offer|en_US"`) {
 		t.Fatalf("list: %d %s", resp.StatusCode, page)
 	}
-	if resp, page := b.post("/campaigns", url.Values{"name": {""}, "template": {"seasonal_offer|en_US"}, "tag": {"club"}}); resp.StatusCode != 422 ||
+	if resp, page := b.post("/campaigns", url.Values{"name": {""}, "send": {"template:seasonal_offer|en_US"}, "tag": {"club"}}); resp.StatusCode != 422 ||
 		!strings.Contains(page, "Give the campaign a name") {
 		t.Fatalf("no name: %d %s", resp.StatusCode, page)
 	}
-	resp, _ = b.post("/campaigns", url.Values{"name": {"Club night"}, "template": {"seasonal_offer|en_US"}, "tag": {"club"}})
+	resp, _ = b.post("/campaigns", url.Values{"name": {"Club night"}, "send": {"template:seasonal_offer|en_US"}, "tag": {"club"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/campaigns/1" {
 		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -93,5 +93,50 @@ func TestCampaignPanel(t *testing.T) {
 		if m.Direction == "out" && !strings.Contains(m.Text, "Hi Lia0, enjoy 15% off your next visit with code CLUB10.") {
 			t.Errorf("got %q", m.Text)
 		}
+	}
+}
+
+// TestCampaignPanelStartsAFlow: the new campaign form offers the published
+// flows; a campaign made from one starts it for each contact of the tag.
+func TestCampaignPanelStartsAFlow(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	code, body := a.Do("POST", "/api/v1/flows", map[string]any{"name": "Welcome", "definition": map[string]any{"steps": []any{
+		map[string]any{"id": "hi", "type": "send", "template": map[string]any{"name": "hello_world", "language": "en_US"}},
+		map[string]any{"id": "done", "type": "end", "outcome": "welcomed"}}}})
+	if code != http.StatusCreated {
+		t.Fatalf("flow: %d %s", code, body)
+	}
+	if code, body := a.Do("POST", "/api/v1/flows/1/publish", map[string]any{}); code != http.StatusOK {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	code, body = a.Do("POST", "/api/v1/contacts", map[string]any{"phone": "+393337788001", "name": "Nico"})
+	if code != http.StatusCreated {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+	id := sendboxtest.JSON[struct{ Data store.Contact }](t, []byte(body)).Data.ID
+	a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", id), map[string]any{"add": []string{"new"}})
+	_, page := b.get("/campaigns")
+	if !strings.Contains(page, `value="flow:1"`) {
+		t.Fatal("the form does not offer the flow")
+	}
+	resp, _ := b.post("/campaigns", url.Values{"name": {"Welcome all"}, "send": {"flow:1"}, "tag": {"new"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	if resp, body := b.post("/campaigns/1/launch", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("launch: %d %s", resp.StatusCode, body)
+	}
+	sendboxtest.Eventually(t, 30*time.Second, "the flow's message", func() bool {
+		for _, m := range a.Sim.Phone("393337788001", false) {
+			if m.Direction == "out" && strings.Contains(m.Text, "Welcome and congratulations") {
+				return true
+			}
+		}
+		return false
+	})
+	_, page = b.get("/campaigns/1")
+	if !strings.Contains(page, "Starts flow 1") || !strings.Contains(page, "<dt>Sent</dt><dd>1</dd>") {
+		t.Errorf("detail page:\n%s", page)
 	}
 }
