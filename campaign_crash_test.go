@@ -28,7 +28,13 @@ import (
 // 100,000 recipients at SENDBOX_WA_MPS=80 with the bulk share at 100 %,
 // three kills; it reports the time from launch to the last send (the
 // floor is n/80 s) and the refusals (130429, 131056). SENDBOX_BENCH_MPS
-// changes the rate (1000 for the status-webhook throughput run).
+// changes the rate (1000 for the status-webhook throughput run), and
+// SENDBOX_BENCH_KILLS the number of kills (0 also reports the server's CPU
+// per send). The audience of a benchmark is written into the database
+// before the first start. For example:
+//
+//	SENDBOX_BENCH_CAMPAIGN=100000 go test -run TestCampaignSurvivesKills -timeout 60m -v .
+//	SENDBOX_BENCH_CAMPAIGN=100000 SENDBOX_BENCH_MPS=1000 SENDBOX_BENCH_KILLS=0 go test -run TestCampaignSurvivesKills -timeout 30m -v .
 func TestCampaignSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a crash test of the built binary")
