@@ -265,6 +265,7 @@ type batch struct {
 	mu    sync.Mutex
 	specs map[string]*tmpl
 	quiet *outbound.QuietHours
+	fcap  *outbound.FrequencyCap
 }
 
 type tmpl struct {
@@ -288,6 +289,19 @@ func (b *batch) template(ctx context.Context, s *Service, v *Variant) *tmpl {
 	}
 	b.specs[k] = t
 	return t
+}
+
+func (b *batch) frequencyCap(ctx context.Context, s *Service) (outbound.FrequencyCap, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fcap == nil {
+		f, err := outbound.LoadFrequencyCap(ctx, s.Store)
+		if err != nil {
+			return f, err
+		}
+		b.fcap = &f
+	}
+	return *b.fcap, nil
 }
 
 func (b *batch) quietHours(ctx context.Context, s *Service) (*outbound.QuietHours, error) {
@@ -404,8 +418,20 @@ func (s *Service) dispatchRecipient(ctx context.Context, b *batch, r *store.Reci
 		return err
 	}
 	d.Message, d.Marketing = &in, t.marketing
-	if t.marketing && c.SettingsDef.CapCount > 0 {
-		d.CapN, d.CapSince = c.SettingsDef.CapCount, now.Add(-time.Duration(c.SettingsDef.CapDays)*24*time.Hour)
+	if t.marketing {
+		// The campaign's own cap and the business's, checked again in the
+		// transaction that queues (Prepare checked the business's before).
+		if c.SettingsDef.CapCount > 0 {
+			d.Caps = append(d.Caps, store.MarketingCap{N: c.SettingsDef.CapCount,
+				Since: now.Add(-time.Duration(c.SettingsDef.CapDays) * 24 * time.Hour)})
+		}
+		f, err := b.frequencyCap(ctx, s)
+		if err != nil {
+			return err
+		}
+		if f.Count > 0 {
+			d.Caps = append(d.Caps, store.MarketingCap{N: f.Count, Since: now.Add(-time.Duration(f.Days) * 24 * time.Hour)})
+		}
 	}
 	return apply()
 }

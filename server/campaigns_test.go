@@ -695,3 +695,40 @@ func TestCampaignABDecidesOnTime(t *testing.T) {
 		}
 	}
 }
+
+// TestFrequencyCapAcrossSenders: with the business's cap at one marketing
+// template in seven days, a customer who got one through the API is
+// refused a second (422 capped), and a campaign skips them as capped
+// while it sends to the others; a utility template still goes.
+func TestFrequencyCapAcrossSenders(t *testing.T) {
+	a := sendboxtest.New(t)
+	if err := outbound.SaveFrequencyCap(context.Background(), a.Store, outbound.FrequencyCap{Count: 1, Days: 7}); err != nil {
+		t.Fatal(err)
+	}
+	addTagged(t, a, "+393337770001", "Olga", "opted_in", "capped")
+	addTagged(t, a, "+393337770002", "Pia", "opted_in", "capped")
+	offerTo := func(to string) map[string]any {
+		return map[string]any{"to": to, "type": "template", "template": map[string]any{"name": "seasonal_offer",
+			"language": map[string]string{"code": "en_US"}, "components": []any{map[string]any{"type": "body", "parameters": []any{
+				map[string]string{"type": "text", "parameter_name": "first_name", "text": "Olga"},
+				map[string]string{"type": "text", "parameter_name": "code", "text": "API"}}}}}}
+	}
+	if code, b := a.Do("POST", "/api/v1/messages", offerTo("+393337770001")); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, b)
+	}
+	if code, b := a.Do("POST", "/api/v1/messages", offerTo("+393337770001")); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(b), `"code":"capped"`) {
+		t.Fatalf("second: %d %s", code, b)
+	}
+	if code, b := a.Do("POST", "/api/v1/messages", template("+393337770001")); code != http.StatusAccepted {
+		t.Fatalf("utility: %d %s", code, b)
+	}
+	id := createCampaign(t, a, map[string]any{"name": "Capped", "template": "seasonal_offer", "language": "en_US",
+		"params": offer("C"), "audience": map[string]any{"tag": "capped"}, "settings": map[string]any{"quiet_hours": false}})
+	campaignAction(t, a, id, "launch", nil)
+	sendboxtest.Eventually(t, 30*time.Second, "one capped, one sent", func() bool {
+		rs := recipientsOf(t, a, id)
+		return rs["393337770001"].State == store.RecipientSkipped && rs["393337770001"].Reason == "capped" &&
+			rs["393337770002"].State == store.RecipientDelivered
+	})
+}

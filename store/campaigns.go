@@ -761,8 +761,7 @@ func (s *Store) SetCampaignWinner(ctx context.Context, id int64, winner, note st
 // in one transaction if the recipient is still pending and the campaign
 // still running: skip it (Skip, a reason), hold it until HoldUntil, or
 // queue Message (with the marketing checks made again inside the
-// transaction: consent, Meta's hold, and at most CapN marketing templates
-// since CapSince).
+// transaction: consent, Meta's hold, and each of Caps).
 type Dispatch struct {
 	CampaignID  int64
 	RecipientID int64
@@ -772,10 +771,16 @@ type Dispatch struct {
 	HoldUntil   time.Time
 	Message     *OutboundInput
 	Marketing   bool
-	CapN        int
-	CapSince    time.Time
+	Caps        []MarketingCap
 	// Flow starts a run instead of a message (StartRun's move is the
 	// caller's); see DispatchRun.
+}
+
+// MarketingCap is a frequency cap: fewer than N marketing templates
+// queued to the contact since Since.
+type MarketingCap struct {
+	N     int
+	Since time.Time
 }
 
 // DispatchOutcome says what became of a Dispatch.
@@ -835,13 +840,13 @@ func (t *wtx) dispatch(d Dispatch) (DispatchOutcome, error) {
 		if hold.Valid && hold.Int64 > t.now.UnixMilli() {
 			return skip("marketing_hold")
 		}
-		if d.CapN > 0 {
+		for _, c := range d.Caps {
 			var n int
 			if err := t.queryRow("SELECT COUNT(*) FROM marketing_sends WHERE contact_id = ? AND at > ?",
-				d.ContactID, d.CapSince.UnixMilli()).Scan(&n); err != nil {
+				d.ContactID, c.Since.UnixMilli()).Scan(&n); err != nil {
 				return DispatchOutcome{}, err
 			}
-			if n >= d.CapN {
+			if n >= c.N {
 				return skip("capped")
 			}
 		}

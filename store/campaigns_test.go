@@ -74,7 +74,7 @@ func TestFrequencyCapNeverBroken(t *testing.T) {
 		d := time.Duration(capDays) * 24 * time.Hour
 		before := inWindow(c, cur, d)
 		out, err := s.DispatchRecipient(ctx, Dispatch{CampaignID: camp.ID, RecipientID: rid, ContactID: c, Message: &in,
-			Marketing: true, CapN: capN, CapSince: cur.Add(-d)})
+			Marketing: true, Caps: []MarketingCap{{N: capN, Since: cur.Add(-d)}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"sendbox/outbound"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -138,5 +140,34 @@ func TestCampaignPanelStartsAFlow(t *testing.T) {
 	_, page = b.get("/campaigns/1")
 	if !strings.Contains(page, "Starts flow 1") || !strings.Contains(page, "<dt>Sent</dt><dd>1</dd>") {
 		t.Errorf("detail page:\n%s", page)
+	}
+}
+
+// TestFrequencyCapSetting: an admin sets the business's marketing
+// frequency cap on the templates page; a half-filled cap is refused with
+// the reason; an agent cannot change it.
+func TestFrequencyCapSetting(t *testing.T) {
+	a := sendboxtest.New(t)
+	setupOwner(t, a)
+	admin := userBrowser(t, a, "admin")
+	if _, body := admin.get("/settings/templates"); !strings.Contains(body, "Frequency cap") || !strings.Contains(body, `id="cap-count" name="count" type="number" min="0" max="100" value="0"`) {
+		t.Fatal("the cap is not on the templates page")
+	}
+	if resp, body := admin.post("/settings/templates/cap", url.Values{"count": {"2"}, "days": {"7"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	if f, err := outbound.LoadFrequencyCap(context.Background(), a.Store); err != nil || f.Count != 2 || f.Days != 7 {
+		t.Fatalf("stored %+v %v", f, err)
+	}
+	if resp, body := admin.post("/settings/templates/cap", url.Values{"count": {"2"}, "days": {"0"}}); resp.StatusCode != 422 ||
+		!strings.Contains(body, "frequency cap: a number of marketing messages") {
+		t.Fatalf("half a cap: %d", resp.StatusCode)
+	}
+	agent := userBrowser(t, a, "agent")
+	if resp, _ := agent.post("/settings/templates/cap", url.Values{"count": {"0"}, "days": {"0"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("an agent changed it: %d", resp.StatusCode)
+	}
+	if f, _ := outbound.LoadFrequencyCap(context.Background(), a.Store); f.Count != 2 {
+		t.Fatalf("changed: %+v", f)
 	}
 }

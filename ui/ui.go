@@ -464,6 +464,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/templates/sync", p.authed(accounts.Admin, p.handleTemplatesSync))
 	mux.Handle("POST /settings/templates/consent", p.authed(accounts.Owner, p.handleConsentSetting))
 	mux.Handle("POST /settings/templates/quiet", p.authed(accounts.Admin, p.handleQuietHours))
+	mux.Handle("POST /settings/templates/cap", p.authed(accounts.Admin, p.handleFrequencyCap))
 	mux.Handle("POST /settings/password", p.authed(accounts.Viewer, p.handlePasswordChange))
 }
 
