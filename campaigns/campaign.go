@@ -593,7 +593,21 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 			}
 		}
 	}
-	counts, err := s.Store.AudienceCheck(ctx, where, args, attrs, needName)
+	var caps []store.MarketingCap
+	if marketing {
+		now := s.now()
+		if c.SettingsDef.CapCount > 0 {
+			caps = append(caps, store.MarketingCap{N: c.SettingsDef.CapCount, Since: now.Add(-time.Duration(c.SettingsDef.CapDays) * 24 * time.Hour)})
+		}
+		f, err := outbound.LoadFrequencyCap(ctx, s.Store)
+		if err != nil {
+			return nil, err
+		}
+		if f.Count > 0 {
+			caps = append(caps, store.MarketingCap{N: f.Count, Since: now.Add(-time.Duration(f.Days) * 24 * time.Hour)})
+		}
+	}
+	counts, err := s.Store.AudienceCheck(ctx, where, args, attrs, needName, caps)
 	if err != nil {
 		return nil, err
 	}

@@ -725,6 +725,10 @@ func TestFrequencyCapAcrossSenders(t *testing.T) {
 	}
 	id := createCampaign(t, a, map[string]any{"name": "Capped", "template": "seasonal_offer", "language": "en_US",
 		"params": offer("C"), "audience": map[string]any{"tag": "capped"}, "settings": map[string]any{"quiet_hours": false}})
+	code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/check", id), nil)
+	if ck := sendboxtest.JSON[struct{ Data campaigns.Check }](t, b).Data; code != 200 || ck.Counts["capped"] != 1 {
+		t.Errorf("check: %d %+v", code, ck)
+	}
 	campaignAction(t, a, id, "launch", nil)
 	sendboxtest.Eventually(t, 30*time.Second, "one capped, one sent", func() bool {
 		rs := recipientsOf(t, a, id)

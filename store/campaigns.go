@@ -477,16 +477,23 @@ func (s *Store) AudienceCount(ctx context.Context, where string, args []any) (in
 // AudienceCheck counts, in an audience, the contacts a campaign cannot
 // reach or cannot fill: by reason. attrs are the attributes a template's
 // variables read without a fallback; needName says one reads the name
-// without a fallback.
-func (s *Store) AudienceCheck(ctx context.Context, where string, args []any, attrs []string, needName bool) (map[string]int, error) {
+// without a fallback; caps are the frequency caps that apply (capped: at
+// one of them now).
+func (s *Store) AudienceCheck(ctx context.Context, where string, args []any, attrs []string, needName bool, caps []MarketingCap) (map[string]int, error) {
+	capped := "0"
+	var a []any
+	for _, c := range caps {
+		capped += " OR (SELECT COUNT(*) FROM marketing_sends m WHERE m.contact_id = c.id AND m.at > ?) >= ?"
+		a = append(a, c.Since.UnixMilli(), c.N)
+	}
 	sel := `SELECT COUNT(*),
 		COALESCE(SUM(c.consent = 'opted_out'), 0),
 		COALESCE(SUM(c.consent = 'unknown'), 0),
 		COALESCE(SUM(c.wa_id LIKE '1%'), 0),
 		COALESCE(SUM(c.wa_id IS NULL AND c.user_id IS NULL), 0),
+		COALESCE(SUM(` + capped + `), 0),
 		COALESCE(SUM(`
 	var missing []string
-	var a []any
 	if needName {
 		missing = append(missing, "TRIM(c.name) = ''")
 	}
@@ -498,12 +505,12 @@ func (s *Store) AudienceCheck(ctx context.Context, where string, args []any, att
 		missing = []string{"0"}
 	}
 	sel += strings.Join(missing, " OR ") + "), 0) FROM contacts c WHERE " + where
-	var total, out, unknown, plusOne, noAddr, miss int
-	if err := s.r.QueryRowContext(ctx, sel, append(a, args...)...).Scan(&total, &out, &unknown, &plusOne, &noAddr, &miss); err != nil {
+	var total, out, unknown, plusOne, noAddr, capN, miss int
+	if err := s.r.QueryRowContext(ctx, sel, append(a, args...)...).Scan(&total, &out, &unknown, &plusOne, &noAddr, &capN, &miss); err != nil {
 		return nil, err
 	}
 	return map[string]int{"total": total, "opted_out": out, "consent_unknown": unknown, "plus_one": plusOne,
-		"no_number": noAddr, "missing_variables": miss}, nil
+		"no_number": noAddr, "capped": capN, "missing_variables": miss}, nil
 }
 
 // Recipient is one row of a campaign's recipients, with the contact's
