@@ -209,3 +209,37 @@ func ParseConfirm(replyID string) (lang string, version int, ok bool) {
 	version, err := strconv.Atoi(v)
 	return lang, version, err == nil
 }
+
+// FormText is the hosted opt-in page's own words, in the customer's language.
+type FormText struct {
+	Title, Phone, PhoneHint, Name, Submit, Thanks, ThanksConfirm, BadPhone, NotAgreed, TooMany string
+}
+
+// FormWords are the page's words by language.
+var FormWords = map[string]FormText{
+	"en": {Title: "Receive our offers on WhatsApp", Phone: "Mobile number", PhoneHint: "With the country code, e.g. +44 7700 900123",
+		Name: "Name", Submit: "Sign me up", Thanks: "Thank you: you are signed up.",
+		ThanksConfirm: "Thank you: confirm on WhatsApp with the button we have just sent you.",
+		BadPhone:      "This is not a mobile number with its country code.", NotAgreed: "Tick the box to agree.",
+		TooMany: "Too many attempts from this connection: try again in a few minutes."},
+	"it": {Title: "Ricevi le nostre offerte su WhatsApp", Phone: "Numero di cellulare", PhoneHint: "Con il prefisso internazionale, es. +39 347 123 4567",
+		Name: "Nome", Submit: "Iscrivimi", Thanks: "Grazie: sei iscritto.",
+		ThanksConfirm: "Grazie: conferma su WhatsApp con il pulsante che ti abbiamo appena inviato.",
+		BadPhone:      "Questo non è un numero di cellulare con il prefisso internazionale.", NotAgreed: "Spunta la casella per acconsentire.",
+		TooMany: "Troppi tentativi da questa connessione: riprova tra qualche minuto."},
+	"fr": {Title: "Recevez nos offres sur WhatsApp", Phone: "Numéro de mobile", PhoneHint: "Avec l'indicatif du pays, p. ex. +33 6 12 34 56 78",
+		Name: "Nom", Submit: "M'inscrire", Thanks: "Merci : vous êtes inscrit.",
+		ThanksConfirm: "Merci : confirmez sur WhatsApp avec le bouton que nous venons de vous envoyer.",
+		BadPhone:      "Ce n'est pas un numéro de mobile avec l'indicatif du pays.", NotAgreed: "Cochez la case pour accepter.",
+		TooMany: "Trop de tentatives depuis cette connexion : réessayez dans quelques minutes."},
+	"es": {Title: "Recibe nuestras ofertas por WhatsApp", Phone: "Número de móvil", PhoneHint: "Con el prefijo del país, p. ej. +34 612 345 678",
+		Name: "Nombre", Submit: "Suscribirme", Thanks: "Gracias: ya estás suscrito.",
+		ThanksConfirm: "Gracias: confirma en WhatsApp con el botón que te acabamos de enviar.",
+		BadPhone:      "No es un número de móvil con el prefijo del país.", NotAgreed: "Marca la casilla para aceptar.",
+		TooMany: "Demasiados intentos desde esta conexión: inténtalo de nuevo en unos minutos."},
+	"de": {Title: "Unsere Angebote per WhatsApp erhalten", Phone: "Handynummer", PhoneHint: "Mit Ländervorwahl, z. B. +49 151 23456789",
+		Name: "Name", Submit: "Anmelden", Thanks: "Danke: Sie sind angemeldet.",
+		ThanksConfirm: "Danke: Bitte bestätigen Sie in WhatsApp mit der Schaltfläche, die wir Ihnen gerade geschickt haben.",
+		BadPhone:      "Das ist keine Handynummer mit Ländervorwahl.", NotAgreed: "Bitte setzen Sie das Häkchen, um zuzustimmen.",
+		TooMany: "Zu viele Versuche von dieser Verbindung: Bitte versuchen Sie es in ein paar Minuten erneut."},
+}

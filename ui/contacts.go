@@ -77,6 +77,8 @@ type contactView struct {
 	Suppressed bool
 	// MarketingHold: Meta's 131049 holds marketing until MarketingHoldUntil.
 	MarketingHold bool
+	// Ledger is the contact's consent records, newest first.
+	Ledger []store.ConsentRecord
 }
 
 func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
@@ -92,6 +94,9 @@ func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
 		}
 	}
 	if v.Conversations, _, _, err = p.Store.ListConversations(r.Context(), store.ConversationFilter{ContactID: id, Limit: 100}); err != nil {
+		return nil, err
+	}
+	if v.Ledger, err = p.Store.ConsentLedger(r.Context(), id); err != nil {
 		return nil, err
 	}
 	if v.CanEdit {
