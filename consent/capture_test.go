@@ -126,3 +126,56 @@ func TestDoubleOptIn(t *testing.T) {
 		t.Fatalf("the tap's record: %+v proof %s (button %s)", rec, rec.Proof, buttonWAMID)
 	}
 }
+
+// TestFormDoubleOptIn: with double opt-in on, the hosted form's submission
+// for a number that never wrote is pending and sends the optin_confirm
+// template (the 24-hour window is closed) whose quick reply carries the
+// confirmation id; its tap opts the customer in.
+func TestFormDoubleOptIn(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	s, _ := consent.Load(bg, a.Store)
+	s.DoubleOptIn = true
+	if err := consent.Save(bg, a.Store, s); err != nil {
+		t.Fatal(err)
+	}
+	const from = "33612008004"
+	res, err := consent.Submit(bg, a.Store, a.Outbound, s, consent.Form{Phone: "+33 6 12 00 80 04", Name: "Camille", Lang: "fr",
+		Agreed: true, IP: "198.51.100.7", UserAgent: "Safari"}, func(k string, _ ...any) string { return k })
+	if err != nil || res.Record.Effect != store.EffectPending || res.Confirmation == nil {
+		t.Fatalf("submit: %+v %v", res, err)
+	}
+	if c, _ := a.Store.ContactByID(bg, res.ContactID); c.Consent == store.ConsentOptedIn {
+		t.Fatal("opted in before the confirmation")
+	}
+	var button sim.PhoneButton
+	var buttonWAMID string
+	sendboxtest.Eventually(t, 30*time.Second, "the confirmation template on the phone", func() bool {
+		for _, pm := range a.Sim.Phone(from, false) {
+			for _, b := range pm.Buttons {
+				if pm.Type == "template" && b.ID == "consent.confirm:fr:1" {
+					button, buttonWAMID = b, pm.ID
+					return true
+				}
+			}
+		}
+		return false
+	})
+	sendboxtest.Eventually(t, 20*time.Second, "sendbox to know the template's wamid", func() bool {
+		_, err := a.Store.MessageByWAMID(bg, buttonWAMID)
+		return err == nil
+	})
+	write(t, a, from, json.RawMessage(button.Reply))
+	sendboxtest.Eventually(t, 30*time.Second, "the tap to opt in", func() bool {
+		c, _ := a.Store.ContactByID(bg, res.ContactID)
+		return c.Consent == store.ConsentOptedIn
+	})
+	recs := ledgerOf(t, a, res.ContactID, 2)
+	if recs[0].Source != store.ConsentSourceDoubleOptIn || recs[1].Source != store.ConsentSourceForm ||
+		!strings.Contains(string(recs[1].Proof), "198.51.100.7") || !strings.Contains(string(recs[0].Proof), buttonWAMID) {
+		t.Fatalf("ledger: %+v", recs)
+	}
+	// The words recorded are those the customer was shown: the template's.
+	if !strings.Contains(recs[0].Wording, "Touchez le bouton pour confirmer") {
+		t.Errorf("the tap's wording: %q", recs[0].Wording)
+	}
+}
