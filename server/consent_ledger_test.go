@@ -147,8 +147,14 @@ func TestConsentAPISuppressed(t *testing.T) {
 	if ec, msg := apiError(t, body); code != http.StatusConflict || ec != "consent_suppressed" || !strings.Contains(msg, "proof") {
 		t.Fatalf("opt-in without proof: %d %s", code, body)
 	}
-	if c, _ := a.Store.ContactByID(context.Background(), back); c.Consent != store.ConsentUnknown {
-		t.Fatalf("consent after a refused opt-in: %s", c.Consent)
+	// PATCH's consent, set by an agent's integration without proof: the
+	// name is saved, the opt-in refused.
+	code, body = a.Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", back), map[string]any{"name": "Giulia R.", "consent": "opted_in"})
+	if ec, _ := apiError(t, body); code != http.StatusConflict || ec != "consent_suppressed" {
+		t.Fatalf("PATCH opt-in: %d %s", code, body)
+	}
+	if c, _ := a.Store.ContactByID(context.Background(), back); c.Consent != store.ConsentUnknown || c.Name != "Giulia R." {
+		t.Fatalf("after refused opt-ins: %s %q", c.Consent, c.Name)
 	}
 	code, body = a.Do("POST", path, map[string]any{"status": "opted_in", "proof": map[string]any{"signed_form": "scan-118.pdf"}})
 	if code != 201 {
@@ -156,7 +162,7 @@ func TestConsentAPISuppressed(t *testing.T) {
 	}
 	_, body = a.Do("GET", path, nil)
 	recs := sendboxtest.JSON[ledgerResp](t, body).Data.Records
-	if len(recs) != 2 || recs[1].Effect != store.EffectRefused || recs[0].Effect != store.EffectApplied {
+	if len(recs) != 3 || recs[2].Effect != store.EffectRefused || recs[1].Effect != store.EffectRefused || recs[0].Effect != store.EffectApplied {
 		t.Fatalf("ledger: %s", body)
 	}
 	if code, body := a.Do("GET", "/api/v1/consent/verify", nil); code != 200 || !strings.Contains(string(body), `"ok":true`) {

@@ -247,7 +247,7 @@ func (s *Store) RecordConsent(ctx context.Context, e ConsentEntry) (*ConsentReco
 	var id int64
 	err := s.update(ctx, func(t *wtx) error {
 		var err error
-		id, err = t.appendConsent(e)
+		id, _, err = t.appendConsent(e)
 		return err
 	})
 	if err != nil {
@@ -263,7 +263,7 @@ func (s *Store) RecordConsent(ctx context.Context, e ConsentEntry) (*ConsentReco
 // recordConsent appends a consent to the ledger and applies it (see
 // RecordConsent); a refused opt-in is recorded, not an error.
 func (t *wtx) recordConsent(e ConsentEntry) error {
-	_, err := t.appendConsent(e)
+	_, _, err := t.appendConsent(e)
 	return err
 }
 
@@ -299,19 +299,19 @@ func liftsSuppression(e *ConsentEntry) bool {
 }
 
 // appendConsent records e and returns its id (0 when nothing was recorded:
-// a known key, or an unchanged state with ifChanged).
-func (t *wtx) appendConsent(e ConsentEntry) (int64, error) {
+// an unchanged state with ifChanged) and its effect ("" for a known key).
+func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	if err := checkEntry(&e); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if e.Key != "" {
 		var id int64
 		err := t.tx.QueryRowContext(t.ctx, "SELECT id FROM consent_ledger WHERE dedupe_key = ?", e.Key).Scan(&id)
 		if err == nil {
-			return id, nil
+			return id, "", nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, err
+			return 0, "", err
 		}
 	}
 	if e.At.IsZero() {
@@ -330,10 +330,10 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, error) {
 	err := t.tx.QueryRowContext(t.ctx, "SELECT wa_id, user_id, consent, consent_at FROM contacts WHERE id = ?", e.ContactID).
 		Scan(&waID, &userID, &consent, &consentAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
+		return 0, "", ErrNotFound
 	}
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	effect := EffectApplied
 	switch {
@@ -341,13 +341,13 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, error) {
 		effect = EffectPending
 	case e.Purpose != PurposeMarketing:
 	case e.ifChanged && consent == e.Status:
-		return 0, nil
+		return 0, "", nil
 	case e.ifLatest && consentAt.Valid && consentAt.Int64 > e.At.UnixMilli():
 		effect = EffectSuperseded
 	case e.Status == ConsentOptedIn && !liftsSuppression(&e):
 		sup, err := t.suppressed(waID.String, userID.String)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		if sup {
 			effect = EffectRefused
@@ -356,29 +356,29 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, error) {
 	proof := []byte("{}")
 	if len(e.Proof) > 0 {
 		if proof, err = json.Marshal(e.Proof); err != nil {
-			return 0, fmt.Errorf("consent proof: %w", err)
+			return 0, "", fmt.Errorf("consent proof: %w", err)
 		}
 	}
 	actorJSON, err := json.Marshal(actor)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	id, err := appendLedger(t.ctx, t.tx, ledgerRow{contactID: e.ContactID, purpose: e.Purpose, status: e.Status,
 		effect: effect, source: e.Source, detail: e.Detail, wording: e.Wording, version: e.WordingVersion,
 		proof: string(proof), actor: string(actorJSON), at: e.At.UnixMilli(), recordedAt: t.now.UnixMilli(), key: e.Key})
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if effect != EffectApplied || e.Purpose != PurposeMarketing {
-		return id, nil
+		return id, effect, nil
 	}
 	if _, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
 		WHERE id = ?`, e.Status, e.Detail, e.At.UnixMilli(), t.now.UnixMilli(), e.ContactID); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if e.Status == ConsentOptedIn {
 		if err := t.unsuppress(e.ContactID); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 	}
 	ev := events.Event{Type: events.ContactUpdated, ContactID: e.ContactID, Status: events.ChangeConsent,
@@ -386,7 +386,7 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, error) {
 	if e.eventStatus != "" {
 		ev.Status, ev.Data = e.eventStatus, map[string]any{events.DataConsent: e.Status}
 	}
-	return id, t.emit(ev)
+	return id, effect, t.emit(ev)
 }
 
 // suppressed reports, inside the transaction, whether a number or BSUID is

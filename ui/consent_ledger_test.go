@@ -176,3 +176,33 @@ func TestConsentSettings(t *testing.T) {
 		t.Fatalf("a long button: %d", resp.StatusCode)
 	}
 }
+
+// TestContactFormRefusesSuppressedOptIn: an agent cannot opt in a number
+// that opted out before it was erased: the form says so, the other fields
+// are saved and the ledger shows the refusal.
+func TestContactFormRefusesSuppressedOptIn(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	id, err := a.Store.CreateContact(ctx, "393330009002", store.ContactUpdate{}, store.ConsentOptedOut, "whatsapp message", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Store.EraseContact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	back, err := a.Store.CreateContact(ctx, "393330009002", store.ContactUpdate{}, "", "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := setupOwner(t, a)
+	path := "/contacts/" + strconv.FormatInt(back, 10)
+	b.get(path)
+	resp, page := b.post(path, url.Values{"name": {"Livia"}, "consent": {"opted_in"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "Saved, but not the opt-in") ||
+		!strings.Contains(page, "Refused: the number opted out before it was erased") {
+		t.Fatalf("form: %d\n%s", resp.StatusCode, page)
+	}
+	if c, _ := a.Store.ContactByID(ctx, back); c.Consent != store.ConsentUnknown || c.Name != "Livia" {
+		t.Fatalf("contact: %s %q", c.Consent, c.Name)
+	}
+}
