@@ -217,3 +217,23 @@ func TestMigrationBackfillsConsentLedger(t *testing.T) {
 		t.Fatalf("verify: %+v %v", check, err)
 	}
 }
+
+// TestMeta131050IsRecorded: Meta's 131050 opts the customer out through
+// the ledger, once: a second 131050 while opted out records nothing more.
+func TestMeta131050IsRecorded(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	first := queue(t, s, "393330007007", "offer")
+	second := queue(t, s, "393330007007", "offer again")
+	for _, m := range []*Message{first, second} {
+		if err := s.RecordSends(ctx, []SendOutcome{{MessageID: m.ID, Attempts: 1,
+			Err: &MessageError{Code: 131050, Title: "User stopped marketing"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := s.ConsentLedger(ctx, first.ContactID)
+	if err != nil || len(recs) != 1 || recs[0].Source != ConsentSourceMeta131050 || recs[0].Status != ConsentOptedOut ||
+		!strings.Contains(string(recs[0].Proof), "131050") {
+		t.Fatalf("ledger: %+v %v", recs, err)
+	}
+}
