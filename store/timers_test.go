@@ -127,6 +127,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		14: {"DROP TABLE secrets"},
 		// The CHECK on waiting keeps allowing 'event': nothing older writes it.
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
+		16: {"DROP TABLE consent_ledger"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
