@@ -65,6 +65,7 @@ type Importer struct {
 	afterBatch func()
 
 	wake chan struct{}
+	done chan struct{}
 }
 
 // NewImporter returns an importer keeping its files in dir.
@@ -72,7 +73,7 @@ func NewImporter(st *store.Store, dir string, log *slog.Logger) *Importer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Importer{Store: st, Dir: dir, Log: log, wake: make(chan struct{}, 1)}
+	return &Importer{Store: st, Dir: dir, Log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (im *Importer) now() time.Time {
@@ -204,9 +205,13 @@ func (im *Importer) Wake() {
 	}
 }
 
+// Done is closed when Run has returned: no batch is being written.
+func (im *Importer) Done() <-chan struct{} { return im.done }
+
 // Run imports queued files one at a time until ctx ends, starting with
-// those a restart interrupted.
+// those a restart interrupted. Call it once.
 func (im *Importer) Run(ctx context.Context) {
+	defer close(im.done)
 	for {
 		j, err := im.Store.NextImportJob(ctx)
 		switch {

@@ -25,6 +25,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/events"
 	"sendbox/flows"
 	"sendbox/knowledge"
@@ -83,6 +84,8 @@ type Deps struct {
 	Metrics *metrics.Registry
 	// Flows edits, publishes and counts the automation flows.
 	Flows *flows.Engine
+	// Imports imports contacts from CSV files.
+	Imports *contacts.Importer
 }
 
 // Panel serves the admin panel.
