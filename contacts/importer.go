@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sendbox/business"
+	"sendbox/inbox"
 	"sendbox/store"
 )
 
@@ -456,6 +457,12 @@ func decide(mode string, r row, ex *store.ImportExisting, source string, now tim
 		if !containsFold(ex.Tags, t) {
 			ch.AddTags, changed = append(ch.AddTags, t), true
 		}
+	}
+	if len(ex.Tags)+len(ch.AddTags) > inbox.MaxTags {
+		return store.ImportChange{Outcome: store.ImportRejected, Reason: fmt.Sprintf("the contact would have more than %d tags", inbox.MaxTags)}
+	}
+	if len(ch.Attributes) > inbox.MaxAttributes {
+		return store.ImportChange{Outcome: store.ImportRejected, Reason: fmt.Sprintf("the contact would have more than %d attributes", inbox.MaxAttributes)}
 	}
 	if r.consent != "" && r.consent != ex.Consent {
 		if r.consent == store.ConsentOptedIn && ex.Consent == store.ConsentOptedOut && !r.consentAt.After(ex.ConsentAt) {

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"sendbox/accounts"
+	"sendbox/inbox"
 	"sendbox/store"
 )
 
@@ -131,7 +133,7 @@ var unaccent = strings.NewReplacer("à", "a", "á", "a", "â", "a", "ä", "ae", 
 	"ë", "e", "ì", "i", "í", "i", "î", "i", "ï", "i", "ñ", "n", "ò", "o", "ó", "o", "ô", "o", "ö", "oe", "ù", "u",
 	"ú", "u", "û", "u", "ü", "ue", "ß", "ss")
 
-var attrKeyRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+var attrKeyRE = regexp.MustCompile(`^[a-z0-9_]{1,60}$`)
 
 // attrKey turns a header into an attribute key: lower case, words joined by "_".
 func attrKey(h string) string {
@@ -172,6 +174,15 @@ func CheckMapping(m []string, n int) error {
 		}
 		seen[t] = i
 	}
+	attrs := 0
+	for t := range seen {
+		if strings.HasPrefix(t, AttrPrefix) {
+			attrs++
+		}
+	}
+	if attrs > inbox.MaxAttributes {
+		return fmt.Errorf("%d columns are mapped to attributes: a contact has at most %d", attrs, inbox.MaxAttributes)
+	}
 	if _, ok := seen[Phone]; !ok {
 		return errors.New("no column is mapped to phone: map the column with the phone numbers")
 	}
@@ -195,13 +206,9 @@ type row struct {
 	consentAt time.Time
 }
 
-// Limits on one row's cells.
-const (
-	maxName  = 200
-	maxCell  = 1000
-	maxTags  = 50
-	maxTagLn = 50
-)
+// maxCell bounds any cell read; names, tags and attributes follow the
+// limits of a contact edited by hand (package inbox).
+const maxCell = 1000
 
 // parseRow reads one record; a row it cannot take gets the reason,
 // naming the column.
@@ -232,13 +239,17 @@ func parseRow(rec []string, line int, m []string, headers []string, region strin
 			}
 			r.waID = n
 		case target == Name:
-			if utf8.RuneCountInString(v) > maxName {
-				return r, fmt.Sprintf("%s: the name is longer than %d characters", col(i), maxName)
+			if utf8.RuneCountInString(v) > inbox.MaxContactName {
+				return r, fmt.Sprintf("%s: the name is longer than %d characters", col(i), inbox.MaxContactName)
 			}
 			r.name = v
 		case target == Email:
-			if v != "" && (!strings.Contains(v, "@") || strings.ContainsAny(v, " \t")) {
-				return r, fmt.Sprintf("%s: %q is not an e-mail address", col(i), v)
+			if v != "" {
+				e, err := accounts.NormalizeEmail(v)
+				if err != nil {
+					return r, fmt.Sprintf("%s: %q is not an e-mail address", col(i), v)
+				}
+				v = e
 			}
 			r.email = v
 		case target == Tags:
@@ -247,13 +258,13 @@ func parseRow(rec []string, line int, m []string, headers []string, region strin
 				if t == "" || containsFold(r.tags, t) {
 					continue
 				}
-				if utf8.RuneCountInString(t) > maxTagLn {
-					return r, fmt.Sprintf("%s: the tag %q is longer than %d characters", col(i), t, maxTagLn)
+				if utf8.RuneCountInString(t) > inbox.MaxTag {
+					return r, fmt.Sprintf("%s: the tag %q is longer than %d characters", col(i), t, inbox.MaxTag)
 				}
 				r.tags = append(r.tags, t)
 			}
-			if len(r.tags) > maxTags {
-				return r, fmt.Sprintf("%s: more than %d tags", col(i), maxTags)
+			if len(r.tags) > inbox.MaxTags {
+				return r, fmt.Sprintf("%s: more than %d tags", col(i), inbox.MaxTags)
 			}
 		case target == Consent:
 			c, ok := consentValue(v)
@@ -273,6 +284,9 @@ func parseRow(rec []string, line int, m []string, headers []string, region strin
 		default:
 			if v == "" {
 				continue
+			}
+			if utf8.RuneCountInString(v) > inbox.MaxAttrValue {
+				return r, fmt.Sprintf("%s: longer than %d characters", col(i), inbox.MaxAttrValue)
 			}
 			if r.attrs == nil {
 				r.attrs = map[string]string{}
