@@ -117,7 +117,7 @@ func Suggest(headers []string) []string {
 		if k, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(h)), AttrPrefix); ok && attrKeyRE.MatchString(k) {
 			t = AttrPrefix + k // a column of sendbox's own export
 		} else if t == "" && !exportOnly[key] {
-			if k := attrKey(h); k != "" {
+			if k := AttrKey(h); k != "" {
 				t = AttrPrefix + k
 			}
 		}
@@ -135,8 +135,9 @@ var unaccent = strings.NewReplacer("à", "a", "á", "a", "â", "a", "ä", "ae", 
 
 var attrKeyRE = regexp.MustCompile(`^[a-z0-9_]{1,60}$`)
 
-// attrKey turns a header into an attribute key: lower case, words joined by "_".
-func attrKey(h string) string {
+// AttrKey turns a header into an attribute key: lower case, words joined
+// by "_", accents dropped; "" when nothing is left.
+func AttrKey(h string) string {
 	var b strings.Builder
 	for _, w := range strings.FieldsFunc(unaccent.Replace(strings.ToLower(h)), func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
