@@ -212,9 +212,13 @@ type row struct {
 const maxCell = 1000
 
 // parseRow reads one record; a row it cannot take gets the reason,
-// naming the column.
-func parseRow(rec []string, line int, m []string, headers []string, region string) (row, string) {
+// naming the column. known is the row's number when an earlier pass read
+// it ("-": the row was rejected), "" to read it here.
+func parseRow(rec []string, line int, m []string, headers []string, region, known string) (row, string) {
 	r := row{line: line}
+	if known == "-" {
+		return r, "rejected"
+	}
 	col := func(i int) string {
 		if i < len(headers) && headers[i] != "" {
 			return fmt.Sprintf("column %d (%s)", i+1, headers[i])
@@ -233,6 +237,8 @@ func parseRow(rec []string, line int, m []string, headers []string, region strin
 			return r, fmt.Sprintf("%s: longer than %d characters", col(i), maxCell)
 		}
 		switch {
+		case target == Phone && known != "":
+			r.waID = known
 		case target == Phone:
 			n, err := Normalize(v, region)
 			if err != nil {

@@ -430,8 +430,21 @@ func (t *wtx) importExisting(row ImportRow) (*ImportExisting, error) {
 	return &ex, nil
 }
 
+// cachedTx is the transaction as a querier whose statements are prepared
+// once (wtx.query, wtx.queryRow): an import asks the same few questions a
+// hundred thousand times.
+type cachedTx struct{ t *wtx }
+
+func (c cachedTx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.t.query(query, args...)
+}
+
+func (c cachedTx) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return c.t.queryRow(query, args...)
+}
+
 func (t *wtx) suppressed(waID string) (bool, error) {
-	hashes, err := suppressionHashes(t.ctx, t.tx, waID, "")
+	hashes, err := suppressionHashes(t.ctx, cachedTx{t}, waID, "")
 	if err != nil {
 		return false, err
 	}

@@ -1,0 +1,118 @@
+package contacts
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sendbox/store"
+)
+
+// BenchmarkImport100k imports a file of 100,000 contacts (phone in national
+// form, name, two tags, consent with its date, an attribute) into an empty
+// store: upload, validation pass, then batches. It reports the time per
+// import and the peak growth of the Go heap and of the memory taken from
+// the OS while it runs, and fails if a count is not exact.
+// Run: go test ./contacts -run x -bench Import100k -benchtime 1x
+func BenchmarkImport100k(b *testing.B) {
+	const n = 100_000
+	dir := b.TempDir()
+	path := filepath.Join(dir, "contacts.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	w.WriteString("\uFEFFTelefono;Nome;Tags;Consenso;Data consenso;Città\r\n")
+	for i := range n {
+		fmt.Fprintf(w, "347 %03d %04d;Cliente %d;\"clienti, lista %d\";sì;2026-03-01;Città %d\r\n", i/10000, i%10000, i, i%7, i%50)
+	}
+	w.Flush()
+	f.Close()
+
+	for b.Loop() {
+		b.StopTimer()
+		st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "sendbox.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		im := NewImporter(st, filepath.Join(b.TempDir(), "imports"), nil)
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		var peakHeap, peakSys atomic.Uint64
+		stop := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			t := time.NewTicker(20 * time.Millisecond)
+			defer t.Stop()
+			for {
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peakHeap.Load() {
+					peakHeap.Store(m.HeapInuse)
+				}
+				if m.Sys > peakSys.Load() {
+					peakSys.Store(m.Sys)
+				}
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		b.StartTimer()
+
+		start := time.Now()
+		in, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		j, _, err := im.Upload(ctx, "contacts.csv", in)
+		in.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := im.Start(ctx, j.ID, StartRequest{Mode: ModeUpsert, Country: "IT"}); err != nil {
+			b.Fatal(err)
+		}
+		nj, err := st.NextImportJob(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := im.process(ctx, nj); err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(start)
+
+		b.StopTimer()
+		close(stop)
+		<-sampled
+		j, err = st.ImportJob(ctx, j.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if j.State != store.ImportDone || j.Counts != (store.ImportCounts{Created: n}) || j.Rows != n {
+			b.Fatalf("counts: %+v", j)
+		}
+		var c int
+		_, c, _, err = st.ListContacts(ctx, store.ContactFilter{Limit: 1})
+		if err != nil || c != n {
+			b.Fatalf("%d contacts, %v", c, err)
+		}
+		b.ReportMetric(elapsed.Seconds(), "s/import")
+		b.ReportMetric(float64(peakHeap.Load()-min(before.HeapInuse, peakHeap.Load()))/(1<<20), "MB-heap-peak-growth")
+		b.ReportMetric(float64(peakSys.Load()-min(before.Sys, peakSys.Load()))/(1<<20), "MB-sys-growth")
+		st.Close()
+		b.StartTimer()
+	}
+}
