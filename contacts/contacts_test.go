@@ -379,3 +379,26 @@ func TestExportIsExcelSafe(t *testing.T) {
 		t.Errorf("round trip: %+v (%v)", j.Counts, j.Mapping)
 	}
 }
+
+// TestImportDoesNotLiftTheSuppressionList: a number that opted out and was
+// then erased comes back through an import only without an opt-in.
+func TestImportDoesNotLiftTheSuppressionList(t *testing.T) {
+	im, st := testImporter(t)
+	ctx := context.Background()
+	importFile(t, im, "phone,consent\n+393471110001,no\n", StartRequest{})
+	c, _ := st.ContactByRecipient(ctx, "393471110001", "")
+	if _, err := st.EraseContact(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	j := importFile(t, im, "phone,name,consent\n+393471110001,Maria,yes\n+393471110002,Luca,yes\n", StartRequest{})
+	if j.Counts != (store.ImportCounts{Created: 1, Rejected: 1}) {
+		t.Errorf("%+v", j.Counts)
+	}
+	if sup, _ := st.Suppressed(ctx, "393471110001", ""); !sup {
+		t.Error("the import took the number off the suppression list")
+	}
+	j = importFile(t, im, "phone,name\n+393471110001,Maria\n", StartRequest{})
+	if j.Counts != (store.ImportCounts{Created: 1}) {
+		t.Errorf("without consent: %+v", j.Counts)
+	}
+}

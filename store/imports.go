@@ -258,7 +258,7 @@ func (s *Store) ImportRejects(ctx context.Context, id int64) ([]ImportReject, er
 
 // ImportRow is one valid row of a file: the contact's number (E.164
 // digits) and whether its consent column opts it in (the suppression list
-// is then looked up).
+// is then looked up, if it has any entry).
 type ImportRow struct {
 	Line   int
 	WaID   string
@@ -312,7 +312,13 @@ func (s *Store) ApplyImportBatch(ctx context.Context, b ImportBatch) (ImportCoun
 	var rejects []ImportReject
 	err := s.update(ctx, func(t *wtx) error {
 		counts, rejects = ImportCounts{}, nil
+		// The list is usually empty: then no row needs looking up in it.
+		var anySuppressed bool
+		if err := t.queryRow("SELECT EXISTS (SELECT 1 FROM suppressions)").Scan(&anySuppressed); err != nil {
+			return err
+		}
 		for i, row := range b.Rows {
+			row.OptsIn = row.OptsIn && anySuppressed
 			ex, err := t.importExisting(row)
 			if err != nil {
 				return fmt.Errorf("line %d: %w", row.Line, err)
