@@ -84,7 +84,7 @@ func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string
 }
 
 func (t *wtx) setConsent(ctx context.Context, id int64, consent, source string, at time.Time) error {
-	r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
+	r, err := t.exec(`UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
 		WHERE id = ?`, consent, source, at.UnixMilli(), t.now.UnixMilli(), id)
 	if err != nil {
 		return err
