@@ -317,12 +317,20 @@ func (s *Store) ApplyImportBatch(ctx context.Context, b ImportBatch) (ImportCoun
 		if err := t.queryRow("SELECT EXISTS (SELECT 1 FROM suppressions)").Scan(&anySuppressed); err != nil {
 			return err
 		}
-		for i, row := range b.Rows {
-			row.OptsIn = row.OptsIn && anySuppressed
-			ex, err := t.importExisting(row)
-			if err != nil {
-				return fmt.Errorf("line %d: %w", row.Line, err)
+		keys := b.Rows
+		if !anySuppressed {
+			keys = make([]ImportRow, len(b.Rows))
+			for i, r := range b.Rows {
+				r.OptsIn = false
+				keys[i] = r
 			}
+		}
+		existing, err := t.importExisting(keys)
+		if err != nil {
+			return err
+		}
+		for i, row := range b.Rows {
+			ex := existing[i]
 			ch := b.Decide(i, ex)
 			if err := t.applyImportRow(row, ex, ch); err != nil {
 				return fmt.Errorf("line %d: %w", row.Line, err)
@@ -348,7 +356,7 @@ func (s *Store) ApplyImportBatch(ctx context.Context, b ImportBatch) (ImportCoun
 		if err := t.insertRejects(b.JobID, rejects); err != nil {
 			return err
 		}
-		_, err := t.exec(`UPDATE import_jobs SET applied = applied + ?, created = created + ?, updated = updated + ?,
+		_, err = t.exec(`UPDATE import_jobs SET applied = applied + ?, created = created + ?, updated = updated + ?,
 			unchanged = unchanged + ?, skipped = skipped + ?, rejected = rejected + ?, updated_at = ? WHERE id = ?`,
 			len(b.Rows), counts.Created, counts.Updated, counts.Unchanged, counts.Skipped, counts.Rejected,
 			t.now.UnixMilli(), b.JobID)
@@ -386,54 +394,89 @@ func (s *Store) FinishImport(ctx context.Context, id int64, dryRun bool, rejects
 	})
 }
 
-func (t *wtx) importExisting(row ImportRow) (*ImportExisting, error) {
-	var ex ImportExisting
-	var attrs string
-	var consentAt sql.NullInt64
-	err := t.queryRow(`SELECT id, name, email, attributes, consent, consent_at FROM contacts WHERE wa_id = ?`, row.WaID).
-		Scan(&ex.ID, &ex.Name, &ex.Email, &attrs, &ex.Consent, &consentAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if !row.OptsIn {
-			return nil, nil
+// importExisting looks up what each row's number has, in a few queries
+// for the whole batch (its numbers are distinct): one per 500 numbers, one
+// per 500 contacts' tags.
+func (t *wtx) importExisting(rows []ImportRow) ([]*ImportExisting, error) {
+	const chunk = 500
+	found := make(map[string]*ImportExisting, len(rows))
+	byID := map[int64]*ImportExisting{}
+	for i := 0; i < len(rows); i += chunk {
+		part := rows[i:min(i+chunk, len(rows))]
+		args := make([]any, len(part))
+		for k, r := range part {
+			args[k] = r.WaID
 		}
-		sup, err := t.suppressed(row.WaID)
-		if err != nil || !sup {
+		q := `SELECT wa_id, id, name, email, attributes, consent, consent_at FROM contacts WHERE wa_id IN (?` +
+			strings.Repeat(", ?", len(part)-1) + ")"
+		res, err := t.tx.QueryContext(t.ctx, q, args...)
+		if err != nil {
 			return nil, err
 		}
-		// A number erased after it opted out: nothing exists, but the
-		// rules must know.
-		return &ImportExisting{Suppressed: true}, nil
-	case err != nil:
-		return nil, err
-	}
-	if consentAt.Valid {
-		ex.ConsentAt = time.UnixMilli(consentAt.Int64).UTC()
-	}
-	if err := json.Unmarshal([]byte(attrs), &ex.Attributes); err != nil {
-		ex.Attributes = nil
-	}
-	rows, err := t.query("SELECT tag FROM contact_tags WHERE contact_id = ?", ex.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var tag string
-		if err := rows.Scan(&tag); err != nil {
-			return nil, err
+		for res.Next() {
+			var ex ImportExisting
+			var waID, attrs string
+			var consentAt sql.NullInt64
+			if err := res.Scan(&waID, &ex.ID, &ex.Name, &ex.Email, &attrs, &ex.Consent, &consentAt); err != nil {
+				res.Close()
+				return nil, err
+			}
+			if consentAt.Valid {
+				ex.ConsentAt = time.UnixMilli(consentAt.Int64).UTC()
+			}
+			if err := json.Unmarshal([]byte(attrs), &ex.Attributes); err != nil {
+				ex.Attributes = nil
+			}
+			found[waID], byID[ex.ID] = &ex, &ex
 		}
-		ex.Tags = append(ex.Tags, tag)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if row.OptsIn {
-		if ex.Suppressed, err = t.suppressed(row.WaID); err != nil {
+		res.Close()
+		if err := res.Err(); err != nil {
 			return nil, err
 		}
 	}
-	return &ex, nil
+	ids := make([]any, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		res, err := t.tx.QueryContext(t.ctx, "SELECT contact_id, tag FROM contact_tags WHERE contact_id IN (?"+
+			strings.Repeat(", ?", len(part)-1)+")", part...)
+		if err != nil {
+			return nil, err
+		}
+		for res.Next() {
+			var id int64
+			var tag string
+			if err := res.Scan(&id, &tag); err != nil {
+				res.Close()
+				return nil, err
+			}
+			byID[id].Tags = append(byID[id].Tags, tag)
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*ImportExisting, len(rows))
+	for i, r := range rows {
+		ex := found[r.WaID]
+		if r.OptsIn {
+			sup, err := t.suppressed(r.WaID)
+			if err != nil {
+				return nil, err
+			}
+			if sup && ex == nil {
+				ex = &ImportExisting{} // a number erased after it opted out: nothing exists, but the rules must know
+			}
+			if ex != nil {
+				ex.Suppressed = sup
+			}
+		}
+		out[i] = ex
+	}
+	return out, nil
 }
 
 // cachedTx is the transaction as a querier whose statements are prepared
@@ -520,14 +563,22 @@ func (t *wtx) applyImportRow(row ImportRow, ex *ImportExisting, ch ImportChange)
 // addTags adds tags a contact does not carry yet and returns all of them.
 func (t *wtx) addTags(id int64, have, add []string) ([]string, error) {
 	out := append([]string(nil), have...)
+	var args []any
 	for _, tag := range add {
 		if containsFold(out, tag) {
 			continue
 		}
-		if _, err := t.exec("INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)", id, tag); err != nil {
-			return nil, err
-		}
+		args = append(args, id, tag)
 		out = append(out, tag)
+	}
+	if len(args) == 0 {
+		return out, nil
+	}
+	// One statement for all of them (a prepared one per count of tags).
+	q := "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)" +
+		strings.Repeat(", (?, ?)", len(args)/2-1)
+	if _, err := t.exec(q, args...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

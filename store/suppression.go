@@ -99,6 +99,10 @@ func (t *wtx) suppress(waID, userID string) error {
 // unsuppress takes a contact's identities off the suppression list: they
 // opted in again.
 func (t *wtx) unsuppress(contactID int64) error {
+	var listed bool // the list is usually empty: then there is nothing to look up
+	if err := t.queryRow("SELECT EXISTS (SELECT 1 FROM suppressions)").Scan(&listed); err != nil || !listed {
+		return err
+	}
 	var waID, userID sql.NullString
 	if err := t.queryRow("SELECT wa_id, user_id FROM contacts WHERE id = ?", contactID).
 		Scan(&waID, &userID); err != nil {
