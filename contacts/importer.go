@@ -13,6 +13,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -267,6 +269,9 @@ func (im *Importer) pass(j *store.ImportJob, numbers []string, fn func(r row, re
 	if err := CheckMapping(j.Mapping, len(headers)); err != nil {
 		return &FileError{Msg: err.Error()}
 	}
+	if numbers == nil {
+		return parseParallel(rd, j, headers, fn)
+	}
 	k := 0 // data rows read, blank ones left out
 	for {
 		rec, line, err := rd.Read()
@@ -279,23 +284,101 @@ func (im *Importer) pass(j *store.ImportJob, numbers []string, fn func(r row, re
 		if blank(rec) {
 			continue
 		}
-		var r row
-		var reason string
-		if numbers != nil {
-			// The second pass: the first read every number (libphonenumber
-			// is a third of the reading), in the same order.
-			if k >= len(numbers) || numbers[k] == "" {
-				return &FileError{Line: line, Msg: "the file changed while it was imported"}
-			}
-			r, reason = parseRow(rec, line, j.Mapping, headers, "", numbers[k])
-		} else {
-			r, reason = parseRow(rec, line, j.Mapping, headers, j.Country, "")
+		// The second pass: the first read every number (libphonenumber
+		// is most of the reading), in the same order.
+		if k >= len(numbers) || numbers[k] == "" {
+			return &FileError{Line: line, Msg: "the file changed while it was imported"}
 		}
+		r, reason := parseRow(rec, line, j.Mapping, headers, "", numbers[k])
 		k++
 		if err := fn(r, reason); err != nil {
 			return err
 		}
 	}
+}
+
+// parsed is a run of records read from the file, parsed by a worker.
+type parsed struct {
+	recs    [][]string
+	lines   []int
+	rows    []row
+	reasons []string
+	done    chan struct{}
+}
+
+// parseParallel parses the rest of the file on every core (reading phone
+// numbers is most of a first pass) and gives fn the rows in file order.
+// At most a few thousand rows are in memory at once.
+func parseParallel(rd *Reader, j *store.ImportJob, headers []string, fn func(r row, reason string) error) error {
+	const size = 1000
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	work := make(chan *parsed, workers)
+	order := make(chan *parsed, 2*workers)
+	for range workers {
+		go func() {
+			for c := range work {
+				c.rows, c.reasons = make([]row, len(c.recs)), make([]string, len(c.recs))
+				for i, rec := range c.recs {
+					c.rows[i], c.reasons[i] = parseRow(rec, c.lines[i], j.Mapping, headers, j.Country, "")
+				}
+				c.recs = nil
+				close(c.done)
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(work)
+		defer close(order)
+		c := &parsed{done: make(chan struct{})}
+		send := func() bool {
+			select {
+			case order <- c:
+			case <-stop:
+				return false
+			}
+			work <- c
+			c = &parsed{done: make(chan struct{})}
+			return true
+		}
+		for {
+			rec, line, err := rd.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				readErr = err
+				break
+			}
+			if blank(rec) {
+				continue
+			}
+			c.recs, c.lines = append(c.recs, slices.Clone(rec)), append(c.lines, line)
+			if len(c.recs) == size && !send() {
+				return
+			}
+		}
+		if len(c.recs) > 0 {
+			send()
+		}
+	}()
+	var ferr error
+	for c := range order {
+		<-c.done
+		for i := range c.rows {
+			if ferr != nil {
+				break
+			}
+			if ferr = fn(c.rows[i], c.reasons[i]); ferr != nil {
+				close(stop)
+			}
+		}
+	}
+	if ferr != nil {
+		return ferr
+	}
+	return readErr
 }
 
 func blank(rec []string) bool {
