@@ -137,7 +137,7 @@ func (im *Importer) Upload(ctx context.Context, name string, r io.Reader) (*stor
 func (im *Importer) Preview(j *store.ImportJob) (*Preview, error) {
 	f, err := os.Open(j.Path)
 	if err != nil {
-		return nil, fmt.Errorf("the uploaded file is gone: upload it again (%w)", err)
+		return nil, &FileError{Msg: "the uploaded file is gone from the data folder: upload it again"}
 	}
 	defer f.Close()
 	return ReadPreview(f)
@@ -251,7 +251,7 @@ func (im *Importer) Run(ctx context.Context) {
 func (im *Importer) pass(j *store.ImportJob, numbers []string, fn func(r row, reason string) error) error {
 	f, err := os.Open(j.Path)
 	if err != nil {
-		return fmt.Errorf("the uploaded file is gone: upload it again (%w)", err)
+		return &FileError{Msg: "the uploaded file is gone from the data folder: upload it again"}
 	}
 	defer f.Close()
 	rd, err := NewReader(f)
@@ -419,19 +419,15 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 		if l, ok := first[r.waID]; ok {
 			counts.Duplicates++
 			rejects = append(rejects, store.ImportReject{Line: r.line, Kind: store.ImportDuplicate,
-				Reason: fmt.Sprintf("the same number (+%s) as line %d, which is imported", r.waID, l)})
+				Reason: fmt.Sprintf("the same number (+%s) as line %d: only the first is imported", r.waID, l)})
 			return nil
 		}
 		first[r.waID] = int32(r.line)
 		valid++
 		return nil
 	})
-	var fe *FileError
-	if errors.As(err, &fe) {
-		return im.Store.SetImportState(ctx, j.ID, store.ImportFailed, "nothing was imported: "+fe.Error())
-	}
 	if err != nil {
-		return err
+		return im.failed(ctx, j, resume, err)
 	}
 	if !resume {
 		if err := im.Store.ImportValidated(ctx, j.ID, rows, valid, counts, rejects); err != nil {
@@ -529,9 +525,25 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 		werr = rerr
 	}
 	if werr != nil {
-		return werr
+		return im.failed(ctx, j, true, werr)
 	}
 	return im.Store.FinishImport(ctx, j.ID, j.DryRun, dryRejects)
+}
+
+// failed ends a job on a file error with what was written, or returns
+// any other error (the worker records it as internal).
+func (im *Importer) failed(ctx context.Context, j *store.ImportJob, wrote bool, err error) error {
+	var fe *FileError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	msg := "nothing was imported: " + fe.Error()
+	if wrote && !j.DryRun {
+		if cur, err := im.Store.ImportJob(ctx, j.ID); err == nil {
+			msg = fmt.Sprintf("the import stopped after %d rows: %s", cur.Applied, fe.Error())
+		}
+	}
+	return im.Store.SetImportState(ctx, j.ID, store.ImportFailed, msg)
 }
 
 // chunk is one batch of valid rows, with the keys the store looks them up by.

@@ -103,9 +103,12 @@ func (a *Server) handleStartImport(w http.ResponseWriter, r *http.Request) {
 	}
 	j, err := a.Imports.Start(r.Context(), id, req)
 	var ie *contacts.InvalidError
+	var fe *contacts.FileError
 	switch {
 	case errors.As(err, &ie):
 		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_field", ie.Field, ie.Msg)
+	case errors.As(err, &fe):
+		writeError(w, http.StatusUnprocessableEntity, "invalid_file", fe.Error())
 	case errors.Is(err, store.ErrImportBusy):
 		writeError(w, http.StatusConflict, "import_busy", err.Error()+": upload the file again to import it again")
 	case err != nil:
