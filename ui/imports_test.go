@@ -85,6 +85,10 @@ func TestImportFromThePanel(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(csvBody, "duplicate") || !strings.Contains(csvBody, "Nessuno") {
 		t.Errorf("rejected.csv: %d %q", resp.StatusCode, csvBody)
 	}
+	if resp, page := b.get("/imports"); resp.StatusCode != 200 || !strings.Contains(page, "clienti.csv") ||
+		!strings.Contains(page, "2 created, 0 updated, 0 unchanged, 0 skipped, 1 duplicates, 1 rejected") {
+		t.Errorf("the imports page: %d", resp.StatusCode)
+	}
 	// Started again: refused, the file was imported.
 	if resp, _ := b.post(where+"/start", form); resp.StatusCode != http.StatusConflict {
 		t.Errorf("started twice: %d", resp.StatusCode)
