@@ -21,6 +21,7 @@ import (
 	"sendbox/assistant"
 	"sendbox/business"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/embed"
 	"sendbox/events"
 	"sendbox/guard"
@@ -64,6 +65,8 @@ type App struct {
 	Flows *flows.Engine
 	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
 	Mailer *notify.Mailer
+	// Imports imports contacts from CSV files in the background.
+	Imports *contacts.Importer
 	// Scheduler fires durable timers (snoozes waking, and what comes next).
 	Scheduler *schedule.Scheduler
 	// HTTP is the front: webhook, REST API, panel routes, listeners.
@@ -167,6 +170,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 	a.Store.TimerAdded = a.Scheduler.Notify
 	go a.Scheduler.Run(bg)
+	// Contacts imports write through the outbox too; one interrupted by a
+	// stop resumes here from its last committed batch.
+	a.Imports = contacts.NewImporter(a.Store, cfg.Path("imports"), log.With(slog.String("component", "imports")))
+	go a.Imports.Run(bg)
 
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
 	if err := a.ingest.Start(ctx); err != nil {
@@ -199,6 +206,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.URL(), VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.HTTP.ForgetKey, Search: a.Search,
 		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics, Flows: a.Flows,
+		Imports:     a.Imports,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
 		Disk:        a.disk.Low})
 	if err != nil {
@@ -207,6 +215,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	go a.jobs(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
 		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows,
+		Imports: a.Imports,
 		Secrets: a.Secrets, AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
 			if !a.disk.low.Load() {
@@ -504,6 +513,9 @@ func (a *App) Close(ctx context.Context) error {
 			a.bgCancel()
 			if a.Scheduler != nil {
 				<-a.Scheduler.Done() // its last commit's events reach the relay's final flush
+			}
+			if a.Imports != nil {
+				<-a.Imports.Done()
 			}
 			<-a.relay.Done()
 		}

@@ -65,6 +65,12 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/contacts/{id}/consent", "agent", a.handleRecordConsent)
 	api("GET /api/v1/contacts/{id}/export", "admin", a.handleExportContact)
 	api("GET /api/v1/consent/verify", "admin", a.handleVerifyConsent)
+	api("POST /api/v1/contacts/imports", "admin", a.handleUploadImport)
+	api("GET /api/v1/contacts/imports", "admin", a.handleListImports)
+	api("POST /api/v1/contacts/imports/{id}/start", "admin", a.handleStartImport)
+	api("GET /api/v1/contacts/{id}/{sub}", "admin", a.handleContactsSub) // GET /api/v1/contacts/imports/{id}
+	api("GET /api/v1/contacts/imports/{id}/rejected.csv", "admin", a.handleImportRejected)
+	api("GET /api/v1/contacts/export", "agent", a.handleExportContacts)
 	api("GET /api/v1/users", "viewer", a.handleListUsers)
 	api("GET /api/v1/teams", "viewer", a.handleListTeams)
 	api("GET /api/v1/labels", "viewer", a.handleListLabels)

@@ -14,6 +14,7 @@ import (
 
 	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/embed"
 	"sendbox/knowledge"
 	"sendbox/llm"
@@ -40,6 +41,8 @@ type Deps struct {
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
 	Flows     *flows.Engine
+	// Imports imports contacts from CSV files.
+	Imports *contacts.Importer
 	// Secrets are the named secrets flows send; the API never shows a value.
 	Secrets *secrets.Box
 

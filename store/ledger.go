@@ -395,13 +395,13 @@ func (t *wtx) suppressed(waID, userID string) (bool, error) {
 	if waID == "" && userID == "" {
 		return false, nil
 	}
-	hashes, err := suppressionHashes(t.ctx, t.tx, waID, userID)
+	hashes, err := suppressionHashes(t.ctx, cachedTx{t}, waID, userID)
 	if err != nil {
 		return false, err
 	}
 	for _, h := range hashes {
 		var one int
-		err := t.tx.QueryRowContext(t.ctx, "SELECT 1 FROM suppressions WHERE hash = ?", h).Scan(&one)
+		err := t.queryRow("SELECT 1 FROM suppressions WHERE hash = ?", h).Scan(&one)
 		if err == nil {
 			return true, nil
 		}

@@ -54,6 +54,7 @@ var migrations = []migration{
 	{14, "secrets: named values flows send to other services, sealed under a key kept outside the database", execAll(schemaV14)},
 	{15, "flows: runs wait for an event from the business's system; the events each run consumed", execAll(schemaV15)},
 	{16, "consent ledger: every consent given or withdrawn, per purpose, with its source, wording and proof, hash-chained", migrateV16},
+	{17, "contacts imports: the uploaded files, their progress and counts, the rows they turned down", execAll(schemaV17)},
 }
 
 // SchemaVersion is the newest schema this binary knows.

@@ -99,17 +99,21 @@ func (t *wtx) suppress(waID, userID string) error {
 // unsuppress takes a contact's identities off the suppression list: they
 // opted in again.
 func (t *wtx) unsuppress(contactID int64) error {
+	var listed bool // the list is usually empty: then there is nothing to look up
+	if err := t.queryRow("SELECT EXISTS (SELECT 1 FROM suppressions)").Scan(&listed); err != nil || !listed {
+		return err
+	}
 	var waID, userID sql.NullString
-	if err := t.tx.QueryRowContext(t.ctx, "SELECT wa_id, user_id FROM contacts WHERE id = ?", contactID).
+	if err := t.queryRow("SELECT wa_id, user_id FROM contacts WHERE id = ?", contactID).
 		Scan(&waID, &userID); err != nil {
 		return err
 	}
-	hashes, err := suppressionHashes(t.ctx, t.tx, waID.String, userID.String)
+	hashes, err := suppressionHashes(t.ctx, cachedTx{t}, waID.String, userID.String)
 	if err != nil {
 		return err
 	}
 	for _, h := range hashes {
-		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM suppressions WHERE hash = ?", h); err != nil {
+		if _, err := t.exec("DELETE FROM suppressions WHERE hash = ?", h); err != nil {
 			return fmt.Errorf("suppression list: %w", err)
 		}
 	}

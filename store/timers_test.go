@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,11 +129,15 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		// The CHECK on waiting keeps allowing 'event': nothing older writes it.
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
 		16: {"DROP TABLE consent_ledger"},
+		17: {"DROP TABLE import_rejects", "DROP TABLE import_jobs"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
 	}
 	for v := SchemaVersion(); v >= from; v-- {
+		if !slices.ContainsFunc(migrations, func(m migration) bool { return m.version == v }) {
+			continue // a gap in the numbers (parts merged one by one)
+		}
 		steps, ok := undo[v]
 		if !ok {
 			t.Fatalf("undoMigrations does not know how to undo migration %d: add it", v)

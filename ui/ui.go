@@ -25,6 +25,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/events"
 	"sendbox/flows"
 	"sendbox/knowledge"
@@ -83,6 +84,8 @@ type Deps struct {
 	Metrics *metrics.Registry
 	// Flows edits, publishes and counts the automation flows.
 	Flows *flows.Engine
+	// Imports imports contacts from CSV files.
+	Imports *contacts.Importer
 }
 
 // Panel serves the admin panel.
@@ -397,6 +400,13 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /search", p.authed(accounts.Viewer, p.handleSearch))
 	mux.Handle("GET /contacts", p.authed(accounts.Viewer, p.handleContacts))
 	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
+	mux.Handle("GET /imports", p.authed(accounts.Admin, p.handleImports))
+	mux.Handle("POST /imports", p.authed(accounts.Admin, p.handleImportUpload))
+	mux.Handle("GET /imports/{id}", p.authed(accounts.Admin, p.handleImport))
+	mux.Handle("POST /imports/{id}/start", p.authed(accounts.Admin, p.handleImportStart))
+	mux.Handle("GET /imports/{id}/progress", p.authed(accounts.Admin, p.handleImportProgress))
+	mux.Handle("GET /imports/{id}/rejected.csv", p.authed(accounts.Admin, p.handleImportRejected))
+	mux.Handle("GET /contacts/export", p.authed(accounts.Agent, p.handleContactsExport))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
 	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
 	mux.Handle("POST /contacts/{id}/send", p.authed(accounts.Agent, p.handleContactSend))
