@@ -20,8 +20,12 @@ func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client)
 	}
 	out := make([]store.Template, 0, len(list))
 	for _, t := range list {
+		reason := t.RejectedReason
+		if reason == "NONE" {
+			reason = ""
+		}
 		out = append(out, store.Template{Name: t.Name, Language: t.Language, Category: t.Category, Status: t.Status,
-			Components: t.Components})
+			Components: t.Components, MetaID: t.ID, ParameterFormat: t.ParameterFormat, Quality: t.QualityScore.Score, Reason: reason})
 	}
 	return len(out), st.ReplaceTemplates(ctx, out)
 }

@@ -348,6 +348,12 @@ func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error
 		}
 		return nil
 	})
+	for i := range b.Events {
+		if IsTemplateField(b.Events[i].Field) {
+			s.templates.clear() // again after the commit: a reader may have cached the old row meanwhile
+			break
+		}
+	}
 	return res, err
 }
 
@@ -587,6 +593,11 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	}
 	if n, _ := r.RowsAffected(); n > 0 {
 		res.EventsNew++
+		if IsTemplateField(e.Field) {
+			if _, err := t.templateEvent(e); err != nil {
+				return fmt.Errorf("template change: %w", err)
+			}
+		}
 		for _, p := range e.Preferences {
 			if err := t.preference(p); err != nil {
 				return fmt.Errorf("user preference: %w", err)

@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"sendbox/sendboxtest"
+	"sendbox/store"
+	"sendbox/whatsapp/sim"
+)
+
+type tplResp struct {
+	Data store.Template
+}
+
+// waitTemplate polls GET /templates/{id} until cond holds.
+func waitTemplate(t *testing.T, a *sendboxtest.App, id int64, what string, cond func(store.Template) bool) store.Template {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := a.Do("GET", fmt.Sprintf("/api/v1/templates/%d", id), nil)
+		if code != http.StatusOK {
+			t.Fatalf("get template: %d %s", code, body)
+		}
+		tp := sendboxtest.JSON[tplResp](t, body).Data
+		if cond(tp) {
+			return tp
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("template never %s: %+v", what, tp)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func createTemplate(t *testing.T, a *sendboxtest.App, req map[string]any) store.Template {
+	t.Helper()
+	code, body := a.Do("POST", "/api/v1/templates", req)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	return sendboxtest.JSON[tplResp](t, body).Data
+}
+
+func orderBody(text string, examples ...string) map[string]any {
+	return map[string]any{"type": "BODY", "text": text, "example": map[string]any{"body_text": [][]string{examples}}}
+}
+
+// TestTemplateLifecycleAPI: a template created through the API is PENDING
+// at once, the simulator's review approves it and its webhook makes it
+// APPROVED in sendbox, and then it can be sent; Meta's later PAUSED is shown
+// with its reason and stops sends.
+func TestTemplateLifecycleAPI(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithGraph(sim.Options{TemplateReviewDelay: 200 * time.Millisecond, StatusWebhooks: true}))
+	tp := createTemplate(t, a, map[string]any{
+		"name": "spring_restock", "language": "en", "category": "UTILITY",
+		"components": []any{
+			map[string]any{"type": "HEADER", "format": "TEXT", "text": "Back in stock"},
+			orderBody("Hi {{1}}, the {{2}} you asked about is back in stock.", "Anna", "rose serum"),
+			map[string]any{"type": "FOOTER", "text": "Reply STOP to opt out"},
+			map[string]any{"type": "BUTTONS", "buttons": []any{
+				map[string]any{"type": "QUICK_REPLY", "text": "Reserve one"},
+				map[string]any{"type": "URL", "text": "Shop", "url": "https://shop.example.com/p/{{1}}", "example": []string{"https://shop.example.com/p/rose"}},
+			}},
+		},
+		"variable_map": map[string]any{"1": map[string]any{"from": "first_name", "fallback": "there"}},
+	})
+	if tp.Status != "PENDING" || tp.MetaID == "" || tp.ID == 0 || tp.ParameterFormat != "POSITIONAL" {
+		t.Fatalf("created: %+v", tp)
+	}
+	// Not approved yet: a send is refused.
+	send := map[string]any{"to": "+393331234567", "type": "template", "template": map[string]any{"name": "spring_restock", "language": map[string]any{"code": "en"},
+		"components": []any{map[string]any{"type": "body", "parameters": []any{map[string]any{"type": "text", "text": "Anna"}, map[string]any{"type": "text", "text": "serum"}}},
+			map[string]any{"type": "button", "sub_type": "url", "index": "1", "parameters": []any{map[string]any{"type": "text", "text": "rose"}}}}}}
+	if code, body := a.Do("POST", "/api/v1/messages", send); code == http.StatusAccepted || !strings.Contains(string(body), "template_not_approved") {
+		t.Fatalf("send before approval: %d %s", code, body)
+	}
+	tp = waitTemplate(t, a, tp.ID, "approved", func(tp store.Template) bool { return tp.Status == "APPROVED" })
+	if tp.VariableMap["1"].From != "first_name" {
+		t.Errorf("variable map lost: %+v", tp.VariableMap)
+	}
+	if code, body := a.Do("POST", "/api/v1/messages", send); code != http.StatusAccepted {
+		t.Fatalf("send after approval: %d %s", code, body)
+	}
+	// Meta pauses it for low quality: shown with the pause's title, and sends stop.
+	if err := a.Sim.SetTemplateQuality("spring_restock", "en", "RED"); err != nil {
+		t.Fatal(err)
+	}
+	waitTemplate(t, a, tp.ID, "red", func(tp store.Template) bool { return tp.Quality == "RED" })
+	if err := a.Sim.SetTemplateStatus("spring_restock", "en", "PAUSED", ""); err != nil {
+		t.Fatal(err)
+	}
+	tp = waitTemplate(t, a, tp.ID, "paused", func(tp store.Template) bool { return tp.Status == "PAUSED" })
+	if tp.Reason != "FIRST_PAUSE" || !strings.Contains(tp.ReasonDetail, "low quality") {
+		t.Errorf("pause reason: %+v", tp)
+	}
+	if code, body := a.Do("POST", "/api/v1/messages", send); code == http.StatusAccepted {
+		t.Fatalf("send while paused: %d %s", code, body)
+	}
+}
+
+// TestTemplateRejectedAPI: the review rejects a body with two variables
+// side by side; sendbox shows Meta's reason. An edit sends it back to
+// review, and the fixed wording is approved.
+func TestTemplateRejectedAPI(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithGraph(sim.Options{TemplateReviewDelay: 100 * time.Millisecond}))
+	tp := createTemplate(t, a, map[string]any{
+		"name": "cart_left", "language": "en", "category": "MARKETING",
+		"components": []any{orderBody("You left {{1}}{{2}} in your cart, come back soon.", "2", "serums")},
+	})
+	tp = waitTemplate(t, a, tp.ID, "rejected", func(tp store.Template) bool { return tp.Status == "REJECTED" })
+	if tp.Reason != "INVALID_FORMAT" || !strings.Contains(tp.ReasonDetail, "next to each other") {
+		t.Fatalf("rejection: %+v", tp)
+	}
+	code, body := a.Do("PUT", fmt.Sprintf("/api/v1/templates/%d", tp.ID), map[string]any{
+		"components": []any{orderBody("You left {{1}} items ({{2}}) in your cart, come back soon.", "2", "serums")},
+	})
+	if code != http.StatusOK {
+		t.Fatalf("edit: %d %s", code, body)
+	}
+	if got := sendboxtest.JSON[tplResp](t, body).Data; got.Status != "PENDING" || got.Reason != "" {
+		t.Errorf("after edit: %+v", got)
+	}
+	waitTemplate(t, a, tp.ID, "approved", func(tp store.Template) bool { return tp.Status == "APPROVED" })
+	// Delete: gone from Meta and from sendbox.
+	if code, body := a.Do("DELETE", fmt.Sprintf("/api/v1/templates/%d", tp.ID), nil); code != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	for _, st := range a.Sim.Templates() {
+		if st.Name == "cart_left" {
+			t.Errorf("still at Meta: %+v", st)
+		}
+	}
+	if code, _ := a.Do("GET", fmt.Sprintf("/api/v1/templates/%d", tp.ID), nil); code != http.StatusNotFound {
+		t.Errorf("get after delete: %d", code)
+	}
+}
+
+// TestTemplateValidationAPI: what Meta would refuse is refused before it
+// is sent, naming the part at fault; Meta's own refusal (a duplicate) is
+// shown with its message.
+func TestTemplateValidationAPI(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithGraph(sim.Options{TemplateReviewDelay: -1}))
+	body := orderBody("Hello {{1}}, welcome.", "Anna")
+	quick := func(n int) []any {
+		var out []any
+		for i := range n {
+			out = append(out, map[string]any{"type": "QUICK_REPLY", "text": fmt.Sprintf("Option %d", i)})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		req  map[string]any
+		code string
+		want string
+	}{
+		{"bad name", map[string]any{"name": "Spring Sale!", "language": "en", "category": "MARKETING", "components": []any{body}},
+			"invalid_template", "lowercase letters"},
+		{"missing example", map[string]any{"name": "hi", "language": "en", "category": "UTILITY",
+			"components": []any{map[string]any{"type": "BODY", "text": "Hello {{1}}, welcome."}}}, "invalid_template", "needs an example"},
+		{"too many buttons", map[string]any{"name": "hi", "language": "en", "category": "MARKETING",
+			"components": []any{body, map[string]any{"type": "BUTTONS", "buttons": quick(11)}}}, "invalid_template", "at most 10 buttons"},
+		{"variable at the end", map[string]any{"name": "hi", "language": "en", "category": "UTILITY",
+			"components": []any{orderBody("Hello {{1}}", "Anna")}}, "invalid_template", "cannot start or end"},
+		{"media without app id", map[string]any{"name": "hi", "language": "en", "category": "MARKETING",
+			"components": []any{map[string]any{"type": "HEADER", "format": "IMAGE"}, body},
+			"header_file": map[string]any{"data": []byte("\x89PNG"), "mime_type": "image/png"}}, "not_configured", "SENDBOX_WA_APP_ID"},
+	} {
+		code, b := a.Do("POST", "/api/v1/templates", c.req)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(string(b), `"code":"`+c.code+`"`) || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d %s", c.name, code, b)
+		}
+	}
+	if n := len(a.Sim.Templates()); n != len(sim.DefaultTemplates()) {
+		t.Errorf("refused templates reached Meta: %d templates", n)
+	}
+	// Known to sendbox already: refused before asking Meta.
+	if code, b := a.Do("POST", "/api/v1/templates", map[string]any{"name": "order_update", "language": "en_US", "category": "UTILITY",
+		"components": []any{body}}); code != http.StatusConflict || !strings.Contains(string(b), "template_exists") {
+		t.Errorf("duplicate: %d %s", code, b)
+	}
+	// Meta's own refusal is shown with its message: a sample handle Meta never issued.
+	if code, b := a.Do("POST", "/api/v1/templates", map[string]any{"name": "new_arrivals", "language": "en", "category": "MARKETING",
+		"components": []any{map[string]any{"type": "HEADER", "format": "IMAGE", "example": map[string]any{"header_handle": []string{"4::bm9wZQ:forged"}}}, body}}); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(b), "meta_refused") || !strings.Contains(string(b), "Invalid header_handle") {
+		t.Errorf("refused at Meta: %d %s", code, b)
+	}
+}
