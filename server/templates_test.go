@@ -167,7 +167,7 @@ func TestTemplateValidationAPI(t *testing.T) {
 		{"variable at the end", map[string]any{"name": "hi", "language": "en", "category": "UTILITY",
 			"components": []any{orderBody("Hello {{1}}", "Anna")}}, "invalid_template", "cannot start or end"},
 		{"media without app id", map[string]any{"name": "hi", "language": "en", "category": "MARKETING",
-			"components": []any{map[string]any{"type": "HEADER", "format": "IMAGE"}, body},
+			"components":  []any{map[string]any{"type": "HEADER", "format": "IMAGE"}, body},
 			"header_file": map[string]any{"data": []byte("\x89PNG"), "mime_type": "image/png"}}, "not_configured", "SENDBOX_WA_APP_ID"},
 	} {
 		code, b := a.Do("POST", "/api/v1/templates", c.req)

@@ -33,8 +33,8 @@ const (
 // Limits Meta enforces on a template's parts (template management page,
 // and the character-limit error 2388040).
 const (
-	maxTplName   = 512
-	maxTplHeaderText     = 60
+	maxTplName        = 512
+	maxTplHeaderText  = 60
 	maxBodyText       = 1024
 	maxFooterText     = 60
 	maxButtonText     = 25
