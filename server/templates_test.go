@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"net/http"
 	"strings"
 	"testing"
@@ -188,5 +190,122 @@ func TestTemplateValidationAPI(t *testing.T) {
 		"components": []any{map[string]any{"type": "HEADER", "format": "IMAGE", "example": map[string]any{"header_handle": []string{"4::bm9wZQ:forged"}}}, body}}); code != http.StatusUnprocessableEntity ||
 		!strings.Contains(string(b), "meta_refused") || !strings.Contains(string(b), "Invalid header_handle") {
 		t.Errorf("refused at Meta: %d %s", code, b)
+	}
+}
+
+// templateWebhook is a signed template change in Meta's envelope.
+func templateWebhook(field string, at int64, value map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"object": "whatsapp_business_account", "entry": []any{map[string]any{
+		"id": "102290129340398", "time": at, "changes": []any{map[string]any{"field": field, "value": value}}}}})
+	return b
+}
+
+func templateByName(t *testing.T, a *sendboxtest.App, name, lang string) (store.Template, bool) {
+	t.Helper()
+	code, body := a.Do("GET", "/api/v1/templates", nil)
+	if code != http.StatusOK {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	for _, tp := range sendboxtest.JSON[struct{ Data []store.Template }](t, body).Data {
+		if tp.Name == name && tp.Language == lang {
+			return tp, true
+		}
+	}
+	return store.Template{}, false
+}
+
+// waitByName polls the list until the template satisfies cond.
+func waitByName(t *testing.T, a *sendboxtest.App, name, lang, what string, cond func(store.Template) bool) store.Template {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tp, ok := templateByName(t, a, name, lang)
+		if ok && cond(tp) {
+			return tp
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/%s never %s: %+v", name, lang, what, tp)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTemplateWebhooksOrderAndRetries: Meta's template webhooks (the
+// fixtures' shapes) apply at once; a retry changes nothing, and a decision
+// older than the stored one, arriving late, does not overwrite it — for the
+// status, the quality and the category alike.
+func TestTemplateWebhooksOrderAndRetries(t *testing.T) {
+	a := sendboxtest.New(t)
+	const id = 1689556908129832
+	status := func(at int64, event string, extra map[string]any) []byte {
+		v := map[string]any{"event": event, "message_template_id": id, "message_template_name": "order_confirmation",
+			"message_template_language": "en_US", "reason": "NONE", "message_template_category": "UTILITY"}
+		for k, x := range extra {
+			v[k] = x
+		}
+		return templateWebhook("message_template_status_update", at, v)
+	}
+	post := func(b []byte) {
+		t.Helper()
+		if code, body := a.PostWebhook(b); code != http.StatusOK {
+			t.Fatalf("webhook: %d %s", code, body)
+		}
+	}
+	const t0 = 1751247548
+	post(status(t0, "APPROVED", nil))
+	tp := waitByName(t, a, "order_confirmation", "en_US", "approved", func(tp store.Template) bool { return tp.Status == "APPROVED" })
+	if tp.MetaID != fmt.Sprint(id) || tp.Category != "UTILITY" {
+		t.Errorf("approved: %+v", tp)
+	}
+	paused := status(t0+100, "PAUSED", map[string]any{"other_info": map[string]any{"title": "SECOND_PAUSE", "description": "Paused for 6 hours due to low quality."}})
+	post(paused)
+	waitByName(t, a, "order_confirmation", "en_US", "paused", func(tp store.Template) bool { return tp.Status == "PAUSED" })
+	// Late: an approval decided before the pause. Then the pause's retry, twice.
+	post(status(t0+50, "APPROVED", nil))
+	post(paused)
+	post(paused)
+	// Quality: RED at t0+200, then a late YELLOW from t0+150.
+	quality := func(at int64, prev, score string) []byte {
+		return templateWebhook("message_template_quality_update", at, map[string]any{"previous_quality_score": prev, "new_quality_score": score,
+			"message_template_id": id, "message_template_name": "order_confirmation", "message_template_language": "en_US"})
+	}
+	post(quality(t0+200, "YELLOW", "RED"))
+	post(quality(t0+150, "GREEN", "YELLOW"))
+	// Category: MARKETING at t0+300, then a late UTILITY.
+	category := func(at int64, cat string) []byte {
+		return templateWebhook("template_category_update", at, map[string]any{"message_template_id": id,
+			"message_template_name": "order_confirmation", "message_template_language": "en_US", "new_category": cat})
+	}
+	post(category(t0+300, "MARKETING"))
+	post(category(t0+250, "UTILITY"))
+	// A marker webhook after everything: once it is applied, all the above are.
+	post(templateWebhook("message_template_status_update", t0+400, map[string]any{"event": "APPROVED", "message_template_id": 42,
+		"message_template_name": "marker", "message_template_language": "en", "reason": "NONE"}))
+	waitByName(t, a, "marker", "en", "stored", func(tp store.Template) bool { return tp.Status == "APPROVED" })
+	tp, _ = templateByName(t, a, "order_confirmation", "en_US")
+	if tp.Status != "PAUSED" || tp.Reason != "SECOND_PAUSE" || tp.ReasonDetail != "Paused for 6 hours due to low quality." ||
+		tp.Quality != "RED" || tp.Category != "MARKETING" {
+		t.Errorf("after late and repeated webhooks: %+v", tp)
+	}
+	// DISABLED, later: applied, with its date.
+	post(status(t0+500, "DISABLED", map[string]any{"disable_info": map[string]any{"disable_date": 1751300000}}))
+	tp = waitByName(t, a, "order_confirmation", "en_US", "disabled", func(tp store.Template) bool { return tp.Status == "DISABLED" })
+	if tp.Reason != "DISABLED" || tp.ReasonDetail != "disabled on 2025-06-30" {
+		t.Errorf("disabled: %+v", tp)
+	}
+	// Approved again later, in the very words of the first approval: a new
+	// decision, not a retry.
+	post(status(t0+600, "APPROVED", nil))
+	waitByName(t, a, "order_confirmation", "en_US", "approved again", func(tp store.Template) bool { return tp.Status == "APPROVED" && tp.Reason == "" })
+	// The fixture's rejection (another template) keeps Meta's reason and its words.
+	fx, err := os.ReadFile("/work/shared/fixtures/whatsapp/pywa/tests/data/updates/template_status_update.json")
+	if err == nil {
+		var all map[string]json.RawMessage
+		json.Unmarshal(fx, &all)
+		post(all["rejected"])
+		tp = waitByName(t, a, "abandoned_cart", "en", "rejected", func(tp store.Template) bool { return tp.Status == "REJECTED" })
+		if tp.Reason != "INVALID_FORMAT" || !strings.Contains(tp.ReasonDetail, "{{1}}{{2}}") || tp.Category != "MARKETING" {
+			t.Errorf("rejected fixture: %+v", tp)
+		}
 	}
 }

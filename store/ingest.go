@@ -586,6 +586,11 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	h.Write([]byte(e.Field))
 	h.Write([]byte{0})
 	h.Write(e.Value)
+	if IsTemplateField(e.Field) {
+		// The same change recurs legitimately (approved, paused, approved
+		// again): its time tells a new one from Meta's retry of an old one.
+		h.Write([]byte(strconv.FormatInt(e.EventTime.Unix(), 10)))
+	}
 	r, err := t.stmt(t.st.insertEvent).ExecContext(t.ctx, hex.EncodeToString(h.Sum(nil)), e.Field, e.Type, e.WABAID,
 		e.PhoneNumberID, ms(e.EventTime), string(e.Value), t.now.UnixMilli())
 	if err != nil {
