@@ -3,8 +3,8 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
