@@ -601,7 +601,7 @@ func TemplateErrorMessage(err error) string {
 	if ae.Title != "" {
 		parts = append(parts, strings.TrimRight(ae.Title, "."))
 	}
-	if ae.UserMessage != "" && ae.UserMessage != ae.Title {
+	if ae.UserMessage != "" && strings.TrimRight(ae.UserMessage, ".") != strings.TrimRight(ae.Title, ".") {
 		parts = append(parts, ae.UserMessage)
 	}
 	if len(parts) == 0 {

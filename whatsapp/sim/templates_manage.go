@@ -516,11 +516,12 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// postTemplateChange posts one signed webhook of a template field, in
-// Meta's envelope (entry.time in unix seconds), retrying like status
-// webhooks. Nothing is posted without a webhook URL.
+// postTemplateChange queues one signed webhook of a template field, in
+// Meta's envelope (entry.time in unix seconds). One worker posts them in
+// order, retrying like status webhooks, so that a recategorisation comes
+// before the approval it goes with. Nothing is posted without a webhook URL.
 func (s *Simulator) postTemplateChange(field string, value map[string]any) {
-	if s.opts.WebhookURL == "" || s.closed.Load() {
+	if s.tplHooks == nil || s.closed.Load() {
 		return
 	}
 	body, _ := json.Marshal(map[string]any{
@@ -531,13 +532,26 @@ func (s *Simulator) postTemplateChange(field string, value map[string]any) {
 			"changes": []any{map[string]any{"value": value, "field": field}},
 		}},
 	})
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.postWithRetry(body, 0); err != nil {
-			s.log.Warn("template webhook not delivered", slog.String("field", field), slog.Any("err", err))
+	select {
+	case s.tplHooks <- body:
+	default:
+		s.log.Warn("template webhook dropped: queue full", slog.String("field", field))
+	}
+}
+
+// templateHookWorker posts the queued template webhooks until Close.
+func (s *Simulator) templateHookWorker() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case body := <-s.tplHooks:
+			if err := s.postWithRetry(body, 0); err != nil {
+				s.log.Warn("template webhook not delivered", slog.Any("err", err))
+			}
 		}
-	}()
+	}
 }
 
 // Resumable Upload API.
