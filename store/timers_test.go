@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,11 +128,18 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		14: {"DROP TABLE secrets"},
 		// The CHECK on waiting keeps allowing 'event': nothing older writes it.
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
+		19: {"DROP INDEX templates_meta_id", "ALTER TABLE templates DROP COLUMN meta_id", "ALTER TABLE templates DROP COLUMN parameter_format",
+			"ALTER TABLE templates DROP COLUMN quality", "ALTER TABLE templates DROP COLUMN reason", "ALTER TABLE templates DROP COLUMN reason_detail",
+			"ALTER TABLE templates DROP COLUMN status_at", "ALTER TABLE templates DROP COLUMN category_at", "ALTER TABLE templates DROP COLUMN quality_at",
+			"ALTER TABLE templates DROP COLUMN variable_map", "ALTER TABLE templates DROP COLUMN updated_at"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
 	}
 	for v := SchemaVersion(); v >= from; v-- {
+		if !slices.ContainsFunc(migrations, func(m migration) bool { return m.version == v }) {
+			continue // a gap in the numbering
+		}
 		steps, ok := undo[v]
 		if !ok {
 			t.Fatalf("undoMigrations does not know how to undo migration %d: add it", v)
