@@ -100,6 +100,7 @@ func (a *Server) routes() http.Handler {
 	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)
 	api("POST /api/v1/sandbox/unreachable", "admin", a.handleSandboxUnreachable)
 	api("POST /api/v1/sandbox/faults", "admin", a.handleSandboxFault)
+	api("POST /api/v1/sandbox/templates/{id}", "admin", a.handleSandboxTemplate)
 	// The demo catalogue stands in for a dealer's public one: no key.
 	mux.HandleFunc("GET /sandbox/catalogue/compatibility", a.handleCatalogueCompatibility)
 	mux.HandleFunc("GET /sandbox/catalogue/parts", a.handleCatalogueParts)

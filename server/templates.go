@@ -176,3 +176,52 @@ func (a *Server) handleSyncTemplates(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"synced": n})
 }
+
+// handleSandboxTemplate plays Meta's later decisions about a template in
+// sandbox mode: the simulator changes it and posts the webhook Meta would
+// (status: PAUSED, DISABLED, APPROVED, REJECTED…; quality: GREEN, YELLOW,
+// RED; category: MARKETING, UTILITY).
+func (a *Server) handleSandboxTemplate(w http.ResponseWriter, r *http.Request) {
+	if !a.needSandboxFor(w, "changing a template's review") {
+		return
+	}
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Status   string `json:"status"`
+		Reason   string `json:"reason"`
+		Quality  string `json:"quality"`
+		Category string `json:"category"`
+	}
+	if !decodeJSON(w, r, 4096, &req) {
+		return
+	}
+	t, err := a.Store.TemplateByID(r.Context(), id)
+	if err != nil {
+		a.templateError(w, r, err)
+		return
+	}
+	if req.Status == "" && req.Quality == "" && req.Category == "" {
+		writeError(w, http.StatusUnprocessableEntity, "missing_field", "give status, quality or category")
+		return
+	}
+	for _, step := range []struct {
+		v  string
+		fn func(name, lang, v string) error
+	}{
+		{req.Category, a.Sim.SetTemplateCategory},
+		{req.Quality, a.Sim.SetTemplateQuality},
+		{req.Status, func(n, l, v string) error { return a.Sim.SetTemplateStatus(n, l, v, req.Reason) }},
+	} {
+		if step.v == "" {
+			continue
+		}
+		if err := step.fn(t.Name, t.Language, step.v); err != nil {
+			writeError(w, http.StatusUnprocessableEntity, "unknown_template", err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]bool{"ok": true})
+}

@@ -309,3 +309,27 @@ func TestTemplateWebhooksOrderAndRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxTemplateDecisions: in sandbox mode, the built-in simulator
+// reviews a template created through the API, and the sandbox endpoint
+// plays Meta's later decisions (a pause, a quality drop, a recategorisation)
+// through the real webhook path.
+func TestSandboxTemplateDecisions(t *testing.T) {
+	a := sendboxtest.New(t)
+	a.Sim.SetTemplateReviewDelay(50 * time.Millisecond)
+	tp := createTemplate(t, a, map[string]any{"name": "visit_reminder", "language": "en", "category": "UTILITY",
+		"components": []any{orderBody("Your visit on {{1}} is confirmed.", "Monday")}})
+	if tp.Status == "" {
+		t.Fatalf("created: %+v", tp)
+	}
+	waitTemplate(t, a, tp.ID, "approved", func(tp store.Template) bool { return tp.Status == "APPROVED" })
+	if code, body := a.Do("POST", fmt.Sprintf("/api/v1/sandbox/templates/%d", tp.ID), map[string]any{"status": "PAUSED", "quality": "YELLOW", "category": "MARKETING"}); code != http.StatusAccepted {
+		t.Fatalf("sandbox decision: %d %s", code, body)
+	}
+	waitTemplate(t, a, tp.ID, "paused, yellow, marketing", func(tp store.Template) bool {
+		return tp.Status == "PAUSED" && tp.Quality == "YELLOW" && tp.Category == "MARKETING"
+	})
+	if code, _ := a.Do("POST", "/api/v1/sandbox/templates/999", map[string]any{"status": "PAUSED"}); code != http.StatusNotFound {
+		t.Errorf("unknown template: %d", code)
+	}
+}
