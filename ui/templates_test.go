@@ -2,10 +2,12 @@ package ui_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -193,5 +195,43 @@ func TestTemplateMediaHeader(t *testing.T) {
 	resp, body = postMultipart(t, b, "/templates", form(), "header_file", "shelf.png", "image/png", png)
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "SENDBOX_WA_APP_ID") {
 		t.Fatalf("without the app id: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestLocaleKeysUnique: a key given twice in locales/en.json silently
+// keeps only its last value, replacing a string some other page shows.
+func TestLocaleKeysUnique(t *testing.T) {
+	b, err := os.ReadFile("locales/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	seen := map[string]bool{}
+	depth := 0
+	key := true
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			if v == '{' {
+				depth++
+			} else if v == '}' {
+				depth--
+			}
+			key = true
+		case string:
+			if depth == 1 && key {
+				if seen[v] {
+					t.Errorf("locales/en.json has %q twice", v)
+				}
+				seen[v] = true
+				key = false
+			} else {
+				key = true
+			}
+		}
 	}
 }
