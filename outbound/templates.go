@@ -14,6 +14,7 @@ import (
 
 // SyncTemplates fetches the message templates from Graph into the store.
 func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client) (int, error) {
+	asOf := time.Now()
 	list, err := graph.ListTemplates(ctx)
 	if err != nil {
 		return 0, err
@@ -27,7 +28,7 @@ func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client)
 		out = append(out, store.Template{Name: t.Name, Language: t.Language, Category: t.Category, Status: t.Status,
 			Components: t.Components, MetaID: t.ID, ParameterFormat: t.ParameterFormat, Quality: t.QualityScore.Score, Reason: reason})
 	}
-	return len(out), st.ReplaceTemplates(ctx, out)
+	return len(out), st.ReplaceTemplatesAsOf(ctx, out, asOf)
 }
 
 // Marketing is the template category that needs the customer's consent.

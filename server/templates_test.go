@@ -180,7 +180,10 @@ func TestTemplateValidationAPI(t *testing.T) {
 	if n := len(a.Sim.Templates()); n != len(sim.DefaultTemplates()) {
 		t.Errorf("refused templates reached Meta: %d templates", n)
 	}
-	// Known to sendbox already: refused before asking Meta.
+	// Known to sendbox already (once synced): refused before asking Meta.
+	if code, b := a.Do("POST", "/api/v1/templates/sync", nil); code != http.StatusOK {
+		t.Fatalf("sync: %d %s", code, b)
+	}
 	if code, b := a.Do("POST", "/api/v1/templates", map[string]any{"name": "order_update", "language": "en_US", "category": "UTILITY",
 		"components": []any{body}}); code != http.StatusConflict || !strings.Contains(string(b), "template_exists") {
 		t.Errorf("duplicate: %d %s", code, b)
@@ -331,5 +334,23 @@ func TestSandboxTemplateDecisions(t *testing.T) {
 	})
 	if code, _ := a.Do("POST", "/api/v1/sandbox/templates/999", map[string]any{"status": "PAUSED"}); code != http.StatusNotFound {
 		t.Errorf("unknown template: %d", code)
+	}
+}
+
+// TestTemplateFastReview: a review faster than Meta's answer (its webhook
+// stored before the create or the edit returns) is not undone by the
+// answer: the template ends APPROVED, not PENDING for ever.
+func TestTemplateFastReview(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithGraph(sim.Options{TemplateReviewDelay: time.Nanosecond}))
+	for i := range 3 {
+		tp := createTemplate(t, a, map[string]any{"name": fmt.Sprintf("quick_%d", i), "language": "en", "category": "UTILITY",
+			"components": []any{orderBody("Your table for {{1}} is booked.", "two")}})
+		tp = waitTemplate(t, a, tp.ID, "approved", func(tp store.Template) bool { return tp.Status == "APPROVED" })
+		code, body := a.Do("PUT", fmt.Sprintf("/api/v1/templates/%d", tp.ID), map[string]any{
+			"components": []any{orderBody("Your table for {{1}} is booked, see you soon.", "two")}})
+		if code != http.StatusOK {
+			t.Fatalf("edit: %d %s", code, body)
+		}
+		waitTemplate(t, a, tp.ID, "approved after the edit", func(tp store.Template) bool { return tp.Status == "APPROVED" })
 	}
 }

@@ -264,7 +264,7 @@ type Template struct {
 // ReplaceTemplates stores the templates Meta listed, dropping the others.
 func (s *Store) ReplaceTemplates(ctx context.Context, list []Template) error {
 	defer s.templates.clear() // after the commit, or after a failure that may have committed
-	return s.update(ctx, func(t *wtx) error { return t.replaceTemplates(list) })
+	return s.update(ctx, func(t *wtx) error { return t.replaceTemplates(list, t.now) })
 }
 
 // ListTemplates returns the stored templates; approvedOnly keeps the sendable ones.

@@ -109,10 +109,20 @@ func (s *Store) TemplateByID(ctx context.Context, id int64) (*Template, error) {
 	return tp, err
 }
 
+// ReplaceTemplatesAsOf stores the templates Meta listed at asOf (when the
+// list was asked for), dropping the others. A row changed since (created
+// or edited here, or moved by a webhook while the list was on its way) is
+// newer than the list and stays as it is.
+func (s *Store) ReplaceTemplatesAsOf(ctx context.Context, list []Template, asOf time.Time) error {
+	defer s.templates.clear()
+	return s.update(ctx, func(t *wtx) error { return t.replaceTemplates(list, asOf) })
+}
+
 // replaceTemplates stores the templates Meta listed, dropping the others.
 // Rows keep their id and what only sendbox knows (the variable mapping,
 // the reason of a rejection the list does not repeat).
-func (t *wtx) replaceTemplates(list []Template) error {
+func (t *wtx) replaceTemplates(list []Template, asOf time.Time) error {
+	at := asOf.UnixMilli()
 	keep := map[[2]string]bool{}
 	for _, tp := range list {
 		keep[[2]string{tp.Name, tp.Language}] = true
@@ -131,13 +141,14 @@ func (t *wtx) replaceTemplates(list []Template) error {
 				reason = CASE WHEN excluded.status = templates.status AND excluded.reason = '' THEN templates.reason ELSE excluded.reason END,
 				reason_detail = CASE WHEN excluded.status = templates.status AND excluded.reason = '' THEN templates.reason_detail ELSE excluded.reason_detail END,
 				status = excluded.status, status_at = excluded.status_at, category_at = excluded.category_at,
-				quality_at = excluded.quality_at, updated_at = excluded.updated_at`,
+				quality_at = excluded.quality_at, updated_at = excluded.updated_at
+			WHERE templates.updated_at <= ?`,
 			tp.Name, tp.Language, tp.Category, tp.Status, comps, t.now.UnixMilli(), tp.MetaID, tp.ParameterFormat, tp.Quality,
-			reason, detail, t.now.UnixMilli(), t.now.UnixMilli(), t.now.UnixMilli(), t.now.UnixMilli()); err != nil {
+			reason, detail, at, at, at, at, at); err != nil {
 			return err
 		}
 	}
-	rows, err := t.tx.QueryContext(t.ctx, "SELECT id, name, language FROM templates")
+	rows, err := t.tx.QueryContext(t.ctx, "SELECT id, name, language FROM templates WHERE updated_at <= ?", at)
 	if err != nil {
 		return err
 	}
@@ -166,10 +177,13 @@ func (t *wtx) replaceTemplates(list []Template) error {
 }
 
 // SaveSubmittedTemplate records a template sendbox just created or edited
-// at Meta: its components, category, Meta's id and the status Meta
-// answered (PENDING, usually). The status is kept when a webhook already
-// brought a later one (the review can be faster than the answer).
-func (s *Store) SaveSubmittedTemplate(ctx context.Context, tp Template) (*Template, error) {
+// at Meta: its components, category, Meta's id, and for a new row the
+// status Meta answered (PENDING, usually). An existing row keeps its
+// status: an edit set it with MarkTemplateSubmitted before asking Meta,
+// and a create's review can be faster than Meta's answer, its webhook
+// already stored. submitted is when the request left: a category a
+// webhook set since (by the second, Meta's resolution) is kept.
+func (s *Store) SaveSubmittedTemplate(ctx context.Context, tp Template, submitted time.Time) (*Template, error) {
 	defer s.templates.clear()
 	var id int64
 	err := s.update(ctx, func(t *wtx) error {
@@ -184,30 +198,63 @@ func (s *Store) SaveSubmittedTemplate(ctx context.Context, tp Template) (*Templa
 		if tp.VariableMap == nil {
 			vmap = []byte("{}")
 		}
-		at := tp.StatusAt
-		if at.IsZero() {
-			at = t.now
-		}
 		err = t.tx.QueryRowContext(t.ctx, `INSERT INTO templates (name, language, category, status, components, synced_at,
 				meta_id, parameter_format, variable_map, status_at, category_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
 			ON CONFLICT (name, language) DO UPDATE SET components = excluded.components,
 				parameter_format = excluded.parameter_format, variable_map = excluded.variable_map,
 				meta_id = CASE WHEN excluded.meta_id <> '' THEN excluded.meta_id ELSE templates.meta_id END,
-				category = CASE WHEN templates.category_at > excluded.category_at THEN templates.category ELSE excluded.category END,
-				status = CASE WHEN templates.status_at > excluded.status_at THEN templates.status ELSE excluded.status END,
-				reason = CASE WHEN templates.status_at > excluded.status_at THEN templates.reason ELSE '' END,
-				reason_detail = CASE WHEN templates.status_at > excluded.status_at THEN templates.reason_detail ELSE '' END,
-				status_at = max(templates.status_at, excluded.status_at), updated_at = excluded.updated_at
+				category = CASE WHEN templates.category_at / 1000 >= excluded.category_at / 1000 THEN templates.category ELSE excluded.category END,
+				category_at = max(templates.category_at, excluded.category_at), updated_at = excluded.updated_at
 			RETURNING id`,
 			tp.Name, tp.Language, tp.Category, tp.Status, comps, t.now.UnixMilli(), tp.MetaID, tp.ParameterFormat, string(vmap),
-			at.UnixMilli(), at.UnixMilli(), t.now.UnixMilli()).Scan(&id)
+			submitted.UnixMilli(), t.now.UnixMilli()).Scan(&id)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return s.TemplateByID(ctx, id)
+}
+
+// TemplateState is a template's status as stored, to put back.
+type TemplateState struct {
+	ID                     int64
+	Status, Reason, Detail string
+	StatusAt               int64
+}
+
+// MarkTemplateSubmitted puts a template back in review (PENDING) before
+// its edit is sent to Meta, so that the review's webhook, however fast,
+// finds it there and moves it on. It returns the state to restore if Meta
+// refuses the edit.
+func (s *Store) MarkTemplateSubmitted(ctx context.Context, id int64) (TemplateState, error) {
+	defer s.templates.clear()
+	prev := TemplateState{ID: id}
+	err := s.update(ctx, func(t *wtx) error {
+		if err := t.tx.QueryRowContext(t.ctx, "SELECT status, reason, reason_detail, status_at FROM templates WHERE id = ?", id).
+			Scan(&prev.Status, &prev.Reason, &prev.Detail, &prev.StatusAt); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		_, err := t.tx.ExecContext(t.ctx, `UPDATE templates SET status = ?, reason = '', reason_detail = '', status_at = ?, updated_at = ?
+			WHERE id = ?`, TemplatePending, t.now.UnixMilli(), t.now.UnixMilli(), id)
+		return err
+	})
+	return prev, err
+}
+
+// RestoreTemplateState puts back what MarkTemplateSubmitted changed, unless
+// a webhook moved the template since.
+func (s *Store) RestoreTemplateState(ctx context.Context, st TemplateState, marked time.Time) error {
+	defer s.templates.clear()
+	return s.update(ctx, func(t *wtx) error {
+		_, err := t.tx.ExecContext(t.ctx, `UPDATE templates SET status = ?, reason = ?, reason_detail = ?, status_at = ?
+			WHERE id = ? AND status = ? AND status_at >= ?`, st.Status, st.Reason, st.Detail, st.StatusAt, st.ID, TemplatePending, marked.UnixMilli())
+		return err
+	})
 }
 
 // SetTemplateVariables stores a template's default variable mapping.
@@ -319,7 +366,7 @@ func (t *wtx) templateEvent(e *EventInput) (bool, error) {
 			return false, nil
 		}
 		err = t.tx.QueryRowContext(t.ctx, `INSERT INTO templates (name, language, category, status, components, synced_at, meta_id, updated_at)
-			VALUES (?, ?, ?, ?, '[]', ?, ?, ?) RETURNING id`, c.Name, c.Language, c.Category, TemplatePending, t.now.UnixMilli(), meta,
+			VALUES (?, ?, ?, ?, '[]', ?, ?, ?) RETURNING id`, c.Name, c.Language, c.Category, unknownStatus, t.now.UnixMilli(), meta,
 			t.now.UnixMilli()).Scan(&id)
 	}
 	if err != nil {
@@ -392,11 +439,21 @@ func (t *wtx) templateEvent(e *EventInput) (bool, error) {
 	return n > 0, nil
 }
 
+// unknownStatus is the status of a template first heard of by a webhook
+// that does not carry one (quality, category): not "", which older rows
+// use for approved. The next sync or status webhook sets it.
+const unknownStatus = "UNKNOWN"
+
 // ContactFields is what a template's variables can be filled from.
 type ContactFields struct {
 	Name       string
 	WaID       string
 	Attributes map[string]string
+}
+
+// TemplateFields is what a template's variables can use of the contact.
+func (c *Contact) TemplateFields() ContactFields {
+	return ContactFields{Name: c.Name, WaID: c.WaID, Attributes: c.Attributes}
 }
 
 // FillVariables fills the template's variables for a contact with its

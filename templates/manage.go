@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"sendbox/store"
 	"sendbox/whatsapp"
@@ -146,6 +147,7 @@ func (m *Manager) Create(ctx context.Context, sub Submission) (*store.Template, 
 		return nil, &Error{Code: "template_exists", Field: "name",
 			Message: fmt.Sprintf("the template %s already exists in %s (status %s): edit it instead", old.Name, old.Language, old.Status)}
 	}
+	submitted := time.Now()
 	res, err := m.Graph.CreateTemplate(ctx, &d)
 	if err != nil {
 		return nil, refusal(err)
@@ -153,7 +155,7 @@ func (m *Manager) Create(ctx context.Context, sub Submission) (*store.Template, 
 	comps, _ := json.Marshal(d.Components)
 	return m.Store.SaveSubmittedTemplate(ctx, store.Template{Name: d.Name, Language: d.Language,
 		Category: firstNonEmpty(res.Category, d.Category), Status: firstNonEmpty(res.Status, store.TemplatePending),
-		Components: comps, MetaID: res.ID, ParameterFormat: d.ParameterFormat, VariableMap: sub.VariableMap})
+		Components: comps, MetaID: res.ID, ParameterFormat: d.ParameterFormat, VariableMap: sub.VariableMap}, submitted)
 }
 
 // Edit replaces a template's components (and category while Meta has not
@@ -187,12 +189,22 @@ func (m *Manager) Edit(ctx context.Context, id int64, sub Submission) (*store.Te
 	if edit.Category == cur.Category {
 		edit.Category = "" // unchanged: not sent
 	}
+	// In review from now: the review's webhook may come before Meta's
+	// answer to the edit.
+	submitted := time.Now()
+	prev, err := m.Store.MarkTemplateSubmitted(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	if err := m.Graph.EditTemplate(ctx, cur.MetaID, &edit); err != nil {
+		if rerr := m.Store.RestoreTemplateState(context.WithoutCancel(ctx), prev, submitted); rerr != nil {
+			return nil, errors.Join(refusal(err), rerr)
+		}
 		return nil, refusal(err)
 	}
 	comps, _ := json.Marshal(d.Components)
 	return m.Store.SaveSubmittedTemplate(ctx, store.Template{Name: cur.Name, Language: cur.Language, Category: d.Category,
-		Status: store.TemplatePending, Components: comps, MetaID: cur.MetaID, ParameterFormat: d.ParameterFormat, VariableMap: sub.VariableMap})
+		Status: store.TemplatePending, Components: comps, MetaID: cur.MetaID, ParameterFormat: d.ParameterFormat, VariableMap: sub.VariableMap}, submitted)
 }
 
 // SetVariables changes only the default variable mapping: a sendbox

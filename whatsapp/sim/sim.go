@@ -146,7 +146,7 @@ type Simulator struct {
 	tplDeleted    map[string]bool                 // name/language of default templates deleted
 	uploads       map[string]int                  // open upload session → its declared length
 	review        time.Duration                   // see Options.TemplateReviewDelay
-	tplHooks      chan []byte                     // template webhooks, posted in order; nil without a webhook URL
+	tplHooks      chan templateHook               // template webhooks, posted in order; nil without a webhook URL
 	scheduleLater []string                        // templates loaded PENDING, reviewed once started
 
 	// mu guards everything below it up to rateMu.
@@ -245,7 +245,7 @@ func New(opts Options) (*Simulator, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opts.WebhookURL != "" {
-		s.tplHooks = make(chan []byte, 1024)
+		s.tplHooks = make(chan templateHook, 1024)
 		s.wg.Add(1)
 		go s.templateHookWorker()
 	}

@@ -516,6 +516,12 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// templateHook is a template webhook waiting to be posted.
+type templateHook struct {
+	field string
+	value map[string]any
+}
+
 // postTemplateChange queues one signed webhook of a template field, in
 // Meta's envelope (entry.time in unix seconds). One worker posts them in
 // order, retrying like status webhooks, so that a recategorisation comes
@@ -524,32 +530,52 @@ func (s *Simulator) postTemplateChange(field string, value map[string]any) {
 	if s.tplHooks == nil || s.closed.Load() {
 		return
 	}
-	body, _ := json.Marshal(map[string]any{
-		"object": "whatsapp_business_account",
-		"entry": []any{map[string]any{
-			"id":      s.opts.WABAID,
-			"time":    s.now().Unix(),
-			"changes": []any{map[string]any{"value": value, "field": field}},
-		}},
-	})
 	select {
-	case s.tplHooks <- body:
+	case s.tplHooks <- templateHook{field, value}:
 	default:
 		s.log.Warn("template webhook dropped: queue full", slog.String("field", field))
 	}
 }
 
-// templateHookWorker posts the queued template webhooks until Close.
+// templateHookWorker posts the queued template webhooks until Close. Two
+// decisions of Meta about one template never share a second, so that the
+// second one cannot pass for a retry of the first (same body, same time):
+// when a review is faster than that, its webhook waits for the next second.
 func (s *Simulator) templateHookWorker() {
 	defer s.wg.Done()
+	last := map[string]int64{} // template id and field → entry.time of its last webhook
 	for {
+		var h templateHook
 		select {
 		case <-s.ctx.Done():
 			return
-		case body := <-s.tplHooks:
-			if err := s.postWithRetry(body, 0); err != nil {
-				s.log.Warn("template webhook not delivered", slog.Any("err", err))
+		case h = <-s.tplHooks:
+		}
+		key := fmt.Sprint(h.value["message_template_id"]) + "/" + h.field
+		at := s.now().Unix()
+		if at <= last[key] {
+			wait := min(time.Unix(last[key]+1, 0).Sub(s.now()), time.Second) // by the simulator's clock, which tests may set
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-time.After(wait):
 			}
+			at = max(s.now().Unix(), last[key]+1)
+		}
+		if len(last) > 10000 {
+			clear(last)
+		}
+		last[key] = at
+		body, _ := json.Marshal(map[string]any{
+			"object": "whatsapp_business_account",
+			"entry": []any{map[string]any{
+				"id":      s.opts.WABAID,
+				"time":    at,
+				"changes": []any{map[string]any{"value": h.value, "field": h.field}},
+			}},
+		})
+		if err := s.postWithRetry(body, 0); err != nil {
+			s.log.Warn("template webhook not delivered", slog.Any("err", err))
 		}
 	}
 }
