@@ -344,3 +344,50 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+// ParamsFor fills a template's parameters for one recipient with its
+// default variable mapping (store.Template.VariableMap): the components to
+// send (header and body text parameters, named or positional as the
+// template is; the suffix of a URL button whose link ends in {{1}}, mapped
+// under the key "button_<index>"), and the variables that could not be
+// filled, in order. A campaign sends when missing is empty and reports the
+// others before launch. A media header's file is not a variable: the
+// caller adds it.
+func ParamsFor(tp *store.Template, c store.ContactFields) (comps []whatsapp.TemplateComponent, missing []string, err error) {
+	spec, err := whatsapp.ParseTemplate(tp.Components)
+	if err != nil {
+		return nil, nil, fmt.Errorf("template %s/%s: %w", tp.Name, tp.Language, err)
+	}
+	values, missing := tp.FillVariables(c)
+	byComp := map[string][]whatsapp.TemplateParameter{}
+	for _, p := range spec.Params {
+		v, ok := values[p.Name]
+		if !ok {
+			continue
+		}
+		tpp := whatsapp.TemplateParameter{Type: "text", Text: v}
+		if spec.Named {
+			tpp.ParameterName = p.Name
+		}
+		byComp[p.Component] = append(byComp[p.Component], tpp)
+	}
+	for _, name := range []string{"header", "body"} {
+		if ps := byComp[name]; len(ps) > 0 {
+			comps = append(comps, whatsapp.TemplateComponent{Type: name, Parameters: ps})
+		}
+	}
+	for _, i := range spec.URLButtons {
+		key := "button_" + strconv.Itoa(i)
+		one := *tp
+		one.VariableMap = store.VariableMap{"1": tp.VariableMap[key]}
+		one.Components = []byte(`[{"type":"BODY","text":"{{1}}"}]`)
+		v, miss := one.FillVariables(c)
+		if len(miss) > 0 {
+			missing = append(missing, key)
+			continue
+		}
+		comps = append(comps, whatsapp.TemplateComponent{Type: "button", SubType: "url", Index: strconv.Itoa(i),
+			Parameters: []whatsapp.TemplateParameter{{Type: "text", Text: v["1"]}}})
+	}
+	return comps, missing, nil
+}

@@ -156,3 +156,35 @@ func hasTemplate(ts []Template, name, lang, status string) bool {
 	}
 	return false
 }
+
+// TestTemplatesSurviveRestart: the sandbox's state file keeps created,
+// edited and deleted templates; one still in review is reviewed after the
+// restart.
+func TestTemplatesSurviveRestart(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir() + "/sim.json"
+	e := newEnv(t, func(o *Options) { o.StatusWebhooks = false; o.TemplateReviewDelay = -1; o.StateFile = state })
+	c := e.client()
+	if _, err := c.CreateTemplate(t.Context(), &whatsapp.TemplateDefinition{Name: "late_review", Language: "en", Category: "UTILITY",
+		Components: []whatsapp.TemplateDefComponent{{Type: "BODY", Text: "Your visit is confirmed."}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteTemplate(t.Context(), "hello_world", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{StateFile: state, WebhookURL: e.hooks.URL, AppSecret: []byte(testSecret), TemplateReviewDelay: 10 * time.Millisecond,
+		Logger: e.sim.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if ts := s.Templates(); !hasTemplate(ts, "late_review", "en", "") || hasTemplate(ts, "hello_world", "en_US", "") {
+		t.Fatalf("after restart: %+v", ts)
+	}
+	if _, v := templateEvent(t, e); v["event"] != "APPROVED" || v["message_template_name"] != "late_review" {
+		t.Fatalf("review after restart: %v", v)
+	}
+}
