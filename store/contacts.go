@@ -83,22 +83,10 @@ func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string
 	return s.update(ctx, func(t *wtx) error { return t.setConsent(ctx, id, consent, source, at) })
 }
 
+// setConsent records a consent that says only its state and a source's
+// words: a ledger record whose source is who acted (agent, api, system).
 func (t *wtx) setConsent(ctx context.Context, id int64, consent, source string, at time.Time) error {
-	r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
-		WHERE id = ?`, consent, source, at.UnixMilli(), t.now.UnixMilli(), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	if consent == ConsentOptedIn {
-		if err := t.unsuppress(id); err != nil {
-			return err
-		}
-	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent,
-		Data: map[string]any{events.DataConsent: consent, events.DataSource: source}})
+	return t.recordConsent(ConsentEntry{ContactID: id, Status: consent, Source: sourceOf(t.actor), Detail: source, At: at})
 }
 
 // ContactTags returns a contact's tags, sorted.

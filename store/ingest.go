@@ -635,21 +635,10 @@ func (t *wtx) preference(p Preference) error {
 	if at.IsZero() {
 		at = t.now
 	}
-	r, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = ?, consent_source = 'whatsapp preferences', consent_at = ?,
-		updated_at = ? WHERE id = ? AND (consent_at IS NULL OR consent_at <= ?)`, consent, at.UnixMilli(), t.now.UnixMilli(), id, at.UnixMilli())
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil
-	}
-	if consent == ConsentOptedIn {
-		if err := t.unsuppress(id); err != nil {
-			return err
-		}
-	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: status,
-		Data: map[string]any{events.DataConsent: consent}})
+	return t.recordConsent(ConsentEntry{ContactID: id, Status: consent, Source: ConsentSourcePreferences,
+		Detail: "whatsapp preferences", At: at,
+		Proof:    map[string]any{"webhook": "user_preferences", "category": p.Category, "value": p.Value},
+		ifLatest: true, eventStatus: status})
 }
 
 // OriginBusinessApp marks a message the business sent from the WhatsApp

@@ -135,29 +135,22 @@ func (t *wtx) metaMarketingError(contactID int64, code int, at time.Time) error 
 	if contactID == 0 {
 		return nil
 	}
-	var r sql.Result
-	var err error
-	var data map[string]any // what changed: the consent; a hold says nothing more
 	switch code {
 	case codeMarketingStopped:
-		data = map[string]any{events.DataConsent: ConsentOptedOut, events.DataSource: "meta 131050"}
-		r, err = t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = 'opted_out', consent_source = 'meta 131050',
-			consent_at = ?1, updated_at = ?2 WHERE id = ?3 AND consent != 'opted_out' AND (consent_at IS NULL OR consent_at <= ?1)`,
-			at.UnixMilli(), t.now.UnixMilli(), contactID)
+		return t.recordConsent(ConsentEntry{ContactID: contactID, Status: ConsentOptedOut, Source: ConsentSourceMeta131050,
+			Detail: "meta 131050", At: at, Proof: map[string]any{"error_code": code}, ifLatest: true, ifChanged: true})
 	case codeMarketingLimit:
-		r, err = t.tx.ExecContext(t.ctx, `UPDATE contacts SET marketing_hold_until = ?1, updated_at = ?2
+		r, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET marketing_hold_until = ?1, updated_at = ?2
 			WHERE id = ?3 AND COALESCE(marketing_hold_until, 0) < ?1`, at.Add(MarketingHold).UnixMilli(), t.now.UnixMilli(), contactID)
-	default:
-		return nil
+		if err != nil {
+			return fmt.Errorf("meta error %d: %w", code, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil
+		}
+		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: contactID, Status: events.ChangeConsent})
 	}
-	if err != nil {
-		return fmt.Errorf("meta error %d: %w", code, err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil
-	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: contactID, Status: events.ChangeConsent,
-		Data: data})
+	return nil
 }
 
 // recipientContact finds the contact a status webhook's recipient_id names.

@@ -128,6 +128,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		14: {"DROP TABLE secrets"},
 		// The CHECK on waiting keeps allowing 'event': nothing older writes it.
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
+		16: {"DROP TABLE consent_ledger"},
 		19: {"DROP INDEX templates_meta_id", "ALTER TABLE templates DROP COLUMN meta_id", "ALTER TABLE templates DROP COLUMN parameter_format",
 			"ALTER TABLE templates DROP COLUMN quality", "ALTER TABLE templates DROP COLUMN reason", "ALTER TABLE templates DROP COLUMN reason_detail",
 			"ALTER TABLE templates DROP COLUMN status_at", "ALTER TABLE templates DROP COLUMN category_at", "ALTER TABLE templates DROP COLUMN quality_at",

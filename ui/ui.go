@@ -93,6 +93,7 @@ type Panel struct {
 	static       http.Handler
 	strings      map[string]string
 	loginGuard   *accounts.LoginGuard
+	optinGuard   optinGuard
 	devices      *accounts.Devices
 	logins       *metrics.CounterVec // sign-in attempts by result; nil without Metrics
 	live         *hub
@@ -366,6 +367,8 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /setup", p.handleSetup)
 	mux.HandleFunc("GET /login", p.handleLoginForm)
 	mux.HandleFunc("POST /login", p.handleLogin)
+	mux.HandleFunc("GET /optin", p.handleOptinForm)
+	mux.HandleFunc("POST /optin", p.handleOptin)
 	mux.HandleFunc("GET /invite", p.handleInviteForm)
 	mux.HandleFunc("POST /invite", p.handleInvite)
 	mux.Handle("POST /logout", p.authed(accounts.Viewer, p.handleLogout))
@@ -462,6 +465,9 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/templates/sync", p.authed(accounts.Admin, p.handleTemplatesSync))
 	mux.Handle("POST /settings/templates/consent", p.authed(accounts.Owner, p.handleConsentSetting))
 	mux.Handle("POST /settings/templates/quiet", p.authed(accounts.Admin, p.handleQuietHours))
+	mux.Handle("GET /settings/consent", p.authed(accounts.Admin, p.handleConsentSettings))
+	mux.Handle("POST /settings/consent", p.authed(accounts.Admin, p.handleConsentSave))
+	mux.Handle("GET /settings/consent/{format}", p.authed(accounts.Admin, p.handleConsentQR))
 	mux.Handle("POST /settings/password", p.authed(accounts.Viewer, p.handlePasswordChange))
 }
 
