@@ -46,3 +46,17 @@ func TestParamsFor(t *testing.T) {
 		t.Errorf("named: %+v %v", got, missing)
 	}
 }
+
+// TestCatalogueSubmittable: every suggested wording passes the checks Meta
+// applies at submission, so the one-click shortcut never ends in a refusal.
+func TestCatalogueSubmittable(t *testing.T) {
+	for _, c := range Catalogue() {
+		sub, ok := FromCatalogue(c.Name, c.Language)
+		if !ok {
+			t.Fatalf("%s/%s not found", c.Name, c.Language)
+		}
+		if err := sub.Definition.Validate(true); err != nil {
+			t.Errorf("%s/%s: %v", c.Name, c.Language, err)
+		}
+	}
+}
