@@ -339,7 +339,7 @@ func (a *App) setupWhatsApp() error {
 	if !cfg.Sandbox() {
 		a.appSecret, a.verifyToken = []byte(cfg.WA.AppSecret), cfg.WA.VerifyToken
 		a.Graph = &whatsapp.Client{BaseURL: cfg.WA.APIURL, Version: cfg.WA.APIVersion, PhoneNumberID: cfg.WA.PhoneNumberID,
-			WABAID: cfg.WA.WABAID, Token: cfg.WA.Token, HTTP: httpClient}
+			WABAID: cfg.WA.WABAID, AppID: cfg.WA.AppID, Token: cfg.WA.Token, HTTP: httpClient}
 		return nil
 	}
 	sec, err := loadSandboxSecrets(cfg.Path("sandbox.json"))
@@ -366,7 +366,8 @@ func (a *App) setupWhatsApp() error {
 		return fmt.Errorf("simulator: %w", err)
 	}
 	a.Graph = &whatsapp.Client{BaseURL: a.URL() + "/sim/graph", Version: cfg.WA.APIVersion,
-		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, Token: sec.Token, HTTP: httpClient}
+		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, AppID: cmp.Or(cfg.WA.AppID, sim.DefaultAppID),
+		Token: sec.Token, HTTP: httpClient}
 	return nil
 }
 

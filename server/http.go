@@ -95,6 +95,13 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/contacts/{id}/runs/stop", "agent", a.handleStopRuns)
 	api("POST /api/v1/events", "agent", a.handleEvent)
 
+	api("GET /api/v1/templates", "viewer", a.handleListTemplates)
+	api("POST /api/v1/templates", "admin", a.handleCreateTemplate)
+	api("POST /api/v1/templates/sync", "admin", a.handleSyncTemplates)
+	api("GET /api/v1/templates/{id}", "viewer", a.handleGetTemplate)
+	api("PUT /api/v1/templates/{id}", "admin", a.handleEditTemplate)
+	api("DELETE /api/v1/templates/{id}", "admin", a.handleDeleteTemplate)
+
 	api("GET /api/v1/secrets", "admin", a.handleListSecrets)
 	api("PUT /api/v1/secrets/{name}", "admin", a.handlePutSecret)
 	api("DELETE /api/v1/secrets/{name}", "admin", a.handleDeleteSecret)
@@ -103,6 +110,7 @@ func (a *Server) routes() http.Handler {
 	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)
 	api("POST /api/v1/sandbox/unreachable", "admin", a.handleSandboxUnreachable)
 	api("POST /api/v1/sandbox/faults", "admin", a.handleSandboxFault)
+	api("POST /api/v1/sandbox/templates/{id}", "admin", a.handleSandboxTemplate)
 	// The demo catalogue stands in for a dealer's public one: no key.
 	mux.HandleFunc("GET /sandbox/catalogue/compatibility", a.handleCatalogueCompatibility)
 	mux.HandleFunc("GET /sandbox/catalogue/parts", a.handleCatalogueParts)

@@ -348,6 +348,12 @@ func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error
 		}
 		return nil
 	})
+	for i := range b.Events {
+		if IsTemplateField(b.Events[i].Field) {
+			s.templates.clear() // again after the commit: a reader may have cached the old row meanwhile
+			break
+		}
+	}
 	return res, err
 }
 
@@ -580,6 +586,11 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	h.Write([]byte(e.Field))
 	h.Write([]byte{0})
 	h.Write(e.Value)
+	if IsTemplateField(e.Field) {
+		// The same change recurs legitimately (approved, paused, approved
+		// again): its time tells a new one from Meta's retry of an old one.
+		h.Write([]byte(strconv.FormatInt(e.EventTime.Unix(), 10)))
+	}
 	r, err := t.stmt(t.st.insertEvent).ExecContext(t.ctx, hex.EncodeToString(h.Sum(nil)), e.Field, e.Type, e.WABAID,
 		e.PhoneNumberID, ms(e.EventTime), string(e.Value), t.now.UnixMilli())
 	if err != nil {
@@ -587,6 +598,11 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	}
 	if n, _ := r.RowsAffected(); n > 0 {
 		res.EventsNew++
+		if IsTemplateField(e.Field) {
+			if _, err := t.templateEvent(e); err != nil {
+				return fmt.Errorf("template change: %w", err)
+			}
+		}
 		for _, p := range e.Preferences {
 			if err := t.preference(p); err != nil {
 				return fmt.Errorf("user preference: %w", err)

@@ -130,6 +130,10 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
 		16: {"DROP TABLE consent_ledger"},
 		17: {"DROP TABLE import_rejects", "DROP TABLE import_jobs"},
+		19: {"DROP INDEX templates_meta_id", "ALTER TABLE templates DROP COLUMN meta_id", "ALTER TABLE templates DROP COLUMN parameter_format",
+			"ALTER TABLE templates DROP COLUMN quality", "ALTER TABLE templates DROP COLUMN reason", "ALTER TABLE templates DROP COLUMN reason_detail",
+			"ALTER TABLE templates DROP COLUMN status_at", "ALTER TABLE templates DROP COLUMN category_at", "ALTER TABLE templates DROP COLUMN quality_at",
+			"ALTER TABLE templates DROP COLUMN variable_map", "ALTER TABLE templates DROP COLUMN updated_at"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
