@@ -22,6 +22,7 @@ import (
 	"sendbox/assistant"
 	"sendbox/business"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/embed"
 	"sendbox/events"
 	"sendbox/guard"
@@ -65,6 +66,8 @@ type App struct {
 	Flows *flows.Engine
 	// Mailer is the SMTP server of SENDBOX_SMTP_URL; nil without one.
 	Mailer *notify.Mailer
+	// Imports imports contacts from CSV files in the background.
+	Imports *contacts.Importer
 	// Scheduler fires durable timers (snoozes waking, and what comes next).
 	Scheduler *schedule.Scheduler
 	Campaigns *campaigns.Service
@@ -172,6 +175,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	}
 	a.Store.TimerAdded = a.Scheduler.Notify
 	go a.Scheduler.Run(bg)
+	// Contacts imports write through the outbox too; one interrupted by a
+	// stop resumes here from its last committed batch.
+	a.Imports = contacts.NewImporter(a.Store, cfg.Path("imports"), log.With(slog.String("component", "imports")))
+	go a.Imports.Run(bg)
 
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))
 	if err := a.ingest.Start(ctx); err != nil {
@@ -205,6 +212,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.URL(), VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.HTTP.ForgetKey, Search: a.Search,
 		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics, Flows: a.Flows, Campaigns: a.Campaigns,
+		Imports:     a.Imports,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
 		Disk:        a.disk.Low})
 	if err != nil {
@@ -214,6 +222,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	go a.Campaigns.Run(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
 		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows, Campaigns: a.Campaigns,
+		Imports: a.Imports,
 		Secrets: a.Secrets, AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
 			if !a.disk.low.Load() {
@@ -337,7 +346,7 @@ func (a *App) setupWhatsApp() error {
 	if !cfg.Sandbox() {
 		a.appSecret, a.verifyToken = []byte(cfg.WA.AppSecret), cfg.WA.VerifyToken
 		a.Graph = &whatsapp.Client{BaseURL: cfg.WA.APIURL, Version: cfg.WA.APIVersion, PhoneNumberID: cfg.WA.PhoneNumberID,
-			WABAID: cfg.WA.WABAID, Token: cfg.WA.Token, HTTP: httpClient}
+			WABAID: cfg.WA.WABAID, AppID: cfg.WA.AppID, Token: cfg.WA.Token, HTTP: httpClient}
 		return nil
 	}
 	sec, err := loadSandboxSecrets(cfg.Path("sandbox.json"))
@@ -364,7 +373,8 @@ func (a *App) setupWhatsApp() error {
 		return fmt.Errorf("simulator: %w", err)
 	}
 	a.Graph = &whatsapp.Client{BaseURL: a.URL() + "/sim/graph", Version: cfg.WA.APIVersion,
-		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, Token: sec.Token, HTTP: httpClient}
+		PhoneNumberID: sim.DefaultPhoneNumberID, WABAID: sim.DefaultWABAID, AppID: cmp.Or(cfg.WA.AppID, sim.DefaultAppID),
+		Token: sec.Token, HTTP: httpClient}
 	return nil
 }
 
@@ -511,6 +521,9 @@ func (a *App) Close(ctx context.Context) error {
 			a.bgCancel()
 			if a.Scheduler != nil {
 				<-a.Scheduler.Done() // its last commit's events reach the relay's final flush
+			}
+			if a.Imports != nil {
+				<-a.Imports.Done()
 			}
 			<-a.relay.Done()
 		}

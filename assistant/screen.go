@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"unicode/utf8"
 
+	"sendbox/consent"
 	"sendbox/events"
 	"sendbox/inbox"
 	"sendbox/outbound"
@@ -57,6 +59,20 @@ func (a *Assistant) screen(ctx context.Context, msgID int64) error {
 // an escalation at once, whoever would answer otherwise; anything else goes
 // to the router, which decides who answers it.
 func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result) error {
+	// The consent settings are read only for what may be a keyword or a
+	// double opt-in tap: short messages and button replies.
+	var cs *consent.Settings
+	linkLang, isLink := "", false
+	if m.ReplyID != "" || utf8.RuneCountInString(m.Text) <= consent.MaxKeyword {
+		var err error
+		if cs, err = consent.Load(ctx, a.Store); err != nil {
+			return err
+		}
+		if done, err := a.confirmTap(ctx, conv, m, cs); done || err != nil {
+			return err
+		}
+		linkLang, isLink = cs.KeywordLang(m.Text)
+	}
 	// An opt-out or an escalation ends the contact's flow runs first:
 	// the customer's choice and a person win over any process.
 	switch {
@@ -64,9 +80,17 @@ func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.
 		if _, err := a.Store.StopRuns(ctx, conv.ContactID, 0, "opted_out"); err != nil {
 			return err
 		}
-		return a.consentChange(ctx, conv, m, res, optOutTurn)
-	case res.OptIn:
-		return a.consentChange(ctx, conv, m, res, optInTurn)
+		return a.consentChange(ctx, conv, m, res, optOutTurn, keywordEntry(m, store.ConsentOptedOut, store.ConsentSourceKeyword))
+	case res.OptIn || isLink:
+		source := store.ConsentSourceKeyword
+		if isLink {
+			source = store.ConsentSourceLink
+		}
+		e := keywordEntry(m, store.ConsentOptedIn, source)
+		if cs != nil && cs.DoubleOptIn && conv.Contact != nil && conv.Contact.Consent != store.ConsentOptedIn {
+			return a.askConfirmation(ctx, conv, m, res, cs, e, linkLang)
+		}
+		return a.consentChange(ctx, conv, m, res, optInTurn, e)
 	case res.Escalate:
 		if _, err := a.Store.StopRuns(ctx, conv.ContactID, 0, "escalated"); err != nil {
 			return err
@@ -75,6 +99,69 @@ func (a *Assistant) act(ctx context.Context, conv *store.Conversation, m *store.
 	}
 	_, err := a.Router.Route(ctx, conv, m)
 	return err
+}
+
+// keywordEntry is the ledger record of a consent the customer wrote: the
+// message is the proof, and records it once however often it is screened.
+func keywordEntry(m *store.Message, status, source string) store.ConsentEntry {
+	return store.ConsentEntry{ContactID: m.ContactID, Status: status, Source: source, Detail: "whatsapp message",
+		Wording: clip(m.Text, 200), At: m.Timestamp, Key: "msg:" + strconv.FormatInt(m.ID, 10),
+		Proof: map[string]any{"message_id": m.ID, "wamid": m.WAMID}, Actor: &sendboxItself}
+}
+
+var sendboxItself = events.System("assistant")
+
+// askConfirmation answers an opt-in keyword when the owner wants double
+// opt-in: the request is recorded as pending and the customer gets the
+// wording with its button; the tap records the opt-in (confirmTap).
+func (a *Assistant) askConfirmation(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result,
+	cs *consent.Settings, e store.ConsentEntry, lang string) error {
+	start := a.now()
+	if lang == "" {
+		lang = conv.Language
+	}
+	e.Pending = true
+	if _, err := a.Store.RecordConsent(ctx, e); err != nil {
+		return err
+	}
+	sent, err := consent.RequestConfirmation(ctx, a.Store, a.Outbound, cs, conv.ContactID, lang, "msg:"+strconv.FormatInt(m.ID, 10))
+	if err != nil {
+		a.Log.Warn("assistant: ask for the double opt-in", slog.Any("err", err))
+	}
+	if err := a.Store.AddNote(ctx, conv.ID, "Marketing consent asked: the customer wrote "+strconv.Quote(clip(m.Text, 120))+
+		"; it counts once they tap the confirmation button"); err != nil {
+		return err
+	}
+	if err := a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
+		Outcome: store.AIOptedIn, Mode: "rules", Detail: res.Describe()}, start, 0); err != nil {
+		return err
+	}
+	return a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: inbox.ReasonOptedIn})
+}
+
+// confirmTap records a tap on the double opt-in button and thanks the
+// customer; done is false for any other message.
+func (a *Assistant) confirmTap(ctx context.Context, conv *store.Conversation, m *store.Message, cs *consent.Settings) (bool, error) {
+	if m.ReplyID == "" {
+		return false, nil
+	}
+	start := a.now()
+	rec, done, err := consent.Confirmed(ctx, a.Store, cs, m)
+	if !done || err != nil {
+		return done, err
+	}
+	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":optin", a.settings.Load().Message(conv.Language, optInTurn.pick))
+	if err != nil {
+		a.Log.Warn("assistant: confirm a double opt-in", slog.Any("err", err))
+	}
+	if err := a.Store.AddNote(ctx, conv.ID, "Marketing consent given: the customer confirmed with the button (double opt-in)"); err != nil {
+		return true, err
+	}
+	if err := a.record(ctx, &store.AIReply{ConversationID: conv.ID, InboundID: m.ID, MessageID: msgID(sent),
+		Outcome: store.AIOptedIn, Mode: "rules", Detail: "double opt-in: ledger record " + strconv.FormatInt(rec.ID, 10)}, start, 0); err != nil {
+		return true, err
+	}
+	return true, a.Router.Record(ctx, conv, store.Routing{To: store.RouteSystem, Reason: inbox.ReasonOptedIn})
 }
 
 // Name is who answers when the assistant takes a message.
@@ -132,7 +219,7 @@ type consentTurn struct {
 var (
 	optOutTurn = consentTurn{consent: store.ConsentOptedOut, key: "optout", pick: func(x Messages) string { return x.OptOut },
 		what: "confirm an opt-out", note: "Marketing consent revoked", outcome: store.AIOptedOut, reason: inbox.ReasonOptedOut}
-	// SetConsent to opted-in also takes the number off the suppression list
+	// An opt-in by keyword also takes the number off the suppression list
 	// of erased opt-outs, as Meta's "resume" does in the store's ingest.
 	optInTurn = consentTurn{consent: store.ConsentOptedIn, key: "optin", pick: func(x Messages) string { return x.OptIn },
 		what: "confirm a re-subscription", note: "Marketing consent given again", outcome: store.AIOptedIn,
@@ -143,9 +230,10 @@ var (
 // ("START", "riattiva") at once and confirms it to the customer. It is not
 // an escalation: the assistant goes on as before, and sendbox itself is
 // recorded as the one that answered.
-func (a *Assistant) consentChange(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result, c consentTurn) error {
+func (a *Assistant) consentChange(ctx context.Context, conv *store.Conversation, m *store.Message, res policy.Result, c consentTurn,
+	e store.ConsentEntry) error {
 	start := a.now()
-	if err := a.Store.SetConsent(ctx, conv.ContactID, c.consent, "whatsapp message", m.Timestamp); err != nil {
+	if _, err := a.Store.RecordConsent(ctx, e); err != nil {
 		return err
 	}
 	sent, err := a.send(ctx, conv, "ai:"+strconv.FormatInt(m.ID, 10)+":"+c.key, a.settings.Load().Message(conv.Language, c.pick))

@@ -51,7 +51,32 @@ const (
 	SourceName      = "name"
 	SourceFirstName = "first_name"
 	SourceAttribute = "attribute"
+	SourcePhone     = "phone"
 )
+
+// defaults are the template's own variable mapping (set on the Templates
+// page), used for the variables a campaign does not map itself.
+func defaults(tp *store.Template) map[string]Param {
+	out := map[string]Param{}
+	for k, v := range tp.VariableMap {
+		p := Param{Source: v.From, Value: v.Value, Fallback: v.Fallback}
+		if key, ok := strings.CutPrefix(v.From, "attribute:"); ok {
+			p.Source, p.Key = SourceAttribute, key
+		}
+		out[k] = p
+	}
+	return out
+}
+
+// param is how a variant fills a variable: its own mapping, else the
+// template's default.
+func (v *Variant) param(name string, def map[string]Param) (Param, bool) {
+	if p, ok := v.Params[name]; ok {
+		return p, true
+	}
+	p, ok := def[name]
+	return p, ok
+}
 
 // Audience is who a campaign goes to: a segment (SegmentID, from the
 // segments part), or, as a stand-in until segments exist, the contacts
@@ -238,13 +263,13 @@ func (s *Service) normalize(ctx context.Context, in Input) (*store.Campaign, err
 				if strings.TrimSpace(p.Value) == "" {
 					return nil, bad("params."+k, "empty_value", "the variable %s has no text", k)
 				}
-			case SourceName, SourceFirstName:
+			case SourceName, SourceFirstName, SourcePhone:
 			case SourceAttribute:
 				if p.Key == "" {
 					return nil, bad("params."+k, "attribute_required", "the variable %s reads an attribute: name it in key", k)
 				}
 			default:
-				return nil, bad("params."+k, "invalid_source", "the variable %s: source is text, name, first_name or attribute, not %q", k, p.Source)
+				return nil, bad("params."+k, "invalid_source", "the variable %s: source is text, name, first_name, phone or attribute, not %q", k, p.Source)
 			}
 		}
 		if v.Share < 0 || v.Share > 100 {
@@ -579,13 +604,14 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 			continue
 		}
 		marketing = marketing || tp.Category == outbound.Marketing
+		def := defaults(tp)
 		for _, p := range spec.Params {
-			pm, ok := v.Params[p.Name]
+			pm, ok := v.param(p.Name, def)
 			switch {
 			case !ok:
 				out.Problems = append(out.Problems, Problem{Code: "unmapped_variable",
 					Message: fmt.Sprintf("variant %s: the template's {{%s}} is not mapped to a value", v.Name, p.Name)})
-			case pm.Fallback != "" || pm.Source == SourceText:
+			case pm.Fallback != "" || pm.Source == SourceText || pm.Source == SourcePhone:
 			case pm.Source == SourceAttribute:
 				attrs = append(attrs, pm.Key)
 			default:
@@ -677,14 +703,19 @@ func (s *Service) spec(ctx context.Context, name, lang string) (*whatsapp.Templa
 	return spec, tp, nil
 }
 
-// values fills a variant's variables for a recipient; ok is false when
-// one has no value and no fallback.
-func values(v *Variant, spec *whatsapp.TemplateSpec, r *store.Recipient) (map[string]string, bool) {
+// values fills a variant's variables for a recipient (the variant's
+// mapping, else the template's default, def); ok is false when one has no
+// value and no fallback.
+func values(v *Variant, spec *whatsapp.TemplateSpec, def map[string]Param, r *store.Recipient) (map[string]string, bool) {
 	out := make(map[string]string, len(spec.Params))
 	for _, p := range spec.Params {
-		pm := v.Params[p.Name]
+		pm, _ := v.param(p.Name, def)
 		val := ""
 		switch pm.Source {
+		case SourcePhone:
+			if r.WaID != "" {
+				val = "+" + r.WaID
+			}
 		case SourceText:
 			val = pm.Value
 		case SourceName:

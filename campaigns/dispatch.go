@@ -271,6 +271,7 @@ type batch struct {
 type tmpl struct {
 	spec      *whatsapp.TemplateSpec
 	marketing bool
+	def       map[string]Param // the template's default mapping
 	err       error
 }
 
@@ -285,7 +286,7 @@ func (b *batch) template(ctx context.Context, s *Service, v *Variant) *tmpl {
 	var tp *store.Template
 	t.spec, tp, t.err = s.spec(ctx, v.Template, v.Language)
 	if t.err == nil {
-		t.marketing = tp.Category == outbound.Marketing
+		t.marketing, t.def = tp.Category == outbound.Marketing, defaults(tp)
 	}
 	b.specs[k] = t
 	return t
@@ -388,7 +389,7 @@ func (s *Service) dispatchRecipient(ctx context.Context, b *batch, r *store.Reci
 			}
 		}
 	}
-	vals, ok := values(v, t.spec, r)
+	vals, ok := values(v, t.spec, t.def, r)
 	if !ok {
 		d.Skip = "missing_variables"
 		return apply()

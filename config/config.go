@@ -98,6 +98,7 @@ func (c *Config) Explicit(env string) bool { return c.explicit[env] }
 type WhatsApp struct {
 	PhoneNumberID string
 	WABAID        string
+	AppID         string
 	Token         string
 	AppSecret     string
 	VerifyToken   string
@@ -184,6 +185,8 @@ var Options = func() []Option {
 	add(Option{Env: "SENDBOX_WA_PHONE_NUMBER_ID", Help: "WhatsApp phone number id (empty: sandbox mode)"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.WA.WABAID })
 	add(Option{Env: "SENDBOX_WA_WABA_ID", Help: "WhatsApp Business Account id"}, s, g)
+	s, g = str(func(c *Config) *string { return &c.WA.AppID })
+	add(Option{Env: "SENDBOX_WA_APP_ID", Help: "Meta app id, for uploading a template's media header sample (Resumable Upload API)"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.WA.Token })
 	add(Option{Env: "SENDBOX_WA_TOKEN", Secret: true, Help: "system user access token (empty: sandbox mode)"}, s, g)
 	s, g = str(func(c *Config) *string { return &c.WA.AppSecret })

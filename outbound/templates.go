@@ -14,16 +14,21 @@ import (
 
 // SyncTemplates fetches the message templates from Graph into the store.
 func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client) (int, error) {
+	asOf := time.Now()
 	list, err := graph.ListTemplates(ctx)
 	if err != nil {
 		return 0, err
 	}
 	out := make([]store.Template, 0, len(list))
 	for _, t := range list {
+		reason := t.RejectedReason
+		if reason == "NONE" {
+			reason = ""
+		}
 		out = append(out, store.Template{Name: t.Name, Language: t.Language, Category: t.Category, Status: t.Status,
-			Components: t.Components})
+			Components: t.Components, MetaID: t.ID, ParameterFormat: t.ParameterFormat, Quality: t.QualityScore.Score, Reason: reason})
 	}
-	return len(out), st.ReplaceTemplates(ctx, out)
+	return len(out), st.ReplaceTemplatesAsOf(ctx, out, asOf)
 }
 
 // Marketing is the template category that needs the customer's consent.

@@ -84,11 +84,12 @@ func Default() *Rules {
 			"de": {"wieder anmelden", "meldet mich wieder an"},
 		},
 		StartWords: map[string][]string{
-			"it": {"start", "riattiva", "riattivami", "iscrivimi", "riiscrivimi"},
-			"fr": {"start", "reabonnement", "reabonner", "reinscription"},
-			"en": {"start", "unstop", "subscribe", "resubscribe", "opt in"},
-			"es": {"start", "alta", "reactivar", "suscribirme"},
-			"de": {"start", "anmelden", "wieder anmelden", "abonnieren"},
+			// First opt-ins too: the wa.me link's keywords (consent.DefaultWordings).
+			"it": {"start", "riattiva", "riattivami", "iscrivimi", "riiscrivimi", "iscrizione"},
+			"fr": {"start", "reabonnement", "reabonner", "reinscription", "inscription", "abonnement", "inscrivez moi"},
+			"en": {"start", "unstop", "subscribe", "resubscribe", "opt in", "sign up", "sign me up"},
+			"es": {"start", "alta", "reactivar", "suscribirme", "suscribir", "darme de alta"},
+			"de": {"start", "anmelden", "wieder anmelden", "abonnieren", "anmeldung"},
 		},
 		Negations: map[string][]string{
 			"it": {"non", "no", "nessun", "nessuna", "niente", "nulla", "senza", "mai", "neanche", "nemmeno"},

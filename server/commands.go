@@ -33,6 +33,10 @@ func (a *Server) commandError(w http.ResponseWriter, r *http.Request, err error,
 		writeFieldError(w, http.StatusUnprocessableEntity, ie.Code, ie.Field, ie.Message)
 	case errors.As(err, &re):
 		writeFieldError(w, re.status, re.code, re.field, re.msg)
+	case errors.Is(err, store.ErrConsentRefused):
+		writeFieldError(w, http.StatusConflict, "consent_suppressed", "consent",
+			"the other fields are saved, the opt-in is recorded as refused: "+err.Error()+
+				" (POST /api/v1/contacts/{id}/consent with proof)")
 	default:
 		a.notFoundOr(w, r, err, what)
 	}

@@ -61,6 +61,16 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/contacts", "agent", a.handleCreateContact)
 	api("PATCH /api/v1/contacts/{id}", "agent", a.handleUpdateContact)
 	api("POST /api/v1/contacts/{id}/tags", "agent", a.handleEditTags)
+	api("GET /api/v1/contacts/{id}/consent", "viewer", a.handleContactConsent)
+	api("POST /api/v1/contacts/{id}/consent", "agent", a.handleRecordConsent)
+	api("GET /api/v1/contacts/{id}/export", "admin", a.handleExportContact)
+	api("GET /api/v1/consent/verify", "admin", a.handleVerifyConsent)
+	api("POST /api/v1/contacts/imports", "admin", a.handleUploadImport)
+	api("GET /api/v1/contacts/imports", "admin", a.handleListImports)
+	api("POST /api/v1/contacts/imports/{id}/start", "admin", a.handleStartImport)
+	api("GET /api/v1/contacts/{id}/{sub}", "admin", a.handleContactsSub) // GET /api/v1/contacts/imports/{id}
+	api("GET /api/v1/contacts/imports/{id}/rejected.csv", "admin", a.handleImportRejected)
+	api("GET /api/v1/contacts/export", "agent", a.handleExportContacts)
 	api("GET /api/v1/users", "viewer", a.handleListUsers)
 	api("GET /api/v1/teams", "viewer", a.handleListTeams)
 	api("GET /api/v1/labels", "viewer", a.handleListLabels)
@@ -95,6 +105,13 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/contacts/{id}/runs/stop", "agent", a.handleStopRuns)
 	api("POST /api/v1/events", "agent", a.handleEvent)
 
+	api("GET /api/v1/templates", "viewer", a.handleListTemplates)
+	api("POST /api/v1/templates", "admin", a.handleCreateTemplate)
+	api("POST /api/v1/templates/sync", "admin", a.handleSyncTemplates)
+	api("GET /api/v1/templates/{id}", "viewer", a.handleGetTemplate)
+	api("PUT /api/v1/templates/{id}", "admin", a.handleEditTemplate)
+	api("DELETE /api/v1/templates/{id}", "admin", a.handleDeleteTemplate)
+
 	api("GET /api/v1/secrets", "admin", a.handleListSecrets)
 	api("PUT /api/v1/secrets/{name}", "admin", a.handlePutSecret)
 	api("DELETE /api/v1/secrets/{name}", "admin", a.handleDeleteSecret)
@@ -103,6 +120,7 @@ func (a *Server) routes() http.Handler {
 	api("GET /api/v1/sandbox/phone/{wa_id}", "viewer", a.handleSandboxPhone)
 	api("POST /api/v1/sandbox/unreachable", "admin", a.handleSandboxUnreachable)
 	api("POST /api/v1/sandbox/faults", "admin", a.handleSandboxFault)
+	api("POST /api/v1/sandbox/templates/{id}", "admin", a.handleSandboxTemplate)
 	// The demo catalogue stands in for a dealer's public one: no key.
 	mux.HandleFunc("GET /sandbox/catalogue/compatibility", a.handleCatalogueCompatibility)
 	mux.HandleFunc("GET /sandbox/catalogue/parts", a.handleCatalogueParts)

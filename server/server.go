@@ -15,6 +15,7 @@ import (
 
 	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/embed"
 	"sendbox/knowledge"
 	"sendbox/llm"
@@ -41,6 +42,8 @@ type Deps struct {
 	KB        *knowledge.Base
 	Assistant *assistant.Assistant
 	Flows     *flows.Engine
+	// Imports imports contacts from CSV files.
+	Imports   *contacts.Importer
 	Campaigns *campaigns.Service
 	// Secrets are the named secrets flows send; the API never shows a value.
 	Secrets *secrets.Box

@@ -14,23 +14,34 @@ import (
 // need beyond the older ones, kept apart to ease merging.
 
 // UpdateContactConsent saves a contact's editable fields and tags and, in
-// the same transaction, its marketing consent (as SetConsent does).
+// the same transaction, its marketing consent (as SetConsent does). An
+// opt-in refused for a suppressed number (see liftsSuppression) is recorded
+// as such, the rest saved, and ErrConsentRefused returned.
 func (s *Store) UpdateContactConsent(ctx context.Context, id int64, u ContactUpdate, consent, source string, at time.Time) error {
 	if err := checkConsent(consent); err != nil {
 		return err
 	}
-	return s.update(ctx, func(t *wtx) error {
+	var effect string
+	err := s.update(ctx, func(t *wtx) error {
 		if err := t.updateContact(ctx, id, u); err != nil {
 			return err
 		}
-		return t.setConsent(ctx, id, consent, source, at)
+		var err error
+		_, effect, err = t.appendConsent(ConsentEntry{ContactID: id, Status: consent, Source: sourceOf(t.actor), Detail: source, At: at})
+		return err
 	})
+	if err == nil && effect == EffectRefused {
+		return ErrConsentRefused
+	}
+	return err
 }
 
 // CreateContact adds a contact with a phone number (digits, as wa_id)
 // before the customer has written, with its fields and tags and, unless
 // consent is "", its consent (as SetConsent records it), in one
-// transaction. A contact with that number already is ErrConflict.
+// transaction. A contact with that number already is ErrConflict; an
+// opt-in refused for a suppressed number is recorded as such, the contact
+// added, and ErrConsentRefused returned with its id.
 func (s *Store) CreateContact(ctx context.Context, waID string, u ContactUpdate, consent, source string, at time.Time) (int64, error) {
 	if consent != "" {
 		if err := checkConsent(consent); err != nil {
@@ -45,6 +56,7 @@ func (s *Store) CreateContact(ctx context.Context, waID string, u ContactUpdate,
 		attrs = []byte("{}")
 	}
 	var id int64
+	var effect string
 	err = s.update(ctx, func(t *wtx) error {
 		err := t.tx.QueryRowContext(ctx, `INSERT INTO contacts (wa_id, name, email, notes, attributes, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, waID, u.Name, u.Email, u.Notes, string(attrs),
@@ -64,8 +76,12 @@ func (s *Store) CreateContact(ctx context.Context, waID string, u ContactUpdate,
 		if consent == "" {
 			return nil
 		}
-		return t.setConsent(ctx, id, consent, source, at)
+		_, effect, err = t.appendConsent(ConsentEntry{ContactID: id, Status: consent, Source: sourceOf(t.actor), Detail: source, At: at})
+		return err
 	})
+	if err == nil && effect == EffectRefused {
+		return id, ErrConsentRefused
+	}
 	return id, err
 }
 

@@ -83,22 +83,10 @@ func (s *Store) SetConsent(ctx context.Context, id int64, consent, source string
 	return s.update(ctx, func(t *wtx) error { return t.setConsent(ctx, id, consent, source, at) })
 }
 
+// setConsent records a consent that says only its state and a source's
+// words: a ledger record whose source is who acted (agent, api, system).
 func (t *wtx) setConsent(ctx context.Context, id int64, consent, source string, at time.Time) error {
-	r, err := t.tx.ExecContext(ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
-		WHERE id = ?`, consent, source, at.UnixMilli(), t.now.UnixMilli(), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	if consent == ConsentOptedIn {
-		if err := t.unsuppress(id); err != nil {
-			return err
-		}
-	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: events.ChangeConsent,
-		Data: map[string]any{events.DataConsent: consent, events.DataSource: source}})
+	return t.recordConsent(ConsentEntry{ContactID: id, Status: consent, Source: sourceOf(t.actor), Detail: source, At: at})
 }
 
 // ContactTags returns a contact's tags, sorted.
@@ -248,32 +236,28 @@ type Template struct {
 	Status     string          `json:"status"`
 	Components json.RawMessage `json:"components"`
 	SyncedAt   time.Time       `json:"synced_at"`
+	// MetaID is Meta's id of the template (message_template_id).
+	MetaID          string `json:"meta_id,omitempty"`
+	ParameterFormat string `json:"parameter_format,omitempty"` // POSITIONAL or NAMED
+	Quality         string `json:"quality,omitempty"`          // GREEN, YELLOW, RED, UNKNOWN or ""
+	// Reason is why Meta rejected (INVALID_FORMAT…), paused (FIRST_PAUSE…)
+	// or disabled it; ReasonDetail is Meta's sentence about it.
+	Reason       string    `json:"reason,omitempty"`
+	ReasonDetail string    `json:"reason_detail,omitempty"`
+	StatusAt     time.Time `json:"status_at,omitzero"`
+	// VariableMap fills the variables per recipient (FillVariables).
+	VariableMap VariableMap `json:"variable_map,omitempty"`
 }
 
 // ReplaceTemplates stores the templates Meta listed, dropping the others.
 func (s *Store) ReplaceTemplates(ctx context.Context, list []Template) error {
 	defer s.templates.clear() // after the commit, or after a failure that may have committed
-	return s.update(ctx, func(t *wtx) error {
-		if _, err := t.tx.ExecContext(ctx, "DELETE FROM templates"); err != nil {
-			return err
-		}
-		for _, tp := range list {
-			comps := string(tp.Components)
-			if comps == "" {
-				comps = "[]"
-			}
-			if _, err := t.tx.ExecContext(ctx, `INSERT OR REPLACE INTO templates (name, language, category, status, components, synced_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, tp.Name, tp.Language, tp.Category, tp.Status, comps, t.now.UnixMilli()); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.update(ctx, func(t *wtx) error { return t.replaceTemplates(list, t.now) })
 }
 
 // ListTemplates returns the stored templates; approvedOnly keeps the sendable ones.
 func (s *Store) ListTemplates(ctx context.Context, approvedOnly bool) ([]Template, error) {
-	q := "SELECT id, name, language, category, status, components, synced_at FROM templates"
+	q := "SELECT " + templateCols + " FROM templates"
 	if approvedOnly {
 		q += " WHERE status = 'APPROVED'"
 	}
@@ -284,14 +268,11 @@ func (s *Store) ListTemplates(ctx context.Context, approvedOnly bool) ([]Templat
 	defer rows.Close()
 	var out []Template
 	for rows.Next() {
-		var tp Template
-		var comps string
-		var synced int64
-		if err := rows.Scan(&tp.ID, &tp.Name, &tp.Language, &tp.Category, &tp.Status, &comps, &synced); err != nil {
+		tp, err := scanTemplate(rows)
+		if err != nil {
 			return nil, err
 		}
-		tp.Components, tp.SyncedAt = json.RawMessage(comps), time.UnixMilli(synced).UTC()
-		out = append(out, tp)
+		out = append(out, *tp)
 	}
 	return out, rows.Err()
 }
@@ -311,7 +292,8 @@ func (s *Store) TemplateByName(ctx context.Context, name, language string) (*Tem
 // templateCache keeps the templates sends name: each queued template and
 // each send looks its template up (category, parameters), and a read on a
 // reader connection after every commit of a busy writer starts from a cold
-// page cache. ReplaceTemplates, the only writer of the table, clears it;
+// page cache. Every writer of the table (ReplaceTemplates, the template
+// webhooks, the management commands) clears it;
 // entries also expire, in case another process synced.
 type templateCache struct {
 	mu sync.Mutex // guards m
@@ -353,17 +335,9 @@ func (c *templateCache) clear() {
 }
 
 func (s *Store) templateByName(ctx context.Context, name, language string) (*Template, error) {
-	var tp Template
-	var comps string
-	var synced int64
-	err := s.cachedRow(ctx, `SELECT id, name, language, category, status, components, synced_at FROM templates
-		WHERE name = ? AND language = ?`, name, language).Scan(&tp.ID, &tp.Name, &tp.Language, &tp.Category, &tp.Status, &comps, &synced)
+	tp, err := scanTemplate(s.cachedRow(ctx, "SELECT "+templateCols+" FROM templates WHERE name = ? AND language = ?", name, language))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
-	tp.Components, tp.SyncedAt = json.RawMessage(comps), time.UnixMilli(synced).UTC()
-	return &tp, nil
+	return tp, err
 }

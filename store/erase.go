@@ -60,6 +60,9 @@ func (s *Store) EraseContact(ctx context.Context, id int64) (*Removed, error) {
 				return err
 			}
 		}
+		if err := t.eraseLedger(id); err != nil {
+			return err
+		}
 		// Webhook records that name them (marketing preferences, system
 		// notices…) go too: their raw JSON holds the number.
 		for _, v := range []sql.NullString{waID, userID} {

@@ -348,6 +348,12 @@ func (s *Store) Ingest(ctx context.Context, b *IngestBatch) (IngestResult, error
 		}
 		return nil
 	})
+	for i := range b.Events {
+		if IsTemplateField(b.Events[i].Field) {
+			s.templates.clear() // again after the commit: a reader may have cached the old row meanwhile
+			break
+		}
+	}
 	return res, err
 }
 
@@ -590,6 +596,11 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	h.Write([]byte(e.Field))
 	h.Write([]byte{0})
 	h.Write(e.Value)
+	if IsTemplateField(e.Field) {
+		// The same change recurs legitimately (approved, paused, approved
+		// again): its time tells a new one from Meta's retry of an old one.
+		h.Write([]byte(strconv.FormatInt(e.EventTime.Unix(), 10)))
+	}
 	r, err := t.stmt(t.st.insertEvent).ExecContext(t.ctx, hex.EncodeToString(h.Sum(nil)), e.Field, e.Type, e.WABAID,
 		e.PhoneNumberID, ms(e.EventTime), string(e.Value), t.now.UnixMilli())
 	if err != nil {
@@ -597,6 +608,11 @@ func (t *wtx) event(e *EventInput, res *IngestResult) error {
 	}
 	if n, _ := r.RowsAffected(); n > 0 {
 		res.EventsNew++
+		if IsTemplateField(e.Field) {
+			if _, err := t.templateEvent(e); err != nil {
+				return fmt.Errorf("template change: %w", err)
+			}
+		}
 		for _, p := range e.Preferences {
 			if err := t.preference(p); err != nil {
 				return fmt.Errorf("user preference: %w", err)
@@ -629,21 +645,10 @@ func (t *wtx) preference(p Preference) error {
 	if at.IsZero() {
 		at = t.now
 	}
-	r, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = ?, consent_source = 'whatsapp preferences', consent_at = ?,
-		updated_at = ? WHERE id = ? AND (consent_at IS NULL OR consent_at <= ?)`, consent, at.UnixMilli(), t.now.UnixMilli(), id, at.UnixMilli())
-	if err != nil {
-		return err
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil
-	}
-	if consent == ConsentOptedIn {
-		if err := t.unsuppress(id); err != nil {
-			return err
-		}
-	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: id, Status: status,
-		Data: map[string]any{events.DataConsent: consent}})
+	return t.recordConsent(ConsentEntry{ContactID: id, Status: consent, Source: ConsentSourcePreferences,
+		Detail: "whatsapp preferences", At: at,
+		Proof:    map[string]any{"webhook": "user_preferences", "category": p.Category, "value": p.Value},
+		ifLatest: true, eventStatus: status})
 }
 
 // OriginBusinessApp marks a message the business sent from the WhatsApp

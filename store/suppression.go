@@ -99,17 +99,21 @@ func (t *wtx) suppress(waID, userID string) error {
 // unsuppress takes a contact's identities off the suppression list: they
 // opted in again.
 func (t *wtx) unsuppress(contactID int64) error {
+	var listed bool // the list is usually empty: then there is nothing to look up
+	if err := t.queryRow("SELECT EXISTS (SELECT 1 FROM suppressions)").Scan(&listed); err != nil || !listed {
+		return err
+	}
 	var waID, userID sql.NullString
-	if err := t.tx.QueryRowContext(t.ctx, "SELECT wa_id, user_id FROM contacts WHERE id = ?", contactID).
+	if err := t.queryRow("SELECT wa_id, user_id FROM contacts WHERE id = ?", contactID).
 		Scan(&waID, &userID); err != nil {
 		return err
 	}
-	hashes, err := suppressionHashes(t.ctx, t.tx, waID.String, userID.String)
+	hashes, err := suppressionHashes(t.ctx, cachedTx{t}, waID.String, userID.String)
 	if err != nil {
 		return err
 	}
 	for _, h := range hashes {
-		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM suppressions WHERE hash = ?", h); err != nil {
+		if _, err := t.exec("DELETE FROM suppressions WHERE hash = ?", h); err != nil {
 			return fmt.Errorf("suppression list: %w", err)
 		}
 	}
@@ -135,29 +139,22 @@ func (t *wtx) metaMarketingError(contactID int64, code int, at time.Time) error 
 	if contactID == 0 {
 		return nil
 	}
-	var r sql.Result
-	var err error
-	var data map[string]any // what changed: the consent; a hold says nothing more
 	switch code {
 	case codeMarketingStopped:
-		data = map[string]any{events.DataConsent: ConsentOptedOut, events.DataSource: "meta 131050"}
-		r, err = t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = 'opted_out', consent_source = 'meta 131050',
-			consent_at = ?1, updated_at = ?2 WHERE id = ?3 AND consent != 'opted_out' AND (consent_at IS NULL OR consent_at <= ?1)`,
-			at.UnixMilli(), t.now.UnixMilli(), contactID)
+		return t.recordConsent(ConsentEntry{ContactID: contactID, Status: ConsentOptedOut, Source: ConsentSourceMeta131050,
+			Detail: "meta 131050", At: at, Proof: map[string]any{"error_code": code}, ifLatest: true, ifChanged: true})
 	case codeMarketingLimit:
-		r, err = t.tx.ExecContext(t.ctx, `UPDATE contacts SET marketing_hold_until = ?1, updated_at = ?2
+		r, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET marketing_hold_until = ?1, updated_at = ?2
 			WHERE id = ?3 AND COALESCE(marketing_hold_until, 0) < ?1`, at.Add(MarketingHold).UnixMilli(), t.now.UnixMilli(), contactID)
-	default:
-		return nil
+		if err != nil {
+			return fmt.Errorf("meta error %d: %w", code, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil
+		}
+		return t.emit(events.Event{Type: events.ContactUpdated, ContactID: contactID, Status: events.ChangeConsent})
 	}
-	if err != nil {
-		return fmt.Errorf("meta error %d: %w", code, err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil
-	}
-	return t.emit(events.Event{Type: events.ContactUpdated, ContactID: contactID, Status: events.ChangeConsent,
-		Data: data})
+	return nil
 }
 
 // recipientContact finds the contact a status webhook's recipient_id names.

@@ -176,4 +176,17 @@ var catalogue = []Template{
 	{Name: "return_update", Language: "fr", Category: utility,
 		Body:    "Concernant votre retour {{1}} : {{2}}",
 		Example: []string{"R-118", "nous avons reçu les pièces et votre remboursement est en cours"}},
+
+	// The double opt-in's request when the 24-hour window is closed (after
+	// the hosted form): its button's payload is set at send time
+	// (consent.ConfirmID), so the tap is recognised.
+	{Name: "optin_confirm", Language: "en", Category: utility,
+		Body:    "You asked to receive our offers and news on WhatsApp. Tap the button to confirm; you can stop at any time by writing STOP.",
+		Buttons: quick("Yes, send me offers")},
+	{Name: "optin_confirm", Language: "it", Category: utility,
+		Body:    "Hai chiesto di ricevere le nostre offerte e novità su WhatsApp. Tocca il pulsante per confermare; puoi smettere in qualsiasi momento scrivendo STOP.",
+		Buttons: quick("Sì, voglio offerte")},
+	{Name: "optin_confirm", Language: "fr", Category: utility,
+		Body:    "Vous avez demandé à recevoir nos offres et nouveautés sur WhatsApp. Touchez le bouton pour confirmer ; vous pouvez arrêter à tout moment en écrivant STOP.",
+		Buttons: quick("Oui, envoyez-moi")},
 }

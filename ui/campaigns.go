@@ -159,7 +159,7 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 	json.Unmarshal(c.Settings, &v.Settings)
 	v.Tag = aud.Tag
 	v.AB = len(vs) > 1
-	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourceAttribute}
+	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourcePhone, campaigns.SourceAttribute}
 	v.Quiet = v.Settings.QuietHours == nil || *v.Settings.QuietHours
 	v.PlusOne = v.Settings.BlockPlusOne == nil || *v.Settings.BlockPlusOne
 	if len(vs) > 0 {

@@ -77,6 +77,8 @@ type contactView struct {
 	Suppressed bool
 	// MarketingHold: Meta's 131049 holds marketing until MarketingHoldUntil.
 	MarketingHold bool
+	// Ledger is the contact's consent records, newest first.
+	Ledger []store.ConsentRecord
 }
 
 func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
@@ -92,6 +94,9 @@ func (p *Panel) loadContact(r *http.Request, id int64) (*contactView, error) {
 		}
 	}
 	if v.Conversations, _, _, err = p.Store.ListConversations(r.Context(), store.ConversationFilter{ContactID: id, Limit: 100}); err != nil {
+		return nil, err
+	}
+	if v.Ledger, err = p.Store.ConsentLedger(r.Context(), id); err != nil {
 		return nil, err
 	}
 	if v.CanEdit {
@@ -176,15 +181,21 @@ func (p *Panel) handleContactSave(w http.ResponseWriter, r *http.Request) {
 		err = inbox.UpdateContact(r.Context(), p.Store, id, ch, p.T)
 	}
 	var ie *inbox.InputError
-	if errors.As(err, &ie) {
-		v, err := p.loadContact(r, id)
-		if err != nil {
-			p.notFoundOr(w, r, err)
+	if errors.As(err, &ie) || errors.Is(err, store.ErrConsentRefused) {
+		status := http.StatusUnprocessableEntity
+		v, lerr := p.loadContact(r, id)
+		if lerr != nil {
+			p.notFoundOr(w, r, lerr)
 			return
 		}
-		v.Error = p.inputMessage(ie)
+		if ie != nil {
+			v.Error = p.inputMessage(ie)
+		} else {
+			// The rest is saved; the opt-in is in the ledger as refused.
+			status, v.Error = http.StatusConflict, p.T("contacts.consent_refused")
+		}
 		v.Attributes, v.Tags = r.PostFormValue("attributes"), r.PostFormValue("tags")
-		p.page(w, r, http.StatusUnprocessableEntity, "contact", &view{Title: displayName(v.Contact), Nav: "contacts", Data: v})
+		p.page(w, r, status, "contact", &view{Title: displayName(v.Contact), Nav: "contacts", Data: v})
 		return
 	}
 	if err != nil {

@@ -447,6 +447,10 @@ func TestEveryStringExists(t *testing.T) {
 		"via.":             {"words", "meaning", "both"},
 		"kb.kind_":         {store.KBDocument, store.KBFAQ, store.KBProfile},
 		"contacts.":        {"consent_by"},
+		"imports.state_": {store.ImportUploaded, store.ImportQueued, store.ImportValidating, store.ImportImporting,
+			store.ImportChecked, store.ImportDone, store.ImportFailed},
+		"imports.target_": {"phone", "name", "email", "tags", "consent", "consent_date", "attribute"},
+		"imports.mode_":   {"upsert", "create", "update"},
 	} {
 		for _, v := range values {
 			if _, ok := catalog[prefix+v]; !ok {

@@ -26,6 +26,7 @@ import (
 	"sendbox/accounts"
 	"sendbox/assistant"
 	"sendbox/config"
+	"sendbox/contacts"
 	"sendbox/events"
 	"sendbox/flows"
 	"sendbox/knowledge"
@@ -84,6 +85,8 @@ type Deps struct {
 	Metrics *metrics.Registry
 	// Flows edits, publishes and counts the automation flows.
 	Flows *flows.Engine
+	// Imports imports contacts from CSV files.
+	Imports *contacts.Importer
 	// Campaigns creates, launches and follows the campaigns.
 	Campaigns *campaigns.Service
 }
@@ -96,6 +99,7 @@ type Panel struct {
 	static       http.Handler
 	strings      map[string]string
 	loginGuard   *accounts.LoginGuard
+	optinGuard   optinGuard
 	devices      *accounts.Devices
 	logins       *metrics.CounterVec // sign-in attempts by result; nil without Metrics
 	live         *hub
@@ -369,6 +373,8 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /setup", p.handleSetup)
 	mux.HandleFunc("GET /login", p.handleLoginForm)
 	mux.HandleFunc("POST /login", p.handleLogin)
+	mux.HandleFunc("GET /optin", p.handleOptinForm)
+	mux.HandleFunc("POST /optin", p.handleOptin)
 	mux.HandleFunc("GET /invite", p.handleInviteForm)
 	mux.HandleFunc("POST /invite", p.handleInvite)
 	mux.Handle("POST /logout", p.authed(accounts.Viewer, p.handleLogout))
@@ -397,6 +403,13 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /search", p.authed(accounts.Viewer, p.handleSearch))
 	mux.Handle("GET /contacts", p.authed(accounts.Viewer, p.handleContacts))
 	mux.Handle("GET /contacts/{id}", p.authed(accounts.Viewer, p.handleContact))
+	mux.Handle("GET /imports", p.authed(accounts.Admin, p.handleImports))
+	mux.Handle("POST /imports", p.authed(accounts.Admin, p.handleImportUpload))
+	mux.Handle("GET /imports/{id}", p.authed(accounts.Admin, p.handleImport))
+	mux.Handle("POST /imports/{id}/start", p.authed(accounts.Admin, p.handleImportStart))
+	mux.Handle("GET /imports/{id}/progress", p.authed(accounts.Admin, p.handleImportProgress))
+	mux.Handle("GET /imports/{id}/rejected.csv", p.authed(accounts.Admin, p.handleImportRejected))
+	mux.Handle("GET /contacts/export", p.authed(accounts.Agent, p.handleContactsExport))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
 	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
 	mux.Handle("POST /contacts/{id}/send", p.authed(accounts.Agent, p.handleContactSend))
@@ -410,6 +423,14 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /knowledge/faq", p.authed(accounts.Admin, p.handleKBFAQ))
 	mux.Handle("POST /knowledge/{id}/delete", p.authed(accounts.Admin, p.handleKBDelete))
 
+	mux.Handle("GET /templates", p.authed(accounts.Viewer, p.handleTemplates))
+	mux.Handle("GET /templates/new", p.authed(accounts.Admin, p.handleTemplateNew))
+	mux.Handle("POST /templates", p.authed(accounts.Admin, p.handleTemplateCreate))
+	mux.Handle("POST /templates/preview", p.authed(accounts.Viewer, p.handleTemplatePreview))
+	mux.Handle("POST /templates/catalogue", p.authed(accounts.Admin, p.handleTemplateCatalogue))
+	mux.Handle("GET /templates/{id}", p.authed(accounts.Viewer, p.handleTemplate))
+	mux.Handle("POST /templates/{id}", p.authed(accounts.Admin, p.handleTemplateEdit))
+	mux.Handle("POST /templates/{id}/delete", p.authed(accounts.Admin, p.handleTemplateDelete))
 	mux.Handle("GET /campaigns", p.authed(accounts.Viewer, p.handleCampaigns))
 	mux.Handle("POST /campaigns", p.authed(accounts.Admin, p.handleCampaignCreate))
 	mux.Handle("GET /campaigns/{id}", p.authed(accounts.Viewer, p.handleCampaign))
@@ -464,6 +485,9 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /settings/templates/sync", p.authed(accounts.Admin, p.handleTemplatesSync))
 	mux.Handle("POST /settings/templates/consent", p.authed(accounts.Owner, p.handleConsentSetting))
 	mux.Handle("POST /settings/templates/quiet", p.authed(accounts.Admin, p.handleQuietHours))
+	mux.Handle("GET /settings/consent", p.authed(accounts.Admin, p.handleConsentSettings))
+	mux.Handle("POST /settings/consent", p.authed(accounts.Admin, p.handleConsentSave))
+	mux.Handle("GET /settings/consent/{format}", p.authed(accounts.Admin, p.handleConsentQR))
 	mux.Handle("POST /settings/templates/cap", p.authed(accounts.Admin, p.handleFrequencyCap))
 	mux.Handle("POST /settings/password", p.authed(accounts.Viewer, p.handlePasswordChange))
 }

@@ -56,6 +56,7 @@ type Client struct {
 	Version       string       // e.g. "v25.0"; "" means DefaultVersion
 	PhoneNumberID string       // the sender: sends and uploads go to /{PhoneNumberID}/…
 	WABAID        string       // the WhatsApp Business Account, for templates
+	AppID         string       // the Meta app, for the Resumable Upload API (media header samples)
 	Token         string       // system user access token; sent as a Bearer header, never logged
 	HTTP          *http.Client // nil: a shared client with sane timeouts (never http.DefaultClient, which has none)
 }

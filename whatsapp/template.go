@@ -21,6 +21,11 @@ type TemplateInfo struct {
 	Category        string          `json:"category"`
 	ParameterFormat string          `json:"parameter_format"`
 	Components      json.RawMessage `json:"components"`
+	// QualityScore is quality_score.score: GREEN, YELLOW, RED or UNKNOWN.
+	QualityScore struct {
+		Score string `json:"score"`
+	} `json:"quality_score"`
+	RejectedReason string `json:"rejected_reason"`
 }
 
 // ListTemplates lists every template of the WhatsApp Business Account,
@@ -29,7 +34,7 @@ func (c *Client) ListTemplates(ctx context.Context) ([]TemplateInfo, error) {
 	if c.WABAID == "" {
 		return nil, fmt.Errorf("%w: the WhatsApp Business Account id (SENDBOX_WA_WABA_ID) is not set", ErrNotConfigured)
 	}
-	q := url.Values{"fields": {"id,name,status,category,language,components,parameter_format"}, "limit": {"100"}}
+	q := url.Values{"fields": {"id,name,status,category,language,components,parameter_format,quality_score,rejected_reason"}, "limit": {"100"}}
 	next := c.nodeURL(c.WABAID, "message_templates") + "?" + q.Encode()
 	var out []TemplateInfo
 	for page := 0; next != "" && page < 50; page++ {

@@ -109,7 +109,11 @@ type graphError struct {
 	ErrorSubcode int        `json:"error_subcode,omitempty"`
 	ErrorData    *errorData `json:"error_data,omitempty"`
 	IsTransient  *bool      `json:"is_transient,omitempty"`
-	FBTraceID    string     `json:"fbtrace_id"`
+	// ErrorUserTitle and ErrorUserMsg are what Meta writes for a person,
+	// as in its refusals of a template.
+	ErrorUserTitle string `json:"error_user_title,omitempty"`
+	ErrorUserMsg   string `json:"error_user_msg,omitempty"`
+	FBTraceID      string `json:"fbtrace_id"`
 }
 
 // errorData is error_data of a messaging error.

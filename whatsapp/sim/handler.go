@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -66,6 +67,10 @@ func (s *Simulator) checkToken(r *http.Request) *graphError {
 	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
+		// The Resumable Upload API takes the token as "OAuth <token>".
+		tok, ok = strings.CutPrefix(r.Header.Get("Authorization"), "OAuth ")
+	}
+	if !ok {
 		tok = r.URL.Query().Get("access_token")
 	}
 	tok = strings.TrimSpace(tok)
@@ -94,6 +99,17 @@ func (s *Simulator) serveNode(w http.ResponseWriter, r *http.Request, id string)
 			s.handleMediaInfo(w, it)
 			return
 		}
+		if s.handleTemplateGet(w, id) {
+			return
+		}
+	case http.MethodPost:
+		if strings.HasPrefix(id, "upload:") {
+			s.handleUploadData(w, r, id)
+			return
+		}
+		if s.handleTemplateEdit(w, r, id) {
+			return
+		}
 	case http.MethodDelete:
 		if s.media.remove(id) {
 			writeRaw(w, http.StatusOK, []byte(`{"success":true}`))
@@ -112,9 +128,15 @@ func (s *Simulator) serveEdge(w http.ResponseWriter, r *http.Request, id, edge s
 		s.handleUpload(w, r)
 	case id == s.opts.WABAID && r.Method == http.MethodGet && edge == "message_templates":
 		s.handleTemplateList(w)
+	case id == s.opts.WABAID && r.Method == http.MethodPost && edge == "message_templates":
+		s.handleTemplateCreate(w, r)
+	case id == s.opts.WABAID && r.Method == http.MethodDelete && edge == "message_templates":
+		s.handleTemplateDelete(w, r)
+	case id == s.opts.AppID && r.Method == http.MethodPost && edge == "uploads":
+		s.handleUploadSession(w, r)
 	case id == s.opts.WABAID && r.Method == http.MethodGet && edge == "phone_numbers":
 		writeJSON(w, http.StatusOK, map[string]any{"data": []any{s.phoneNumberFields(nil)}})
-	case id != s.opts.PhoneNumberID && id != s.opts.WABAID:
+	case id != s.opts.PhoneNumberID && id != s.opts.WABAID && id != s.opts.AppID:
 		writeError(w, objectNotFound(r.Method, id))
 	default:
 		writeError(w, unsupportedRequest(r.Method))
@@ -215,36 +237,53 @@ func (s *Simulator) handleWABA(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleTemplateList serves GET /{waba-id}/message_templates with every
-// approved template in one page.
+// template in one page, with its review status and quality.
 func (s *Simulator) handleTemplateList(w http.ResponseWriter) {
 	var data []map[string]any
-	for _, t := range s.opts.Templates {
-		comps := []map[string]any{}
-		if t.Header != "" {
-			comps = append(comps, map[string]any{"type": "HEADER", "format": "TEXT", "text": t.Header})
-		}
-		comps = append(comps, map[string]any{"type": "BODY", "text": t.Body})
-		if t.Footer != "" {
-			comps = append(comps, map[string]any{"type": "FOOTER", "text": t.Footer})
-		}
-		if len(t.Buttons) > 0 {
-			comps = append(comps, map[string]any{"type": "BUTTONS", "buttons": t.Buttons})
-		}
-		format := "positional"
-		if ps := placeholders(t.Header + " " + t.Body); len(ps) > 0 && (ps[0][0] < '0' || ps[0][0] > '9') {
-			format = "named"
-		}
-		data = append(data, map[string]any{
-			"name":             t.Name,
-			"language":         t.Language,
-			"status":           cmp.Or(t.Status, "APPROVED"),
-			"category":         strings.ToUpper(cmp.Or(t.Category, "UTILITY")),
-			"parameter_format": strings.ToUpper(format),
-			"components":       comps,
-			"id":               templateID(t.Name, t.Language),
-		})
+	for _, t := range s.templateList() {
+		data = append(data, t.graphFields())
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "paging": map[string]any{"cursors": map[string]string{"before": "MAZDZD", "after": "MjQZD"}}})
+}
+
+// graphFields is the template as Graph lists it.
+func (t *Template) graphFields() map[string]any {
+	comps := t.Components
+	if len(comps) == 0 {
+		var list []map[string]any
+		if t.Header != "" {
+			list = append(list, map[string]any{"type": "HEADER", "format": "TEXT", "text": t.Header})
+		}
+		list = append(list, map[string]any{"type": "BODY", "text": t.Body})
+		if t.Footer != "" {
+			list = append(list, map[string]any{"type": "FOOTER", "text": t.Footer})
+		}
+		if len(t.Buttons) > 0 {
+			list = append(list, map[string]any{"type": "BUTTONS", "buttons": t.Buttons})
+		}
+		comps, _ = json.Marshal(list)
+	}
+	format := t.ParameterFormat
+	if format == "" {
+		format = "POSITIONAL"
+		if ps := placeholders(t.Header + " " + t.Body); len(ps) > 0 && (ps[0][0] < '0' || ps[0][0] > '9') {
+			format = "NAMED"
+		}
+	}
+	out := map[string]any{
+		"name":             t.Name,
+		"language":         t.Language,
+		"status":           cmp.Or(t.Status, "APPROVED"),
+		"category":         strings.ToUpper(cmp.Or(t.Category, "UTILITY")),
+		"parameter_format": strings.ToUpper(format),
+		"components":       comps,
+		"id":               cmp.Or(t.ID, templateID(t.Name, t.Language)),
+		"quality_score":    map[string]any{"score": cmp.Or(t.Quality, "UNKNOWN")},
+	}
+	if t.Reason != "" {
+		out["rejected_reason"] = t.Reason
+	}
+	return out
 }
 
 // templateID is a stable numeric id for a template translation.

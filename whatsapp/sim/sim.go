@@ -17,7 +17,7 @@
 // delivered → read status webhooks.
 //
 // Locking: Simulator.mu guards the customer state (chats, messages, windows,
-// unreachable numbers, faults); templates are read-only after New.
+// unreachable numbers, faults); Simulator.tplMu guards the templates.
 // Simulator.rateMu guards the throughput window and the pair-rate buckets;
 // the media store, the stats and each webhook queue have their own lock.
 // The only nesting is s.mu, then a webhook queue's lock or the stats lock:
@@ -40,12 +40,14 @@ import (
 
 // Defaults of Options, chosen to look like a freshly created test number.
 const (
-	DefaultPhoneNumberID      = "100000000000001"
-	DefaultDisplayPhoneNumber = "15550000001"
-	DefaultWABAID             = "200000000000001"
-	DefaultMPS                = 80
-	DefaultSentDelay          = 50 * time.Millisecond
-	DefaultDeliveredDelay     = 250 * time.Millisecond
+	DefaultPhoneNumberID       = "100000000000001"
+	DefaultDisplayPhoneNumber  = "15550000001"
+	DefaultWABAID              = "200000000000001"
+	DefaultMPS                 = 80
+	DefaultSentDelay           = 50 * time.Millisecond
+	DefaultDeliveredDelay      = 250 * time.Millisecond
+	DefaultAppID               = "300000000000001"
+	DefaultTemplateReviewDelay = 3 * time.Second
 )
 
 // Bounds that keep the simulator's memory flat however long it runs.
@@ -100,6 +102,15 @@ type Options struct {
 	AutoReadAfter time.Duration
 	// Templates are the approved templates; nil means DefaultTemplates().
 	Templates []Template
+	// AppID is the Meta app's id, for the Resumable Upload API (default
+	// DefaultAppID).
+	AppID string
+	// TemplateReviewDelay is how long a created or edited template stays
+	// PENDING before the simulated review approves or rejects it and posts
+	// the message_template_status_update webhook (default
+	// DefaultTemplateReviewDelay; negative: never on its own, tests decide
+	// with SetTemplateStatus).
+	TemplateReviewDelay time.Duration
 	// StateFile, if set, persists chats, windows and unreachable numbers as
 	// JSON (at most one write per second, and on Close) and is loaded by New.
 	StateFile string
@@ -128,7 +139,15 @@ type Simulator struct {
 	closed atomic.Bool
 	wg     sync.WaitGroup
 
-	templates map[string]map[string]*Template // name → language → template
+	// tplMu guards templates, uploads and reviews: templates are created,
+	// edited, reviewed and deleted through the management endpoints.
+	tplMu         sync.RWMutex
+	templates     map[string]map[string]*Template // name → language → template
+	tplDeleted    map[string]bool                 // name/language of default templates deleted
+	uploads       map[string]int                  // open upload session → its declared length
+	review        time.Duration                   // see Options.TemplateReviewDelay
+	tplHooks      chan templateHook               // template webhooks, posted in order; nil without a webhook URL
+	scheduleLater []string                        // templates loaded PENDING, reviewed once started
 
 	// mu guards everything below it up to rateMu.
 	mu          sync.Mutex
@@ -181,6 +200,12 @@ func New(opts Options) (*Simulator, error) {
 	if opts.Templates == nil {
 		opts.Templates = DefaultTemplates()
 	}
+	if opts.AppID == "" {
+		opts.AppID = DefaultAppID
+	}
+	if opts.TemplateReviewDelay == 0 {
+		opts.TemplateReviewDelay = DefaultTemplateReviewDelay
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -199,6 +224,9 @@ func New(opts Options) (*Simulator, error) {
 		byWAMID:     make(map[string]*phoneMsg),
 		pairs:       make(map[string]*bucket),
 		media:       newMediaStore(maxMediaBytes),
+		uploads:     make(map[string]int),
+		tplDeleted:  make(map[string]bool),
+		review:      opts.TemplateReviewDelay,
 	}
 	if s.client == nil {
 		s.client = defaultHTTPClient()
@@ -216,6 +244,15 @@ func New(opts Options) (*Simulator, error) {
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if opts.WebhookURL != "" {
+		s.tplHooks = make(chan templateHook, 1024)
+		s.wg.Add(1)
+		go s.templateHookWorker()
+	}
+	for _, id := range s.scheduleLater {
+		s.scheduleReview(id)
+	}
+	s.scheduleLater = nil
 	if opts.StatusWebhooks && opts.WebhookURL != "" {
 		s.hooks = newPoster(s, statusShards)
 		s.hooks.start()

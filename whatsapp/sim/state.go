@@ -25,6 +25,7 @@ type stateFile struct {
 	Chats       []savedChat      `json:"chats"`
 	Windows     map[string]int64 `json:"windows"` // chat key → unix seconds of the last inbound message
 	Unreachable []string         `json:"unreachable,omitempty"`
+	savedTemplates
 }
 
 // savedChat is one chat in the state file.
@@ -78,6 +79,7 @@ func (s *Simulator) load() error {
 	for _, k := range st.Unreachable {
 		s.unreachable[k] = true
 	}
+	s.loadTemplates(st.savedTemplates)
 	s.dirty = false
 	return nil
 }
@@ -113,6 +115,7 @@ func (s *Simulator) save() error {
 	st := s.snapshot(now)
 	s.dirty = false
 	s.mu.Unlock()
+	st.savedTemplates = s.saveTemplates()
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err

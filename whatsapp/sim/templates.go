@@ -23,6 +23,17 @@ type Template struct {
 	// Status is Meta's review status; "" is APPROVED. A template under
 	// review (PENDING), REJECTED or PAUSED is listed but cannot be sent.
 	Status string `json:"status,omitempty"`
+	// ID is Meta's id; "" derives a stable one from name and language.
+	ID string `json:"id,omitempty"`
+	// ParameterFormat is POSITIONAL or NAMED; "" derives it from the texts.
+	ParameterFormat string `json:"parameter_format,omitempty"`
+	// Components are the components as submitted through the API, listed
+	// as they are; nil lists Header, Body, Footer and Buttons.
+	Components json.RawMessage `json:"components,omitempty"`
+	// Quality is the quality score: GREEN, YELLOW, RED, or "" (UNKNOWN).
+	Quality string `json:"quality,omitempty"`
+	// Reason is why the review rejected it.
+	Reason string `json:"reason,omitempty"`
 }
 
 // TemplateButton is a button of a template as the phone shows it.
@@ -115,8 +126,13 @@ type templateError struct {
 // each text component gets exactly the parameters it declares. It returns the
 // template and the text the phone shows.
 func (s *Simulator) checkTemplate(tp *whatsapp.Template) (*Template, string, *templateError) {
-	langs := s.templates[tp.Name]
-	t := langs[tp.Language.Code]
+	s.tplMu.RLock()
+	var t *Template
+	if c := s.templates[tp.Name][tp.Language.Code]; c != nil {
+		cp := *c
+		t = &cp
+	}
+	s.tplMu.RUnlock()
 	if t == nil || t.Status != "" && t.Status != "APPROVED" {
 		return nil, "", &templateError{CodeTemplateMissing,
 			fmt.Sprintf("template name (%s) does not exist in %s", tp.Name, tp.Language.Code)}
