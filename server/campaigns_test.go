@@ -736,3 +736,38 @@ func TestFrequencyCapAcrossSenders(t *testing.T) {
 			rs["393337770002"].State == store.RecipientDelivered
 	})
 }
+
+// TestCampaignUsesTheTemplatesMapping: a campaign that maps none of its
+// template's variables uses the mapping set on the template, and its own
+// where it has one.
+func TestCampaignUsesTheTemplatesMapping(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	// After the templates' first sync from the simulator, which writes them.
+	sendboxtest.Eventually(t, 10*time.Second, "the templates synced", func() bool {
+		_, err := a.Store.TemplateByName(ctx, "seasonal_offer", "en_US")
+		return err == nil
+	})
+	tp, _ := a.Store.TemplateByName(ctx, "seasonal_offer", "en_US")
+	if err := a.Store.SetTemplateVariables(ctx, tp.ID, store.VariableMap{"first_name": {From: "first_name", Fallback: "friend"},
+		"code": {From: "text", Value: "DEFAULT"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tp, _ := a.Store.TemplateByName(ctx, "seasonal_offer", "en_US"); len(tp.VariableMap) != 2 {
+		t.Fatalf("the mapping did not stick: %+v", tp)
+	}
+	addTagged(t, a, "+393337766001", "Rita Blu", "opted_in", "mapped")
+	id := createCampaign(t, a, map[string]any{"name": "Mapped", "template": "seasonal_offer", "language": "en_US",
+		"audience": map[string]any{"tag": "mapped"}, "settings": map[string]any{"quiet_hours": false}})
+	code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/check", id), nil)
+	if ck := sendboxtest.JSON[struct{ Data campaigns.Check }](t, b).Data; code != 200 || len(ck.Problems) != 0 {
+		t.Fatalf("check: %d %+v", code, ck)
+	}
+	campaignAction(t, a, id, "launch", nil)
+	phoneGot(t, a, "393337766001", "Hi Rita, enjoy 15% off your next visit with code DEFAULT.")
+	id2 := createCampaign(t, a, map[string]any{"name": "Own code", "template": "seasonal_offer", "language": "en_US",
+		"params": map[string]any{"code": map[string]string{"source": "text", "value": "OWN"}},
+		"audience": map[string]any{"tag": "mapped"}, "settings": map[string]any{"quiet_hours": false}})
+	campaignAction(t, a, id2, "launch", nil)
+	phoneGot(t, a, "393337766001", "Hi Rita, enjoy 15% off your next visit with code OWN.")
+}
