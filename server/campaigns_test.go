@@ -766,7 +766,7 @@ func TestCampaignUsesTheTemplatesMapping(t *testing.T) {
 	campaignAction(t, a, id, "launch", nil)
 	phoneGot(t, a, "393337766001", "Hi Rita, enjoy 15% off your next visit with code DEFAULT.")
 	id2 := createCampaign(t, a, map[string]any{"name": "Own code", "template": "seasonal_offer", "language": "en_US",
-		"params": map[string]any{"code": map[string]string{"source": "text", "value": "OWN"}},
+		"params":   map[string]any{"code": map[string]string{"source": "text", "value": "OWN"}},
 		"audience": map[string]any{"tag": "mapped"}, "settings": map[string]any{"quiet_hours": false}})
 	campaignAction(t, a, id2, "launch", nil)
 	phoneGot(t, a, "393337766001", "Hi Rita, enjoy 15% off your next visit with code OWN.")
