@@ -36,7 +36,7 @@ import (
 
 // cpuTime is the CPU the process has used, user and system: on a shared
 // machine a steadier measure of the cost per message than wall time.
-func (p *proc) cpuTime(b *testing.B) time.Duration {
+func (p *proc) cpuTime(b testing.TB) time.Duration {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
 		b.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sendbox/campaigns"
 	"sendbox/flows"
 	"sync"
 	"time"
@@ -69,6 +70,7 @@ type App struct {
 	Imports *contacts.Importer
 	// Scheduler fires durable timers (snoozes waking, and what comes next).
 	Scheduler *schedule.Scheduler
+	Campaigns *campaigns.Service
 	// HTTP is the front: webhook, REST API, panel routes, listeners.
 	HTTP *server.Server
 	// Secrets keeps the named secrets (API tokens) flows send to other
@@ -162,6 +164,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Scheduler.Handle(store.TimerFlowRun, a.Flows.FireTimer)
 	a.Scheduler.Handle(store.TimerFlowSchedule, a.Flows.FireSchedule)
 	a.Scheduler.Handle(store.TimerFlowSilence, a.Flows.FireSilence)
+	a.Campaigns = &campaigns.Service{Store: a.Store, Outbound: a.Outbound, Flows: a.Flows, Location: a.businessLocation(ctx),
+		MPS: cfg.WA.MPS, BulkShare: float64(cfg.WA.BulkShare) / 100, Log: log.With(slog.String("component", "campaigns"))}
+	a.Scheduler.Handle(store.TimerCampaignLaunch, a.Campaigns.FireLaunch)
 	if err := a.Flows.StartHTTPWorker(bg, a.Broker, 4); err != nil {
 		return a, fmt.Errorf("flows: %w", err)
 	}
@@ -201,11 +206,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	if err := a.startUrgentMail(ctx); err != nil {
 		return a, err
 	}
+	a.Campaigns.Notify = notify.CampaignPaused(a.Mailer, a.Store, cmp.Or(a.Config.PublicURL(), a.URL()), log.With(slog.String("component", "campaigns")))
 	a.registerGauges()
 	a.Panel, err = ui.New(ui.Deps{Store: a.Store, Outbound: a.Outbound, Graph: a.Graph, Sim: a.Sim, NC: a.Broker.NC,
 		Config: cfg, Log: log.With(slog.String("component", "panel")), BaseURL: a.URL(), VerifyToken: a.verifyToken,
 		TLS: a.TLSEnabled(), OnKeyRevoked: a.HTTP.ForgetKey, Search: a.Search,
-		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics, Flows: a.Flows,
+		Assistant: a.Assistant, KB: a.KB, LLM: a.LLM, Mailer: a.Mailer, Metrics: a.Metrics, Flows: a.Flows, Campaigns: a.Campaigns,
 		Imports:     a.Imports,
 		IndexStatus: func() (uint64, time.Time) { return a.indexer.Pending(), a.indexer.LastIndexed() },
 		Disk:        a.disk.Low})
@@ -213,8 +219,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 		return a, fmt.Errorf("panel: %w", err)
 	}
 	go a.jobs(bg)
+	go a.Campaigns.Run(bg)
 	a.HTTP.Mount(server.Deps{Store: a.Store, Broker: a.Broker, Graph: a.Graph, Sim: a.Sim, Outbound: a.Outbound,
-		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows,
+		Panel: a.Panel, Search: a.Search, LLM: a.LLM, KB: a.KB, Assistant: a.Assistant, Flows: a.Flows, Campaigns: a.Campaigns,
 		Imports: a.Imports,
 		Secrets: a.Secrets, AppSecret: a.appSecret, VerifyToken: a.verifyToken, Inbound: a.sender.Inbound,
 		DiskFull: func() (bool, string) {
@@ -245,7 +252,7 @@ func (a *App) startAssistant(ctx, bg context.Context) error {
 		Busy:    a.ingestBusy(),
 		Timeout: a.Config.AITimeout, Workers: a.Config.AIWorkers, Metrics: a.Metrics,
 		Log: a.Log.With(slog.String("component", "assistant"))}
-	a.Assistant.Router = &inbox.Router{Store: a.Store, Answerers: []inbox.Answerer{a.Flows, a.Assistant}}
+	a.Assistant.Router = &inbox.Router{Store: a.Store, Answerers: []inbox.Answerer{a.Flows, a.Campaigns.Replies(), a.Assistant}}
 	a.KB.EmbedModel = a.Assistant.EmbedModel
 	if err := a.Assistant.Start(ctx); err != nil {
 		return fmt.Errorf("assistant: %w", err)

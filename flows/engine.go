@@ -297,7 +297,7 @@ func (e *Engine) Event(ctx context.Context, name string, contactID int64, key st
 	return started, nil
 }
 
-func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64, ref string, event map[string]string) (*store.FlowRun, bool, error) {
+func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64, ref string, event map[string]string, also ...func(x *store.RunTx) error) (*store.FlowRun, bool, error) {
 	e.mayHaveRuns.Store(true) // before the run exists: a message racing the start looks for it
 	ctx = events.WithActor(ctx, events.Flow(c.flow.ID, c.flow.Name))
 	return e.Store.StartRun(ctx, store.RunStart{FlowID: c.flow.ID, Version: c.flow.Version, ContactID: contactID,
@@ -305,6 +305,11 @@ func (e *Engine) start(ctx context.Context, c *compiled, contactID, convID int64
 		func(x *store.RunTx, r *store.FlowRun) error {
 			if err := x.Started(); err != nil {
 				return err
+			}
+			for _, fn := range also {
+				if err := fn(x); err != nil {
+					return err
+				}
 			}
 			if k, ok := strings.CutPrefix(ref, "event:"); ok {
 				// The event that started the run is one it consumed: sent

@@ -23,11 +23,12 @@ const (
 // now. Utility and authentication templates and free-form replies within
 // the 24-hour window are never refused for consent (Meta's rule).
 type ConsentError struct {
-	Code       string    // RefusedOptedOut, RefusedNoConsent or RefusedHold
-	Suppressed bool      // opted_out: from the suppression list (the contact was erased)
-	Source     string    // opted_out: where the opt-out came from
-	At         time.Time // opted_out: when
-	Until      time.Time // marketing_hold: when marketing may go again
+	Code       string       // RefusedOptedOut, RefusedNoConsent or RefusedHold
+	Suppressed bool         // opted_out: from the suppression list (the contact was erased)
+	Source     string       // opted_out: where the opt-out came from
+	At         time.Time    // opted_out: when
+	Until      time.Time    // marketing_hold: when marketing may go again
+	Cap        FrequencyCap // capped: the business's frequency cap
 }
 
 func (e *ConsentError) Error() string {
@@ -47,6 +48,9 @@ func (e *ConsentError) Error() string {
 			how += ")"
 		}
 		return "the customer opted out of marketing messages" + how + ": a marketing template cannot be sent to them; " + rest
+	case RefusedCapped:
+		return fmt.Sprintf("the customer has had %d marketing messages in the last %d days, the most the business's frequency cap allows: %s",
+			e.Cap.Count, e.Cap.Days, rest)
 	case RefusedHold:
 		return "Meta limited the marketing messages this customer receives (error 131049): sendbox holds marketing to them until " +
 			e.Until.UTC().Format("2 Jan 2006 15:04 MST") + "; " + rest

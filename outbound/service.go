@@ -151,6 +151,9 @@ func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput
 			if err := checkMarketing(ctx, s.Store, c, waID, userID, s.now()); err != nil {
 				return store.OutboundInput{}, err
 			}
+			if err := checkCap(ctx, s.Store, c, s.now()); err != nil {
+				return store.OutboundInput{}, err
+			}
 		} else {
 			var last time.Time
 			if c != nil {
@@ -183,6 +186,7 @@ func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput
 		AuthorID:       req.AuthorID,
 		Lane:           lane,
 		Media:          req.Media,
+		Marketing:      tp != nil && tp.Category == Marketing,
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"sendbox/flows"
 	"sendbox/inbox"
@@ -304,6 +305,12 @@ func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.internalError(w, r, err)
 		return
+	}
+	if a.Campaigns != nil {
+		if _, err := a.Campaigns.Conversion(ctx, contactID, req.Name, time.Now()); err != nil {
+			a.internalError(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusAccepted, one[map[string]any]{map[string]any{"contact_id": contactID, "runs_started": res.Started,
 		"runs_resumed": res.Resumed, "runs_exited": res.Exited}})

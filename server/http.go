@@ -77,6 +77,16 @@ func (a *Server) routes() http.Handler {
 	api("GET /api/v1/conversations/{id}/ai-replies", "viewer", a.handleAIReplies)
 	api("GET /api/v1/conversations/{id}/timeline", "viewer", a.handleTimeline)
 
+	api("GET /api/v1/campaigns", "viewer", a.handleListCampaigns)
+	api("POST /api/v1/campaigns", "admin", a.handleCreateCampaign)
+	api("GET /api/v1/campaigns/{id}", "viewer", a.handleGetCampaign)
+	api("PUT /api/v1/campaigns/{id}", "admin", a.handleUpdateCampaign)
+	api("DELETE /api/v1/campaigns/{id}", "admin", a.handleDeleteCampaign)
+	api("GET /api/v1/campaigns/{id}/check", "viewer", a.handleCheckCampaign)
+	api("POST /api/v1/campaigns/{id}/{action}", "admin", a.handleCampaignAction)
+	api("GET /api/v1/campaigns/{id}/progress", "viewer", a.handleCampaignProgress)
+	api("GET /api/v1/campaigns/{id}/recipients", "viewer", a.handleCampaignRecipients)
+
 	api("GET /api/v1/flows", "viewer", a.handleListFlows)
 	api("POST /api/v1/flows", "admin", a.handleCreateFlow)
 	api("GET /api/v1/ready-flows", "viewer", a.handleReadyFlows)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sendbox/campaigns"
 	"sendbox/flows"
 	"sync/atomic"
 
@@ -42,7 +43,8 @@ type Deps struct {
 	Assistant *assistant.Assistant
 	Flows     *flows.Engine
 	// Imports imports contacts from CSV files.
-	Imports *contacts.Importer
+	Imports   *contacts.Importer
+	Campaigns *campaigns.Service
 	// Secrets are the named secrets flows send; the API never shows a value.
 	Secrets *secrets.Box
 

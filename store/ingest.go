@@ -442,6 +442,9 @@ func (t *wtx) message(m *InboundMessage, res *IngestResult) error {
 	if err := t.effect(m, Inbound); err != nil {
 		return err
 	}
+	if err := t.campaignReply(contactID, t.now, m.Type == "button" || m.ReplyID != ""); err != nil {
+		return err
+	}
 	if m.MediaID != "" {
 		if err := t.mediaJob(msgID); err != nil {
 			return err
@@ -575,6 +578,13 @@ func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
 		if err := t.metaMarketingError(contact, u.Error.Code, ts); err != nil {
 			return err
 		}
+	}
+	statusCode := 0
+	if u.Error != nil {
+		statusCode = u.Error.Code
+	}
+	if err := t.campaignMessage(id, u.Status, statusCode, ts); err != nil {
+		return err
 	}
 	res.StatusesApplied++
 	return t.emit(events.Event{Type: events.MessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"sendbox/events"
 )
@@ -32,6 +33,9 @@ type OutboundInput struct {
 	// Origin is who in sendbox wrote it, when not a person or the API:
 	// OriginFlow.
 	Origin string
+	// Marketing says it is a marketing template (outbound.Service decides):
+	// counted per contact for the campaigns' frequency cap.
+	Marketing bool
 }
 
 // QueueOutbound records an outbound message as queued and, in the same
@@ -117,6 +121,11 @@ func (t *wtx) queueOne(in OutboundInput) (*Message, bool, error) {
 	}
 	if lane == events.LanePerson {
 		if err := t.personReplied(convID, contactID, events.BotPausedAgentReplied); err != nil {
+			return nil, false, err
+		}
+	}
+	if in.Marketing {
+		if err := t.recordMarketingSend(contactID, id); err != nil {
 			return nil, false, err
 		}
 	}
@@ -335,6 +344,13 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 					return err
 				}
 			}
+			code := 0
+			if o.Err != nil {
+				code = o.Err.Code
+			}
+			if err := t.campaignMessage(o.MessageID, state, code, t.now); err != nil {
+				return err
+			}
 			if err := t.emit(events.Event{Type: events.MessageStatus, MessageID: o.MessageID, ConversationID: conv,
 				ContactID: contact, WAMID: o.WAMID, Status: state}); err != nil {
 				return err
@@ -365,6 +381,9 @@ func (t *wtx) adoptSend(sendID, wamid string) error {
 		return nil // the usual case: the wamid is recorded, or will be by the sender
 	case err != nil:
 		return fmt.Errorf("adopt send %s: %w", sendID, err)
+	}
+	if err := t.campaignMessage(id, StateAccepted, 0, t.now); err != nil {
+		return err
 	}
 	return t.emit(events.Event{Type: events.MessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,
 		WAMID: wamid, Status: StateAccepted})
@@ -413,6 +432,9 @@ func (t *wtx) applyEarlyStatuses(wamid string) error {
 		case errors.Is(err, sql.ErrNoRows):
 			continue
 		case err != nil:
+			return err
+		}
+		if err := t.campaignMessage(id, x.status, int(x.code.Int64), time.UnixMilli(x.ts)); err != nil {
 			return err
 		}
 		if err := t.emit(events.Event{Type: events.MessageStatus, MessageID: id, ConversationID: conv, ContactID: contact,

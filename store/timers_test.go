@@ -134,6 +134,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 			"ALTER TABLE templates DROP COLUMN quality", "ALTER TABLE templates DROP COLUMN reason", "ALTER TABLE templates DROP COLUMN reason_detail",
 			"ALTER TABLE templates DROP COLUMN status_at", "ALTER TABLE templates DROP COLUMN category_at", "ALTER TABLE templates DROP COLUMN quality_at",
 			"ALTER TABLE templates DROP COLUMN variable_map", "ALTER TABLE templates DROP COLUMN updated_at"},
+		20: {"DROP TABLE marketing_sends", "DROP TABLE campaign_recipients", "DROP TABLE campaigns"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)

@@ -51,6 +51,8 @@ type settingsView struct {
 	AllowUnknownConsent bool
 	// Quiet is the marketing quiet hours (outbound.QuietHours).
 	Quiet outbound.QuietHours
+	// Cap is the marketing frequency cap (outbound.FrequencyCap).
+	Cap outbound.FrequencyCap
 
 	// account: the user's own choices and teams
 	Notify  store.Notifications
@@ -122,6 +124,9 @@ func (p *Panel) settingsData(ctx context.Context, section string, me *store.User
 			return nil, err
 		}
 		if v.Quiet, err = outbound.LoadQuietHours(ctx, p.Store, nil); err != nil {
+			return nil, err
+		}
+		if v.Cap, err = outbound.LoadFrequencyCap(ctx, p.Store); err != nil {
 			return nil, err
 		}
 	case "email":
@@ -530,5 +535,21 @@ func (p *Panel) handleQuietHours(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Log.Info("marketing quiet hours", slog.Bool("on", q.On), slog.String("from", q.From), slog.String("to", q.To),
 		slog.Bool("sundays", q.Sundays), slog.String("by", sessionFrom(r).User.Email))
+	http.Redirect(w, r, "/settings/templates?ok=saved", http.StatusSeeOther)
+}
+
+// handleFrequencyCap records the marketing frequency cap: at most so many
+// marketing templates per customer in so many days, whoever sends them.
+func (p *Panel) handleFrequencyCap(w http.ResponseWriter, r *http.Request) {
+	count, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue("count")))
+	days, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue("days")))
+	f := outbound.FrequencyCap{Count: count, Days: days}
+	if err := outbound.SaveFrequencyCap(r.Context(), p.Store, f); err != nil {
+		p.settingsPage(w, r, http.StatusUnprocessableEntity, "templates", func(v *settingsView) {
+			v.Error, v.Cap = err.Error(), f
+		})
+		return
+	}
+	p.Log.Info("marketing frequency cap", slog.Int("count", f.Count), slog.Int("days", f.Days), slog.String("by", sessionFrom(r).User.Email))
 	http.Redirect(w, r, "/settings/templates?ok=saved", http.StatusSeeOther)
 }

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"sendbox/campaigns"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,8 @@ type Deps struct {
 	Flows *flows.Engine
 	// Imports imports contacts from CSV files.
 	Imports *contacts.Importer
+	// Campaigns creates, launches and follows the campaigns.
+	Campaigns *campaigns.Service
 }
 
 // Panel serves the admin panel.
@@ -428,6 +431,13 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /templates/{id}", p.authed(accounts.Viewer, p.handleTemplate))
 	mux.Handle("POST /templates/{id}", p.authed(accounts.Admin, p.handleTemplateEdit))
 	mux.Handle("POST /templates/{id}/delete", p.authed(accounts.Admin, p.handleTemplateDelete))
+	mux.Handle("GET /campaigns", p.authed(accounts.Viewer, p.handleCampaigns))
+	mux.Handle("POST /campaigns", p.authed(accounts.Admin, p.handleCampaignCreate))
+	mux.Handle("GET /campaigns/{id}", p.authed(accounts.Viewer, p.handleCampaign))
+	mux.Handle("POST /campaigns/{id}", p.authed(accounts.Admin, p.handleCampaignSave))
+	mux.Handle("GET /campaigns/{id}/progress", p.authed(accounts.Viewer, p.handleCampaignProgress))
+	mux.Handle("GET /campaigns/{id}/recipients.csv", p.authed(accounts.Viewer, p.handleCampaignCSV))
+	mux.Handle("POST /campaigns/{id}/{action}", p.authed(accounts.Admin, p.handleCampaignAction))
 	mux.Handle("GET /flows", p.authed(accounts.Viewer, p.handleFlows))
 	mux.Handle("POST /flows", p.authed(accounts.Admin, p.handleFlowCreate))
 	mux.Handle("POST /flows/import", p.authed(accounts.Admin, p.handleFlowImport))
@@ -478,6 +488,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /settings/consent", p.authed(accounts.Admin, p.handleConsentSettings))
 	mux.Handle("POST /settings/consent", p.authed(accounts.Admin, p.handleConsentSave))
 	mux.Handle("GET /settings/consent/{format}", p.authed(accounts.Admin, p.handleConsentQR))
+	mux.Handle("POST /settings/templates/cap", p.authed(accounts.Admin, p.handleFrequencyCap))
 	mux.Handle("POST /settings/password", p.authed(accounts.Viewer, p.handlePasswordChange))
 }
 

@@ -1,0 +1,173 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"sendbox/outbound"
+	"sendbox/sendboxtest"
+	"sendbox/store"
+)
+
+// TestCampaignPanel: an owner creates a campaign from the panel (a
+// template to a tag), maps its variables, sees the pre-launch check, and
+// launches it; the detail page follows it to the end, recipient by
+// recipient, and exports them; a viewer sees it and cannot launch.
+func TestCampaignPanel(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	for i, consent := range []string{"opted_in", "opted_in", "opted_out"} {
+		code, body := a.Do("POST", "/api/v1/contacts", map[string]any{"phone": fmt.Sprintf("+3933377%05d", i),
+			"name": fmt.Sprintf("Lia%d Verdi", i), "consent": consent})
+		if code != http.StatusCreated {
+			t.Fatalf("contact: %d %s", code, body)
+		}
+		id := sendboxtest.JSON[struct{ Data store.Contact }](t, []byte(body)).Data.ID
+		if code, body := a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", id), map[string]any{"add": []string{"club"}}); code != 200 {
+			t.Fatalf("tag: %d %s", code, body)
+		}
+	}
+	resp, page := b.get("/campaigns")
+	if resp.StatusCode != 200 || !strings.Contains(page, "No campaigns yet") || !strings.Contains(page, `value="template:seasonal_offer|en_US"`) {
+		t.Fatalf("list: %d %s", resp.StatusCode, page)
+	}
+	if resp, page := b.post("/campaigns", url.Values{"name": {""}, "send": {"template:seasonal_offer|en_US"}, "tag": {"club"}}); resp.StatusCode != 422 ||
+		!strings.Contains(page, "Give the campaign a name") {
+		t.Fatalf("no name: %d %s", resp.StatusCode, page)
+	}
+	resp, _ = b.post("/campaigns", url.Values{"name": {"Club night"}, "send": {"template:seasonal_offer|en_US"}, "tag": {"club"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/campaigns/1" {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = b.get("/campaigns/1")
+	for _, want := range []string{"{{first_name}}", "{{code}}", "3 contacts in the audience", "1 opted out of marketing",
+		"is not mapped to a value", `id="campaign-launch"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("draft page lacks %q", want)
+		}
+	}
+	// Launching with unmapped variables is refused, with the reason.
+	if resp, page := b.post("/campaigns/1/launch", nil); resp.StatusCode != 422 || !strings.Contains(page, "is not mapped") {
+		t.Fatalf("launch unmapped: %d", resp.StatusCode)
+	}
+	form := formValues(t, page, "campaign-form")
+	form.Set("source.first_name", "first_name")
+	form.Set("fallback.first_name", "friend")
+	form.Set("source.code", "text")
+	form.Set("value.code", "CLUB10")
+	form.Del("quiet_hours")
+	if resp, body := b.post("/campaigns/1", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	viewer := userBrowser(t, a, "viewer")
+	if resp, _ := viewer.post("/campaigns/1/launch", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a viewer launched: %d", resp.StatusCode)
+	}
+	if resp, body := b.post("/campaigns/1/launch", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("launch: %d %s", resp.StatusCode, body)
+	}
+	sendboxtest.Eventually(t, 30*time.Second, "the campaign done and delivered", func() bool {
+		_, page := b.get("/campaigns/1/progress")
+		return strings.Contains(page, "Done") && strings.Contains(page, "<dt>Delivered</dt><dd>2</dd>")
+	})
+	_, page = b.get("/campaigns/1?state=skipped")
+	if !strings.Contains(page, "Lia2 Verdi") || strings.Contains(page, "Lia0 Verdi") || !strings.Contains(page, "opted_out") {
+		t.Errorf("skipped filter:\n%s", page)
+	}
+	resp, csv := b.get("/campaigns/1/recipients.csv")
+	if resp.StatusCode != 200 || strings.Count(csv, "\n") != 4 || !strings.Contains(csv, "393337700000,Lia0 Verdi,") {
+		t.Errorf("csv: %d\n%s", resp.StatusCode, csv)
+	}
+	_, page = viewer.get("/campaigns/1")
+	if !strings.Contains(page, "Club night") || strings.Contains(page, `id="campaign-cancel"`) {
+		t.Errorf("viewer's page")
+	}
+	_, page = b.get("/campaigns")
+	if !strings.Contains(page, `href="/campaigns/1">Club night</a>`) {
+		t.Errorf("list after launch")
+	}
+	for _, m := range a.Sim.Phone("393337700000", false) {
+		if m.Direction == "out" && !strings.Contains(m.Text, "Hi Lia0, enjoy 15% off your next visit with code CLUB10.") {
+			t.Errorf("got %q", m.Text)
+		}
+	}
+}
+
+// TestCampaignPanelStartsAFlow: the new campaign form offers the published
+// flows; a campaign made from one starts it for each contact of the tag.
+func TestCampaignPanelStartsAFlow(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	code, body := a.Do("POST", "/api/v1/flows", map[string]any{"name": "Welcome", "definition": map[string]any{"steps": []any{
+		map[string]any{"id": "hi", "type": "send", "template": map[string]any{"name": "hello_world", "language": "en_US"}},
+		map[string]any{"id": "done", "type": "end", "outcome": "welcomed"}}}})
+	if code != http.StatusCreated {
+		t.Fatalf("flow: %d %s", code, body)
+	}
+	if code, body := a.Do("POST", "/api/v1/flows/1/publish", map[string]any{}); code != http.StatusOK {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+	code, body = a.Do("POST", "/api/v1/contacts", map[string]any{"phone": "+393337788001", "name": "Nico"})
+	if code != http.StatusCreated {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+	id := sendboxtest.JSON[struct{ Data store.Contact }](t, []byte(body)).Data.ID
+	a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", id), map[string]any{"add": []string{"new"}})
+	_, page := b.get("/campaigns")
+	if !strings.Contains(page, `value="flow:1"`) {
+		t.Fatal("the form does not offer the flow")
+	}
+	resp, _ := b.post("/campaigns", url.Values{"name": {"Welcome all"}, "send": {"flow:1"}, "tag": {"new"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	if resp, body := b.post("/campaigns/1/launch", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("launch: %d %s", resp.StatusCode, body)
+	}
+	sendboxtest.Eventually(t, 30*time.Second, "the flow's message", func() bool {
+		for _, m := range a.Sim.Phone("393337788001", false) {
+			if m.Direction == "out" && strings.Contains(m.Text, "Welcome and congratulations") {
+				return true
+			}
+		}
+		return false
+	})
+	_, page = b.get("/campaigns/1")
+	if !strings.Contains(page, "Starts flow 1") || !strings.Contains(page, "<dt>Sent</dt><dd>1</dd>") {
+		t.Errorf("detail page:\n%s", page)
+	}
+}
+
+// TestFrequencyCapSetting: an admin sets the business's marketing
+// frequency cap on the templates page; a half-filled cap is refused with
+// the reason; an agent cannot change it.
+func TestFrequencyCapSetting(t *testing.T) {
+	a := sendboxtest.New(t)
+	setupOwner(t, a)
+	admin := userBrowser(t, a, "admin")
+	if _, body := admin.get("/settings/templates"); !strings.Contains(body, "Frequency cap") || !strings.Contains(body, `id="cap-count" name="count" type="number" min="0" max="100" value="0"`) {
+		t.Fatal("the cap is not on the templates page")
+	}
+	if resp, body := admin.post("/settings/templates/cap", url.Values{"count": {"2"}, "days": {"7"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	if f, err := outbound.LoadFrequencyCap(context.Background(), a.Store); err != nil || f.Count != 2 || f.Days != 7 {
+		t.Fatalf("stored %+v %v", f, err)
+	}
+	if resp, body := admin.post("/settings/templates/cap", url.Values{"count": {"2"}, "days": {"0"}}); resp.StatusCode != 422 ||
+		!strings.Contains(body, "frequency cap: a number of marketing messages") {
+		t.Fatalf("half a cap: %d", resp.StatusCode)
+	}
+	agent := userBrowser(t, a, "agent")
+	if resp, _ := agent.post("/settings/templates/cap", url.Values{"count": {"0"}, "days": {"0"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("an agent changed it: %d", resp.StatusCode)
+	}
+	if f, _ := outbound.LoadFrequencyCap(context.Background(), a.Store); f.Count != 2 {
+		t.Fatalf("changed: %+v", f)
+	}
+}
