@@ -53,6 +53,7 @@ var migrations = []migration{
 	{13, "flows: drafts, published versions, runs and their steps", execAll(schemaV13)},
 	{14, "secrets: named values flows send to other services, sealed under a key kept outside the database", execAll(schemaV14)},
 	{15, "flows: runs wait for an event from the business's system; the events each run consumed", execAll(schemaV15)},
+	{18, "segments: rules over contacts, frozen members; events of the business's system kept per contact; attributes as rows", migrateV18},
 }
 
 // SchemaVersion is the newest schema this binary knows.
