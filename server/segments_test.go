@@ -54,7 +54,11 @@ func TestEventsAreKeptPerContact(t *testing.T) {
 		if code != http.StatusAccepted || !strings.Contains(string(body), want) {
 			t.Fatalf("send %d: %d %s", i, code, body)
 		}
-		contactID = sendboxtest.JSON[struct{ Data struct{ ContactID int64 `json:"contact_id"` } }](t, body).Data.ContactID
+		contactID = sendboxtest.JSON[struct {
+			Data struct {
+				ContactID int64 `json:"contact_id"`
+			}
+		}](t, body).Data.ContactID
 	}
 	ev["key"] = "A-2"
 	if code, body := a.Do("POST", "/api/v1/events", ev); code != http.StatusAccepted {
