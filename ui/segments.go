@@ -25,6 +25,7 @@ import (
 // segNode is a node of the rule as the builder draws it.
 type segNode struct {
 	Path     string // "r", "r.0", "r.0.1"
+	ID       string // the path for HTML ids: "seg-r-0-1"
 	Root     bool
 	Group    string // and, or, not; "" for a condition
 	Children []segNode
@@ -199,7 +200,7 @@ func segPath(path string) string {
 // segTree is the builder's tree of a rule; the node at the store path
 // errPath carries errMsg.
 func segTree(rule store.SegmentRule, path, errPath, errMsg string) segNode {
-	n := segNode{Path: path, Root: path == "r", Group: rule.Group, Rule: rule}
+	n := segNode{Path: path, ID: "seg-" + strings.ReplaceAll(path, ".", "-"), Root: path == "r", Group: rule.Group, Rule: rule}
 	if n.Root && rule.Group == "" {
 		// The builder's root is always a group.
 		n.Group = store.GroupAnd
