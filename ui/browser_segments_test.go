@@ -41,14 +41,14 @@ func TestSegmentBuilderInBrowser(t *testing.T) {
 	count := func(want string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Poll[bool](`(function () { var e = document.querySelector("#segment-count strong");
-				return !!e && e.textContent === ` + quoteJS(want) + `; })()`)(ctx, tg)
+				return !!e && e.textContent === `+quoteJS(want)+`; })()`)(ctx, tg)
 			return err
 		})
 	}
 	choose := func(id, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Evaluate[bool](`(function () { var s = document.getElementById(` + quoteJS(id) + `);
-				s.value = ` + quoteJS(value) + `; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, tg)
+			_, err := chromedp.Evaluate[bool](`(function () { var s = document.getElementById(`+quoteJS(id)+`);
+				s.value = `+quoteJS(value)+`; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, tg)
 			return err
 		})
 	}
