@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -785,5 +786,40 @@ func TestRecordContactEventOnce(t *testing.T) {
 	}
 	if n, _ := s.SegmentCount(ctx, SegmentRule{Field: FieldEvent, Op: "occurred", Key: "order.created", Days: 30}); n != 1 {
 		t.Fatalf("%d contacts ordered within 30 days", n)
+	}
+}
+
+// TestMigrationFillsContactAttributes: contacts with attributes from
+// before segments are found by attribute rules once migrated.
+func TestMigrationFillsContactAttributes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sendbox.db")
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	undoMigrations(t, s, 18)
+	for i, attrs := range []string{`{"city":"Milano","spent":"120"}`, `{"city":"Roma"}`, `{}`, `not json`, `["a"]`} {
+		if _, err := s.w.Exec(`INSERT INTO contacts (wa_id, name, attributes, created_at, updated_at) VALUES (?, '', ?, 0, 0)`,
+			fmt.Sprintf("3934%d", i), attrs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if s, err = Open(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		rule SegmentRule
+		want int
+	}{
+		{SegmentRule{Field: FieldAttribute, Key: "city", Op: "equals", Value: "milano"}, 1},
+		{SegmentRule{Field: FieldAttribute, Key: "city", Op: "exists"}, 2},
+		{SegmentRule{Field: FieldAttribute, Key: "spent", Op: "gt", Value: "100"}, 1},
+	} {
+		if n, err := s.SegmentCount(ctx, tc.rule); err != nil || n != tc.want {
+			t.Fatalf("%+v: %d %v, want %d", tc.rule, n, err, tc.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,11 +128,17 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		14: {"DROP TABLE secrets"},
 		// The CHECK on waiting keeps allowing 'event': nothing older writes it.
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
+		18: {"DROP TABLE segment_members", "DROP TABLE segments", "DROP INDEX contacts_last_inbound",
+			"DROP TRIGGER contact_attributes_insert", "DROP TRIGGER contact_attributes_update",
+			"DROP TABLE contact_attributes", "DROP TABLE contact_events"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
 	}
 	for v := SchemaVersion(); v >= from; v-- {
+		if !slices.ContainsFunc(migrations, func(m migration) bool { return m.version == v }) {
+			continue // a number no migration has (parts built at once leave gaps)
+		}
 		steps, ok := undo[v]
 		if !ok {
 			t.Fatalf("undoMigrations does not know how to undo migration %d: add it", v)
