@@ -417,8 +417,7 @@ func (q *segmentSQL) condition(r *SegmentRule, path string) error {
 		}
 		q.b.WriteString(")")
 	case FieldLanguage:
-		q.b.WriteString(`c.id IN (SELECT contact_id FROM conversations
-			WHERE CASE WHEN language_chosen <> '' THEN language_chosen ELSE language_detected END = ?)`)
+		q.b.WriteString("c.id IN (SELECT contact_id FROM conversations WHERE " + conversationLanguage + " = ?)")
 		q.arg(r.Value)
 	case FieldLastInbound:
 		q.b.WriteString("c.last_inbound_at IS NOT NULL AND c.last_inbound_at >= ?")

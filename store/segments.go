@@ -67,6 +67,10 @@ func migrateV18(ctx context.Context, tx *sql.Tx) error {
 
 		// "Last inbound within 30 days" reads a range of it.
 		`CREATE INDEX contacts_last_inbound ON contacts(last_inbound_at) WHERE last_inbound_at IS NOT NULL`,
+		// A conversation's language as segments read it (the agent's
+		// choice, else the detected one). Written only when a language
+		// changes: the columns of each message's update are not in it.
+		`CREATE INDEX conversations_language ON conversations((` + conversationLanguage + `), contact_id)`,
 
 		`CREATE TABLE segments (
 			id         INTEGER PRIMARY KEY,
@@ -92,6 +96,11 @@ func migrateV18(ctx context.Context, tx *sql.Tx) error {
 	}
 	return nil
 }
+
+// conversationLanguage is a conversation's language for segments: the
+// index conversations_language holds it, and a query uses the index only
+// with the same expression.
+const conversationLanguage = `CASE WHEN language_chosen <> '' THEN language_chosen ELSE language_detected END`
 
 // Kinds of segment.
 const (
