@@ -72,4 +72,9 @@ func TestSegmentBuilderInBrowser(t *testing.T) {
 		t.Fatalf("saved: %+v %v", gs, err)
 	}
 	b.shot("segments-02-saved")
+	b.run("see it listed", chromedp.Navigate(a.URL()+"/segments"), chromedp.WaitVisible(`//a[text()="Loyal VIPs"]`))
+	if n := b.get("read its size", chromedp.Text(`//tr[td/a[text()="Loyal VIPs"]]/td[3]`)); n != "1" {
+		t.Fatalf("the list says %q members", n)
+	}
+	b.shot("segments-03-list")
 }
