@@ -61,6 +61,8 @@ var (
 	fxCampCols = []string{"sent_at", "delivered_at", "read_at", "replied_at", "clicked_at", "converted_at"}
 )
 
+// campaignRecipientsStandIn has the columns of campaigns' recipients that
+// segments read; once campaigns are installed their table is used.
 const campaignRecipientsStandIn = `CREATE TABLE IF NOT EXISTS campaign_recipients (
 	campaign_id INTEGER NOT NULL, contact_id INTEGER NOT NULL, state TEXT NOT NULL DEFAULT '',
 	sent_at INTEGER, delivered_at INTEGER, read_at INTEGER, replied_at INTEGER, clicked_at INTEGER, converted_at INTEGER)`
@@ -84,6 +86,14 @@ func seedSegments(t testing.TB, s *Store, n int, rng *rand.Rand, withCampaigns b
 		if withCampaigns {
 			if _, err := tx.Exec(campaignRecipientsStandIn); err != nil {
 				return err
+			}
+			// With campaigns installed, recipients need their campaigns.
+			if s.hasTable("campaigns") {
+				for cp := 1; cp <= 2; cp++ {
+					if _, err := tx.Exec(`INSERT OR IGNORE INTO campaigns (id, name, created_at, updated_at) VALUES (?, ?, 0, 0)`, cp, fmt.Sprintf("campaign %d", cp)); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		for f := int64(1); f <= 3; f++ {
