@@ -128,7 +128,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		14: {"DROP TABLE secrets"},
 		// The CHECK on waiting keeps allowing 'event': nothing older writes it.
 		15: {"DROP TABLE flow_run_events", "ALTER TABLE flow_runs DROP COLUMN wait_event"},
-		18: {"DROP TABLE segment_members", "DROP TABLE segments", "DROP INDEX contacts_last_inbound", "DROP INDEX conversations_language",
+		18: {"DROP TABLE segment_members", "DROP TABLE segments", "DROP INDEX conversations_language",
 			"DROP TRIGGER contact_attributes_insert", "DROP TRIGGER contact_attributes_update",
 			"DROP TABLE contact_attributes", "DROP TABLE contact_events"},
 	}
