@@ -35,7 +35,8 @@ func TestSegmentBuilderInBrowser(t *testing.T) {
 	b.createOwner()
 
 	settled := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](`!!window.htmx && document.readyState === "complete" && !document.querySelector(".htmx-request")`)(ctx, tg)
+		_, err := chromedp.Poll[bool](`!!window.htmx && document.readyState === "complete" &&
+			!document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")`)(ctx, tg)
 		return err
 	})
 	count := func(want string) chromedp.Action[chromedp.Void] {
@@ -45,9 +46,13 @@ func TestSegmentBuilderInBrowser(t *testing.T) {
 			return err
 		})
 	}
+	// choose picks a value in a select as a person would.
 	choose := func(id, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Evaluate[bool](`(function () { var s = document.getElementById(`+quoteJS(id)+`);
+			// Once htmx has bound the select (a select drawn by the last
+			// swap is visible a moment before), in one go.
+			_, err := chromedp.Poll[bool](`(function () { var s = document.getElementById(`+quoteJS(id)+`);
+				if (!s || (s.hasAttribute("hx-post") && !s["htmx-internal-data"]) || document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")) { return false; }
 				s.value = `+quoteJS(value)+`; s.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`)(ctx, tg)
 			return err
 		})
