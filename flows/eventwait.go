@@ -113,15 +113,25 @@ type EventResult struct {
 	Started []int64 `json:"runs_started"`
 	Resumed []int64 `json:"runs_resumed"`
 	Exited  []int64 `json:"runs_exited"`
+	// Recorded: the event was kept for its contact (false: an event of
+	// this key was kept already).
+	Recorded bool `json:"recorded"`
 }
 
 // Deliver gives an event to a contact's runs: it ends those of flows
 // that exit on it, resumes those waiting for it (its data becomes their
 // {{event.*}}, over the data they had), then starts the flows it triggers
 // (Event). key makes it idempotent: a run consumes an event's key once,
-// and a start is keyed by it.
+// and a start is keyed by it. The event is kept for the contact first
+// (store.RecordContactEvent, once per key), for segments and campaign
+// conversions: kept even if a flow fails on it, so sending it again
+// completes the flows and keeps nothing twice.
 func (e *Engine) Deliver(ctx context.Context, name string, contactID int64, key string, data map[string]string) (*EventResult, error) {
 	res := &EventResult{Started: []int64{}, Resumed: []int64{}, Exited: []int64{}}
+	var err error
+	if res.Recorded, err = e.Store.RecordContactEvent(ctx, store.ContactEvent{ContactID: contactID, Name: name, Key: key, Data: data}); err != nil {
+		return nil, err
+	}
 	if e.mayHaveRuns.Load() {
 		runs, err := e.Store.ActiveRunsOf(ctx, contactID)
 		if err != nil {

@@ -259,6 +259,7 @@ func (a *Server) handleStopRuns(w http.ResponseWriter, r *http.Request) {
 // exit on it, resumes the runs waiting for it, and starts the flows it
 // triggers. The key makes it safe to send again: the same key moves and
 // starts nothing twice. A customer sendbox does not know yet is added.
+// The event is also kept for the contact (segments read it).
 func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name    string            `json:"name"`
@@ -313,7 +314,7 @@ func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusAccepted, one[map[string]any]{map[string]any{"contact_id": contactID, "runs_started": res.Started,
-		"runs_resumed": res.Resumed, "runs_exited": res.Exited}})
+		"runs_resumed": res.Resumed, "runs_exited": res.Exited, "recorded": res.Recorded}})
 }
 
 func eventFieldOK(k string) bool {

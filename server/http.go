@@ -104,6 +104,16 @@ func (a *Server) routes() http.Handler {
 	api("GET /api/v1/contacts/{id}/runs", "viewer", a.handleContactRuns)
 	api("POST /api/v1/contacts/{id}/runs/stop", "agent", a.handleStopRuns)
 	api("POST /api/v1/events", "agent", a.handleEvent)
+	api("GET /api/v1/contacts/{id}/events", "viewer", a.handleContactEvents)
+
+	api("GET /api/v1/segments", "viewer", a.handleListSegments)
+	api("POST /api/v1/segments", "admin", a.handleCreateSegment)
+	api("POST /api/v1/segments/count", "viewer", a.handleSegmentCount)
+	api("GET /api/v1/segments/{id}", "viewer", a.handleGetSegment)
+	api("PUT /api/v1/segments/{id}", "admin", a.handleSaveSegment)
+	api("DELETE /api/v1/segments/{id}", "admin", a.handleDeleteSegment)
+	api("GET /api/v1/segments/{id}/contacts", "viewer", a.handleSegmentContacts)
+	api("POST /api/v1/segments/{id}/freeze", "admin", a.handleFreezeSegment)
 
 	api("GET /api/v1/templates", "viewer", a.handleListTemplates)
 	api("POST /api/v1/templates", "admin", a.handleCreateTemplate)

@@ -55,6 +55,7 @@ var migrations = []migration{
 	{15, "flows: runs wait for an event from the business's system; the events each run consumed", execAll(schemaV15)},
 	{16, "consent ledger: every consent given or withdrawn, per purpose, with its source, wording and proof, hash-chained", migrateV16},
 	{17, "contacts imports: the uploaded files, their progress and counts, the rows they turned down", execAll(schemaV17)},
+	{18, "segments: rules over contacts, frozen members; events of the business's system kept per contact; attributes as rows", migrateV18},
 	{19, "templates: Meta's id, quality, rejection and pause reasons, status times, default variable mapping", execAll(schemaV19)},
 	{20, "campaigns: campaigns, their recipients from snapshot to a terminal state, marketing sends per contact for the frequency cap", execAll(schemaV20)},
 }

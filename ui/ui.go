@@ -415,6 +415,16 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /contacts/{id}/send", p.authed(accounts.Agent, p.handleContactSend))
 	mux.Handle("GET /contacts/{id}/template", p.authed(accounts.Agent, p.handleContactTemplateForm))
 
+	mux.Handle("GET /segments", p.authed(accounts.Viewer, p.handleSegments))
+	mux.Handle("GET /segments/new", p.authed(accounts.Admin, p.handleSegmentNew))
+	mux.Handle("POST /segments/new", p.authed(accounts.Admin, p.handleSegmentSave))
+	mux.Handle("POST /segments/builder", p.authed(accounts.Admin, p.handleSegmentBuilder))
+	mux.Handle("POST /segments/live", p.authed(accounts.Viewer, p.handleSegmentLive))
+	mux.Handle("GET /segments/{id}", p.authed(accounts.Viewer, p.handleSegment))
+	mux.Handle("POST /segments/{id}", p.authed(accounts.Admin, p.handleSegmentSave))
+	mux.Handle("POST /segments/{id}/freeze", p.authed(accounts.Admin, p.handleSegmentFreeze))
+	mux.Handle("POST /segments/{id}/delete", p.authed(accounts.Admin, p.handleSegmentDelete))
+
 	mux.Handle("GET /knowledge", p.authed(accounts.Viewer, p.handleKnowledge))
 	mux.Handle("GET /knowledge/try", p.authed(accounts.Viewer, p.handleKBTry))
 	mux.Handle("GET /knowledge/{id}", p.authed(accounts.Viewer, p.handleKBDoc))

@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"sendbox/sendboxtest"
+	"sendbox/store"
+)
+
+type segmentResp struct {
+	Data struct {
+		ID       int64
+		Name     string
+		Kind     string
+		Count    int
+		FrozenAt string `json:"frozen_at"`
+		Rule     store.SegmentRule
+	}
+}
+
+func segContact(t *testing.T, a *sendboxtest.App, phone string, tags []string, attrs map[string]string, consent string) int64 {
+	t.Helper()
+	req := map[string]any{"phone": phone, "name": "C " + phone, "tags": tags, "attributes": attrs}
+	if consent != "" {
+		req["consent"] = consent
+	}
+	code, body := a.Do("POST", "/api/v1/contacts", req)
+	if code != http.StatusCreated {
+		t.Fatalf("create contact: %d %s", code, body)
+	}
+	return sendboxtest.JSON[struct{ Data struct{ ID int64 } }](t, body).Data.ID
+}
+
+func segmentCount(t *testing.T, a *sendboxtest.App, rule any) int {
+	t.Helper()
+	code, body := a.Do("POST", "/api/v1/segments/count", map[string]any{"rule": rule})
+	if code != http.StatusOK {
+		t.Fatalf("count: %d %s", code, body)
+	}
+	return sendboxtest.JSON[struct{ Data struct{ Count int } }](t, body).Data.Count
+}
+
+// TestEventsAreKeptPerContact: POST /api/v1/events keeps the event for its
+// contact once per key, and segments find who ordered.
+func TestEventsAreKeptPerContact(t *testing.T) {
+	a := sendboxtest.New(t)
+	ev := map[string]any{"name": "order.created", "contact": "+39 347 123 4567", "key": "A-1", "data": map[string]string{"total": "49.90"}}
+	var contactID int64
+	for i, want := range []string{`"recorded":true`, `"recorded":false`} {
+		code, body := a.Do("POST", "/api/v1/events", ev)
+		if code != http.StatusAccepted || !strings.Contains(string(body), want) {
+			t.Fatalf("send %d: %d %s", i, code, body)
+		}
+		contactID = sendboxtest.JSON[struct {
+			Data struct {
+				ContactID int64 `json:"contact_id"`
+			}
+		}](t, body).Data.ContactID
+	}
+	ev["key"] = "A-2"
+	if code, body := a.Do("POST", "/api/v1/events", ev); code != http.StatusAccepted {
+		t.Fatalf("second order: %d %s", code, body)
+	}
+	code, body := a.Do("GET", fmt.Sprintf("/api/v1/contacts/%d/events", contactID), nil)
+	got := sendboxtest.JSON[struct {
+		Data []store.ContactEvent
+	}](t, body).Data
+	if code != http.StatusOK || len(got) != 2 || got[0].Name != "order.created" || got[0].Data["total"] != "49.90" {
+		t.Fatalf("events: %d %s", code, body)
+	}
+	segContact(t, a, "+393470000009", nil, nil, "")
+	ordered := map[string]any{"field": "event", "op": "occurred", "key": "order.created", "days": 30}
+	if n := segmentCount(t, a, ordered); n != 1 {
+		t.Fatalf("ordered within 30 days: %d", n)
+	}
+	ordered["count"] = 2
+	if n := segmentCount(t, a, ordered); n != 1 {
+		t.Fatalf("ordered twice: %d", n)
+	}
+	ordered["count"] = 3
+	if n := segmentCount(t, a, ordered); n != 0 {
+		t.Fatalf("ordered three times: %d", n)
+	}
+}
+
+// TestSegmentsAPI: the live count, create, read, members, freeze, change,
+// delete, and bad rules refused with where they are wrong.
+func TestSegmentsAPI(t *testing.T) {
+	a := sendboxtest.New(t)
+	for i := range 6 {
+		tags := []string{"lead"}
+		if i%2 == 0 {
+			tags = []string{"vip"}
+		}
+		consent := "opted_in"
+		if i == 4 {
+			consent = "opted_out"
+		}
+		segContact(t, a, fmt.Sprintf("+3934700000%02d", i), tags, map[string]string{"city": []string{"Milano", "Roma"}[i%2]}, consent)
+	}
+	segContact(t, a, "+33612345678", []string{"vip"}, map[string]string{"city": "Paris"}, "opted_in")
+	vipIT := map[string]any{"group": "and", "rules": []any{
+		map[string]any{"field": "tag", "op": "has", "value": "VIP"},
+		map[string]any{"field": "country", "op": "is", "value": "IT"},
+		map[string]any{"group": "not", "rules": []any{map[string]any{"field": "consent", "op": "is", "value": "opted_out"}}},
+	}}
+	if n := segmentCount(t, a, vipIT); n != 2 {
+		t.Fatalf("Italian VIPs with consent: %d, want 2", n)
+	}
+	if n := segmentCount(t, a, map[string]any{}); n != 7 {
+		t.Fatalf("the empty rule: %d, want everyone (7)", n)
+	}
+
+	for _, bad := range []struct {
+		rule  any
+		field string
+	}{
+		{map[string]any{"field": "c.id) OR (1=1", "op": "has"}, "rule.field"},
+		{map[string]any{"group": "and", "rules": []any{map[string]any{"field": "tag", "op": "has", "value": "a"},
+			map[string]any{"field": "attribute", "op": "lt", "key": "age", "value": "1; DROP TABLE contacts"}}}, "rule.rules[1].value"},
+		{map[string]any{"group": "xor", "rules": []any{}}, "rule.group"},
+	} {
+		code, body := a.Do("POST", "/api/v1/segments/count", map[string]any{"rule": bad.rule})
+		e := sendboxtest.JSON[apiErr](t, body).Error
+		if code != http.StatusUnprocessableEntity || e.Code != "invalid_segment" || e.Field != bad.field {
+			t.Fatalf("%v: %d %s, want 422 at %s", bad.rule, code, body, bad.field)
+		}
+	}
+	if code, body := a.Do("POST", "/api/v1/segments/count", map[string]any{"rule": map[string]any{"field": "tag", "op": "has", "value": "x", "sql": "1"}}); code != http.StatusBadRequest {
+		t.Fatalf("an unknown member of a rule: %d %s", code, body)
+	}
+
+	code, body := a.Do("POST", "/api/v1/segments", map[string]any{"name": "Italian VIPs", "rule": vipIT})
+	seg := sendboxtest.JSON[segmentResp](t, body).Data
+	if code != http.StatusCreated || seg.Kind != "dynamic" || seg.Count != 2 || len(seg.Rule.Rules) != 3 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := a.Do("POST", "/api/v1/segments", map[string]any{"name": "italian vips", "rule": vipIT}); code != http.StatusConflict {
+		t.Fatalf("the same name again: %d %s", code, body)
+	}
+	if code, body := a.Do("POST", "/api/v1/segments", map[string]any{"name": " ", "rule": vipIT}); code != http.StatusUnprocessableEntity ||
+		sendboxtest.JSON[apiErr](t, body).Error.Field != "name" {
+		t.Fatalf("no name: %d %s", code, body)
+	}
+	code, body = a.Do("GET", "/api/v1/segments", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), `"Italian VIPs"`) || !strings.Contains(string(body), `"total":1`) {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	path := fmt.Sprintf("/api/v1/segments/%d", seg.ID)
+	code, body = a.Do("GET", path+"/contacts?limit=1", nil)
+	page := sendboxtest.JSON[struct {
+		Data       []store.Contact
+		Total      int
+		NextCursor string `json:"next_cursor"`
+	}](t, body)
+	if code != http.StatusOK || page.Total != 2 || len(page.Data) != 1 || page.NextCursor == "" || !strings.HasPrefix(page.Data[0].WaID, "39") {
+		t.Fatalf("members: %d %s", code, body)
+	}
+
+	code, body = a.Do("POST", path+"/freeze", nil)
+	if seg := sendboxtest.JSON[segmentResp](t, body).Data; code != http.StatusOK || seg.Kind != "frozen" || seg.FrozenAt == "" || seg.Count != 2 {
+		t.Fatalf("freeze: %d %s", code, body)
+	}
+	segContact(t, a, "+393470000099", []string{"vip"}, nil, "opted_in")
+	if n := segmentCount(t, a, vipIT); n != 3 {
+		t.Fatalf("the rule now: %d", n)
+	}
+	if code, body := a.Do("GET", path, nil); code != http.StatusOK || sendboxtest.JSON[segmentResp](t, body).Data.Count != 2 {
+		t.Fatalf("frozen: the new VIP is not a member: %d %s", code, body)
+	}
+	code, body = a.Do("PUT", path, map[string]any{"name": "Italian VIPs", "kind": "dynamic", "rule": vipIT})
+	if seg := sendboxtest.JSON[segmentResp](t, body).Data; code != http.StatusOK || seg.Kind != "dynamic" || seg.Count != 3 {
+		t.Fatalf("back to dynamic: %d %s", code, body)
+	}
+	if code, body := a.Do("PUT", path, map[string]any{"name": "x", "kind": "sometimes", "rule": vipIT}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad kind: %d %s", code, body)
+	}
+	if code, body := a.Do("DELETE", path, nil); code != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		if code, _ := a.Do(m, path, nil); code != http.StatusNotFound {
+			t.Fatalf("%s a deleted segment: %d", m, code)
+		}
+	}
+	if code, _ := a.Do("POST", path+"/freeze", nil); code != http.StatusNotFound {
+		t.Fatalf("freeze a deleted segment: %d", code)
+	}
+}
