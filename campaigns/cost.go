@@ -496,7 +496,7 @@ func (s *Service) SetRateCard(ctx context.Context, card *store.RateCard, by stri
 		// A row whose rates change under the same source is no longer
 		// what the source said: it is the editor's, from today.
 		if o, ok := old[r.Country]; r.Source == "" || ok && r.Source == o.Source && !sameRates(r, &o) {
-			r.Source, r.AsOf = "edited by "+by, s.now().In(s.loc()).Format(time.DateOnly)
+			r.Source, r.SourceURL, r.AsOf = "edited by "+by, "", s.now().In(s.loc()).Format(time.DateOnly)
 		}
 	}
 	if !seen[store.RateOther] {

@@ -31,11 +31,15 @@ CREATE TABLE rate_card (
 	updated_by    TEXT NOT NULL DEFAULT '',
 	updated_at    INTEGER NOT NULL
 );
-ALTER TABLE messages ADD COLUMN pricing_category TEXT;   -- status webhooks' pricing.category
-ALTER TABLE messages ADD COLUMN pricing_type TEXT;       -- regular, free_customer_service, free_entry_point
-ALTER TABLE messages ADD COLUMN pricing_billable INTEGER; -- pricing.billable (being deprecated)
-ALTER TABLE messages ADD COLUMN pricing_model TEXT;      -- PMP, or CBP before 2025-07
-ALTER TABLE messages ADD COLUMN pacing_status TEXT       -- the send response's message_status when not accepted
+-- The status webhooks' pricing object (category; type regular,
+-- free_customer_service or free_entry_point; billable, being deprecated;
+-- model PMP, or CBP before 2025-07), and the send response's
+-- message_status when it is not "accepted" (Meta's template pacing).
+ALTER TABLE messages ADD COLUMN pricing_category TEXT;
+ALTER TABLE messages ADD COLUMN pricing_type TEXT;
+ALTER TABLE messages ADD COLUMN pricing_billable INTEGER;
+ALTER TABLE messages ADD COLUMN pricing_model TEXT;
+ALTER TABLE messages ADD COLUMN pacing_status TEXT
 `
 
 // DefaultRateSource labels the default rates: a third-party copy of
