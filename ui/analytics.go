@@ -67,7 +67,8 @@ func (p *Panel) campaignAnalytics(ctx context.Context, id int64) (*analyticsView
 	}
 	if len(v.Points) > 0 {
 		at, lines := seriesLines(v.Points, p.T("campaigns.sent"), p.T("campaigns.delivered"), p.T("campaigns.read"))
-		desc := p.T("analytics.series_desc", p.T("analytics.bucket_"+an.Series.Bucket), at[0].Format("2 Jan 15:04"), at[len(at)-1].Format("2 Jan 15:04"),
+		bucket := "analytics.bucket_" + an.Series.Bucket // minute, hour, day
+		desc := p.T("analytics.series_desc", p.T(bucket), at[0].Format("2 Jan 15:04"), at[len(at)-1].Format("2 Jan 15:04"),
 			f.Sent, f.Delivered, f.Read)
 		v.Series = SeriesSVG("series-"+id64, p.T("analytics.series_title"), desc, at, v.Layout, lines)
 	}
