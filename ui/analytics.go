@@ -84,7 +84,9 @@ func (p *Panel) campaignAnalytics(ctx context.Context, id int64) (*analyticsView
 		}
 		v.Failed = append(v.Failed, failRow{Code: code, N: n, Text: txt})
 	}
-	sort.Slice(v.Failed, func(i, j int) bool { return v.Failed[i].N > v.Failed[j].N || v.Failed[i].N == v.Failed[j].N && v.Failed[i].Code < v.Failed[j].Code })
+	sort.Slice(v.Failed, func(i, j int) bool {
+		return v.Failed[i].N > v.Failed[j].N || v.Failed[i].N == v.Failed[j].N && v.Failed[i].Code < v.Failed[j].Code
+	})
 	return v, nil
 }
 
