@@ -350,7 +350,8 @@ type Analytics struct {
 	Funnel    *store.CampaignFunnel `json:"funnel"`
 	Estimated *Cost                 `json:"cost_estimated"`
 	Actual    *Cost                 `json:"cost_actual"`
-	Held      map[string]int        `json:"held"` // by message_status: held_for_quality_assessment, paused
+	Held      map[string]int        `json:"held"`     // by message_status: held_for_quality_assessment, paused
+	OptOuts   []store.OptOut        `json:"opt_outs"` // the latest 100 of funnel.opted_out
 	Series    Series                `json:"series"`
 }
 
@@ -402,6 +403,9 @@ func (s *Service) Analytics(ctx context.Context, id int64) (*Analytics, error) {
 	}
 	a.Actual = ActualCost(card, priced)
 	if a.Held, err = s.Store.CampaignHeld(ctx, id); err != nil {
+		return nil, err
+	}
+	if a.OptOuts, err = s.Store.CampaignOptOuts(ctx, id, 100); err != nil {
 		return nil, err
 	}
 	first, last, err := s.Store.CampaignSpan(ctx, id)

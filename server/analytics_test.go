@@ -97,6 +97,17 @@ func TestCampaignCostAndHolds(t *testing.T) {
 	if an.Funnel.Skipped["opted_out"] != 1 {
 		t.Errorf("funnel: %+v", an.Funnel)
 	}
+	// An opt-out after the send is listed with the campaign.
+	anna, err := a.Store.ContactByRecipient(context.Background(), "393331110001", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, b := a.Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", anna.ID), map[string]any{"consent": "opted_out"}); code != http.StatusOK {
+		t.Fatalf("opt out: %d %s", code, b)
+	}
+	if an = analyticsOf(t, a, c.ID); an.Funnel.OptedOut != 1 || len(an.OptOuts) != 1 || an.OptOuts[0].ContactID != anna.ID || an.OptOuts[0].WaID != "393331110001" {
+		t.Errorf("opt-outs: %d %+v", an.Funnel.OptedOut, an.OptOuts)
+	}
 }
 
 // TestCampaignUtilityFreeInWindow: a utility template is free for the

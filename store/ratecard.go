@@ -384,3 +384,38 @@ func (s *Store) CampaignSeries(ctx context.Context, campaignID int64, first time
 	}
 	return out, rows.Err()
 }
+
+// OptOut is a recipient who opted out within the attribution window
+// after the campaign's message.
+type OptOut struct {
+	ContactID int64     `json:"contact_id"`
+	Name      string    `json:"name"`
+	WaID      string    `json:"wa_id,omitempty"`
+	SentAt    time.Time `json:"sent_at"`
+	At        time.Time `json:"opted_out_at"`
+}
+
+// CampaignOptOuts lists up to limit of the opt-outs CampaignProgress
+// counts, the latest first.
+func (s *Store) CampaignOptOuts(ctx context.Context, campaignID int64, limit int) ([]OptOut, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.name, COALESCE(c.wa_id, ''), r.sent_at, c.consent_at
+		FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
+		WHERE r.campaign_id = ? AND r.sent_at IS NOT NULL AND c.consent = 'opted_out'
+		AND c.consent_at >= r.sent_at AND c.consent_at < r.sent_at + ?
+		ORDER BY c.consent_at DESC LIMIT ?`, campaignID, AttributionWindow.Milliseconds(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []OptOut{}
+	for rows.Next() {
+		var o OptOut
+		var sent, at int64
+		if err := rows.Scan(&o.ContactID, &o.Name, &o.WaID, &sent, &at); err != nil {
+			return nil, err
+		}
+		o.SentAt, o.At = time.UnixMilli(sent).UTC(), time.UnixMilli(at).UTC()
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}

@@ -32,6 +32,7 @@ type analyticsView struct {
 	Held      map[string]int
 	Failed    []failRow
 	OptedOut  int
+	OptOuts   []store.OptOut
 }
 
 type failRow struct {
@@ -50,7 +51,7 @@ func (p *Panel) campaignAnalytics(ctx context.Context, id int64) (*analyticsView
 		loc = prof.Location()
 	}
 	f := an.Funnel
-	v := &analyticsView{Est: an.Estimated, Act: an.Actual, Held: an.Held, OptedOut: f.OptedOut, Bucket: an.Series.Bucket}
+	v := &analyticsView{Est: an.Estimated, Act: an.Actual, Held: an.Held, OptedOut: f.OptedOut, OptOuts: an.OptOuts, Bucket: an.Series.Bucket}
 	bars := []Bar{{p.T("campaigns.targeted"), f.Targeted}, {p.T("campaigns.sent"), f.Sent}, {p.T("campaigns.delivered"), f.Delivered},
 		{p.T("campaigns.read"), f.Read}, {p.T("campaigns.replied"), f.Replied}, {p.T("campaigns.clicked"), f.Clicked},
 		{p.T("campaigns.converted"), f.Converted}}
