@@ -112,12 +112,14 @@ func attributable(e *ConsentEntry) bool {
 // message Meta refused with 131050 counts from when it was queued). It
 // returns the recipient, the campaign and its name; 0 when none.
 func (t *wtx) optOutCampaign(contactID int64, at time.Time) (recipient, campaign int64, name string, err error) {
-	atMS := at.UnixMilli()
+	// Meta stamps its webhooks in whole seconds: a stop in the second of
+	// the send is still after it.
+	atMS := at.UnixMilli() + 999
 	err = t.queryRow(`SELECT r.id, r.campaign_id, c.name FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
 		LEFT JOIN messages m ON m.id = r.message_id
 		WHERE r.contact_id = ?1 AND COALESCE(r.sent_at, m.sent_at) > ?2 AND COALESCE(r.sent_at, m.sent_at) <= ?3
 		ORDER BY COALESCE(r.sent_at, m.sent_at) DESC, r.id DESC LIMIT 1`,
-		contactID, atMS-AttributionWindow.Milliseconds(), atMS).Scan(&recipient, &campaign, &name)
+		contactID, at.Add(-AttributionWindow).UnixMilli(), atMS).Scan(&recipient, &campaign, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, "", nil
 	}
