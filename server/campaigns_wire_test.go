@@ -183,7 +183,7 @@ func TestSegmentByCampaignEngagement(t *testing.T) {
 		"text": map[string]string{"body": "how much?"}}); code != http.StatusCreated {
 		t.Fatalf("reply: %d %s", code, b)
 	}
-	a.Sim.Phone("393337730009", true)          // Kai reads Y
+	a.Sim.Phone("393337730009", true) // Kai reads Y
 	sendboxtest.Eventually(t, 20*time.Second, "the engagement recorded", func() bool {
 		fx, fy := campaignProgress(t, a, x), campaignProgress(t, a, y)
 		return fx.Read >= 2 && fx.Replied == 2 && fx.Clicked == 1 && fy.Read == 1
