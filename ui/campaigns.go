@@ -82,6 +82,39 @@ type abRow struct {
 	Share    int
 }
 
+// abView is what the campaign_ab partial shows: the form, the templates
+// a variant may send, how the first variant is named, and whether the
+// campaign starts a flow (then only the hold-out applies).
+type abView struct {
+	F         abForm
+	Templates []store.Template
+	First     string
+	Flow      bool
+	Open      bool
+	Metrics   []string
+}
+
+func (f abForm) view(templates []store.Template, first string, flow bool) abView {
+	v := abView{F: f, Templates: templates, First: first, Flow: flow,
+		Metrics: []string{campaigns.MetricReply, campaigns.MetricClick, campaigns.MetricConversion}}
+	for _, r := range f.Rows {
+		v.Open = v.Open || r.Index > 0 && r.Template != ""
+	}
+	return v
+}
+
+// ABView is the A/B part of the new campaign form.
+func (v *campaignsView) ABView(first string) abView { return v.AB.view(v.Templates, first, false) }
+
+// ABView is the A/B part of a draft's form.
+func (v *campaignView) ABView() abView {
+	first := v.Variant.Template
+	if first != "" {
+		first += " (" + v.Variant.Language + ")"
+	}
+	return v.ABForm.view(v.Templates, first, v.C.FlowID != 0)
+}
+
 // abVariants is how many variants the form offers.
 const abVariants = 3
 
@@ -267,7 +300,8 @@ type campaignView struct {
 	Quiet     bool
 	PlusOne   bool
 	IsDraft   bool
-	AB        bool     // several variants: an A/B test
+	AB        bool // several variants: an A/B test
+	NVariants int
 	Sources   []string // where a variable's value comes from
 	Flash     string
 }
@@ -299,7 +333,7 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 	if seg, err := p.Store.SegmentByID(ctx, aud.SegmentID); err == nil {
 		v.Segment = seg
 	}
-	v.AB = len(vs) > 1
+	v.AB, v.NVariants = len(vs) > 1, len(vs)
 	v.ABForm = newABForm(vs, v.Settings)
 	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourcePhone, campaigns.SourceAttribute}
 	v.Quiet = v.Settings.QuietHours == nil || *v.Settings.QuietHours
