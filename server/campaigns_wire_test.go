@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,5 +240,91 @@ func TestSegmentByCampaignEngagement(t *testing.T) {
 		if set(got...) != set(tc.want...) {
 			t.Errorf("%v: %v, want %v", tc.rule, got, tc.want)
 		}
+	}
+}
+
+// TestCosmeticsCampaignForASegment: the issue's "done when", end to end.
+// The shop's orders arrive as events; a segment picks who bought in the
+// last 30 days and may get marketing; a campaign starts the ready-made
+// cosmetics flow for exactly them (the pre-launch check counts them and
+// names the segment); each gets the flow's first message; a later order
+// converts the campaign's recipient, and a segment of the converted finds
+// them.
+func TestCosmeticsCampaignForASegment(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithAssistant())
+	buyers := []string{"+393337740001", "+393337740002", "+393337740003"}
+	for i, p := range buyers {
+		addTagged(t, a, p, fmt.Sprintf("Buyer%d", i), "opted_in")
+	}
+	addTagged(t, a, "+393337740008", "Stopped", "opted_out") // bought, said no to marketing
+	addTagged(t, a, "+393337740009", "Browser", "opted_in")  // never bought
+	order := func(phone, key string) map[string]any {
+		t.Helper()
+		code, b := a.Do("POST", "/api/v1/events", map[string]any{"name": "order.created", "contact": phone, "key": key,
+			"data": map[string]string{"order_id": key}})
+		if code != http.StatusAccepted {
+			t.Fatalf("order: %d %s", code, b)
+		}
+		return sendboxtest.JSON[struct{ Data map[string]any }](t, b).Data
+	}
+	for i, p := range append(buyers, "+393337740008") {
+		order(p, fmt.Sprintf("W-%d", i))
+	}
+
+	rule := map[string]any{"group": "and", "rules": []any{
+		map[string]any{"field": "event", "op": "occurred", "key": "order.created", "days": 30},
+		map[string]any{"field": "consent", "op": "is", "value": "opted_in"}}}
+	code, b := a.Do("POST", "/api/v1/segments/count", map[string]any{"rule": rule})
+	if code != http.StatusOK || !strings.Contains(string(b), `"count":3`) {
+		t.Fatalf("live count: %d %s", code, b)
+	}
+	seg := segmentOf(t, a, "Recent buyers", rule)
+
+	code, b = a.Do("POST", "/api/v1/ready-flows/cosmetics_after_purchase", nil)
+	if code != http.StatusCreated {
+		t.Fatalf("ready flow: %d %s", code, b)
+	}
+	cosmetics := sendboxtest.JSON[struct{ Data store.Flow }](t, b).Data.ID
+	publishFlow(t, a, cosmetics)
+	id := createCampaign(t, a, map[string]any{"name": "Spring care", "flow_id": cosmetics, "segment_id": seg,
+		"settings": map[string]any{"conversion_event": "order.created", "conversion_hours": 72,
+			"flow_data": map[string]string{"order_id": "SPRING-CARE", "product": "Rose serum", "tip": "at night",
+				"reorder_days": "30", "reorder_url": "https://shop.example/r", "cross_sell": "Rose cream"}}})
+	code, b = a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/check", id), nil)
+	if code != http.StatusOK || !strings.Contains(string(b), `"audience":3`) || !strings.Contains(string(b), `"name":"Recent buyers"`) ||
+		!strings.Contains(string(b), `"problems":[]`) {
+		t.Fatalf("check: %d %s", code, b)
+	}
+	campaignAction(t, a, id, "launch", nil)
+	for _, p := range buyers {
+		phoneGot(t, a, strings.TrimPrefix(p, "+"), "SPRING-CARE")
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "every recipient's flow started", func() bool {
+		f := campaignProgress(t, a, id)
+		return f.ByState[store.RecipientSent] == 3 && f.Targeted == 3
+	})
+	for _, r := range recipientsOf(t, a, id) {
+		if r.RunID == 0 || r.Reason != "flow_started" {
+			t.Errorf("recipient %+v", r)
+		}
+	}
+	for _, p := range []string{"393337740008", "393337740009"} {
+		for _, m := range a.Sim.Phone(p, false) {
+			if m.Direction == "out" {
+				t.Errorf("%s is not in the segment and got %q", p, m.Text)
+			}
+		}
+	}
+
+	// A new order converts the buyer's recipient, once.
+	order(buyers[1], "W-10")
+	order(buyers[1], "W-10")
+	f := campaignProgress(t, a, id)
+	if f.Converted != 1 || f.ByState[store.RecipientConverted] != 1 {
+		t.Errorf("after the order: %+v", f)
+	}
+	code, b = a.Do("POST", "/api/v1/segments/count", map[string]any{"rule": map[string]any{"field": "campaign", "op": "converted", "campaign_id": id}})
+	if code != http.StatusOK || !strings.Contains(string(b), `"count":1`) {
+		t.Errorf("converted by the campaign: %d %s", code, b)
 	}
 }
