@@ -115,10 +115,16 @@ func (t *wtx) optOutCampaign(contactID int64, at time.Time) (recipient, campaign
 	// Meta stamps its webhooks in whole seconds: a stop in the second of
 	// the send is still after it.
 	atMS := at.UnixMilli() + 999
-	err = t.queryRow(`SELECT r.id, r.campaign_id, c.name FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
-		LEFT JOIN messages m ON m.id = r.message_id
-		WHERE r.contact_id = ?1 AND COALESCE(r.sent_at, m.sent_at) > ?2 AND COALESCE(r.sent_at, m.sent_at) <= ?3
-		ORDER BY COALESCE(r.sent_at, m.sent_at) DESC, r.id DESC LIMIT 1`,
+	// Two lookups that each use an index (the recipients sent to the
+	// contact by send time; the contact's messages), as it runs in the
+	// writer's transaction of every opt-out.
+	err = t.queryRow(`SELECT x.id, x.campaign_id, c.name FROM (
+			SELECT r.id, r.campaign_id, r.sent_at AS at FROM campaign_recipients r
+			WHERE r.contact_id = ?1 AND r.sent_at IS NOT NULL AND r.sent_at > ?2 AND r.sent_at <= ?3
+			UNION ALL
+			SELECT r.id, r.campaign_id, m.sent_at FROM messages m JOIN campaign_recipients r ON r.message_id = m.id
+			WHERE m.contact_id = ?1 AND m.direction = 'outbound' AND m.sent_at > ?2 AND m.sent_at <= ?3 AND r.sent_at IS NULL
+		) x JOIN campaigns c ON c.id = x.campaign_id ORDER BY x.at DESC, x.id DESC LIMIT 1`,
 		contactID, at.Add(-AttributionWindow).UnixMilli(), atMS).Scan(&recipient, &campaign, &name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, "", nil
