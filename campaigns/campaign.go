@@ -78,12 +78,12 @@ func (v *Variant) param(name string, def map[string]Param) (Param, bool) {
 	return p, ok
 }
 
-// Audience is who a campaign goes to: a segment (SegmentID, from the
-// segments part), or, as a stand-in until segments exist, the contacts
-// with a tag.
+// Audience is who a campaign goes to: a segment's members when the
+// audience is frozen into recipients (a frozen segment's members, a
+// dynamic segment's rule evaluated then). A tag is a segment rule
+// (tag has ...): there is no other audience.
 type Audience struct {
-	SegmentID int64  `json:"segment_id,omitempty"`
-	Tag       string `json:"tag,omitempty"` // stand-in audience until segments merge
+	SegmentID int64 `json:"segment_id"`
 }
 
 // Settings are a campaign's rules.
@@ -154,8 +154,11 @@ type Input struct {
 	Params   map[string]Param `json:"params,omitempty"`
 	Variants []Variant        `json:"variants,omitempty"`
 	FlowID   int64            `json:"flow_id,omitempty"`
-	Audience Audience         `json:"audience"`
-	Settings Settings         `json:"settings"`
+	// SegmentID is the audience; Audience.SegmentID says the same (the
+	// stored form) and is read when SegmentID is 0.
+	SegmentID int64    `json:"segment_id,omitempty"`
+	Audience  Audience `json:"audience"`
+	Settings  Settings `json:"settings"`
 }
 
 // InputError refuses a command: a stable code and a message in plain words.
@@ -333,13 +336,21 @@ func (s *Service) normalize(ctx context.Context, in Input) (*store.Campaign, err
 			return nil, err
 		}
 	}
-	if in.Audience.SegmentID == 0 && strings.TrimSpace(in.Audience.Tag) == "" {
-		return nil, bad("audience", "audience_required", "choose who the campaign goes to (a segment, or a tag)")
+	if in.SegmentID == 0 {
+		in.SegmentID = in.Audience.SegmentID
 	}
-	if in.Audience.SegmentID != 0 {
-		// TODO(segments): SegmentWhere at merge.
-		return nil, bad("audience.segment_id", "segments_unavailable", "segments are not available yet: choose a tag")
+	switch {
+	case in.SegmentID == 0:
+		return nil, bad("segment_id", "audience_required", "choose who the campaign goes to: segment_id, a segment (GET /api/v1/segments)")
+	case in.SegmentID < 0:
+		return nil, bad("segment_id", "unknown_segment", "segment_id is a segment's id")
 	}
+	if _, err := s.Store.SegmentByID(ctx, in.SegmentID); errors.Is(err, store.ErrNotFound) {
+		return nil, bad("segment_id", "unknown_segment", "there is no segment %d (it may have been deleted)", in.SegmentID)
+	} else if err != nil {
+		return nil, err
+	}
+	in.Audience = Audience{SegmentID: in.SegmentID}
 	c := &store.Campaign{Name: in.Name, FlowID: in.FlowID}
 	if len(vs) > 0 {
 		c.TemplateName, c.TemplateLanguage = vs[0].Template, vs[0].Language
@@ -400,13 +411,29 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	return err
 }
 
-// where is the audience's WHERE clause over contacts c.
-func (s *Service) where(a Audience) (string, []any, error) {
-	if a.Tag != "" {
-		w, args := store.TagAudience(strings.TrimSpace(a.Tag))
-		return w, args, nil
+// errSegmentGone: the campaign's segment was deleted after the campaign
+// was made.
+var errSegmentGone = errors.New("the campaign's segment was deleted")
+
+// where is the audience's WHERE clause over contacts c, now: a frozen
+// segment's members, a dynamic segment's rule evaluated at this time.
+// It returns the segment too (nil with errSegmentGone).
+func (s *Service) where(ctx context.Context, a Audience) (string, []any, *store.Segment, error) {
+	if a.SegmentID == 0 {
+		return "", nil, nil, bad("segment_id", "audience_required", "the campaign has no segment")
 	}
-	return "", nil, bad("audience", "audience_required", "the campaign has no audience")
+	seg, err := s.Store.SegmentByID(ctx, a.SegmentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil, nil, errSegmentGone
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	w, args, err := s.Store.SegmentAudience(seg)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("segment %d: %w", seg.ID, err)
+	}
+	return w, args, seg, nil
 }
 
 func (s *Service) move(ctx context.Context, m store.CampaignMove, what string) (*store.Campaign, error) {
@@ -559,11 +586,21 @@ func (s *Service) FireLaunch(ctx context.Context, tx *store.TimerTx, tm *store.T
 // Check is the pre-launch check: what stops the launch (Problems) and
 // what will happen to part of the audience (counts by reason).
 type Check struct {
+	// Segment is the audience's segment (its id, name and kind), nil when
+	// it was deleted; Audience its live count, now.
+	Segment  *CheckSegment  `json:"segment"`
 	Audience int            `json:"audience"`
 	Problems []Problem      `json:"problems"`
 	Counts   map[string]int `json:"counts"`
 	// Cost is the estimate by the rate card (see Estimate).
 	Cost *Cost `json:"cost,omitempty"`
+}
+
+// CheckSegment names the segment a check counted.
+type CheckSegment struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
 }
 
 // Problem is one thing that stops a launch.
@@ -583,10 +620,16 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 		return nil, err
 	}
 	out := &Check{Problems: []Problem{}, Counts: map[string]int{}}
-	where, args, err := s.where(c.AudienceDef)
+	where, args, seg, err := s.where(ctx, c.AudienceDef)
+	if errors.Is(err, errSegmentGone) {
+		out.Problems = append(out.Problems, Problem{Code: "segment_deleted",
+			Message: fmt.Sprintf("the campaign's segment (%d) was deleted: choose another", c.AudienceDef.SegmentID)})
+		return out, nil
+	}
 	if err != nil {
 		return nil, err
 	}
+	out.Segment = &CheckSegment{ID: seg.ID, Name: seg.Name, Kind: seg.Kind}
 	var attrs []string
 	needName := false
 	marketing := false
@@ -652,7 +695,7 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 	}
 	out.Counts = counts
 	if out.Audience == 0 {
-		out.Problems = append(out.Problems, Problem{Code: "empty_audience", Message: "the audience has no contacts"})
+		out.Problems = append(out.Problems, Problem{Code: "empty_audience", Message: fmt.Sprintf("the segment %q has no contacts now", seg.Name)})
 	}
 	// A template sendbox does not know is a problem above, not an estimate.
 	if out.Cost, err = s.Estimate(ctx, c); err != nil && !errors.Is(err, store.ErrNotFound) {

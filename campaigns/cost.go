@@ -2,6 +2,7 @@ package campaigns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -317,7 +318,10 @@ func (s *Service) Estimate(ctx context.Context, c *Campaign) (*Cost, error) {
 	}
 	var counts []store.CountryCount
 	if c.State == store.CampaignDraft || c.State == store.CampaignScheduled {
-		where, args, err := s.where(c.AudienceDef)
+		where, args, _, err := s.where(ctx, c.AudienceDef)
+		if errors.Is(err, errSegmentGone) {
+			return &Cost{Currency: card.Currency, Lines: []CostLine{}, Note: "the campaign's segment was deleted: nothing to estimate"}, nil
+		}
 		if err != nil {
 			return nil, err
 		}

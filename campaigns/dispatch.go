@@ -151,7 +151,18 @@ func (s *Service) dispatchOne(ctx context.Context, sc *store.Campaign, room int)
 	}
 	now := s.now()
 	if sc.SnapshotAt.IsZero() {
-		where, args, err := s.where(c.AudienceDef)
+		where, args, _, err := s.where(ctx, c.AudienceDef)
+		if errors.Is(err, errSegmentGone) {
+			// Deleted between the launch and the snapshot: nobody to send
+			// to until a person chooses (the campaign is paused, not lost).
+			reason := "its segment was deleted before the audience was taken"
+			if _, err := s.Store.MoveCampaign(ctx, store.CampaignMove{ID: c.ID, From: []string{store.CampaignRunning},
+				To: store.CampaignPaused, Reason: reason}); err != nil {
+				return 0, err
+			}
+			s.log().Warn("campaign paused: its segment was deleted", slog.Int64("campaign", c.ID))
+			return 0, nil
+		}
 		if err != nil {
 			return 0, err
 		}

@@ -10,15 +10,6 @@ import (
 	"sendbox/store"
 )
 
-// Conversion counts a business event for the campaigns that convert on
-// it (settings.conversion_event): the contact's recipients sent to within
-// the window are converted. It returns how many.
-// TODO(segments): business events kept per contact (contact_events) call
-// this too once they exist; new event kinds (bookings) need nothing more.
-func (s *Service) Conversion(ctx context.Context, contactID int64, event string, at time.Time) (int, error) {
-	return s.Store.CampaignConversion(ctx, contactID, event, at)
-}
-
 // Replies is the router's answerer for replies to campaigns whose replies
 // go to a flow (settings.reply_routing "flow"): a customer message within
 // 72 hours of such a campaign's message, that no flow took before, starts

@@ -44,7 +44,7 @@ func TestCampaignPausedEmail(t *testing.T) {
 	a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", contact.ID), map[string]any{"add": []string{"uk"}})
 	code, b = a.Do("POST", "/api/v1/campaigns", map[string]any{"name": "Winter sale", "template": "seasonal_offer", "language": "en_US",
 		"params":   map[string]any{"first_name": map[string]string{"source": "first_name"}, "code": map[string]string{"source": "text", "value": "W"}},
-		"audience": map[string]any{"tag": "uk"}})
+		"segment_id": ukSegment(t, a)})
 	if code != http.StatusCreated {
 		t.Fatalf("campaign: %d %s", code, b)
 	}
@@ -80,4 +80,15 @@ func TestCampaignPausedEmail(t *testing.T) {
 	if n := mb.count(); n != 1 {
 		t.Errorf("%d e-mails, want the owner's only", n)
 	}
+}
+
+// ukSegment makes, through the API, the segment of the contacts tagged uk.
+func ukSegment(t *testing.T, a *sendboxtest.App) int64 {
+	t.Helper()
+	code, b := a.Do("POST", "/api/v1/segments", map[string]any{"name": "UK",
+		"rule": map[string]any{"group": "and", "rules": []any{map[string]any{"field": "tag", "op": "has", "value": "uk"}}}})
+	if code != http.StatusCreated {
+		t.Fatalf("segment: %d %s", code, b)
+	}
+	return sendboxtest.JSON[struct{ Data store.Segment }](t, []byte(b)).Data.ID
 }

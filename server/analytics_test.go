@@ -51,7 +51,7 @@ func TestCampaignCostAndHolds(t *testing.T) {
 	in := map[string]any{"name": "Promo", "template": "seasonal_offer", "language": "en_US",
 		"params": map[string]any{"code": map[string]string{"source": "text", "value": "X1"},
 			"first_name": map[string]string{"source": "first_name"}},
-		"audience": map[string]any{"tag": "vip"}, "settings": map[string]any{"quiet_hours": false}}
+		"segment_id": tagSegment(t, a, "vip"), "settings": map[string]any{"quiet_hours": false}}
 	code, b := a.Do("POST", "/api/v1/campaigns", in)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, b)
@@ -102,10 +102,16 @@ func TestCampaignCostAndHolds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, b := a.Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", anna.ID), map[string]any{"consent": "opted_out"}); code != http.StatusOK {
+	// (Meta's preferences webhook: a STOP in WhatsApp itself; an opt-out an
+	// agent or the API records is not the campaign's doing.)
+	if code, b := a.PostWebhook(preferenceStop("393331110001")); code != http.StatusOK {
 		t.Fatalf("opt out: %d %s", code, b)
 	}
-	if an = analyticsOf(t, a, c.ID); an.Funnel.OptedOut != 1 || len(an.OptOuts) != 1 || an.OptOuts[0].ContactID != anna.ID || an.OptOuts[0].WaID != "393331110001" {
+	sendboxtest.Eventually(t, 20*time.Second, "the opt-out attributed", func() bool {
+		an = analyticsOf(t, a, c.ID)
+		return an.Funnel.OptedOut == 1
+	})
+	if len(an.OptOuts) != 1 || an.OptOuts[0].ContactID != anna.ID || an.OptOuts[0].WaID != "393331110001" {
 		t.Errorf("opt-outs: %d %+v", an.Funnel.OptedOut, an.OptOuts)
 	}
 }
@@ -122,8 +128,8 @@ func TestCampaignUtilityFreeInWindow(t *testing.T) {
 		t.Fatalf("inbound: %d %s", code, b)
 	}
 	in := map[string]any{"name": "Shipped", "template": "order_update", "language": "en_US",
-		"params":   map[string]any{"1": map[string]string{"source": "text", "value": "A-1"}},
-		"audience": map[string]any{"tag": "orders"}, "settings": map[string]any{"quiet_hours": false}}
+		"params":     map[string]any{"1": map[string]string{"source": "text", "value": "A-1"}},
+		"segment_id": tagSegment(t, a, "orders"), "settings": map[string]any{"quiet_hours": false}}
 	code, b := a.Do("POST", "/api/v1/campaigns", in)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, b)
@@ -160,7 +166,7 @@ func TestCampaignCostFromFixtureWebhooks(t *testing.T) {
 	in := map[string]any{"name": "DE", "template": "seasonal_offer", "language": "en_US",
 		"params": map[string]any{"code": map[string]string{"source": "text", "value": "X1"},
 			"first_name": map[string]string{"source": "first_name"}},
-		"audience": map[string]any{"tag": "de"}, "settings": map[string]any{"quiet_hours": false}}
+		"segment_id": tagSegment(t, a, "de"), "settings": map[string]any{"quiet_hours": false}}
 	code, b := a.Do("POST", "/api/v1/campaigns", in)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, b)

@@ -42,7 +42,7 @@ func TestCampaignProfile(t *testing.T) {
 	}
 	wg.Wait()
 	id := createCampaign(t, a, map[string]any{"name": "Profile", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("P"), "audience": map[string]any{"tag": "prof"}, "settings": map[string]any{"quiet_hours": false}})
+		"params": offer("P"), "segment_id": tagSegment(t, a, "prof"), "settings": map[string]any{"quiet_hours": false}})
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,34 @@ func addTagged(t *testing.T, a *sendboxtest.App, phone, name, consent string, ta
 	return c.ID
 }
 
+// tagSegment returns the segment of the contacts with a tag (the rule
+// "tag has ..."), made through the API the first time.
+func tagSegment(t *testing.T, a *sendboxtest.App, tag string) int64 {
+	t.Helper()
+	return segmentOf(t, a, "Tag "+tag, map[string]any{"group": "and", "rules": []any{map[string]any{"field": "tag", "op": "has", "value": tag}}})
+}
+
+// segmentOf returns the segment of this name, made with rule through the
+// API the first time.
+func segmentOf(t *testing.T, a *sendboxtest.App, name string, rule map[string]any) int64 {
+	t.Helper()
+	code, b := a.Do("POST", "/api/v1/segments", map[string]any{"name": name, "rule": rule})
+	if code == http.StatusCreated {
+		return sendboxtest.JSON[struct{ Data store.Segment }](t, b).Data.ID
+	}
+	if code != http.StatusConflict {
+		t.Fatalf("segment %s: %d %s", name, code, b)
+	}
+	code, b = a.Do("GET", "/api/v1/segments", nil)
+	for _, g := range sendboxtest.JSON[struct{ Data []store.Segment }](t, b).Data {
+		if g.Name == name {
+			return g.ID
+		}
+	}
+	t.Fatalf("segment %s: taken but not listed (%d)", name, code)
+	return 0
+}
+
 func campaignProgress(t *testing.T, a *sendboxtest.App, id int64) store.CampaignFunnel {
 	t.Helper()
 	code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/progress", id), nil)
@@ -67,7 +95,7 @@ func recipientsOf(t *testing.T, a *sendboxtest.App, id int64) map[string]store.R
 // recipient list exports as CSV.
 func TestCampaignToTaggedAudience(t *testing.T) {
 	a := sendboxtest.New(t)
-	addTagged(t, a, "+393331110001", "Anna Rossi", "opted_in", "vip")
+	anna := addTagged(t, a, "+393331110001", "Anna Rossi", "opted_in", "vip")
 	bruno := addTagged(t, a, "+393331110002", "Bruno Bianchi", "opted_in", "vip")
 	addTagged(t, a, "+393331110003", "Carla", "opted_out", "vip")
 	addTagged(t, a, "+12125550199", "Dave", "opted_in", "vip")
@@ -77,7 +105,7 @@ func TestCampaignToTaggedAudience(t *testing.T) {
 	in := map[string]any{"name": "Spring offer", "template": "seasonal_offer", "language": "en_US",
 		"params": map[string]any{"first_name": map[string]string{"source": "first_name"},
 			"code": map[string]string{"source": "text", "value": "SPRING15"}},
-		"audience": map[string]any{"tag": "vip"}, "settings": map[string]any{"quiet_hours": false}}
+		"segment_id": tagSegment(t, a, "vip"), "settings": map[string]any{"quiet_hours": false}}
 	code, b := a.Do("POST", "/api/v1/campaigns", in)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, b)
@@ -137,8 +165,13 @@ func TestCampaignToTaggedAudience(t *testing.T) {
 		f := campaignProgress(t, a, c.ID)
 		return f.Replied == 1 && f.Clicked == 1
 	})
-	// An opt-out within 72 hours of the send is the campaign's.
-	if code, b := a.Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", bruno), map[string]any{"consent": "opted_out"}); code != http.StatusOK {
+	// The customer's opt-out within 72 hours of the send (Meta's
+	// preferences) is the campaign's; one set through the API is not.
+	if code, b := a.PostWebhook(preferenceStop("393331110002")); code != http.StatusOK {
+		t.Fatalf("opt out: %d %s", code, b)
+	}
+	drained(t, a)
+	if code, b := a.Do("PATCH", fmt.Sprintf("/api/v1/contacts/%d", anna), map[string]any{"consent": "opted_out"}); code != http.StatusOK {
 		t.Fatalf("opt out: %d %s", code, b)
 	}
 	f := campaignProgress(t, a, c.ID)
@@ -209,15 +242,17 @@ func TestCampaignBadInput(t *testing.T) {
 		body map[string]any
 		code string
 	}{
-		{map[string]any{"template": "seasonal_offer", "language": "en_US", "audience": map[string]any{"tag": "x"}}, "name_required"},
-		{map[string]any{"name": "x", "audience": map[string]any{"tag": "x"}}, "template_required"},
+		{map[string]any{"template": "seasonal_offer", "language": "en_US", "segment_id": tagSegment(t, a, "x")}, "name_required"},
+		{map[string]any{"name": "x", "segment_id": tagSegment(t, a, "x")}, "template_required"},
 		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US"}, "audience_required"},
-		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US", "audience": map[string]any{"tag": "x"},
+		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US", "segment_id": 999}, "unknown_segment"},
+		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US", "audience": map[string]any{"segment_id": 998}}, "unknown_segment"},
+		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US", "segment_id": tagSegment(t, a, "x"),
 			"settings": map[string]any{"cap_count": 1}}, "invalid_cap"},
 		{map[string]any{"name": "x", "variants": []any{
 			map[string]any{"template": "seasonal_offer", "language": "en_US", "share": 60},
-			map[string]any{"template": "seasonal_offer", "language": "en_US", "share": 50}}, "audience": map[string]any{"tag": "x"}}, "shares_over_100"},
-		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US", "audience": map[string]any{"tag": "x"},
+			map[string]any{"template": "seasonal_offer", "language": "en_US", "share": 50}}, "segment_id": tagSegment(t, a, "x")}, "shares_over_100"},
+		{map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US", "segment_id": tagSegment(t, a, "x"),
 			"params": map[string]any{"code": map[string]string{"source": "sql"}}}, "invalid_source"},
 	} {
 		code, b := a.Do("POST", "/api/v1/campaigns", tc.body)
@@ -228,9 +263,29 @@ func TestCampaignBadInput(t *testing.T) {
 	if code, _ := a.Do("POST", "/api/v1/campaigns", "not an object"); code != http.StatusBadRequest {
 		t.Errorf("not JSON: %d", code)
 	}
+	// A tag is no audience of its own any more: it is a segment's rule.
+	if code, b := a.Do("POST", "/api/v1/campaigns", map[string]any{"name": "x", "template": "seasonal_offer", "language": "en_US",
+		"audience": map[string]any{"tag": "vip"}}); code != http.StatusBadRequest || !strings.Contains(string(b), "tag") {
+		t.Errorf("audience by tag: %d %s", code, b)
+	}
+	// A segment deleted after the campaign was made: the check and the
+	// launch say so.
+	gone := tagSegment(t, a, "gone")
+	goneID := createCampaign(t, a, map[string]any{"name": "Gone", "template": "seasonal_offer", "language": "en_US", "segment_id": gone})
+	if code, b := a.Do("DELETE", fmt.Sprintf("/api/v1/segments/%d", gone), nil); code != http.StatusNoContent {
+		t.Fatalf("delete segment: %d %s", code, b)
+	}
+	if code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/check", goneID), nil); code != http.StatusOK ||
+		!strings.Contains(string(b), `"segment_deleted"`) || !strings.Contains(string(b), `"segment":null`) {
+		t.Errorf("check with a deleted segment: %d %s", code, b)
+	}
+	if code, b := a.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/launch", goneID), nil); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(b), `"segment_deleted"`) {
+		t.Errorf("launch with a deleted segment: %d %s", code, b)
+	}
 	// An empty audience and an unmapped variable: the launch says both.
 	code, b := a.Do("POST", "/api/v1/campaigns", map[string]any{"name": "Nobody", "template": "seasonal_offer", "language": "en_US",
-		"audience": map[string]any{"tag": "nobody"}})
+		"segment_id": tagSegment(t, a, "nobody")})
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, b)
 	}
@@ -293,8 +348,8 @@ func TestCampaignABTest(t *testing.T) {
 	id := createCampaign(t, a, map[string]any{"name": "AB", "variants": []any{
 		map[string]any{"name": "A", "template": "seasonal_offer", "language": "en_US", "share": 25, "params": offer("AAA")},
 		map[string]any{"name": "B", "template": "seasonal_offer", "language": "en_US", "share": 25, "params": offer("BBB")}},
-		"audience": map[string]any{"tag": "ab"},
-		"settings": map[string]any{"quiet_hours": false, "holdout_share": 10, "ab_hours": 24, "ab_min_sample": 5}})
+		"segment_id": tagSegment(t, a, "ab"),
+		"settings":   map[string]any{"quiet_hours": false, "holdout_share": 10, "ab_hours": 24, "ab_min_sample": 5}})
 	campaignAction(t, a, id, "launch", nil)
 	var rs map[string]store.Recipient
 	sendboxtest.Eventually(t, 30*time.Second, "the test groups to be sent", func() bool {
@@ -397,7 +452,7 @@ func TestCampaignHeldPausedCancelled(t *testing.T) {
 		addTagged(t, a, fmt.Sprintf("+3933344%05d", i), "Q", "opted_in", "night")
 	}
 	id := createCampaign(t, a, map[string]any{"name": "Night", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("ZZZ"), "audience": map[string]any{"tag": "night"}})
+		"params": offer("ZZZ"), "segment_id": tagSegment(t, a, "night")})
 	campaignAction(t, a, id, "launch", nil)
 	sendboxtest.Eventually(t, 10*time.Second, "everyone held", func() bool {
 		rs := recipientsOf(t, a, id)
@@ -446,7 +501,7 @@ func TestCampaignPausedWithItsTemplate(t *testing.T) {
 	}
 	addTagged(t, a, "+447700900123", "Ann", "opted_in", "uk")
 	id := createCampaign(t, a, map[string]any{"name": "UK", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("UK"), "audience": map[string]any{"tag": "uk"}})
+		"params": offer("UK"), "segment_id": tagSegment(t, a, "uk")})
 	campaignAction(t, a, id, "launch", nil)
 	sendboxtest.Eventually(t, 10*time.Second, "the recipient held", func() bool {
 		r := recipientsOf(t, a, id)["447700900123"]
@@ -476,13 +531,13 @@ func TestCampaignScheduled(t *testing.T) {
 	a := sendboxtest.New(t)
 	addTagged(t, a, "+393335550001", "Gio", "opted_in", "later")
 	id := createCampaign(t, a, map[string]any{"name": "Later", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("LATER"), "audience": map[string]any{"tag": "later"}, "settings": map[string]any{"quiet_hours": false}})
+		"params": offer("LATER"), "segment_id": tagSegment(t, a, "later"), "settings": map[string]any{"quiet_hours": false}})
 	at := time.Now().Add(2 * time.Second)
 	if c := campaignAction(t, a, id, "schedule", map[string]any{"scheduled_at": at}); c.State != store.CampaignScheduled {
 		t.Fatalf("schedule: %s", c.State)
 	}
 	id2 := createCampaign(t, a, map[string]any{"name": "Never", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("NEVER"), "audience": map[string]any{"tag": "later"}, "settings": map[string]any{"quiet_hours": false}})
+		"params": offer("NEVER"), "segment_id": tagSegment(t, a, "later"), "settings": map[string]any{"quiet_hours": false}})
 	campaignAction(t, a, id2, "schedule", map[string]any{"scheduled_at": at})
 	campaignAction(t, a, id2, "cancel", nil)
 	if c := campaignState(t, a, id); c.State != store.CampaignScheduled {
@@ -526,7 +581,7 @@ func TestCampaignStartsAFlow(t *testing.T) {
 	for i := range 3 {
 		addTagged(t, a, fmt.Sprintf("+3933366%05d", i), fmt.Sprintf("Client%d", i), "opted_in", "buyers")
 	}
-	id := createCampaign(t, a, map[string]any{"name": "Buyers", "flow_id": cosmetics, "audience": map[string]any{"tag": "buyers"},
+	id := createCampaign(t, a, map[string]any{"name": "Buyers", "flow_id": cosmetics, "segment_id": tagSegment(t, a, "buyers"),
 		"settings": map[string]any{"flow_data": map[string]string{"order_id": "SPRING", "product": "Rose serum", "tip": "at night",
 			"reorder_days": "30", "reorder_url": "https://shop.example/r", "cross_sell": "Rose cream"}}})
 	campaignAction(t, a, id, "launch", nil)
@@ -546,7 +601,7 @@ func TestCampaignStartsAFlow(t *testing.T) {
 	// Replies to a template campaign go to the reply desk flow.
 	addTagged(t, a, "+393336699999", "Zoe", "opted_in", "desk")
 	id2 := createCampaign(t, a, map[string]any{"name": "Desk", "template": "seasonal_offer", "language": "en_US", "params": offer("DESK"),
-		"audience": map[string]any{"tag": "desk"}, "settings": map[string]any{"quiet_hours": false, "reply_routing": "flow",
+		"segment_id": tagSegment(t, a, "desk"), "settings": map[string]any{"quiet_hours": false, "reply_routing": "flow",
 			"reply_flow_id": desk, "conversion_event": "order.created", "conversion_hours": 24}})
 	campaignAction(t, a, id2, "launch", nil)
 	phoneGot(t, a, "393336699999", "code DESK")
@@ -584,7 +639,7 @@ func TestCampaignFailuresAndRetry(t *testing.T) {
 	a.Sim.InjectFault(sim.Fault{To: "393338880001", Code: 131026})
 	a.Sim.InjectFault(sim.Fault{To: "393338880002", Code: 131049})
 	id := createCampaign(t, a, map[string]any{"name": "Retry", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("R"), "audience": map[string]any{"tag": "retry"}, "settings": map[string]any{"quiet_hours": false}})
+		"params": offer("R"), "segment_id": tagSegment(t, a, "retry"), "settings": map[string]any{"quiet_hours": false}})
 	campaignAction(t, a, id, "launch", nil)
 	sendboxtest.Eventually(t, 30*time.Second, "one failed, one capped, one delivered", func() bool {
 		f := campaignProgress(t, a, id)
@@ -625,7 +680,7 @@ func TestCampaignFeedsNoFasterThanItDrains(t *testing.T) {
 		addTagged(t, a, fmt.Sprintf("+3933399%05d", i), "R", "opted_in", "slow")
 	}
 	id := createCampaign(t, a, map[string]any{"name": "Slow", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("S"), "audience": map[string]any{"tag": "slow"}, "settings": map[string]any{"quiet_hours": false}})
+		"params": offer("S"), "segment_id": tagSegment(t, a, "slow"), "settings": map[string]any{"quiet_hours": false}})
 	campaignAction(t, a, id, "launch", nil)
 	most := 0
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
@@ -671,7 +726,7 @@ func TestCampaignABDecidesOnTime(t *testing.T) {
 	id := createCampaign(t, a, map[string]any{"name": "Timed", "variants": []any{
 		map[string]any{"name": "A", "template": "seasonal_offer", "language": "en_US", "share": 30, "params": offer("AAA")},
 		map[string]any{"name": "B", "template": "seasonal_offer", "language": "en_US", "share": 30, "params": offer("BBB")}},
-		"audience": map[string]any{"tag": "timed"}, "settings": map[string]any{"quiet_hours": false, "ab_hours": 2, "ab_fallback": "B"}})
+		"segment_id": tagSegment(t, a, "timed"), "settings": map[string]any{"quiet_hours": false, "ab_hours": 2, "ab_fallback": "B"}})
 	c := campaignAction(t, a, id, "launch", nil)
 	if c.TestUntil.Sub(c.StartedAt).Round(time.Minute) != 2*time.Hour {
 		t.Fatalf("test until %s, started %s", c.TestUntil, c.StartedAt)
@@ -724,7 +779,7 @@ func TestFrequencyCapAcrossSenders(t *testing.T) {
 		t.Fatalf("utility: %d %s", code, b)
 	}
 	id := createCampaign(t, a, map[string]any{"name": "Capped", "template": "seasonal_offer", "language": "en_US",
-		"params": offer("C"), "audience": map[string]any{"tag": "capped"}, "settings": map[string]any{"quiet_hours": false}})
+		"params": offer("C"), "segment_id": tagSegment(t, a, "capped"), "settings": map[string]any{"quiet_hours": false}})
 	code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/check", id), nil)
 	if ck := sendboxtest.JSON[struct{ Data campaigns.Check }](t, b).Data; code != 200 || ck.Counts["capped"] != 1 {
 		t.Errorf("check: %d %+v", code, ck)
@@ -758,7 +813,7 @@ func TestCampaignUsesTheTemplatesMapping(t *testing.T) {
 	}
 	addTagged(t, a, "+393337766001", "Rita Blu", "opted_in", "mapped")
 	id := createCampaign(t, a, map[string]any{"name": "Mapped", "template": "seasonal_offer", "language": "en_US",
-		"audience": map[string]any{"tag": "mapped"}, "settings": map[string]any{"quiet_hours": false}})
+		"segment_id": tagSegment(t, a, "mapped"), "settings": map[string]any{"quiet_hours": false}})
 	code, b := a.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/check", id), nil)
 	if ck := sendboxtest.JSON[struct{ Data campaigns.Check }](t, b).Data; code != 200 || len(ck.Problems) != 0 {
 		t.Fatalf("check: %d %+v", code, ck)
@@ -766,8 +821,8 @@ func TestCampaignUsesTheTemplatesMapping(t *testing.T) {
 	campaignAction(t, a, id, "launch", nil)
 	phoneGot(t, a, "393337766001", "Hi Rita, enjoy 15% off your next visit with code DEFAULT.")
 	id2 := createCampaign(t, a, map[string]any{"name": "Own code", "template": "seasonal_offer", "language": "en_US",
-		"params":   map[string]any{"code": map[string]string{"source": "text", "value": "OWN"}},
-		"audience": map[string]any{"tag": "mapped"}, "settings": map[string]any{"quiet_hours": false}})
+		"params":     map[string]any{"code": map[string]string{"source": "text", "value": "OWN"}},
+		"segment_id": tagSegment(t, a, "mapped"), "settings": map[string]any{"quiet_hours": false}})
 	campaignAction(t, a, id2, "launch", nil)
 	phoneGot(t, a, "393337766001", "Hi Rita, enjoy 15% off your next visit with code OWN.")
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"sendbox/flows"
 	"sendbox/inbox"
@@ -259,7 +258,9 @@ func (a *Server) handleStopRuns(w http.ResponseWriter, r *http.Request) {
 // exit on it, resumes the runs waiting for it, and starts the flows it
 // triggers. The key makes it safe to send again: the same key moves and
 // starts nothing twice. A customer sendbox does not know yet is added.
-// The event is also kept for the contact (segments read it).
+// The event is also kept for the contact (segments read it), and in
+// the same transaction converts the recipients of the campaigns that
+// count it (once per key).
 func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Name    string            `json:"name"`
@@ -306,12 +307,6 @@ func (a *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.internalError(w, r, err)
 		return
-	}
-	if a.Campaigns != nil {
-		if _, err := a.Campaigns.Conversion(ctx, contactID, req.Name, time.Now()); err != nil {
-			a.internalError(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusAccepted, one[map[string]any]{map[string]any{"contact_id": contactID, "runs_started": res.Started,
 		"runs_resumed": res.Resumed, "runs_exited": res.Exited, "recorded": res.Recorded}})

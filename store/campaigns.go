@@ -388,13 +388,6 @@ func (x *TimerTx) FireCampaignLaunch(tm *Timer, testUntil func(*Campaign) time.T
 	return err == nil, err
 }
 
-// TagAudience is the stand-in audience until segments arrive: the
-// contacts with a tag, as a WHERE clause over contacts c.
-// TODO(segments): replaced by SegmentWhere at merge.
-func TagAudience(tag string) (string, []any) {
-	return "EXISTS (SELECT 1 FROM contact_tags ct WHERE ct.contact_id = c.id AND ct.tag = ?)", []any{tag}
-}
-
 // VariantShare is a variant's share of the audience in basis points
 // (1/10,000); the recipients past the shares wait for the winner (”).
 type VariantShare struct {
@@ -718,9 +711,9 @@ func (s *Store) CampaignProgress(ctx context.Context, id int64) (*CampaignFunnel
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
-		WHERE r.campaign_id = ? AND r.sent_at IS NOT NULL AND c.consent = 'opted_out'
-		AND c.consent_at >= r.sent_at AND c.consent_at < r.sent_at + ?`, id, AttributionWindow.Milliseconds()).Scan(&f.OptedOut)
+	// Opt-outs the ledger attributed to the campaign (attributeOptOut).
+	err = s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM campaign_recipients
+		WHERE campaign_id = ? AND opted_out_at IS NOT NULL`, id).Scan(&f.OptedOut)
 	return f, err
 }
 
@@ -981,31 +974,6 @@ func (t *wtx) campaignReply(contactID int64, at time.Time, clicked bool) error {
 	_, err := t.exec(q+` WHERE contact_id = ?2 AND sent_at IS NOT NULL AND sent_at > ?3 AND sent_at <= ?1
 		AND state IN ('sent', 'delivered', 'read', 'replied', 'converted')`, atMS, contactID, atMS-AttributionWindow.Milliseconds())
 	return err
-}
-
-// CampaignConversion marks converted the contact's recipients of the
-// campaigns that count event as a conversion (settings.conversion_event)
-// and sent to them within their window before at
-// (settings.conversion_hours, 72 by default): the hook business events
-// call. It returns how many it marked; the same event again marks none.
-func (s *Store) CampaignConversion(ctx context.Context, contactID int64, event string, at time.Time) (int, error) {
-	var n int64
-	err := s.update(ctx, func(t *wtx) error {
-		r, err := t.exec(`UPDATE campaign_recipients SET converted_at = ?1, state = CASE WHEN state IN ('sent', 'delivered', 'read', 'replied')
-			THEN 'converted' ELSE state END
-			WHERE contact_id = ?2 AND sent_at IS NOT NULL AND sent_at <= ?1 AND converted_at IS NULL
-			AND state IN ('sent', 'delivered', 'read', 'replied')
-			AND campaign_id IN (SELECT id FROM campaigns WHERE json_extract(settings, '$.conversion_event') = ?3)
-			AND sent_at > ?1 - 3600000 * (SELECT COALESCE(NULLIF(json_extract(settings, '$.conversion_hours'), 0), 72)
-				FROM campaigns WHERE id = campaign_id)`,
-			at.UnixMilli(), contactID, event)
-		if err != nil {
-			return err
-		}
-		n, _ = r.RowsAffected()
-		return nil
-	})
-	return int(n), err
 }
 
 // RecentCampaignReply returns the campaign whose message a contact's

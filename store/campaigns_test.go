@@ -100,7 +100,7 @@ func TestFrequencyCapNeverBroken(t *testing.T) {
 	}
 }
 
-// TestSnapshotInBatches freezes an audience of tagged contacts in short
+// TestSnapshotInBatches freezes a segment (tagged contacts) in short
 // transactions, twice: the second run adds nobody. With
 // SENDBOX_BENCH_SNAPSHOT=1 it does it for 100,000 contacts and reports the
 // time and the longest transaction (targets: 3 s, 50 ms).
@@ -138,7 +138,15 @@ func TestSnapshotInBatches(t *testing.T) {
 	var all []time.Duration
 	snapshotTx = func(d time.Duration) { longest = max(longest, d); all = append(all, d) }
 	t.Cleanup(func() { snapshotTx = nil })
-	where, args := TagAudience("all")
+	seg, err := s.CreateSegment(ctx, SegmentInput{Name: "all", Rule: SegmentRule{Group: GroupAnd,
+		Rules: []SegmentRule{{Field: FieldTag, Op: "has", Value: "all"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	where, args, err := s.SegmentAudience(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	got, err := s.SnapshotRecipients(ctx, c.ID, where, args, []VariantShare{{"A", 4500}, {"B", 4500}, {HoldoutVariant, 1000}})
 	took := time.Since(start)

@@ -51,7 +51,15 @@ func (t *wtx) recordContactEvent(e ContactEvent) (bool, error) {
 		return false, fmt.Errorf("record event %s: %w", e.Name, err)
 	}
 	n, err := r.RowsAffected()
-	return n == 1, err
+	if err != nil || n != 1 {
+		return false, err
+	}
+	// A new event converts the campaigns that count it; the same key
+	// again converts nothing.
+	if _, err := t.campaignConversion(e.ContactID, e.Name, at); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // ContactEvents are a contact's events, newest first, at most limit.

@@ -317,6 +317,10 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	if e.At.IsZero() {
 		e.At = t.now
 	}
+	optedOutOf, err := t.attributeOptOut(&e)
+	if err != nil {
+		return 0, "", err
+	}
 	actor := t.actor
 	if e.Actor != nil {
 		actor = *e.Actor
@@ -327,7 +331,7 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	var waID, userID sql.NullString
 	var consent string
 	var consentAt sql.NullInt64
-	err := t.tx.QueryRowContext(t.ctx, "SELECT wa_id, user_id, consent, consent_at FROM contacts WHERE id = ?", e.ContactID).
+	err = t.tx.QueryRowContext(t.ctx, "SELECT wa_id, user_id, consent, consent_at FROM contacts WHERE id = ?", e.ContactID).
 		Scan(&waID, &userID, &consent, &consentAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", ErrNotFound
@@ -378,6 +382,11 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	}
 	if e.Status == ConsentOptedIn {
 		if err := t.unsuppress(e.ContactID); err != nil {
+			return 0, "", err
+		}
+	}
+	if optedOutOf != 0 {
+		if err := t.markOptedOut(optedOutOf, e.At); err != nil {
 			return 0, "", err
 		}
 	}

@@ -398,11 +398,10 @@ type OptOut struct {
 // CampaignOptOuts lists up to limit of the opt-outs CampaignProgress
 // counts, the latest first.
 func (s *Store) CampaignOptOuts(ctx context.Context, campaignID int64, limit int) ([]OptOut, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.name, COALESCE(c.wa_id, ''), r.sent_at, c.consent_at
+	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.name, COALESCE(c.wa_id, ''), COALESCE(r.sent_at, 0), r.opted_out_at
 		FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
-		WHERE r.campaign_id = ? AND r.sent_at IS NOT NULL AND c.consent = 'opted_out'
-		AND c.consent_at >= r.sent_at AND c.consent_at < r.sent_at + ?
-		ORDER BY c.consent_at DESC LIMIT ?`, campaignID, AttributionWindow.Milliseconds(), limit)
+		WHERE r.campaign_id = ? AND r.opted_out_at IS NOT NULL
+		ORDER BY r.opted_out_at DESC LIMIT ?`, campaignID, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -33,8 +33,8 @@ func TestCampaignAnalyticsPanel(t *testing.T) {
 		}
 	}
 	code, body := a.Do("POST", "/api/v1/campaigns", map[string]any{"name": "Club", "template": "seasonal_offer", "language": "en_US",
-		"params":   map[string]any{"code": map[string]string{"source": "text", "value": "X1"}, "first_name": map[string]string{"source": "first_name"}},
-		"audience": map[string]any{"tag": "club"}, "settings": map[string]any{"quiet_hours": false}})
+		"params":     map[string]any{"code": map[string]string{"source": "text", "value": "X1"}, "first_name": map[string]string{"source": "first_name"}},
+		"segment_id": tagSegment(t, a, "Club", "club"), "settings": map[string]any{"quiet_hours": false}})
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, body)
 	}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -17,18 +18,168 @@ import (
 )
 
 // The campaigns: the list with each one's figures, a new campaign (a
-// template to the contacts with a tag), the draft's variables and rules,
-// the pre-launch check, the controls, and live progress down to each
-// recipient. A/B variants are set through the API for now.
+// template, or A/B variants, or a flow, to a segment), the draft's
+// variables and rules, the pre-launch check, the controls, and live
+// progress down to each recipient.
 
 type campaignsView struct {
 	Rows      []campaignRow
 	Templates []store.Template
 	Flows     []store.Flow // published: a campaign can start one per recipient
+	Segments  []segmentOption
 	CanEdit   bool
 	CSRF      string
 	Error     string
-	Name, Tag string
+	Name      string
+	SegmentID int64
+	AB        abForm
+}
+
+// segmentOption is a segment as a campaign form offers it, with its live
+// count.
+type segmentOption struct {
+	ID    int64
+	Name  string
+	Kind  string
+	Count int
+}
+
+// segmentOptions lists the segments with their counts now.
+func (p *Panel) segmentOptions(ctx context.Context) ([]segmentOption, error) {
+	segs, err := p.Store.ListSegments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]segmentOption, 0, len(segs))
+	for i := range segs {
+		n, err := p.Store.SegmentSize(ctx, &segs[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, segmentOption{ID: segs[i].ID, Name: segs[i].Name, Kind: segs[i].Kind, Count: n})
+	}
+	return out, nil
+}
+
+// abForm is the A/B part of a campaign form: the variants (the first is
+// the campaign's template), their shares, how the winner is chosen, the
+// hold-out.
+type abForm struct {
+	Rows      []abRow
+	Metric    string
+	Hours     int
+	MinSample int
+	Fallback  string
+	Holdout   int
+}
+
+// abRow is one variant of the form: its name, template ("name|language",
+// "" for none) and share.
+type abRow struct {
+	Index    int
+	Name     string
+	Template string
+	Share    int
+}
+
+// abView is what the campaign_ab partial shows: the form, the templates
+// a variant may send, how the first variant is named, and whether the
+// campaign starts a flow (then only the hold-out applies).
+type abView struct {
+	F         abForm
+	Templates []store.Template
+	First     string
+	Flow      bool
+	Open      bool
+	Metrics   []string
+}
+
+func (f abForm) view(templates []store.Template, first string, flow bool) abView {
+	v := abView{F: f, Templates: templates, First: first, Flow: flow,
+		Metrics: []string{campaigns.MetricReply, campaigns.MetricClick, campaigns.MetricConversion}}
+	for _, r := range f.Rows {
+		v.Open = v.Open || r.Index > 0 && r.Template != ""
+	}
+	return v
+}
+
+// ABView is the A/B part of the new campaign form.
+func (v *campaignsView) ABView(first string) abView { return v.AB.view(v.Templates, first, false) }
+
+// ABView is the A/B part of a draft's form.
+func (v *campaignView) ABView() abView {
+	first := v.Variant.Template
+	if first != "" {
+		first += " (" + v.Variant.Language + ")"
+	}
+	return v.ABForm.view(v.Templates, first, v.C.FlowID != 0)
+}
+
+// abVariants is how many variants the form offers.
+const abVariants = 3
+
+// newABForm fills the A/B part from a campaign's variants and settings.
+func newABForm(vs []campaigns.Variant, st campaigns.Settings) abForm {
+	f := abForm{Metric: st.ABMetric, Hours: st.ABHours, MinSample: st.ABMinSample, Fallback: st.ABFallback, Holdout: st.HoldoutShare}
+	for i := range abVariants {
+		row := abRow{Index: i, Name: string(rune('A' + i))}
+		if i < len(vs) {
+			row.Name, row.Template, row.Share = vs[i].Name, vs[i].Template+"|"+vs[i].Language, vs[i].Share
+		}
+		f.Rows = append(f.Rows, row)
+	}
+	if f.Metric == "" {
+		f.Metric = campaigns.MetricReply
+	}
+	if f.Hours == 0 {
+		f.Hours = 4
+	}
+	if f.MinSample == 0 {
+		f.MinSample = 100
+	}
+	if f.Fallback == "" {
+		f.Fallback = campaigns.FallbackHigher
+	}
+	return f
+}
+
+// abInput reads the A/B part of a campaign form into in, first being the
+// campaign's template (variant A, with its variables) and old the
+// variants it had (their variables are kept). With no other variant it
+// sends first alone.
+func abInput(r *http.Request, in *campaigns.Input, first campaigns.Variant, old []campaigns.Variant) {
+	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue(k))); return n }
+	in.Settings.HoldoutShare = num("holdout_share")
+	if first.Name == "" {
+		first.Name = "A"
+	}
+	first.Share = num("ab_share.0")
+	vs := []campaigns.Variant{first}
+	for i := 1; i < abVariants; i++ {
+		k := strconv.Itoa(i)
+		tpl := r.PostFormValue("ab_template." + k)
+		if tpl == "" {
+			continue
+		}
+		v := campaigns.Variant{Name: strings.TrimSpace(r.PostFormValue("ab_name." + k)), Share: num("ab_share." + k)}
+		if v.Name == "" {
+			v.Name = string(rune('A' + i))
+		}
+		v.Template, v.Language, _ = strings.Cut(tpl, "|")
+		for _, o := range old {
+			if o.Name == v.Name && o.Template == v.Template && o.Language == v.Language {
+				v.Params = o.Params
+			}
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 1 {
+		in.Template, in.Language, in.Params = first.Template, first.Language, first.Params
+		return
+	}
+	in.Template, in.Language, in.Params, in.Variants = "", "", nil, vs
+	in.Settings.ABMetric, in.Settings.ABFallback = r.PostFormValue("ab_metric"), r.PostFormValue("ab_fallback")
+	in.Settings.ABHours, in.Settings.ABMinSample = num("ab_hours"), num("ab_min_sample")
 }
 
 type campaignRow struct {
@@ -57,6 +208,13 @@ func (p *Panel) campaignsPage(w http.ResponseWriter, r *http.Request, status int
 		p.internal(w, r, err)
 		return
 	}
+	if v.Segments, err = p.segmentOptions(ctx); err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	if v.AB.Rows == nil {
+		v.AB = newABForm(nil, campaigns.Settings{})
+	}
 	fs, err := p.Store.Flows(ctx)
 	if err != nil {
 		p.internal(w, r, err)
@@ -71,7 +229,8 @@ func (p *Panel) campaignsPage(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (p *Panel) handleCampaigns(w http.ResponseWriter, r *http.Request) {
-	p.campaignsPage(w, r, http.StatusOK, &campaignsView{})
+	seg, _ := strconv.ParseInt(r.URL.Query().Get("segment"), 10, 64)
+	p.campaignsPage(w, r, http.StatusOK, &campaignsView{SegmentID: seg})
 }
 
 func campaignURL(id int64) string { return "/campaigns/" + strconv.FormatInt(id, 10) }
@@ -86,21 +245,31 @@ func campaignMessage(err error) (string, bool) {
 	return "", false
 }
 
-// handleCampaignCreate makes a draft from the name, a template and a tag,
-// and opens it to map the variables.
+// handleCampaignCreate makes a draft from the name, a template (and
+// maybe A/B variants) or a flow, and a segment, and opens it to map the
+// variables.
 func (p *Panel) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
-	name, tag := r.PostFormValue("name"), r.PostFormValue("tag")
-	in := campaigns.Input{Name: name, Audience: campaigns.Audience{Tag: tag}}
+	name := r.PostFormValue("name")
+	seg, _ := strconv.ParseInt(r.PostFormValue("segment_id"), 10, 64)
+	in := campaigns.Input{Name: name, SegmentID: seg}
 	// What it sends: "template:name|language" or "flow:id".
 	what := r.PostFormValue("send")
 	if id, ok := strings.CutPrefix(what, "flow:"); ok {
 		in.FlowID, _ = strconv.ParseInt(id, 10, 64)
+		in.Settings.HoldoutShare, _ = strconv.Atoi(strings.TrimSpace(r.PostFormValue("holdout_share")))
+		if r.PostFormValue("ab_template.1") != "" || r.PostFormValue("ab_template.2") != "" {
+			in.Variants = []campaigns.Variant{{Name: "B"}} // refused: a flow has no variants
+		}
 	} else {
-		in.Template, in.Language, _ = strings.Cut(strings.TrimPrefix(what, "template:"), "|")
+		first := campaigns.Variant{Name: "A"}
+		first.Template, first.Language, _ = strings.Cut(strings.TrimPrefix(what, "template:"), "|")
+		abInput(r, &in, first, nil)
 	}
 	c, err := p.Campaigns.Create(r.Context(), in)
 	if msg, ok := campaignMessage(err); ok {
-		p.campaignsPage(w, r, http.StatusUnprocessableEntity, &campaignsView{Error: msg, Name: name, Tag: tag})
+		v := &campaignsView{Error: msg, Name: name, SegmentID: seg}
+		v.AB = newABForm(in.Variants, in.Settings)
+		p.campaignsPage(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
 	if err != nil {
@@ -111,27 +280,31 @@ func (p *Panel) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 type campaignView struct {
-	C        *store.Campaign
-	Variant  campaigns.Variant
-	Tag      string
-	Settings campaigns.Settings
-	Vars     []campaignVar
-	Check    *campaigns.Check
-	F        *store.CampaignFunnel
-	Rs       []store.Recipient
-	State    string // the recipients' filter
-	States   []string
-	CanEdit  bool
-	CSRF     string
-	Error    string
-	Zone     string
-	Quiet    bool
-	PlusOne  bool
-	IsDraft  bool
-	AB       bool     // several variants: an A/B test
-	Sources  []string // where a variable's value comes from
-	Flash    string
-	An       *analyticsView // the analytics section, once launched
+	C         *store.Campaign
+	Variant   campaigns.Variant
+	Segment   *store.Segment // nil: deleted
+	Segments  []segmentOption
+	ABForm    abForm
+	Templates []store.Template
+	Settings  campaigns.Settings
+	Vars      []campaignVar
+	Check     *campaigns.Check
+	F         *store.CampaignFunnel
+	Rs        []store.Recipient
+	State     string // the recipients' filter
+	States    []string
+	CanEdit   bool
+	CSRF      string
+	Error     string
+	Zone      string
+	Quiet     bool
+	PlusOne   bool
+	IsDraft   bool
+	AB        bool // several variants: an A/B test
+	NVariants int
+	Sources   []string // where a variable's value comes from
+	Flash     string
+	An        *analyticsView // the analytics section, once launched
 }
 
 type campaignVar struct {
@@ -158,8 +331,11 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 	var aud campaigns.Audience
 	json.Unmarshal(c.Audience, &aud)
 	json.Unmarshal(c.Settings, &v.Settings)
-	v.Tag = aud.Tag
-	v.AB = len(vs) > 1
+	if seg, err := p.Store.SegmentByID(ctx, aud.SegmentID); err == nil {
+		v.Segment = seg
+	}
+	v.AB, v.NVariants = len(vs) > 1, len(vs)
+	v.ABForm = newABForm(vs, v.Settings)
 	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourcePhone, campaigns.SourceAttribute}
 	v.Quiet = v.Settings.QuietHours == nil || *v.Settings.QuietHours
 	v.PlusOne = v.Settings.BlockPlusOne == nil || *v.Settings.BlockPlusOne
@@ -171,6 +347,16 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 					v.Vars = append(v.Vars, campaignVar{Name: prm.Name, Param: v.Variant.Params[prm.Name]})
 				}
 			}
+		}
+	}
+	if v.IsDraft && v.CanEdit {
+		if v.Segments, err = p.segmentOptions(ctx); err != nil {
+			p.internal(w, r, err)
+			return
+		}
+		if v.Templates, err = p.Store.ListTemplates(ctx, true); err != nil {
+			p.internal(w, r, err)
+			return
 		}
 	}
 	if v.IsDraft || c.State == store.CampaignScheduled {
@@ -232,8 +418,8 @@ func (p *Panel) handleCampaignProgress(w http.ResponseWriter, r *http.Request) {
 	p.fragment(w, r, "campaign", "progress", &campaignView{C: c, F: f})
 }
 
-// handleCampaignSave rewrites a draft from the form: name, tag, each
-// variable's source, value and fallback, and the rules.
+// handleCampaignSave rewrites a draft from the form: name, segment, each
+// variable's source, value and fallback, the A/B variants and the rules.
 func (p *Panel) handleCampaignSave(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
@@ -249,9 +435,16 @@ func (p *Panel) handleCampaignSave(w http.ResponseWriter, r *http.Request) {
 	json.Unmarshal(c.Variants, &vs)
 	var st campaigns.Settings
 	json.Unmarshal(c.Settings, &st)
-	in := campaigns.Input{Name: r.PostFormValue("name"), Audience: campaigns.Audience{Tag: r.PostFormValue("tag")}, Settings: st}
-	if len(vs) == 1 {
-		in.Template, in.Language, in.Params = vs[0].Template, vs[0].Language, map[string]campaigns.Param{}
+	seg, _ := strconv.ParseInt(r.PostFormValue("segment_id"), 10, 64)
+	in := campaigns.Input{Name: r.PostFormValue("name"), SegmentID: seg, Settings: st}
+	if c.FlowID != 0 {
+		in.FlowID = c.FlowID
+		in.Settings.HoldoutShare, _ = strconv.Atoi(strings.TrimSpace(r.PostFormValue("holdout_share")))
+	} else if len(vs) > 0 {
+		// The form shows every variable of the first variant's template:
+		// it says all of its mapping.
+		first := vs[0]
+		first.Params = map[string]campaigns.Param{}
 		for _, name := range r.PostForm["var"] {
 			prm := campaigns.Param{Source: r.PostFormValue("source." + name), Fallback: strings.TrimSpace(r.PostFormValue("fallback." + name))}
 			val := strings.TrimSpace(r.PostFormValue("value." + name))
@@ -261,16 +454,15 @@ func (p *Panel) handleCampaignSave(w http.ResponseWriter, r *http.Request) {
 				prm.Value = val
 			}
 			if prm.Source != "" {
-				in.Params[name] = prm
+				first.Params[name] = prm
 			}
 		}
-	} else {
-		in.Variants, in.FlowID = vs, c.FlowID
+		abInput(r, &in, first, vs)
 	}
 	on, plus := r.PostFormValue("quiet_hours") == "on", r.PostFormValue("block_plus_one") == "on"
 	in.Settings.QuietHours, in.Settings.BlockPlusOne = &on, &plus
 	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(r.PostFormValue(k))); return n }
-	in.Settings.CapCount, in.Settings.CapDays, in.Settings.HoldoutShare = num("cap_count"), num("cap_days"), num("holdout_share")
+	in.Settings.CapCount, in.Settings.CapDays = num("cap_count"), num("cap_days")
 	if _, err := p.Campaigns.Update(r.Context(), id, in); err != nil {
 		if msg, ok := campaignMessage(err); ok {
 			p.campaignPage(w, r, http.StatusUnprocessableEntity, id, &campaignView{Error: msg})

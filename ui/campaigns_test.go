@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,7 +16,9 @@ import (
 )
 
 // TestCampaignPanel: an owner creates a campaign from the panel (a
-// template to a tag), maps its variables, sees the pre-launch check, and
+// template to a segment, offered with its live count), maps its
+// variables, sees the pre-launch check (the segment's count now, who is
+// skipped and why), and
 // launches it; the detail page follows it to the end, recipient by
 // recipient, and exports them; a viewer sees it and cannot launch.
 func TestCampaignPanel(t *testing.T) {
@@ -32,20 +35,30 @@ func TestCampaignPanel(t *testing.T) {
 			t.Fatalf("tag: %d %s", code, body)
 		}
 	}
+	_, page := b.get("/campaigns")
+	if !strings.Contains(page, `id="campaign-no-segments"`) {
+		t.Errorf("no segment yet: the form says so")
+	}
+	club := tagSegment(t, a, "Club", "club")
 	resp, page := b.get("/campaigns")
-	if resp.StatusCode != 200 || !strings.Contains(page, "No campaigns yet") || !strings.Contains(page, `value="template:seasonal_offer|en_US"`) {
+	if resp.StatusCode != 200 || !strings.Contains(page, "No campaigns yet") || !strings.Contains(page, `value="template:seasonal_offer|en_US"`) ||
+		!strings.Contains(page, fmt.Sprintf(`<option value="%d" >Club: 3 contacts now</option>`, club)) {
 		t.Fatalf("list: %d %s", resp.StatusCode, page)
 	}
-	if resp, page := b.post("/campaigns", url.Values{"name": {""}, "send": {"template:seasonal_offer|en_US"}, "tag": {"club"}}); resp.StatusCode != 422 ||
+	if resp, page := b.post("/campaigns", url.Values{"name": {""}, "send": {"template:seasonal_offer|en_US"}, "segment_id": {fmt.Sprint(club)}}); resp.StatusCode != 422 ||
 		!strings.Contains(page, "Give the campaign a name") {
 		t.Fatalf("no name: %d %s", resp.StatusCode, page)
 	}
-	resp, _ = b.post("/campaigns", url.Values{"name": {"Club night"}, "send": {"template:seasonal_offer|en_US"}, "tag": {"club"}})
+	if resp, page := b.post("/campaigns", url.Values{"name": {"x"}, "send": {"template:seasonal_offer|en_US"}}); resp.StatusCode != 422 ||
+		!strings.Contains(page, "Choose who the campaign goes to") {
+		t.Fatalf("no segment: %d %s", resp.StatusCode, page)
+	}
+	resp, _ = b.post("/campaigns", url.Values{"name": {"Club night"}, "send": {"template:seasonal_offer|en_US"}, "segment_id": {fmt.Sprint(club)}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/campaigns/1" {
 		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	_, page = b.get("/campaigns/1")
-	for _, want := range []string{"{{first_name}}", "{{code}}", "3 contacts in the audience", "1 opted out of marketing",
+	for _, want := range []string{"{{first_name}}", "{{code}}", "The segment Club has 3 contacts now", "1 opted out of marketing",
 		"is not mapped to a value", `id="campaign-launch"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("draft page lacks %q", want)
@@ -118,11 +131,12 @@ func TestCampaignPanelStartsAFlow(t *testing.T) {
 	}
 	id := sendboxtest.JSON[struct{ Data store.Contact }](t, []byte(body)).Data.ID
 	a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", id), map[string]any{"add": []string{"new"}})
+	seg := tagSegment(t, a, "New", "new")
 	_, page := b.get("/campaigns")
 	if !strings.Contains(page, `value="flow:1"`) {
 		t.Fatal("the form does not offer the flow")
 	}
-	resp, _ := b.post("/campaigns", url.Values{"name": {"Welcome all"}, "send": {"flow:1"}, "tag": {"new"}})
+	resp, _ := b.post("/campaigns", url.Values{"name": {"Welcome all"}, "send": {"flow:1"}, "segment_id": {fmt.Sprint(seg)}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
@@ -140,6 +154,84 @@ func TestCampaignPanelStartsAFlow(t *testing.T) {
 	_, page = b.get("/campaigns/1")
 	if !strings.Contains(page, "Starts flow 1") || !strings.Contains(page, "<dt>Sent</dt><dd>1</dd>") {
 		t.Errorf("detail page:\n%s", page)
+	}
+}
+
+// tagSegment makes, through the API, a segment of the contacts with a tag.
+func tagSegment(t *testing.T, a *sendboxtest.App, name, tag string) int64 {
+	t.Helper()
+	code, body := a.Do("POST", "/api/v1/segments", map[string]any{"name": name,
+		"rule": map[string]any{"group": "and", "rules": []any{map[string]any{"field": "tag", "op": "has", "value": tag}}}})
+	if code != http.StatusCreated {
+		t.Fatalf("segment: %d %s", code, body)
+	}
+	return sendboxtest.JSON[struct{ Data store.Segment }](t, []byte(body)).Data.ID
+}
+
+// TestCampaignPanelABVariants: the new campaign form makes an A/B test
+// (a second template, the shares, the winner's metric, the decision time,
+// the minimum sample, the fallback, a hold-out), the draft's form shows
+// it and changes it, and removing the second template makes it a single
+// message again; shares over 100 % are refused with the reason.
+func TestCampaignPanelABVariants(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	seg := tagSegment(t, a, "Everyone tagged", "ab")
+	form := url.Values{"name": {"Spring test"}, "send": {"template:seasonal_offer|en_US"}, "segment_id": {fmt.Sprint(seg)},
+		"ab_share.0": {"40"}, "ab_template.1": {"order_update|en_US"}, "ab_share.1": {"40"}, "ab_metric": {"click"},
+		"ab_hours": {"6"}, "ab_min_sample": {"50"}, "ab_fallback": {"B"}, "holdout_share": {"20"}}
+	over := url.Values{}
+	for k, v := range form {
+		over[k] = v
+	}
+	over.Set("ab_share.1", "70")
+	if resp, page := b.post("/campaigns", over); resp.StatusCode != 422 || !strings.Contains(page, "add up to more than 100") ||
+		!strings.Contains(page, `value="order_update|en_US" selected`) {
+		t.Fatalf("shares over 100: %d %s", resp.StatusCode, page)
+	}
+	resp, _ := b.post("/campaigns", form)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/campaigns/1" {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	c, err := a.Store.CampaignByID(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []struct {
+		Name, Template, Language string
+		Share                    int
+	}
+	var st map[string]any
+	json.Unmarshal(c.Variants, &vs)
+	json.Unmarshal(c.Settings, &st)
+	if len(vs) != 2 || vs[0].Name != "A" || vs[0].Template != "seasonal_offer" || vs[0].Share != 40 || vs[1].Name != "B" ||
+		vs[1].Template != "order_update" || vs[1].Share != 40 || st["ab_metric"] != "click" || st["ab_hours"] != 6.0 ||
+		st["ab_min_sample"] != 50.0 || st["ab_fallback"] != "B" || st["holdout_share"] != 20.0 {
+		t.Fatalf("stored %s %s", c.Variants, c.Settings)
+	}
+	_, page := b.get("/campaigns/1")
+	for _, want := range []string{"A/B test of 2 variants", `value="order_update|en_US" selected`, `name="ab_share.1" type="number" min="0" max="100" value="40"`,
+		`<option value="click" selected>`, `<option value="B" selected>`, `name="holdout_share" type="number" min="0" max="50" value="20"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("draft page lacks %q", want)
+		}
+	}
+	edit := formValues(t, page, "campaign-form")
+	edit.Set("ab_hours", "8")
+	if resp, body := b.post("/campaigns/1", edit); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	c, _ = a.Store.CampaignByID(context.Background(), 1)
+	if !strings.Contains(string(c.Settings), `"ab_hours":8`) || !strings.Contains(string(c.Variants), "order_update") {
+		t.Errorf("after the edit: %s %s", c.Variants, c.Settings)
+	}
+	edit.Set("ab_template.1", "")
+	if resp, body := b.post("/campaigns/1", edit); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, body)
+	}
+	c, _ = a.Store.CampaignByID(context.Background(), 1)
+	if json.Unmarshal(c.Variants, &vs); len(vs) != 1 || vs[0].Template != "seasonal_offer" {
+		t.Errorf("one variant again: %s", c.Variants)
 	}
 }
 
