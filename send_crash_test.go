@@ -182,6 +182,13 @@ func (s *standIn) wamids(caller string) []string {
 	return slices.Clone(s.accepted[caller])
 }
 
+// sentCount returns how many sends Meta accepted.
+func (s *standIn) sentCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.times)
+}
+
 // sentSince returns the arrival times of the sends accepted after t.
 func (s *standIn) sentSince(t time.Time) []time.Time {
 	s.mu.Lock()
