@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,6 +144,7 @@ func TestCampaignSurvivesKills(t *testing.T) {
 		t.Fatalf("launch: %d %s", c, b)
 	}
 	sent := meta.sentCount // polled every 20 ms: a count, not a copy of every send's time
+	var killed []time.Time
 	for k := range kills {
 		target := (k + 1) * n / (kills + 1)
 		for deadline := time.Now().Add(time.Duration(n/mps+120) * time.Second); sent() < target; time.Sleep(20 * time.Millisecond) {
@@ -151,6 +153,7 @@ func TestCampaignSurvivesKills(t *testing.T) {
 			}
 		}
 		meta.target.Store("")
+		killed = append(killed, time.Now())
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		<-p.done
 		p = start(t, dir, env...)
@@ -245,6 +248,21 @@ func TestCampaignSurvivesKills(t *testing.T) {
 	t.Logf("%d recipients through %d kills at %d msgs/s (bulk share %d %%): %v; last send %s after the launch (floor %s), "+
 		"%.0f sends/s from the first to the last; %d refused with 130429, %d with 131056", n, kills, mps, share, f.ByState,
 		took.Round(time.Millisecond), time.Duration(float64(n)/float64(mps)*float64(time.Second)), rate, r429, r131056)
+	// Where the time above the floor went: each kill's gap (last send
+	// before it to the first after the restart) and the rate between.
+	var gaps []string
+	var lost time.Duration
+	for _, at := range killed {
+		i, _ := slices.BinarySearchFunc(times, at, func(a, b time.Time) int { return a.Compare(b) })
+		if i > 0 && i < len(times) {
+			g := times[i].Sub(times[i-1])
+			lost += g
+			gaps = append(gaps, g.Round(100*time.Millisecond).String())
+		}
+	}
+	if len(gaps) > 0 {
+		t.Logf("gaps at the kills %v; %.1f sends/s outside them", gaps, float64(len(times)-1)/(times[len(times)-1].Sub(first)-lost).Seconds())
+	}
 	if kills == 0 {
 		t.Logf("server CPU %s, %s per send (dispatch, send, and the sent, delivered and read webhooks, until the last is applied)",
 			cpu, cpu/time.Duration(n))

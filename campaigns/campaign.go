@@ -562,6 +562,8 @@ type Check struct {
 	Audience int            `json:"audience"`
 	Problems []Problem      `json:"problems"`
 	Counts   map[string]int `json:"counts"`
+	// Cost is the estimate by the rate card (see Estimate).
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // Problem is one thing that stops a launch.
@@ -651,6 +653,10 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 	out.Counts = counts
 	if out.Audience == 0 {
 		out.Problems = append(out.Problems, Problem{Code: "empty_audience", Message: "the audience has no contacts"})
+	}
+	// A template sendbox does not know is a problem above, not an estimate.
+	if out.Cost, err = s.Estimate(ctx, c); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
 	}
 	if c.FlowID != 0 {
 		f, err := s.Store.FlowByID(ctx, c.FlowID)

@@ -135,6 +135,8 @@ func statusRow(s *whatsapp.Status) store.StatusUpdate {
 		RecipientID:     cmp.Or(s.RecipientID, s.RecipientUserID),
 		PricingCategory: s.PricingCategory,
 		PricingType:     s.PricingType,
+		PricingModel:    s.PricingModel,
+		PricingBillable: s.Billable,
 		Raw:             s.Raw,
 	}
 	u.SendID, _ = whatsapp.SplitOpaque(s.BizOpaque)

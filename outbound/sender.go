@@ -553,7 +553,8 @@ func (s *Sender) attempt(j *job) (result, time.Duration) {
 	j.attempts++
 	if err == nil {
 		s.sends.With("accepted").Inc()
-		return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: j.messageID, SendID: sendID, WAMID: res.WAMID, Attempts: j.attempts}}, 0
+		return result{msg: j.msg, outcome: &store.SendOutcome{MessageID: j.messageID, SendID: sendID, WAMID: res.WAMID, Attempts: j.attempts,
+			MessageStatus: res.MessageStatus}}, 0
 	}
 	if outcomeUnknown(err) {
 		// Meta may have the message: its status echo will say, as after a crash.

@@ -86,6 +86,9 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/campaigns/{id}/{action}", "admin", a.handleCampaignAction)
 	api("GET /api/v1/campaigns/{id}/progress", "viewer", a.handleCampaignProgress)
 	api("GET /api/v1/campaigns/{id}/recipients", "viewer", a.handleCampaignRecipients)
+	api("GET /api/v1/campaigns/{id}/analytics", "viewer", a.handleCampaignAnalytics)
+	api("GET /api/v1/rate-card", "viewer", a.handleRateCard)
+	api("PUT /api/v1/rate-card", "admin", a.handleSetRateCard)
 
 	api("GET /api/v1/flows", "viewer", a.handleListFlows)
 	api("POST /api/v1/flows", "admin", a.handleCreateFlow)

@@ -66,6 +66,8 @@ type StatusUpdate struct {
 	Error           *MessageError
 	PricingCategory string
 	PricingType     string
+	PricingModel    string
+	PricingBillable *bool
 	Raw             []byte
 	SendID          string // sendbox's send id echoed in biz_opaque_callback_data
 }
@@ -556,6 +558,9 @@ func (t *wtx) status(u *StatusUpdate, res *IngestResult) error {
 		if err := t.adoptSend(u.SendID, u.WAMID); err != nil {
 			return err
 		}
+	}
+	if err := t.recordPricing(u); err != nil {
+		return err
 	}
 	var id, conv, contact int64
 	switch err := t.stmt(t.st.applyStatus).QueryRowContext(t.ctx, u.Status, ts.UnixMilli(), code, title, detail, u.WAMID).

@@ -58,6 +58,7 @@ var migrations = []migration{
 	{18, "segments: rules over contacts, frozen members; events of the business's system kept per contact; attributes as rows", migrateV18},
 	{19, "templates: Meta's id, quality, rejection and pause reasons, status times, default variable mapping", execAll(schemaV19)},
 	{20, "campaigns: campaigns, their recipients from snapshot to a terminal state, marketing sends per contact for the frequency cap", execAll(schemaV20)},
+	{22, "analytics: the rate card; the pricing of status webhooks and the send response's pacing status kept per message", migrateV22},
 }
 
 // SchemaVersion is the newest schema this binary knows.

@@ -295,6 +295,9 @@ type SendOutcome struct {
 	// is not sent again; Err says why, for the thread and the API.
 	Uncertain bool
 	Attempts  int
+	// MessageStatus is the send response's message_status for templates
+	// under Meta's pacing (accepted, held_for_quality_assessment, paused).
+	MessageStatus string
 }
 
 // RecordSends stores the outcome of sends in one transaction. Only a
@@ -356,6 +359,9 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 				return err
 			}
 			if state == StateAccepted {
+				if err := t.recordPacing(o.MessageID, o.MessageStatus); err != nil {
+					return err
+				}
 				if err := t.applyEarlyStatuses(o.WAMID); err != nil {
 					return err
 				}

@@ -138,6 +138,8 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 			"ALTER TABLE templates DROP COLUMN status_at", "ALTER TABLE templates DROP COLUMN category_at", "ALTER TABLE templates DROP COLUMN quality_at",
 			"ALTER TABLE templates DROP COLUMN variable_map", "ALTER TABLE templates DROP COLUMN updated_at"},
 		20: {"DROP TABLE marketing_sends", "DROP TABLE campaign_recipients", "DROP TABLE campaigns"},
+		22: {"DROP TABLE rate_card", "ALTER TABLE messages DROP COLUMN pricing_category", "ALTER TABLE messages DROP COLUMN pricing_type",
+			"ALTER TABLE messages DROP COLUMN pricing_billable", "ALTER TABLE messages DROP COLUMN pricing_model", "ALTER TABLE messages DROP COLUMN pacing_status"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)

@@ -131,6 +131,7 @@ type campaignView struct {
 	AB       bool     // several variants: an A/B test
 	Sources  []string // where a variable's value comes from
 	Flash    string
+	An       *analyticsView // the analytics section, once launched
 }
 
 type campaignVar struct {
@@ -181,6 +182,12 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 	if v.F, err = p.Store.CampaignProgress(ctx, id); err != nil {
 		p.internal(w, r, err)
 		return
+	}
+	if !v.IsDraft {
+		if v.An, err = p.campaignAnalytics(ctx, id); err != nil {
+			p.internal(w, r, err)
+			return
+		}
 	}
 	v.State = r.URL.Query().Get("state")
 	if v.Rs, err = p.Store.CampaignRecipients(ctx, id, store.RecipientFilter{State: v.State, Limit: 200}); err != nil {

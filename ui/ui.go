@@ -193,6 +193,8 @@ func (p *Panel) funcs() template.FuncMap {
 		"bytes":   humanBytes,
 		"json":    func(v any) string { b, _ := json.Marshal(v); return string(b) },
 		"add":     func(a, b int) int { return a + b },
+		"rateOf":  rateOf,
+		"money":   campaigns.FormatMoney,
 		"dict":    dict,
 		"digits":  digits,
 		"display": displayName,
@@ -475,6 +477,8 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("GET /settings/assistant/pulls", p.authed(accounts.Admin, p.handlePulls))
 	mux.Handle("POST /settings/assistant/pulls/cancel", p.authed(accounts.Admin, p.handlePullCancel))
 	mux.Handle("GET /settings/policy", p.authed(accounts.Admin, p.handlePolicy))
+	mux.Handle("GET /settings/rate-card", p.authed(accounts.Admin, p.handleRateCard))
+	mux.Handle("POST /settings/rate-card", p.authed(accounts.Admin, p.handleRateCardSave))
 	mux.Handle("POST /settings/policy", p.authed(accounts.Admin, p.handlePolicySave))
 	mux.Handle("POST /settings/policy/reset", p.authed(accounts.Admin, p.handlePolicyReset))
 	mux.Handle("POST /settings/policy/try", p.authed(accounts.Admin, p.handlePolicyTry))

@@ -175,7 +175,8 @@ func (s *Simulator) handleSend(w http.ResponseWriter, r *http.Request) {
 	b.WriteString(`}],"messages":[{"id":`)
 	writeJSONString(&b, wamid)
 	if tpl != nil {
-		b.WriteString(`,"message_status":"accepted"`)
+		b.WriteString(`,"message_status":`)
+		writeJSONString(&b, s.takePacing(tpl.Name))
 	}
 	b.WriteString(`}]}`)
 	writeRaw(w, http.StatusOK, b.Bytes())

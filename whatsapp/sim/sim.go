@@ -157,7 +157,9 @@ type Simulator struct {
 	unreachable map[string]bool
 	byWAMID     map[string]*phoneMsg // messages still in some chat's ring
 	faults      []Fault
-	dirty       bool // state changed since the last save
+	pacings     []Pacing     // guarded by mu
+	pacingN     atomic.Int32 // len(pacings): sends skip the lock when 0
+	dirty       bool         // state changed since the last save
 
 	rateMu  sync.Mutex
 	number  window
