@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"sendbox/store"
+	"sendbox/whatsapp/sim"
 )
 
 // TestCampaignSurvivesKills sends a marketing campaign to 2,000 opted-in
@@ -57,7 +58,13 @@ func TestCampaignSurvivesKills(t *testing.T) {
 	if v := os.Getenv("SENDBOX_BENCH_KILLS"); v != "" {
 		kills, _ = strconv.Atoi(v)
 	}
-	meta := newStandIn(t, mps)
+	var opts []func(*sim.Options)
+	if kills == 0 {
+		// The throughput run: every message is also read, as the issue's
+		// figure asks (sent, delivered and read flow back).
+		opts = append(opts, func(o *sim.Options) { o.AutoReadAfter = 100 * time.Millisecond })
+	}
+	meta := newStandIn(t, mps, opts...)
 	dir := t.TempDir()
 	env := append(meta.env(mps), "SENDBOX_BULK_SHARE="+strconv.Itoa(share))
 	key, errOut, code := runCLI(t, append(env, "SENDBOX_DATA="+dir), "apikey", "create", "--name", "crash", "--role", "admin")
@@ -156,7 +163,7 @@ func TestCampaignSurvivesKills(t *testing.T) {
 	if c, b := api(t, p, key, "POST", fmt.Sprintf("/api/v1/campaigns/%d/launch", id), nil); c != 200 {
 		t.Fatalf("launch: %d %s", c, b)
 	}
-	sent := func() int { return len(meta.sentSince(time.Time{})) }
+	sent := meta.sentCount // polled every 20 ms: a count, not a copy of every send's time
 	var killed []time.Time
 	for k := range kills {
 		target := (k + 1) * n / (kills + 1)
@@ -180,7 +187,6 @@ func TestCampaignSurvivesKills(t *testing.T) {
 			}
 		}
 	}
-	cpu := p.cpuTime(t) - cpu0 // meaningful without kills
 
 	st, err := store.Open(context.Background(), filepath.Join(dir, "sendbox.db"), nil)
 	if err != nil {
@@ -193,13 +199,17 @@ func TestCampaignSurvivesKills(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.ByState[store.RecipientPending]+f.ByState[store.RecipientQueued] == 0 && f.Targeted == n {
+		// Without kills, until every status came back too: the CPU per
+		// send is then that of the same work in every run.
+		if f.ByState[store.RecipientPending]+f.ByState[store.RecipientQueued] == 0 && f.Targeted == n &&
+			(kills > 0 || f.ByState[store.RecipientRead] == n) {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("not finished: %+v\n%s", f.ByState, p.log)
 		}
 	}
+	cpu := p.cpuTime(t) - cpu0 // meaningful without kills
 	times := meta.sentSince(time.Time{})
 	took := times[len(times)-1].Sub(launched)
 
@@ -274,6 +284,7 @@ func TestCampaignSurvivesKills(t *testing.T) {
 		t.Logf("gaps at the kills %v; %.1f sends/s outside them", gaps, float64(len(times)-1)/(times[len(times)-1].Sub(first)-lost).Seconds())
 	}
 	if kills == 0 {
-		t.Logf("server CPU %s, %s per send (dispatch, send, and the sent/delivered/read webhooks)", cpu, cpu/time.Duration(n))
+		t.Logf("server CPU %s, %s per send (dispatch, send, and the sent, delivered and read webhooks, until the last is applied)",
+			cpu, cpu/time.Duration(n))
 	}
 }

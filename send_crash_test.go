@@ -50,14 +50,18 @@ type standIn struct {
 	paused   atomic.Bool     // status webhooks are refused (503) while set: Meta retries them
 }
 
-func newStandIn(t testing.TB, mps int) *standIn {
+func newStandIn(t testing.TB, mps int, opts ...func(*sim.Options)) *standIn {
 	s := &standIn{t: t, accepted: map[string][]string{}, byTo: map[string]int{}, rejected: map[int]int{}, hold: map[string]bool{},
 		held: make(chan string, 16), release: make(chan struct{}), drop: map[string]bool{}}
 	s.graph = httptest.NewServer(http.HandlerFunc(s.serveGraph))
 	s.relay = httptest.NewServer(http.HandlerFunc(s.serveRelay))
 	var err error
-	s.sim, err = sim.New(sim.Options{Token: "crash-token", AppSecret: []byte(crashSecret), WebhookURL: s.relay.URL,
-		BaseURL: s.graph.URL, MPS: mps, StatusWebhooks: true, Logger: slog.New(slog.DiscardHandler)})
+	o := sim.Options{Token: "crash-token", AppSecret: []byte(crashSecret), WebhookURL: s.relay.URL,
+		BaseURL: s.graph.URL, MPS: mps, StatusWebhooks: true, Logger: slog.New(slog.DiscardHandler)}
+	for _, f := range opts {
+		f(&o)
+	}
+	s.sim, err = sim.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +184,13 @@ func (s *standIn) wamids(caller string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.accepted[caller])
+}
+
+// sentCount returns how many sends Meta accepted.
+func (s *standIn) sentCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.times)
 }
 
 // sentSince returns the arrival times of the sends accepted after t.

@@ -226,6 +226,17 @@ func (s *Service) dispatchOne(ctx context.Context, sc *store.Campaign, room int)
 		return 0, err
 	}
 	b := &batch{c: c, specs: map[string]*tmpl{}}
+	if c.FlowID == 0 {
+		// The batch's contacts in one read, not one per recipient in
+		// Prepare; the transaction that queues checks consent again.
+		ids := make([]int64, len(rs))
+		for i := range rs {
+			ids[i] = rs[i].ContactID
+		}
+		if b.contacts, err = s.Store.ContactsByID(ctx, ids); err != nil {
+			return 0, err
+		}
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -272,11 +283,12 @@ func shares(c *Campaign) []store.VariantShare {
 
 // batch is what one pass over a campaign reads once.
 type batch struct {
-	c     *Campaign
-	mu    sync.Mutex
-	specs map[string]*tmpl
-	quiet *outbound.QuietHours
-	fcap  *outbound.FrequencyCap
+	c        *Campaign
+	contacts map[int64]*store.Contact // the recipients' contacts; read-only
+	mu       sync.Mutex
+	specs    map[string]*tmpl
+	quiet    *outbound.QuietHours
+	fcap     *outbound.FrequencyCap
 }
 
 type tmpl struct {
@@ -415,8 +427,10 @@ func (s *Service) dispatchRecipient(ctx context.Context, b *batch, r *store.Reci
 		return apply()
 	}
 	m.BizOpaque = "c" + strconv.FormatInt(c.ID, 10) + "r" + strconv.FormatInt(r.ID, 10)
+	// The contact is the batch's; the caps are checked in the transaction
+	// that queues (below), so Prepare need not count the sends first.
 	in, err := s.Outbound.Prepare(ctx, outbound.Request{Message: *m, Lane: events.LaneBulk,
-		IdempotencyKey: IdempotencyKey(c.ID, r.ID, r.Attempt)})
+		IdempotencyKey: IdempotencyKey(c.ID, r.ID, r.Attempt), Contact: b.contacts[r.ContactID], CapInTx: true})
 	var ce *outbound.ConsentError
 	var ve *whatsapp.ValidationError
 	switch {

@@ -72,6 +72,14 @@ type Request struct {
 	// transactional. Only a message in the person lane pauses the assistant.
 	Lane  string
 	Media *store.Media // the file sent, kept for the thread
+	// Contact, when set, is the recipient's contact as the caller read it
+	// a moment ago (a campaign reads its batch's contacts in one query):
+	// Prepare checks its consent without reading it again.
+	Contact *store.Contact
+	// CapInTx says the caller checks the marketing frequency cap itself,
+	// in the transaction that queues the message (a campaign's
+	// store.Dispatch.Caps): Prepare does not count the sends first.
+	CapInTx bool
 }
 
 // Enqueue checks the message against Meta's limits and the 24-hour window,
@@ -140,19 +148,24 @@ func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput
 		}
 	}
 	if !m.IsTemplate() || tp.Category == Marketing {
-		c, err := s.Store.ContactByRecipient(ctx, waID, userID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			c = nil
-		case err != nil:
-			return store.OutboundInput{}, err
+		c := req.Contact
+		if c == nil || waID != "" && c.WaID != waID || waID == "" && c.UserID != userID { // not this recipient's: read it
+			c, err = s.Store.ContactByRecipient(ctx, waID, userID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				c = nil
+			case err != nil:
+				return store.OutboundInput{}, err
+			}
 		}
 		if m.IsTemplate() {
 			if err := checkMarketing(ctx, s.Store, c, waID, userID, s.now()); err != nil {
 				return store.OutboundInput{}, err
 			}
-			if err := checkCap(ctx, s.Store, c, s.now()); err != nil {
-				return store.OutboundInput{}, err
+			if !req.CapInTx {
+				if err := checkCap(ctx, s.Store, c, s.now()); err != nil {
+					return store.OutboundInput{}, err
+				}
 			}
 		} else {
 			var last time.Time

@@ -400,7 +400,7 @@ const HoldoutVariant = "holdout"
 
 // snapshotChunk is how many contact ids one snapshot transaction covers:
 // a few milliseconds each, so the writer is never held for long.
-const snapshotChunk = 2000
+const snapshotChunk = 1000
 
 // snapshotTx, when set (tests), hears how long each snapshot transaction took.
 var snapshotTx func(time.Duration)
