@@ -63,10 +63,17 @@ func BenchmarkSnapshotUnderWebhooks(b *testing.B) {
 		db.Close()
 		p := start(b, dir, env...)
 		meta.target.Store(p.addr)
-		c, body := api(b, p, key, "POST", "/api/v1/campaigns", map[string]any{"name": "Big", "template": "seasonal_offer", "language": "en_US",
+		c, body := api(b, p, key, "POST", "/api/v1/segments", map[string]any{"name": "Big",
+			"rule": map[string]any{"group": "and", "rules": []any{map[string]any{"field": "tag", "op": "has", "value": "big"}}}})
+		if c != 201 {
+			b.Fatalf("segment: %d %s", c, body)
+		}
+		var seg struct{ Data store.Segment }
+		json.Unmarshal(body, &seg)
+		c, body = api(b, p, key, "POST", "/api/v1/campaigns", map[string]any{"name": "Big", "template": "seasonal_offer", "language": "en_US",
 			"params": map[string]any{"first_name": map[string]string{"source": "first_name", "fallback": "there"},
 				"code": map[string]string{"source": "text", "value": "SNAP"}},
-			"audience": map[string]any{"tag": "big"}, "settings": map[string]any{"quiet_hours": false}})
+			"segment_id": seg.Data.ID, "settings": map[string]any{"quiet_hours": false}})
 		if c != 201 {
 			b.Fatalf("create: %d %s", c, body)
 		}

@@ -43,7 +43,7 @@ func TestCampaignPausedEmail(t *testing.T) {
 	contact := sendboxtest.JSON[struct{ Data store.Contact }](t, b).Data
 	a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", contact.ID), map[string]any{"add": []string{"uk"}})
 	code, b = a.Do("POST", "/api/v1/campaigns", map[string]any{"name": "Winter sale", "template": "seasonal_offer", "language": "en_US",
-		"params":   map[string]any{"first_name": map[string]string{"source": "first_name"}, "code": map[string]string{"source": "text", "value": "W"}},
+		"params":     map[string]any{"first_name": map[string]string{"source": "first_name"}, "code": map[string]string{"source": "text", "value": "W"}},
 		"segment_id": ukSegment(t, a)})
 	if code != http.StatusCreated {
 		t.Fatalf("campaign: %d %s", code, b)
