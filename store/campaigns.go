@@ -570,20 +570,7 @@ func (s *Store) DueRecipients(ctx context.Context, campaignID int64, now time.Ti
 			args = append(args, v)
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, q+" ORDER BY r.due_at, r.id LIMIT ?", append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Recipient
-	for rows.Next() {
-		r, err := scanRecipient(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return s.recipients(ctx, q+" ORDER BY r.due_at, r.id LIMIT ?", append(args, limit)...)
 }
 
 // RecipientFilter selects a campaign's recipients for the list.
@@ -613,7 +600,12 @@ func (s *Store) CampaignRecipients(ctx context.Context, campaignID int64, f Reci
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, q+" ORDER BY r.id LIMIT ?", append(args, f.Limit)...)
+	return s.recipients(ctx, q+" ORDER BY r.id LIMIT ?", append(args, f.Limit)...)
+}
+
+// recipients runs a query over recipientCols and scans its rows.
+func (s *Store) recipients(ctx context.Context, q string, args ...any) ([]Recipient, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
