@@ -2,6 +2,8 @@ package sendboxtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,12 +40,20 @@ func Browser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context
 	// Chromium now and then exits at launch before it prints its DevTools
 	// address (seen once in CI, with several browsers starting at once):
 	// a launch is tried three times, each with a fresh profile.
+	//
+	// The first action allocates the browser and binds its process to the
+	// context it is given, so the launch cannot take a timeout context: a
+	// timer cancels a launch that hangs instead.
 	var ctx context.Context
 	var cancelCtx, cancelAlloc context.CancelFunc
 	var errs []string
 	for attempt := 1; ; attempt++ {
 		ctx, cancelCtx, cancelAlloc = launch(t, path, opts)
+		hung := time.AfterFunc(launchTimeout, cancelAlloc)
 		err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+		if !hung.Stop() && err == nil {
+			err = fmt.Errorf("no answer within %s", launchTimeout)
+		}
 		if err == nil {
 			break
 		}
@@ -55,12 +65,27 @@ func Browser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context
 		}
 		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
 	}
+	// A backstop: a browser test that hangs (a read waiting for a node that
+	// never comes, Chromium stuck) fails after Lifetime with what it was
+	// doing, instead of holding the package until go test's own timeout,
+	// which names no test.
+	backstop := time.AfterFunc(Lifetime, func() {
+		t.Errorf("browser test still running after %s: Chromium closed, so the step that waits fails", Lifetime)
+		cancelAlloc()
+	})
 	t.Cleanup(func() {
+		backstop.Stop()
 		cancelCtx()
 		cancelAlloc()
 	})
 	return ctx
 }
+
+// launchTimeout bounds Chromium's start; Lifetime bounds a whole browser
+// test, far above the longest one (about a minute on a loaded CI machine).
+const launchTimeout = time.Minute
+
+const Lifetime = 6 * time.Minute
 
 // ScreenshotDir is where browser tests save screenshots: SENDBOX_SCREENSHOTS,
 // else testdata-out/screenshots at the module root.
@@ -84,7 +109,9 @@ func ScreenshotDir(t testing.TB) string {
 // Screenshot saves a full-page PNG named name under ScreenshotDir.
 func Screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
@@ -107,6 +134,40 @@ func Run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Act
 	if err := chromedp.Do(tctx, actions...); err != nil {
 		Screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// Read runs one chromedp action that returns a value, such as the text of
+// a node, failing the test with what was being read if it has no answer
+// within 30 seconds. See TryRead.
+func Read[T any](t testing.TB, ctx context.Context, what string, action chromedp.Action[T]) T {
+	t.Helper()
+	v, err := TryRead(ctx, action)
+	if err != nil {
+		Screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// TryRead runs one chromedp action that returns a value, for up to 30
+// seconds. A query finds a node and then reads it; the panel redraws parts
+// of a page live (htmx), and a node swapped out in between fails the read
+// ("No node with given id found") or leaves it waiting for good. Reads
+// change nothing, so such a read is tried again, each try bounded.
+func TryRead[T any](ctx context.Context, action chromedp.Action[T]) (T, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, min(5*time.Second, time.Until(deadline)))
+		v, err := chromedp.Run(tctx, action)
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return v, err
+		}
+		if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "node with given id") {
+			return v, err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -27,7 +27,7 @@ func TestAssistantEndToEnd(t *testing.T) {
 	// its main column, so the window is made as tall as the page.
 	tall := func(name string) {
 		t.Helper()
-		h, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector("main").scrollHeight`))
+		h, err := sendboxtest.TryRead(ctx, chromedp.Evaluate[int](`document.querySelector("main").scrollHeight`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestAssistantEndToEnd(t *testing.T) {
 	}
 	shot("a6-urgent-alert")
 	run("dismiss the alert", chromedp.Click("#toasts .toast-close"))
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#toasts .toast").length`))
+	n, err := sendboxtest.TryRead(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#toasts .toast").length`))
 	if err != nil || n != 0 {
 		t.Errorf("the alert stayed: %d %v", n, err)
 	}

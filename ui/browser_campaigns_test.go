@@ -42,13 +42,7 @@ func TestCampaignOnSegmentInBrowser(t *testing.T) {
 	// get reads from the page, within a bounded time.
 	get := func(what string, act chromedp.Action[string]) string {
 		t.Helper()
-		tctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-		defer cancel()
-		v, err := chromedp.Run(tctx, act)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
+		return sendboxtest.Read(t, b.ctx, what, act)
 	}
 	setValue := func(sel, value string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -75,12 +69,21 @@ func TestCampaignOnSegmentInBrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name="value.code"]`, "ROSE10"),
 		chromedp.Click(`input[name="quiet_hours"]`),
 		chromedp.Click(`#campaign-form button[type=submit]`), chromedp.WaitVisible("#campaign-audience"))
+	// The saved form redraws the check: wait for the new one, which the
+	// old one (variables not mapped yet) is until then.
+	tctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	chromedp.Do(tctx, void(chromedp.Poll[bool](`(function () { var c = document.querySelector("#campaign-check");
+		return !!c && c.innerText.indexOf("is not mapped") < 0; })()`)))
+	cancel()
 	check := get("the check", chromedp.Text("#campaign-check"))
 	if !strings.Contains(check, "The segment Spring list has 3 contacts now") || strings.Contains(check, "is not mapped") {
 		t.Fatalf("the check: %q", check)
 	}
 	b.shot("campaigns-02-draft-checked")
-	b.run("launch", chromedp.Click(`#campaign-launch button`), chromedp.WaitVisible("#campaign-progress"))
+	// The draft's page has a progress card too: wait for the launched
+	// page, or the next navigation would cut the launch's short.
+	b.run("launch", chromedp.Click(`#campaign-launch button`), chromedp.WaitNotPresent("#campaign-launch"),
+		chromedp.WaitVisible("#campaign-progress .pill:not(.campaign-draft)"))
 
 	// states reloads the campaign's page until each recipient's row shows
 	// its state.

@@ -88,7 +88,7 @@ func TestPanelEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`//div[contains(@class,"msg out")]//span[@class="tick read"]`),
 		chromedp.WaitVisible(`//div[contains(@class,"msg in")]//div[contains(., "Perfetto, grazie")]`))
 	shot("08-thread-read")
-	order, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#messages .msg")).map(m => m.classList.contains("in") ? "in" : "out").join(",")`))
+	order, err := sendboxtest.TryRead(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("#messages .msg")).map(m => m.classList.contains("in") ? "in" : "out").join(",")`))
 	if err != nil || order != "in,out,in" {
 		t.Fatalf("the thread's order is %q: a reply must follow what it answers", order)
 	}
@@ -105,7 +105,7 @@ func TestPanelEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(`//span[@class="conv-name" and text()="Luca Verdi"]`),
 		chromedp.Click(`//span[@class="conv-name" and text()="Luca Verdi"]`),
 		chromedp.WaitVisible("#tpl"))
-	textareas, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#reply-body").length`))
+	textareas, err := sendboxtest.TryRead(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#reply-body").length`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +197,7 @@ func (b *panelBrowser) run(what string, actions ...chromedp.Action[chromedp.Void
 
 func (b *panelBrowser) get(what string, a chromedp.Action[string]) string {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, a)
-	if err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-	return v
+	return sendboxtest.Read(b.t, b.ctx, what, a)
 }
 
 func (b *panelBrowser) shot(name string) { b.t.Helper(); sendboxtest.Screenshot(b.t, b.ctx, name) }
