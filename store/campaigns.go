@@ -398,22 +398,26 @@ type VariantShare struct {
 // HoldoutVariant marks the hold-out group: skipped, reason "holdout".
 const HoldoutVariant = "holdout"
 
-// snapshotChunk is how many contact ids one snapshot transaction covers:
-// a few milliseconds each, so the writer is never held for long.
+// snapshotChunk is how many contacts one snapshot transaction adds: a few
+// milliseconds each, so the writer is never held for long.
 const snapshotChunk = 1000
 
 // snapshotTx, when set (tests), hears how long each snapshot transaction took.
 var snapshotTx func(time.Duration)
 
 // SnapshotRecipients freezes the audience (where, args: a WHERE over
-// contacts c) into the campaign's recipients, in transactions over ranges
-// of contact ids. Each contact falls into a variant by a hash of its id
-// and the campaign's, so that a re-run puts it in the same one; a contact
+// contacts c) into the campaign's recipients. The audience is read once, in
+// one read transaction beside the writer, so it is the audience of one
+// instant; its contacts are then added in short write transactions of
+// snapshotChunk each. (Evaluating the rule per range of ids instead runs its
+// subqueries, such as a tag's members, once per range: 100 times the work
+// for 100,000 contacts.) Each contact falls into a variant by a hash of its
+// id and the campaign's, so that a re-run puts it in the same one; a contact
 // already a recipient is not added twice. It returns the recipients.
 func (s *Store) SnapshotRecipients(ctx context.Context, campaignID int64, where string, args []any, shares []VariantShare) (int, error) {
-	var maxID int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM contacts").Scan(&maxID); err != nil {
-		return 0, err
+	ids, err := s.audienceIDs(ctx, where, args)
+	if err != nil {
+		return 0, fmt.Errorf("snapshot: %w", err)
 	}
 	// bucket: 0..9999, stable per contact and campaign.
 	bucket := "((c.id * 2654435761 + ?) % 10000)"
@@ -432,11 +436,19 @@ func (s *Store) SnapshotRecipients(ctx context.Context, campaignID int64, where 
 	q := `INSERT OR IGNORE INTO campaign_recipients (campaign_id, contact_id, wa_id, state, variant, reason)
 		SELECT ?, c.id, c.wa_id, CASE v WHEN '` + HoldoutVariant + `' THEN 'skipped' ELSE 'pending' END, v,
 			CASE v WHEN '` + HoldoutVariant + `' THEN 'holdout' ELSE '' END
-		FROM (SELECT c.*, ` + variant + ` AS v FROM contacts c WHERE c.id > ? AND c.id <= ? AND (` + where + `)) c`
-	for lo := int64(0); lo < maxID; lo += snapshotChunk {
+		FROM (SELECT c.*, ` + variant + ` AS v FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?))) c`
+	var list []byte
+	for i := 0; i < len(ids); i += snapshotChunk {
+		list = append(list[:0], '[')
+		for k, id := range ids[i:min(i+snapshotChunk, len(ids))] {
+			if k > 0 {
+				list = append(list, ',')
+			}
+			list = strconv.AppendInt(list, id, 10)
+		}
+		list = append(list, ']')
 		a := append([]any{campaignID}, vargs...)
-		a = append(a, lo, lo+snapshotChunk)
-		a = append(a, args...)
+		a = append(a, string(list))
 		start := time.Now()
 		if err := s.update(ctx, func(t *wtx) error {
 			_, err := t.tx.ExecContext(t.ctx, q, a...)
@@ -456,7 +468,7 @@ func (s *Store) SnapshotRecipients(ctx context.Context, campaignID int64, where 
 		return 0, err
 	}
 	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ?", campaignID).Scan(&n)
+	err = s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ?", campaignID).Scan(&n)
 	return n, err
 }
 
@@ -465,6 +477,25 @@ func (s *Store) AudienceCount(ctx context.Context, where string, args []any) (in
 	var n int
 	err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM contacts c WHERE "+where, args...).Scan(&n)
 	return n, err
+}
+
+// audienceIDs lists the contacts of an audience (a WHERE over contacts c),
+// in id order.
+func (s *Store) audienceIDs(ctx context.Context, where string, args []any) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT c.id FROM contacts c WHERE ("+where+") ORDER BY c.id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // AudienceCheck counts, in an audience, the contacts a campaign cannot
