@@ -28,7 +28,9 @@ import (
 // Erasing a contact blanks its records' payloads but keeps their digests,
 // so the chain still verifies without keeping anything about the person.
 // Whoever holds the database can rewrite the whole chain: this shows an
-// edited or deleted record, it does not prevent it.
+// edited or deleted record, it does not prevent it. Records removed from
+// the end leave a valid chain: the anchor beside the database
+// (ledgeranchor.go) shows those.
 const schemaV16 = `
 CREATE TABLE consent_ledger (
 	id              INTEGER PRIMARY KEY,
@@ -514,6 +516,10 @@ type LedgerCheck struct {
 	Records int    `json:"records"`
 	Erased  int    `json:"erased"`
 	Head    string `json:"head,omitempty"` // the last record's hash
+	// AnchorID is the record the anchor beside the database names, and
+	// AnchorAt when it was written (ledgeranchor.go).
+	AnchorID int64     `json:"anchor_id,omitempty"`
+	AnchorAt time.Time `json:"anchor_at,omitzero"`
 	// BrokenID is the first record that does not verify, and Reason why.
 	BrokenID int64  `json:"broken_id,omitempty"`
 	Reason   string `json:"reason,omitempty"`
@@ -523,12 +529,21 @@ type LedgerCheck struct {
 // whose payload does not match its digest, or whose hash does not follow
 // from the previous record's. It reads one snapshot of the database.
 func (s *Store) VerifyConsentLedger(ctx context.Context) (*LedgerCheck, error) {
+	// The anchor first: it is written after the records it names were
+	// committed, so the walk below sees them.
+	anchor, anchorErr := readAnchor(s.anchorPath())
+	out := &LedgerCheck{OK: true}
+	var last int64
+	var anchoredHash string
+	var anchoredSeen bool
+	defer func() {
+		checkAnchor(out, anchor, anchorErr, last, anchoredHash, anchoredSeen)
+	}()
 	rows, err := s.r.QueryContext(ctx, "SELECT "+ledgerCols+" FROM consent_ledger ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := &LedgerCheck{OK: true}
 	var prev []byte
 	for rows.Next() {
 		c, r, stored, err := scanLedger(rows)
@@ -555,7 +570,10 @@ func (s *Store) VerifyConsentLedger(ctx context.Context) (*LedgerCheck, error) {
 		if hex.EncodeToString(h) != c.Hash {
 			return broken("its hash does not follow from the previous record: a record was changed, removed or inserted")
 		}
-		prev, out.Head = h, c.Hash
+		prev, out.Head, last = h, c.Hash, c.ID
+		if anchor != nil && c.ID == anchor.ID {
+			anchoredHash, anchoredSeen = c.Hash, true
+		}
 	}
 	return out, rows.Err()
 }

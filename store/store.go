@@ -43,6 +43,9 @@ type Store struct {
 	group group
 	// ckpt copies the WAL into the database file beside the writer.
 	ckpt *checkpointer
+	// anchor keeps the consent ledger's last record in a file beside the
+	// database (ledgeranchor.go).
+	anchor *anchorer
 	// Notify, if set, is called after every commit that added rows to the
 	// event outbox, so the relay publishes them at once.
 	Notify func()
@@ -113,6 +116,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.anchor = startAnchorer(s)
 	return s, nil
 }
 
@@ -123,6 +127,9 @@ func (s *Store) Close() error {
 		s.ingest.close()
 	}
 	s.stmts.close()
+	if s.anchor != nil {
+		s.anchor.close()
+	}
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
 	}
