@@ -17,11 +17,17 @@ const (
 	RefusedOptedOut  = "opted_out"      // the customer opted out, or their number is on the suppression list
 	RefusedNoConsent = "no_consent"     // no recorded opt-in, and the owner did not allow unknown consent
 	RefusedHold      = "marketing_hold" // Meta's per-user marketing limit (131049): wait until Until
+	// RefusedUtilityOptedOut: the customer's latest choice for utility
+	// messages (order updates, reminders) in the consent ledger is an opt-out.
+	RefusedUtilityOptedOut = "utility_opted_out"
 )
 
-// ConsentError refuses a marketing template the customer may not receive
-// now. Utility and authentication templates and free-form replies within
-// the 24-hour window are never refused for consent (Meta's rule).
+// ConsentError refuses a template the customer may not receive now: a
+// marketing template without consent, or a utility template after the
+// customer opted out of utility messages. Utility templates need no
+// recorded opt-in; authentication templates (codes the customer asked for)
+// and free-form replies within the 24-hour window are never refused for
+// consent.
 type ConsentError struct {
 	Code       string       // RefusedOptedOut, RefusedNoConsent or RefusedHold
 	Suppressed bool         // opted_out: from the suppression list (the contact was erased)
@@ -54,6 +60,13 @@ func (e *ConsentError) Error() string {
 	case RefusedHold:
 		return "Meta limited the marketing messages this customer receives (error 131049): sendbox holds marketing to them until " +
 			e.Until.UTC().Format("2 Jan 2006 15:04 MST") + "; " + rest
+	case RefusedUtilityOptedOut:
+		how := ""
+		if e.Source != "" {
+			how = " (" + e.Source + ", " + e.At.UTC().Format("2 Jan 2006 15:04 MST") + ")"
+		}
+		return "the customer opted out of utility messages such as order updates and reminders" + how +
+			": a utility template cannot be sent to them until they opt in again; replies within 24 hours of their last message still go"
 	}
 	return "the customer has not opted in to marketing messages: record their consent on their contact page first " +
 		"(or, if your contacts gave marketing consent outside sendbox, an owner can allow marketing to contacts whose consent is unknown in Settings → Templates); " +
@@ -120,15 +133,32 @@ func checkMarketing(ctx context.Context, st *store.Store, c *store.Contact, waID
 	return nil
 }
 
+// checkUtility refuses a utility template to a contact whose latest
+// utility choice in the consent ledger is an opt-out.
+func checkUtility(ctx context.Context, st *store.Store, c *store.Contact) error {
+	if c == nil {
+		return nil
+	}
+	rec, err := st.CurrentConsent(ctx, c.ID, store.PurposeUtility)
+	if err != nil {
+		return fmt.Errorf("utility consent: %w", err)
+	}
+	if rec != nil && rec.Status == store.ConsentOptedOut {
+		return &ConsentError{Code: RefusedUtilityOptedOut, Source: rec.Detail, At: rec.At}
+	}
+	return nil
+}
+
 // CheckedBeforeMeta ends the detail of a message sendbox failed itself,
 // without calling Meta, because a rule it checks at send time refused it.
 const CheckedBeforeMeta = " (checked by sendbox before calling Meta)"
 
 // consentTitles are the titles of those failures, by ConsentError code.
 var consentTitles = map[string]string{
-	RefusedOptedOut:  "Not sent: the customer opted out of marketing",
-	RefusedNoConsent: "Not sent: no marketing consent",
-	RefusedHold:      "Not sent: marketing to this customer is on hold",
+	RefusedOptedOut:        "Not sent: the customer opted out of marketing",
+	RefusedNoConsent:       "Not sent: no marketing consent",
+	RefusedHold:            "Not sent: marketing to this customer is on hold",
+	RefusedUtilityOptedOut: "Not sent: the customer opted out of utility messages",
 }
 
 // consentCheck checks a queued marketing template against the customer's
@@ -147,6 +177,7 @@ func (s *Sender) consentCheck(ctx context.Context, msg *store.Message, om *whats
 		// marketing, the strictest.
 	case err != nil:
 		return nil, err
+	case tp.Category == Utility:
 	case tp.Category != Marketing:
 		return nil, nil
 	}
@@ -154,7 +185,11 @@ func (s *Sender) consentCheck(ctx context.Context, msg *store.Message, om *whats
 	if err != nil {
 		return nil, err
 	}
-	err = checkMarketing(ctx, s.Store, c, "", "", time.Now())
+	if tp != nil && tp.Category == Utility {
+		err = checkUtility(ctx, s.Store, c)
+	} else {
+		err = checkMarketing(ctx, s.Store, c, "", "", time.Now())
+	}
 	var ce *ConsentError
 	if !errors.As(err, &ce) {
 		return nil, err

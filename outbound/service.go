@@ -147,7 +147,7 @@ func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput
 			return store.OutboundInput{}, err
 		}
 	}
-	if !m.IsTemplate() || tp.Category == Marketing {
+	if !m.IsTemplate() || tp.Category == Marketing || tp.Category == Utility {
 		c := req.Contact
 		if c == nil || waID != "" && c.WaID != waID || waID == "" && c.UserID != userID { // not this recipient's: read it
 			c, err = s.Store.ContactByRecipient(ctx, waID, userID)
@@ -158,7 +158,11 @@ func (s *Service) Prepare(ctx context.Context, req Request) (store.OutboundInput
 				return store.OutboundInput{}, err
 			}
 		}
-		if m.IsTemplate() {
+		if m.IsTemplate() && tp.Category == Utility {
+			if err := checkUtility(ctx, s.Store, c); err != nil {
+				return store.OutboundInput{}, err
+			}
+		} else if m.IsTemplate() {
 			if err := checkMarketing(ctx, s.Store, c, waID, userID, s.now()); err != nil {
 				return store.OutboundInput{}, err
 			}

@@ -34,6 +34,9 @@ func SyncTemplates(ctx context.Context, st *store.Store, graph *whatsapp.Client)
 // Marketing is the template category that needs the customer's consent.
 const Marketing = "MARKETING"
 
+// Utility is the category of order updates, reminders and the like.
+const Utility = "UTILITY"
+
 // TemplateSyncError means a template missing from sendbox's list could not
 // be looked up at Meta: the send may work once Graph answers again.
 type TemplateSyncError struct{ Err error }

@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"sendbox/outbound"
 	"sendbox/sendboxtest"
 	"sendbox/store"
+	"sendbox/whatsapp/sim"
 )
 
 type ledgerResp struct {
@@ -167,5 +170,62 @@ func TestConsentAPISuppressed(t *testing.T) {
 	}
 	if code, body := a.Do("GET", "/api/v1/consent/verify", nil); code != 200 || !strings.Contains(string(body), `"ok":true`) {
 		t.Fatalf("verify after an erasure: %d %s", code, body)
+	}
+}
+
+// TestUtilityOptOutIsHonoured: a customer who opted out of utility
+// messages gets no utility template (the API says why, 422
+// utility_opted_out) until they opt in again, while a queued one is checked
+// again before Meta is called; their marketing consent is a separate choice.
+func TestUtilityOptOutIsHonoured(t *testing.T) {
+	a := sendboxtest.New(t, sendboxtest.WithGraph(simOptions()))
+	ctx := context.Background()
+	const number = "393332260201"
+	id := newContact(t, a, "+"+number)
+	path := fmt.Sprintf("/api/v1/contacts/%d/consent", id)
+	// A utility template with no recorded utility consent goes.
+	queueOK(t, a, template("+"+number))
+	settled(t, a, 1, 30*time.Second)
+
+	if code, body := a.Do("POST", path, map[string]any{"status": "opted_out", "purpose": "utility", "source": "agent"}); code != 201 {
+		t.Fatalf("utility opt-out: %d %s", code, body)
+	}
+	code, body := a.Do("POST", "/api/v1/messages", template("+"+number))
+	if c, msg := apiError(t, body); code != http.StatusUnprocessableEntity || c != outbound.RefusedUtilityOptedOut ||
+		!strings.Contains(msg, "opted out of utility messages") {
+		t.Fatalf("utility template after the opt-out: %d %s", code, body)
+	}
+	// Marketing is its own choice: an opt-in to marketing leaves the
+	// utility opt-out standing.
+	if code, body := a.Do("POST", path, map[string]any{"status": "opted_in", "source": "agent"}); code != 201 {
+		t.Fatalf("marketing opt-in: %d %s", code, body)
+	}
+	queueOK(t, a, seasonalOffer("+"+number))
+	if code, _ := a.Do("POST", "/api/v1/messages", template("+"+number)); code != http.StatusUnprocessableEntity {
+		t.Fatalf("utility template after a marketing opt-in: %d", code)
+	}
+	settled(t, a, 2, 30*time.Second)
+
+	// Opted in again: it goes; opted out while it waits for a retry: it is
+	// failed before Meta is called.
+	if code, body := a.Do("POST", path, map[string]any{"status": "opted_in", "purpose": "utility", "source": "agent"}); code != 201 {
+		t.Fatalf("utility opt-in: %d %s", code, body)
+	}
+	accepted := a.Sim.Stats().Accepted
+	a.Sim.InjectFault(sim.Fault{To: "+" + number, Code: 131000, HTTPStatus: 500, Count: 1})
+	m := queueOK(t, a, template("+"+number))
+	sendboxtest.Eventually(t, 30*time.Second, "the first attempt", func() bool { return a.Sim.Stats().Rejected[131000] == 1 })
+	if _, err := a.Store.RecordConsent(ctx, store.ConsentEntry{ContactID: id, Purpose: store.PurposeUtility,
+		Status: store.ConsentOptedOut, Source: store.ConsentSourceAgent}); err != nil {
+		t.Fatal(err)
+	}
+	settled(t, a, 3, 30*time.Second)
+	got, _ := a.Store.MessageByID(ctx, m.ID)
+	if got.Status != store.StateFailed || got.Error == nil || !strings.HasSuffix(got.Error.Detail, outbound.CheckedBeforeMeta) ||
+		!strings.Contains(got.Error.Detail, "utility") {
+		t.Fatalf("the retried utility template: %s %+v", got.Status, got.Error)
+	}
+	if st := a.Sim.Stats(); st.Accepted != accepted {
+		t.Fatalf("Meta was called after the utility opt-out: %d accepted, %d before", st.Accepted, accepted)
 	}
 }

@@ -494,13 +494,15 @@ func (p *Panel) sendError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// consentRefusal explains in plain words why a marketing template was refused.
+// consentRefusal explains in plain words why a template was refused for consent.
 func (p *Panel) consentRefusal(ce *outbound.ConsentError) string {
 	switch {
 	case ce.Code == outbound.RefusedOptedOut && ce.Suppressed:
 		return p.T("consent.refused_suppressed")
 	case ce.Code == outbound.RefusedOptedOut:
 		return p.T("consent.refused_opted_out")
+	case ce.Code == outbound.RefusedUtilityOptedOut:
+		return p.T("consent.refused_utility")
 	case ce.Code == outbound.RefusedHold:
 		return p.T("consent.refused_hold", ce.Until.Local().Format("2 Jan 2006, 15:04"))
 	}
