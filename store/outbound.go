@@ -337,7 +337,16 @@ func (s *Store) RecordSends(ctx context.Context, outs []SendOutcome) error {
 					t.now.UnixMilli(), o.Attempts, o.Err.Code, nullStr(o.Err.Title), nullStr(o.Err.Detail), o.MessageID, o.SendID).Scan(&conv, &contact)
 			}
 			if errors.Is(err, sql.ErrNoRows) {
-				continue // already recorded by an earlier delivery of the same job, or settled by a status echo
+				// Already recorded by an earlier delivery of the same job, or
+				// settled by a status echo that came first. The echo does not
+				// say whether Meta held the message (only the send's answer
+				// does): that is kept all the same.
+				if o.Err == nil && !o.Uncertain {
+					if err := t.recordPacingOf(o.MessageID, o.WAMID, o.MessageStatus); err != nil {
+						return err
+					}
+				}
+				continue
 			}
 			if err != nil {
 				return fmt.Errorf("record send %d: %w", o.MessageID, err)

@@ -219,6 +219,16 @@ func (t *wtx) recordPacing(messageID int64, status string) error {
 	return err
 }
 
+// recordPacingOf is recordPacing for a message a status echo settled
+// before its send was recorded: only if the message is that send's.
+func (t *wtx) recordPacingOf(messageID int64, wamid, status string) error {
+	if status == "" || status == "accepted" || wamid == "" {
+		return nil
+	}
+	_, err := t.exec("UPDATE messages SET pacing_status = ? WHERE id = ? AND wamid = ? AND pacing_status IS NULL", status, messageID, wamid)
+	return err
+}
+
 // CountryCount is how many recipients one calling-code prefix (the first
 // four digits of their numbers, enough to tell every country) has, and
 // how many of them wrote within the last 24 hours (utility templates are

@@ -74,11 +74,18 @@ func TestSendingStateAndEchoes(t *testing.T) {
 	if claim(SendClaim{MessageID: b.ID, SendID: "s-b2", PrevSendID: "s-b1"}) {
 		t.Fatal("an echoed message was claimed for a resend")
 	}
-	if err := s.RecordSends(ctx, []SendOutcome{{MessageID: b.ID, SendID: "s-b1", WAMID: "wamid.b", Attempts: 1}}); err != nil {
+	// Only the send's answer says Meta held it for pacing: that is kept.
+	if err := s.RecordSends(ctx, []SendOutcome{{MessageID: b.ID, SendID: "s-b1", WAMID: "wamid.b", Attempts: 1,
+		MessageStatus: "held_for_quality_assessment"}}); err != nil {
 		t.Fatal(err)
 	}
 	if m := state(b.ID); m.Status != "sent" {
 		t.Fatalf("the late record moved it back: %s", m.Status)
+	}
+	var pacing string
+	if err := s.r.QueryRow("SELECT COALESCE(pacing_status, '') FROM messages WHERE id = ?", b.ID).Scan(&pacing); err != nil ||
+		pacing != "held_for_quality_assessment" {
+		t.Fatalf("the late record's pacing status: %q %v", pacing, err)
 	}
 
 	// c: no echo; a resend replaces the claim, then the first call's echo
