@@ -85,7 +85,7 @@ func Browser(t testing.TB, opts ...chromedp.ExecAllocatorOption) context.Context
 // test, far above the longest one (about a minute on a loaded CI machine).
 const launchTimeout = time.Minute
 
-const Lifetime = 6 * time.Minute
+const Lifetime = 8 * time.Minute
 
 // ScreenshotDir is where browser tests save screenshots: SENDBOX_SCREENSHOTS,
 // else testdata-out/screenshots at the module root.
@@ -125,11 +125,17 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	}
 }
 
-// Run runs chromedp actions with a generous timeout, failing the test with
-// what was being done.
+// StepTimeout bounds one browser step (Run) or read (Read): generous,
+// because a loaded 2-core CI machine answers a flow's message in tens of
+// seconds at worst, and a step that waits for something that never comes
+// should still fail well before the test's Lifetime.
+const StepTimeout = time.Minute
+
+// Run runs chromedp actions within StepTimeout, failing the test with what
+// was being done.
 func Run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, StepTimeout)
 	defer cancel()
 	if err := chromedp.Do(tctx, actions...); err != nil {
 		Screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
@@ -139,7 +145,7 @@ func Run(t testing.TB, ctx context.Context, what string, actions ...chromedp.Act
 
 // Read runs one chromedp action that returns a value, such as the text of
 // a node, failing the test with what was being read if it has no answer
-// within 30 seconds. See TryRead.
+// within StepTimeout. See TryRead.
 func Read[T any](t testing.TB, ctx context.Context, what string, action chromedp.Action[T]) T {
 	t.Helper()
 	v, err := TryRead(ctx, action)
@@ -150,13 +156,13 @@ func Read[T any](t testing.TB, ctx context.Context, what string, action chromedp
 	return v
 }
 
-// TryRead runs one chromedp action that returns a value, for up to 30
-// seconds. A query finds a node and then reads it; the panel redraws parts
+// TryRead runs one chromedp action that returns a value, for up to
+// StepTimeout. A query finds a node and then reads it; the panel redraws parts
 // of a page live (htmx), and a node swapped out in between fails the read
 // ("No node with given id found") or leaves it waiting for good. Reads
 // change nothing, so such a read is tried again, each try bounded.
 func TryRead[T any](ctx context.Context, action chromedp.Action[T]) (T, error) {
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(StepTimeout)
 	for {
 		tctx, cancel := context.WithTimeout(ctx, min(5*time.Second, time.Until(deadline)))
 		v, err := chromedp.Run(tctx, action)
