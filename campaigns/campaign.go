@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +54,9 @@ const (
 	SourceFirstName = "first_name"
 	SourceAttribute = "attribute"
 	SourcePhone     = "phone"
+	// SourceTrackedLink fills a link button's {{1}} with a tracked link
+	// to Value (links.go).
+	SourceTrackedLink = "tracked_link"
 )
 
 // defaults are the template's own variable mapping (set on the Templates
@@ -188,10 +193,15 @@ type Service struct {
 	Notify func(ctx context.Context, c *store.Campaign, reason string)
 	Log    *slog.Logger
 	Now    func() time.Time
+	// BaseURL is the address customers reach sendbox on, for tracked
+	// links (links.go).
+	BaseURL func() string
 
-	wake chan struct{}
-	once sync.Once
-	done chan struct{}
+	keyMu sync.Mutex
+	key   []byte // the tracked links' signing key, once read
+	wake  chan struct{}
+	once  sync.Once
+	done  chan struct{}
 }
 
 func (s *Service) now() time.Time {
@@ -271,8 +281,15 @@ func (s *Service) normalize(ctx context.Context, in Input) (*store.Campaign, err
 				if p.Key == "" {
 					return nil, bad("params."+k, "attribute_required", "the variable %s reads an attribute: name it in key", k)
 				}
+			case SourceTrackedLink:
+				if _, ok := buttonIndex(k); !ok {
+					return nil, bad("params."+k, "invalid_source", "only a link button's end (button_<index>) can be a tracked link, not %s", k)
+				}
+				if u, err := url.Parse(strings.TrimSpace(p.Value)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					return nil, bad("params."+k, "invalid_url", "the tracked link %s leads nowhere: its value must be a web address (https://…)", k)
+				}
 			default:
-				return nil, bad("params."+k, "invalid_source", "the variable %s: source is text, name, first_name, phone or attribute, not %q", k, p.Source)
+				return nil, bad("params."+k, "invalid_source", "the variable %s: source is text, name, first_name, phone, attribute or tracked_link, not %q", k, p.Source)
 			}
 		}
 		if v.Share < 0 || v.Share > 100 {
@@ -650,12 +667,26 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 		}
 		marketing = marketing || tp.Category == outbound.Marketing
 		def := defaults(tp)
-		for _, p := range spec.Params {
-			pm, ok := v.param(p.Name, def)
+		for _, name := range spec.Variables() {
+			pm, ok := v.param(name, def)
+			what := "{{" + name + "}}"
+			if i, isButton := buttonIndex(name); isButton {
+				what = fmt.Sprintf("link button %q", spec.Buttons[i])
+			}
 			switch {
 			case !ok:
 				out.Problems = append(out.Problems, Problem{Code: "unmapped_variable",
-					Message: fmt.Sprintf("variant %s: the template's {{%s}} is not mapped to a value", v.Name, p.Name)})
+					Message: fmt.Sprintf("variant %s: the template's %s is not mapped to a value", v.Name, what)})
+			case pm.Source == SourceTrackedLink:
+				i, isButton := buttonIndex(name)
+				err := errors.New("only a link button's end can be a tracked link")
+				if isButton {
+					err = checkTrackedLink(pm.Value, spec.URLs, i, s.baseURL())
+				}
+				if err != nil {
+					out.Problems = append(out.Problems, Problem{Code: "invalid_tracked_link",
+						Message: fmt.Sprintf("variant %s: %s", v.Name, err)})
+				}
 			case pm.Fallback != "" || pm.Source == SourceText || pm.Source == SourcePhone:
 			case pm.Source == SourceAttribute:
 				attrs = append(attrs, pm.Key)
@@ -753,14 +784,20 @@ func (s *Service) spec(ctx context.Context, name, lang string) (*whatsapp.Templa
 }
 
 // values fills a variant's variables for a recipient (the variant's
-// mapping, else the template's default, def); ok is false when one has no
-// value and no fallback.
-func values(v *Variant, spec *whatsapp.TemplateSpec, def map[string]Param, r *store.Recipient) (map[string]string, bool) {
-	out := make(map[string]string, len(spec.Params))
-	for _, p := range spec.Params {
-		pm, _ := v.param(p.Name, def)
+// mapping, else the template's default, def), link buttons' included
+// (key signs tracked links); ok is false when one has no value and no
+// fallback.
+func values(v *Variant, spec *whatsapp.TemplateSpec, def map[string]Param, r *store.Recipient, key []byte) (map[string]string, bool) {
+	names := spec.Variables()
+	out := make(map[string]string, len(names))
+	for _, name := range names {
+		pm, _ := v.param(name, def)
 		val := ""
 		switch pm.Source {
+		case SourceTrackedLink:
+			if i, ok := buttonIndex(name); ok && len(key) > 0 {
+				val = linkToken(key, r.ID, i)
+			}
 		case SourcePhone:
 			if r.WaID != "" {
 				val = "+" + r.WaID
@@ -780,7 +817,17 @@ func values(v *Variant, spec *whatsapp.TemplateSpec, def map[string]Param, r *st
 		if strings.TrimSpace(val) == "" {
 			return nil, false
 		}
-		out[p.Name] = val
+		out[name] = val
 	}
 	return out, true
+}
+
+// buttonIndex reads the button of a link button's variable name.
+func buttonIndex(name string) (int, bool) {
+	n, ok := strings.CutPrefix(name, "button_")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(n)
+	return i, err == nil
 }

@@ -412,7 +412,14 @@ func (s *Service) dispatchRecipient(ctx context.Context, b *batch, r *store.Reci
 			}
 		}
 	}
-	vals, ok := values(v, t.spec, t.def, r)
+	var key []byte
+	if len(t.spec.URLButtons) > 0 {
+		var err error
+		if key, err = s.linkKey(ctx); err != nil {
+			return err
+		}
+	}
+	vals, ok := values(v, t.spec, t.def, r, key)
 	if !ok {
 		d.Skip = "missing_variables"
 		return apply()

@@ -585,6 +585,33 @@ func scanRecipient(sc interface{ Scan(...any) error }) (*Recipient, error) {
 	return &r, nil
 }
 
+// RecipientByID returns one campaign recipient.
+func (s *Store) RecipientByID(ctx context.Context, id int64) (*Recipient, error) {
+	r, err := scanRecipient(s.r.QueryRowContext(ctx, "SELECT "+recipientCols+` FROM campaign_recipients r
+		JOIN contacts c ON c.id = r.contact_id WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return r, err
+}
+
+// RecordClick marks a recipient clicked (once: the first click's time
+// stays) when one of their tracked links was opened after their message
+// went. It reports whether this was their first click.
+func (s *Store) RecordClick(ctx context.Context, recipientID int64, at time.Time) (bool, error) {
+	var n int64
+	err := s.update(ctx, func(t *wtx) error {
+		r, err := t.exec(`UPDATE campaign_recipients SET clicked_at = ? WHERE id = ? AND clicked_at IS NULL AND sent_at IS NOT NULL`,
+			at.UnixMilli(), recipientID)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
 // DueRecipients returns up to limit pending recipients of a campaign
 // whose time has come, in id order; variants limits them to those
 // variants (nil: any).

@@ -47,6 +47,19 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	return v, err
 }
 
+// InitSetting stores value under key unless the key has one, and returns
+// the one stored: the first caller's value wins, however many race.
+func (s *Store) InitSetting(ctx context.Context, key, value string) (string, error) {
+	var v string
+	err := s.update(ctx, func(t *wtx) error {
+		if _, err := t.exec("INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?, ?, ?)", key, value, t.now.UnixMilli()); err != nil {
+			return err
+		}
+		return t.queryRow("SELECT value FROM settings WHERE key = ?", key).Scan(&v)
+	})
+	return v, err
+}
+
 // SetSetting stores a setting.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)

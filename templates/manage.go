@@ -385,7 +385,7 @@ func ParamsFor(tp *store.Template, c store.ContactFields) (comps []whatsapp.Temp
 		}
 	}
 	for _, i := range spec.URLButtons {
-		key := "button_" + strconv.Itoa(i)
+		key := whatsapp.ButtonVariable(i)
 		one := *tp
 		one.VariableMap = store.VariableMap{"1": tp.VariableMap[key]}
 		one.Components = []byte(`[{"type":"BODY","text":"{{1}}"}]`)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -303,12 +304,16 @@ type campaignView struct {
 	AB        bool // several variants: an A/B test
 	NVariants int
 	Sources   []string // where a variable's value comes from
+	LinkBase  string   // the link a template needs for tracked links: <public address>/r/{{1}}
 	Flash     string
 	An        *analyticsView // the analytics section, once launched
 }
 
 type campaignVar struct {
 	Name string
+	// Button is the link button's text for the end of its link ("" for
+	// the header's and body's variables), Link its approved link.
+	Button, Link string
 	campaigns.Param
 }
 
@@ -336,7 +341,9 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 	}
 	v.AB, v.NVariants = len(vs) > 1, len(vs)
 	v.ABForm = newABForm(vs, v.Settings)
-	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourcePhone, campaigns.SourceAttribute}
+	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourcePhone, campaigns.SourceAttribute,
+		campaigns.SourceTrackedLink}
+	v.LinkBase = cmp.Or(p.Config.PublicURL(), "http://"+r.Host) + campaigns.LinkPath + "{{1}}"
 	v.Quiet = v.Settings.QuietHours == nil || *v.Settings.QuietHours
 	v.PlusOne = v.Settings.BlockPlusOne == nil || *v.Settings.BlockPlusOne
 	if len(vs) > 0 {
@@ -345,6 +352,11 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 			if spec, err := whatsapp.ParseTemplate(tp.Components); err == nil {
 				for _, prm := range spec.Params {
 					v.Vars = append(v.Vars, campaignVar{Name: prm.Name, Param: v.Variant.Params[prm.Name]})
+				}
+				for _, i := range spec.URLButtons {
+					name := whatsapp.ButtonVariable(i)
+					v.Vars = append(v.Vars, campaignVar{Name: name, Button: spec.Buttons[i], Link: spec.URLs[i],
+						Param: v.Variant.Params[name]})
 				}
 			}
 		}
@@ -450,7 +462,7 @@ func (p *Panel) handleCampaignSave(w http.ResponseWriter, r *http.Request) {
 			val := strings.TrimSpace(r.PostFormValue("value." + name))
 			if prm.Source == campaigns.SourceAttribute {
 				prm.Key = val
-			} else if prm.Source == campaigns.SourceText {
+			} else if prm.Source == campaigns.SourceText || prm.Source == campaigns.SourceTrackedLink {
 				prm.Value = val
 			}
 			if prm.Source != "" {

@@ -573,8 +573,8 @@ func (p *Panel) templateForm(w http.ResponseWriter, r *http.Request, base string
 			return
 		}
 		v.Template, v.Spec = tp, spec
-		for _, prm := range spec.Params {
-			v.Values[prm.Name] = r.URL.Query().Get("p_" + prm.Name)
+		for _, name := range spec.Variables() {
+			v.Values[name] = r.URL.Query().Get("p_" + name)
 		}
 		v.Preview = spec.Render(v.Values)
 		if spec.HeaderFormat != "" && spec.HeaderFormat != "TEXT" {
@@ -598,8 +598,8 @@ func (p *Panel) templateMessage(w http.ResponseWriter, r *http.Request, to strin
 		return nil, false
 	}
 	values := map[string]string{}
-	for _, prm := range spec.Params {
-		values[prm.Name] = r.PostFormValue("p_" + prm.Name)
+	for _, name := range spec.Variables() {
+		values[name] = r.PostFormValue("p_" + name)
 	}
 	m, err := spec.Message(to, tp.Name, tp.Language, values)
 	if err != nil {

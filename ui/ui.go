@@ -377,6 +377,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login", p.handleLogin)
 	mux.HandleFunc("GET /optin", p.handleOptinForm)
 	mux.HandleFunc("POST /optin", p.handleOptin)
+	mux.HandleFunc("GET "+campaigns.LinkPath+"{token}", p.handleTrackedLink)
 	mux.HandleFunc("GET /invite", p.handleInviteForm)
 	mux.HandleFunc("POST /invite", p.handleInvite)
 	mux.Handle("POST /logout", p.authed(accounts.Viewer, p.handleLogout))

@@ -70,6 +70,26 @@ type TemplateSpec struct {
 	// URLButtons are the buttons whose link ends in a {{1}} the send fills
 	// in (a "button" component with sub_type url and the button's index).
 	URLButtons []int
+	// URLs are the buttons' links as approved (with the {{1}}), by index;
+	// "" for buttons that are not links.
+	URLs []string
+}
+
+// ButtonVariable names the variable that fills the end of URL button i's
+// link, beside the header's and body's variables.
+func ButtonVariable(i int) string { return "button_" + strconv.Itoa(i) }
+
+// Variables are the names of everything a send fills in: the header's and
+// body's variables, then each URL button's (ButtonVariable).
+func (t *TemplateSpec) Variables() []string {
+	out := make([]string, 0, len(t.Params)+len(t.URLButtons))
+	for _, p := range t.Params {
+		out = append(out, p.Name)
+	}
+	for _, i := range t.URLButtons {
+		out = append(out, ButtonVariable(i))
+	}
+	return out
 }
 
 // TemplateParam is one placeholder to fill.
@@ -122,6 +142,7 @@ func ParseTemplate(components json.RawMessage) (*TemplateSpec, error) {
 		case "BUTTONS":
 			for i, b := range c.Buttons {
 				t.Buttons = append(t.Buttons, b.Text)
+				t.URLs = append(t.URLs, b.URL)
 				if strings.EqualFold(b.Type, "URL") && len(placeholders(b.URL)) > 0 {
 					t.URLButtons = append(t.URLButtons, i)
 				}
@@ -169,6 +190,16 @@ func (t *TemplateSpec) Message(to, name, language string, values map[string]stri
 		if ps := byComp[c]; len(ps) > 0 {
 			m.Template.Components = append(m.Template.Components, TemplateComponent{Type: c, Parameters: ps})
 		}
+	}
+	for _, i := range t.URLButtons {
+		name := ButtonVariable(i)
+		v := strings.TrimSpace(values[name])
+		if v == "" {
+			return nil, &ValidationError{Field: "template.parameters." + name, Code: "missing_parameter",
+				Message: fmt.Sprintf("fill in the end of the link of the template's button %d (%q)", i, t.Buttons[i])}
+		}
+		m.Template.Components = append(m.Template.Components, TemplateComponent{Type: "button", SubType: "url",
+			Index: strconv.Itoa(i), Parameters: []TemplateParameter{{Type: "text", Text: v}}})
 	}
 	return m, m.Validate()
 }
