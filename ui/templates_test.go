@@ -107,6 +107,18 @@ func TestTemplatesPage(t *testing.T) {
 		tp.VariableMap["1"].Fallback != "there" || tp.VariableMap["2"].From != "attribute:product" || tp.VariableMap["button_1"].From != "attribute:slug" {
 		t.Errorf("the variable map: %+v %v", tp, err)
 	}
+	// On the edit page too, adding a row redraws the form and sends nothing.
+	edit := url.Values{}
+	for k, v := range form {
+		edit[k] = v
+	}
+	edit.Set("op", "add-button:PHONE_NUMBER")
+	if resp, page := b.post(path, edit); resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="b-2-phone"`) || !strings.Contains(page, `action="`+path+`"`) {
+		t.Fatalf("add a row while editing: %d\n%s", resp.StatusCode, page)
+	}
+	if tp, _ := a.Store.TemplateByName(t.Context(), "spring_restock", "en"); tp.Status != "APPROVED" {
+		t.Errorf("adding a row resubmitted the template: %s", tp.Status)
+	}
 	// Meta pauses it: shown with its reason.
 	if err := a.Sim.SetTemplateStatus("spring_restock", "en", "PAUSED", ""); err != nil {
 		t.Fatal(err)
