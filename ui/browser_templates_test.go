@@ -55,6 +55,16 @@ func TestTemplateFormInBrowser(t *testing.T) {
 		// What was typed before the redraw is still there.
 		valueIs("#b-0-text", "On my way"), valueIs("#v-0-example", "Anna"), valueIs("#v-0-from", "first_name"),
 		has("#template-preview .wa-buttons", "On my way"), has("#template-preview .wa-buttons", "See the menu"))
+	// A third button changes its type (the row redraws with its fields),
+	// then goes.
+	b.run("a third button, retyped", chromedp.Click("#tpl-add-COPY_CODE"), chromedp.WaitVisible("#b-2-example"),
+		chromedp.SetValue("#b-2-type", "PHONE_NUMBER"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`document.querySelector("#b-2-type").dispatchEvent(new Event("change", {bubbles: true}))`)(ctx, tg)
+			return err
+		}),
+		chromedp.WaitVisible("#b-2-phone"), chromedp.WaitNotPresent("#b-2-example"))
+	b.run("and removed", chromedp.Click(`button[value="del-button:2"]`), chromedp.WaitNotPresent("#b-2-type"), valueIs("#b-1-text", "See the menu"))
 	b.run("show the buttons", chromedp.ScrollIntoView("#tpl-submit"))
 	b.shot("templates-01-rows")
 
