@@ -58,7 +58,7 @@ func TestFlowMissingTemplatesAPI(t *testing.T) {
 		t.Errorf("loyalty_card: %+v", card)
 	}
 	if ship.Name != "shipping_update" || ship.Suggested == nil || ship.Suggested.Language != "en_US" ||
-		ship.Suggested.Body != "Your order {{1}} is on its way with {{2}}. Track it here: {{3}}" || len(ship.Suggested.Example) != 3 {
+		ship.Suggested.Body != "Your order {{1}} is on its way with {{2}}. Track it at {{3}} to see when it arrives." || len(ship.Suggested.Example) != 3 {
 		t.Errorf("shipping_update/en_US: %+v %+v", ship, ship.Suggested)
 	}
 	code, body = a.Do("POST", fmt.Sprintf("/api/v1/flows/%d/publish", id), nil)

@@ -243,15 +243,10 @@ func FromCatalogue(name, language string) (Submission, bool) {
 	if t.Header != "" {
 		d.Components = append(d.Components, whatsapp.TemplateDefComponent{Type: "HEADER", Format: "TEXT", Text: t.Header})
 	}
-	// Meta refuses a body that ends with a variable (error 2388299), as
-	// several of the catalogue's do ("Track it here: {{3}}"): a final
-	// full stop is the smallest change it accepts, and sends fill the
-	// same parameters.
-	text := t.Body
-	if strings.HasSuffix(strings.TrimSpace(text), "}}") {
-		text = strings.TrimSpace(text) + "."
-	}
-	body := whatsapp.TemplateDefComponent{Type: "BODY", Text: text}
+	// Submitted exactly as the catalogue words it, so that what the flow
+	// editor and the Templates page show is what Meta reviews
+	// (TestCatalogueWordingsPassReview keeps every wording acceptable).
+	body := whatsapp.TemplateDefComponent{Type: "BODY", Text: t.Body}
 	if len(t.Example) > 0 {
 		body.Example = &whatsapp.TemplateExample{BodyText: [][]string{append([]string(nil), t.Example...)}}
 	}

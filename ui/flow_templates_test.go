@@ -59,7 +59,7 @@ func TestFlowEditorMissingTemplates(t *testing.T) {
 	for key, want := range map[string][]string{
 		"order_confirmation|en": {"UTILITY", "Thank you for your order {{1}}! We are preparing it and will tell you as soon as it ships.",
 			"#1042", "Thank you for your order #1042!", "Not on your account", "used by step confirm"},
-		"reorder_reminder|en": {"MARKETING", "Hi {{1}}, your {{2}} may be running low. Reorder it in one tap: {{3}}",
+		"reorder_reminder|en": {"MARKETING", "Hi {{1}}, your {{2}} may be running low. Reorder it in one tap at {{3}} whenever you are ready.",
 			"https://shop.example.com/reorder/1042", "Not now", "used by step reorder"},
 		"cross_sell|en": {"MARKETING", "not approved: PENDING", "Customers who love {{1}} also like {{2}}."},
 	} {

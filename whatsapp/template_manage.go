@@ -397,6 +397,16 @@ func validateTplButtons(c *TemplateDefComponent, field string) error {
 			return tplInvalid(bf+".type", "invalid_button", "a button is QUICK_REPLY, URL, PHONE_NUMBER or COPY_CODE, not %q", b.Type)
 		}
 	}
+	// Meta shows quick replies and the other buttons as two groups and
+	// refuses a quick reply on each side of another button.
+	groups := 0
+	for i, b := range c.Buttons {
+		if strings.EqualFold(b.Type, "QUICK_REPLY") && (i == 0 || !strings.EqualFold(c.Buttons[i-1].Type, "QUICK_REPLY")) {
+			if groups++; groups > 1 {
+				return tplInvalid(fmt.Sprintf("%s.buttons[%d]", field, i), "buttons_not_grouped", "quick replies go together, all before or all after the other buttons: move button %d", i+1)
+			}
+		}
+	}
 	switch {
 	case count["URL"] > maxURLButtons:
 		return tplInvalid(field+".buttons", "too_many_buttons", "a template has at most %d link buttons", maxURLButtons)

@@ -138,3 +138,30 @@ func TestTemplateErrorMessage(t *testing.T) {
 		t.Errorf("subcode: %q", m)
 	}
 }
+
+// TestTemplateQuickRepliesGrouped: Meta takes quick replies before or
+// after the other buttons, not on both sides of one; the refusal names the
+// button that splits them.
+func TestTemplateQuickRepliesGrouped(t *testing.T) {
+	qr := TemplateDefButton{Type: "QUICK_REPLY", Text: "Yes"}
+	link := TemplateDefButton{Type: "URL", Text: "Shop", URL: "https://shop.example.com"}
+	for _, c := range []struct {
+		buttons []TemplateDefButton
+		field   string
+	}{
+		{[]TemplateDefButton{qr, qr, link}, ""},
+		{[]TemplateDefButton{link, qr, qr}, ""},
+		{[]TemplateDefButton{qr, link, qr}, "components[1].buttons[2]"},
+	} {
+		d := &TemplateDefinition{Name: "x", Language: "en", Category: "UTILITY", Components: []TemplateDefComponent{
+			{Type: "BODY", Text: "Hello."}, {Type: "BUTTONS", Buttons: c.buttons}}}
+		err := d.Validate(true)
+		var ve *ValidationError
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("%v refused: %v", c.buttons, err)
+		case c.field != "" && (!errors.As(err, &ve) || ve.Field != c.field || !strings.Contains(ve.Message, "move button 3")):
+			t.Errorf("%v: %v", c.buttons, err)
+		}
+	}
+}
