@@ -202,6 +202,11 @@ func (p *Panel) handleImportProgress(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &importView{CSRF: sessionFrom(r).CSRF}
 	p.setJob(v, j)
+	if j.State == store.ImportChecked && r.Header.Get("HX-Request") != "" {
+		// The page polling this drew no mapping form while the dry run
+		// ran: reload it, so that the form to start the import is there.
+		w.Header().Set("HX-Refresh", "true")
+	}
 	p.fragment(w, r, "imports", "import_progress", v)
 }
 

@@ -220,6 +220,7 @@ func (p *Panel) funcs() template.FuncMap {
 		"percent":       percent,
 		"upper":         strings.ToUpper,
 		"sentence":      sentence,
+		"attrKey":       func(s string) string { return strings.TrimPrefix(s, contacts.AttrPrefix) },
 	}
 }
 
