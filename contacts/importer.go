@@ -188,7 +188,9 @@ func (im *Importer) Start(ctx context.Context, id int64, req StartRequest) (*sto
 	} else if !ValidRegion(req.Country) {
 		return nil, &InvalidError{Field: "country", Msg: fmt.Sprintf("unknown country %q: write its ISO code, such as IT, FR, ES, DE, GB", req.Country)}
 	}
-	if err := im.Store.QueueImport(ctx, id, req.Mode, req.Mapping, req.Country, req.DryRun); err != nil {
+	if err := im.Store.QueueImport(ctx, id, req.Mode, req.Mapping, req.Country, req.DryRun); errors.Is(err, store.ErrImportFileGone) {
+		return nil, &FileError{Msg: err.Error()}
+	} else if err != nil {
 		return nil, err
 	}
 	im.Wake()

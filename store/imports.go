@@ -220,7 +220,10 @@ func (s *Store) QueueImport(ctx context.Context, id int64, mode string, mapping 
 			}
 			return err
 		}
-		if state != ImportUploaded && state != ImportChecked && state != ImportFailed {
+		if state == ImportFailed {
+			return ErrImportFileGone // a failed import's file is deleted with it
+		}
+		if state != ImportUploaded && state != ImportChecked {
 			return fmt.Errorf("import %d is %s: %w", id, state, ErrImportBusy)
 		}
 		var path string

@@ -181,9 +181,12 @@ func (p *Panel) handleImportStart(w http.ResponseWriter, r *http.Request) {
 		Country: r.PostFormValue("country")}
 	nj, err := p.Imports.Start(r.Context(), j.ID, req)
 	var ie *contacts.InvalidError
+	var fe *contacts.FileError
 	switch {
 	case errors.As(err, &ie):
 		p.importPage(w, r, http.StatusUnprocessableEntity, j, mapping, ie.Msg)
+	case errors.As(err, &fe):
+		p.importPage(w, r, http.StatusUnprocessableEntity, j, mapping, fe.Error())
 	case errors.Is(err, store.ErrImportBusy):
 		p.importPage(w, r, http.StatusConflict, j, mapping, p.T("imports.busy"))
 	case err != nil:
