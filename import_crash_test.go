@@ -43,14 +43,14 @@ func uploadImport(t *testing.T, p *proc, key, name string, data []byte) int64 {
 	return out.Data.ID
 }
 
-// TestImportSurvivesKills imports 20,000 rows through the API and kills
+// TestImportCrashSurvivesKills imports 20,000 rows through the API and kills
 // sendbox with SIGKILL three times while the job runs (once while it reads
 // the whole file, twice while it writes). After the restarts the job ends
 // once: every row is counted once in the summary, the contacts are exactly
 // the file's, the consent ledger has one import record per consenting
 // contact, the uploaded file is gone, and importing the file again
 // changes nothing.
-func TestImportSurvivesKills(t *testing.T) {
+func TestImportCrashSurvivesKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a crash test of the built binary")
 	}
