@@ -179,6 +179,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	// Contacts imports write through the outbox too; one interrupted by a
 	// stop resumes here from its last committed batch.
 	a.Imports = contacts.NewImporter(a.Store, cfg.Path("imports"), log.With(slog.String("component", "imports")))
+	// The retention sweep runs once before anyone can erase a contact or
+	// start an import: what a stop left behind (an ended import's file, a
+	// stray upload) is deleted now. Run repeats it every hour.
+	a.Imports.Sweep(ctx, time.Now())
 	go a.Imports.Run(bg)
 
 	a.ingest = inbox.NewIngestor(a.Store, a.Broker, a.Metrics, log.With(slog.String("component", "ingest")))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -400,5 +401,50 @@ func TestImportDoesNotLiftTheSuppressionList(t *testing.T) {
 	j = importFile(t, im, "phone,name\n+393471110001,Maria\n", StartRequest{})
 	if j.Counts != (store.ImportCounts{Created: 1}) {
 		t.Errorf("without consent: %+v", j.Counts)
+	}
+}
+
+// TestImportCancelStopsAtTheNextBatch: an import discarded while it runs
+// stops before its next batch; what it committed stays, the file goes.
+func TestImportCancelStopsAtTheNextBatch(t *testing.T) {
+	im, st := testImporter(t)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("phone,name\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "+39347%07d,N%d\n", i, i)
+	}
+	j, _, err := im.Upload(ctx, "list.csv", strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Start(ctx, j.ID, StartRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	im.Batch = 10
+	batches := 0
+	im.afterBatch = func() {
+		if batches++; batches == 2 {
+			if _, err := im.Discard(ctx, j.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	next, err := st.NextImportJob(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := im.process(ctx, next); !errors.Is(err, store.ErrImportCancelled) {
+		t.Fatalf("process after the cancel: %v", err)
+	}
+	j, _ = st.ImportJob(ctx, j.ID)
+	if j.State != store.ImportFailed || !strings.Contains(j.Error, "cancelled after 20 of 50 rows") || j.Path != "" {
+		t.Errorf("job: %+v", j)
+	}
+	if n := countContacts(t, st); n != 20 {
+		t.Errorf("%d contacts, want the 20 committed before the cancel", n)
+	}
+	if _, err := os.Stat(next.Path); !os.IsNotExist(err) {
+		t.Errorf("the file of a cancelled import: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -135,6 +133,10 @@ func (im *Importer) Upload(ctx context.Context, name string, r io.Reader) (*stor
 
 // Preview reads an uploaded file's preview again.
 func (im *Importer) Preview(j *store.ImportJob) (*Preview, error) {
+	if j.Path == "" {
+		return nil, &FileError{Msg: "the uploaded file was deleted (an import keeps it only until it ends, or a day " +
+			"if it is not started): upload it again"}
+	}
 	f, err := os.Open(j.Path)
 	if err != nil {
 		return nil, &FileError{Msg: "the uploaded file is gone from the data folder: upload it again"}
@@ -160,6 +162,9 @@ func (im *Importer) Start(ctx context.Context, id int64, req StartRequest) (*sto
 	if err != nil {
 		return nil, err
 	}
+	if j.Running() || j.State == store.ImportDone {
+		return nil, fmt.Errorf("import %d is %s: %w", id, j.State, store.ErrImportBusy)
+	}
 	switch req.Mode {
 	case "":
 		req.Mode = ModeUpsert
@@ -183,7 +188,9 @@ func (im *Importer) Start(ctx context.Context, id int64, req StartRequest) (*sto
 	} else if !ValidRegion(req.Country) {
 		return nil, &InvalidError{Field: "country", Msg: fmt.Sprintf("unknown country %q: write its ISO code, such as IT, FR, ES, DE, GB", req.Country)}
 	}
-	if err := im.Store.QueueImport(ctx, id, req.Mode, req.Mapping, req.Country, req.DryRun); err != nil {
+	if err := im.Store.QueueImport(ctx, id, req.Mode, req.Mapping, req.Country, req.DryRun); errors.Is(err, store.ErrImportFileGone) {
+		return nil, &FileError{Msg: err.Error()}
+	} else if err != nil {
 		return nil, err
 	}
 	im.Wake()
@@ -215,6 +222,7 @@ func (im *Importer) Done() <-chan struct{} { return im.done }
 // those a restart interrupted. Call it once.
 func (im *Importer) Run(ctx context.Context) {
 	defer close(im.done)
+	swept := im.now() // the app sweeps once before Run (Sweep)
 	for {
 		j, err := im.Store.NextImportJob(ctx)
 		switch {
@@ -223,10 +231,17 @@ func (im *Importer) Run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return // shutting down: the job resumes at the next start
 				}
+				if errors.Is(err, store.ErrImportCancelled) {
+					im.Log.Info("contacts import cancelled", slog.Int64("import", j.ID))
+					im.removeFile(ctx, j)
+					continue
+				}
 				im.Log.Error("contacts import failed", slog.Int64("import", j.ID), slog.Any("err", err))
 				if err := im.Store.SetImportState(context.WithoutCancel(ctx), j.ID, store.ImportFailed,
 					"the import stopped on an internal error; see the server log"); err != nil {
 					im.Log.Error("contacts import: record the failure", slog.Any("err", err))
+				} else {
+					im.removeFile(ctx, j)
 				}
 			}
 			continue
@@ -235,6 +250,10 @@ func (im *Importer) Run(ctx context.Context) {
 				return
 			}
 			im.Log.Error("contacts import: next job", slog.Any("err", err))
+		}
+		if now := im.now(); now.Sub(swept) >= SweepEvery {
+			swept = now
+			im.Sweep(ctx, now)
 		}
 		select {
 		case <-ctx.Done():
@@ -246,32 +265,38 @@ func (im *Importer) Run(ctx context.Context) {
 }
 
 // pass reads the file's data rows against the job's mapping; fn gets each
-// row with its reason when it cannot be taken. A file error (broken
-// quoting) ends the pass.
-func (im *Importer) pass(j *store.ImportJob, numbers []string, fn func(r row, reason string) error) error {
+// row (with its cells) and its reason when it cannot be taken. A file
+// error (broken quoting) ends the pass. It returns the file's first line.
+func (im *Importer) pass(j *store.ImportJob, numbers []string, fn func(r row, reason string) error) ([]string, error) {
 	f, err := os.Open(j.Path)
 	if err != nil {
-		return &FileError{Msg: "the uploaded file is gone from the data folder: upload it again"}
+		return nil, &FileError{Msg: "the uploaded file is gone from the data folder: upload it again"}
 	}
 	defer f.Close()
 	rd, err := NewReader(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	head, _, err := rd.Read()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	head = slices.Clone(head)
 	headers := make([]string, len(head))
 	for i, h := range head {
 		headers[i] = strings.TrimSpace(h)
 	}
 	if err := CheckMapping(j.Mapping, len(headers)); err != nil {
-		return &FileError{Msg: err.Error()}
+		return head, &FileError{Msg: err.Error()}
 	}
 	if numbers == nil {
-		return parseParallel(rd, j, headers, fn)
+		return head, parseParallel(rd, j, headers, fn)
 	}
+	return head, readRows(rd, j, headers, numbers, fn)
+}
+
+// readRows is the second pass, in file order on one core.
+func readRows(rd *Reader, j *store.ImportJob, headers, numbers []string, fn func(r row, reason string) error) error {
 	k := 0 // data rows read, blank ones left out
 	for {
 		rec, line, err := rd.Read()
@@ -290,6 +315,7 @@ func (im *Importer) pass(j *store.ImportJob, numbers []string, fn func(r row, re
 			return &FileError{Line: line, Msg: "the file changed while it was imported"}
 		}
 		r, reason := parseRow(rec, line, j.Mapping, headers, "", numbers[k])
+		r.cells = slices.Clone(rec)
 		k++
 		if err := fn(r, reason); err != nil {
 			return err
@@ -320,6 +346,7 @@ func parseParallel(rd *Reader, j *store.ImportJob, headers []string, fn func(r r
 				c.rows, c.reasons = make([]row, len(c.recs)), make([]string, len(c.recs))
 				for i, rec := range c.recs {
 					c.rows[i], c.reasons[i] = parseRow(rec, c.lines[i], j.Mapping, headers, j.Country, "")
+					c.rows[i].cells = rec // a copy already
 				}
 				c.recs = nil
 				close(c.done)
@@ -407,19 +434,22 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 	var rejects []store.ImportReject
 	rows, valid := 0, 0
 	var numbers []string // each data row's number, "" when the row is rejected
-	err := im.pass(j, nil, func(r row, reason string) error {
+	header, err := im.pass(j, nil, func(r row, reason string) error {
 		rows++
 		numbers = append(numbers, r.waID)
 		if reason != "" {
 			numbers[len(numbers)-1] = "-"
 			counts.Rejected++
-			rejects = append(rejects, store.ImportReject{Line: r.line, Kind: store.ImportRejected, Reason: reason})
+			rejects = append(rejects, store.ImportReject{Line: r.line, Kind: store.ImportRejected, Reason: reason,
+				WaID: numberOf(r, j), Cells: r.cells})
 			return nil
 		}
 		if l, ok := first[r.waID]; ok {
 			counts.Duplicates++
+			// The reason names the line, not the number: the number is
+			// in the row's cells and wa_id, which erasing its contact clears.
 			rejects = append(rejects, store.ImportReject{Line: r.line, Kind: store.ImportDuplicate,
-				Reason: fmt.Sprintf("the same number (+%s) as line %d: only the first is imported", r.waID, l)})
+				Reason: fmt.Sprintf("the same number as line %d: only the first is imported", l), WaID: r.waID, Cells: r.cells})
 			return nil
 		}
 		first[r.waID] = int32(r.line)
@@ -430,7 +460,7 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 		return im.failed(ctx, j, resume, err)
 	}
 	if !resume {
-		if err := im.Store.ImportValidated(ctx, j.ID, rows, valid, counts, rejects); err != nil {
+		if err := im.Store.ImportValidated(ctx, j.ID, header, rows, valid, counts, rejects); err != nil {
 			return err
 		}
 	}
@@ -493,7 +523,7 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 			return nil
 		}
 		n := 0
-		err := im.pass(j, numbers, func(r row, reason string) error {
+		_, err := im.pass(j, numbers, func(r row, reason string) error {
 			if reason != "" || first[r.waID] != int32(r.line) {
 				return nil
 			}
@@ -502,7 +532,7 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 				return nil
 			}
 			b.rows = append(b.rows, r)
-			b.keys = append(b.keys, store.ImportRow{Line: r.line, WaID: r.waID, OptsIn: r.consent == store.ConsentOptedIn})
+			b.keys = append(b.keys, store.ImportRow{Line: r.line, WaID: r.waID, OptsIn: r.consent == store.ConsentOptedIn, Cells: r.cells})
 			if len(b.rows) == size {
 				return send()
 			}
@@ -527,7 +557,13 @@ func (im *Importer) process(ctx context.Context, j *store.ImportJob) error {
 	if werr != nil {
 		return im.failed(ctx, j, true, werr)
 	}
-	return im.Store.FinishImport(ctx, j.ID, j.DryRun, dryRejects)
+	if err := im.Store.FinishImport(ctx, j.ID, j.DryRun, dryRejects); err != nil {
+		return err
+	}
+	if !j.DryRun {
+		im.removeFile(ctx, j) // the rejected rows have their cells: the file is done with
+	}
+	return nil
 }
 
 // failed ends a job on a file error with what was written, or returns
@@ -543,7 +579,11 @@ func (im *Importer) failed(ctx context.Context, j *store.ImportJob, wrote bool, 
 			msg = fmt.Sprintf("the import stopped after %d rows: %s", cur.Applied, fe.Error())
 		}
 	}
-	return im.Store.SetImportState(ctx, j.ID, store.ImportFailed, msg)
+	if err := im.Store.SetImportState(ctx, j.ID, store.ImportFailed, msg); err != nil {
+		return err
+	}
+	im.removeFile(ctx, j)
+	return nil
 }
 
 // chunk is one batch of valid rows, with the keys the store looks them up by.
@@ -619,61 +659,4 @@ func decide(mode string, r row, ex *store.ImportExisting, source string, now tim
 		ch.Outcome = store.ImportUpdated
 	}
 	return ch
-}
-
-// WriteRejected writes the rows an import turned down as CSV: line,
-// outcome and reason, then the row's own cells, for Excel (see Export).
-func (im *Importer) WriteRejected(ctx context.Context, j *store.ImportJob, w io.Writer) error {
-	rejects, err := im.Store.ImportRejects(ctx, j.ID)
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
-		return err
-	}
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	f, err := os.Open(j.Path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rd, err := NewReader(f)
-	if err != nil {
-		return err
-	}
-	head, _, err := rd.Read()
-	if err != nil {
-		return err
-	}
-	out := append([]string{"line", "outcome", "reason"}, head...)
-	if err := cw.Write(guardAll(out)); err != nil {
-		return err
-	}
-	next := 0
-	for next < len(rejects) {
-		rec, line, err := rd.Read()
-		if err != nil {
-			break // a broken file: what follows is listed without its cells
-		}
-		for next < len(rejects) && rejects[next].Line < line {
-			next++
-		}
-		if next < len(rejects) && rejects[next].Line == line {
-			rj := rejects[next]
-			out = append(out[:0], strconv.Itoa(line), rj.Kind, rj.Reason)
-			out = append(out, rec...)
-			if err := cw.Write(guardAll(out)); err != nil {
-				return err
-			}
-			next++
-		}
-	}
-	for _, rj := range rejects[next:] {
-		if err := cw.Write(guardAll([]string{strconv.Itoa(rj.Line), rj.Kind, rj.Reason})); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }

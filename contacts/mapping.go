@@ -205,6 +205,7 @@ type row struct {
 	attrs     map[string]string
 	consent   string
 	consentAt time.Time
+	cells     []string // the record as read, kept for a row turned down
 }
 
 // maxCell bounds any cell read; names, tags and attributes follow the

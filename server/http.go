@@ -70,6 +70,7 @@ func (a *Server) routes() http.Handler {
 	api("POST /api/v1/contacts/imports/{id}/start", "admin", a.handleStartImport)
 	api("GET /api/v1/contacts/{id}/{sub}", "admin", a.handleContactsSub) // GET /api/v1/contacts/imports/{id}
 	api("GET /api/v1/contacts/imports/{id}/rejected.csv", "admin", a.handleImportRejected)
+	api("DELETE /api/v1/contacts/imports/{id}", "admin", a.handleDiscardImport)
 	api("GET /api/v1/contacts/export", "agent", a.handleExportContacts)
 	api("GET /api/v1/users", "viewer", a.handleListUsers)
 	api("GET /api/v1/teams", "viewer", a.handleListTeams)

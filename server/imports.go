@@ -20,10 +20,14 @@ type importView struct {
 	*store.ImportJob
 	Progress int               `json:"progress"`
 	Preview  *contacts.Preview `json:"preview,omitempty"`
+	// UploadExpiresAt: an upload not imported by then is deleted.
+	UploadExpiresAt time.Time `json:"upload_expires_at,omitzero"`
+	// RejectsExpireAt: the rejected rows are deleted then.
+	RejectsExpireAt time.Time `json:"rejected_rows_expire_at,omitzero"`
 }
 
 func (a *Server) importView(j *store.ImportJob) importView {
-	v := importView{ImportJob: j}
+	v := importView{ImportJob: j, UploadExpiresAt: contacts.UploadExpiresAt(j), RejectsExpireAt: contacts.RejectsExpireAt(j)}
 	switch {
 	case j.State == store.ImportDone || j.State == store.ImportChecked:
 		v.Progress = 100
@@ -82,7 +86,7 @@ func (a *Server) handleUploadImport(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			a.internalError(w, r, err)
 		default:
-			v := importView{ImportJob: j, Preview: p}
+			v := importView{ImportJob: j, Preview: p, UploadExpiresAt: contacts.UploadExpiresAt(j)}
 			w.Header().Set("Location", fmt.Sprintf("/api/v1/contacts/imports/%d", j.ID))
 			writeJSON(w, http.StatusCreated, one[importView]{v})
 		}
@@ -167,12 +171,36 @@ func (a *Server) handleImportRejected(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var gone *contacts.ErrRejectsExpired
+	if err := a.Imports.RejectsAvailable(j); errors.As(err, &gone) {
+		writeError(w, http.StatusGone, "rejected_rows_deleted", gone.Error())
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment",
 		map[string]string{"filename": fmt.Sprintf("import-%d-rejected.csv", j.ID)}))
+	if at := contacts.RejectsExpireAt(j); !at.IsZero() {
+		w.Header().Set("Sendbox-Expires-At", at.UTC().Format(time.RFC3339)) // when these rows are deleted
+	}
 	if err := a.Imports.WriteRejected(r.Context(), j, w); err != nil {
 		a.Log.Warn("rejected rows download", slog.Int64("import", j.ID), slog.Any("err", err))
 	}
+}
+
+// handleDiscardImport deletes an import's uploaded file and rejected
+// rows now, cancelling it if it waits or runs (committed rows stay).
+func (a *Server) handleDiscardImport(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	j, err := a.Imports.Discard(r.Context(), id)
+	if err != nil {
+		a.notFoundOr(w, r, err, "import")
+		return
+	}
+	writeJSON(w, http.StatusOK, one[importView]{a.importView(j)})
 }
 
 // handleExportContacts streams every contact as CSV for Excel.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -242,5 +243,188 @@ func TestContactsImportResumesAfterARestart(t *testing.T) {
 	}
 	if _, total, _, _ := c.Store.ListContacts(ctx, store.ContactFilter{Limit: 1}); total != n {
 		t.Errorf("%d contacts", total)
+	}
+}
+
+// getRejected downloads an import's rejected rows.
+func getRejected(t *testing.T, a *sendboxtest.App, id int64) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/contacts/imports/%d/rejected.csv", a.URL(), id), nil)
+	req.Header.Set("Authorization", "Bearer "+a.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// importFiles lists the files in the data folder's imports folder.
+func importFiles(t *testing.T, a *sendboxtest.App) []string {
+	t.Helper()
+	entries, err := os.ReadDir(a.Config.Path("imports"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestContactsImportRetention: the upload is deleted when its import
+// ends; the rejected rows keep their cells without it, say when they
+// expire, lose an erased contact's number, and answer 410 once the sweep
+// deleted them after 30 days; an upload never started is deleted after a
+// day; a discard deletes at once; files a stop left behind are swept.
+func TestContactsImportRetention(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	code, body := upload(t, a, a.Key, "clienti.csv", importCSV)
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	up := sendboxtest.JSON[importResp](t, body).Data
+	if files := importFiles(t, a); len(files) != 1 {
+		t.Fatalf("the upload is not kept while it waits: %v", files)
+	}
+	if !strings.Contains(string(body), `"upload_expires_at"`) {
+		t.Errorf("the upload does not say when it is deleted: %s", body)
+	}
+	path := fmt.Sprintf("/api/v1/contacts/imports/%d", up.ID)
+	if code, body := a.Do("POST", path+"/start", map[string]any{"country": "IT"}); code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var job struct {
+		Data struct {
+			State    string    `json:"state"`
+			Finished time.Time `json:"finished_at"`
+			Expire   time.Time `json:"rejected_rows_expire_at"`
+		}
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the import to finish", func() bool {
+		_, body = a.Do("GET", path, nil)
+		job = sendboxtest.JSON[struct {
+			Data struct {
+				State    string    `json:"state"`
+				Finished time.Time `json:"finished_at"`
+				Expire   time.Time `json:"rejected_rows_expire_at"`
+			}
+		}](t, body)
+		return job.Data.State == store.ImportDone
+	})
+	if files := importFiles(t, a); len(files) != 0 {
+		t.Errorf("the file is still on disk after its import ended: %v", files)
+	}
+	if want := job.Data.Finished.Add(30 * 24 * time.Hour); !job.Data.Expire.Equal(want) {
+		t.Errorf("rejected rows expire at %v, want %v", job.Data.Expire, want)
+	}
+	resp, out := getRejected(t, a, up.ID)
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\uFEFF"))).ReadAll()
+	if resp.StatusCode != 200 || err != nil || len(rows) != 3 || fmt.Sprint(rows[0]) != "[line outcome reason Telefono Nome Tags Consenso]" ||
+		fmt.Sprint(rows[1]) != "[4 duplicate the same number as line 2: only the first is imported '+39 3471110001 Maria  ]" ||
+		rows[2][3] != "not a number" {
+		t.Fatalf("rejected rows without the file: %d %v %q", resp.StatusCode, err, rows)
+	}
+	if exp := resp.Header.Get("Sendbox-Expires-At"); exp != job.Data.Expire.UTC().Format(time.RFC3339) {
+		t.Errorf("the download does not say when it expires: %q", exp)
+	}
+
+	// Erasing the contact takes their number out of the rejected rows.
+	c, err := a.Store.ContactByRecipient(ctx, "393471110001", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := a.Do("DELETE", fmt.Sprintf("/api/v1/contacts/%d", c.ID), nil); code/100 != 2 {
+		t.Fatalf("erase: %d %s", code, body)
+	}
+	resp, out = getRejected(t, a, up.ID)
+	if resp.StatusCode != 200 || strings.Contains(out, "3471110001") || strings.Contains(out, "Maria") ||
+		!strings.Contains(out, "4,duplicate,the contact of this row was erased\r\n") || !strings.Contains(out, "not a number") {
+		t.Errorf("after the erasure: %d %q", resp.StatusCode, out)
+	}
+
+	// An upload never started is deleted after a day.
+	code, body = upload(t, a, a.Key, "later.csv", importCSV)
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	later := sendboxtest.JSON[importResp](t, body).Data.ID
+	a.Imports.Sweep(ctx, time.Now().Add(23*time.Hour))
+	if files := importFiles(t, a); len(files) != 1 {
+		t.Fatalf("an upload was deleted before its day: %v", files)
+	}
+	a.Imports.Sweep(ctx, time.Now().Add(25*time.Hour))
+	if files := importFiles(t, a); len(files) != 0 {
+		t.Errorf("an upload not started is still on disk after a day: %v", files)
+	}
+	_, body = a.Do("GET", fmt.Sprintf("/api/v1/contacts/imports/%d", later), nil)
+	if j := sendboxtest.JSON[importResp](t, body).Data; j.State != store.ImportFailed || !strings.Contains(j.Error, "not imported within 24 hours") {
+		t.Errorf("the expired upload: %s", body)
+	}
+	if code, body := a.Do("POST", fmt.Sprintf("/api/v1/contacts/imports/%d/start", later), map[string]any{}); code != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(body), "upload it again") {
+		t.Errorf("started after its file was deleted: %d %s", code, body)
+	}
+
+	// Discarded: file and rejected rows go at once.
+	code, body = upload(t, a, a.Key, "oops.csv", importCSV)
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	oops := sendboxtest.JSON[importResp](t, body).Data.ID
+	if code, body := a.Do("DELETE", fmt.Sprintf("/api/v1/contacts/imports/%d", oops), nil); code != http.StatusOK ||
+		!strings.Contains(string(body), "discarded") {
+		t.Errorf("discard: %d %s", code, body)
+	}
+	if files := importFiles(t, a); len(files) != 0 {
+		t.Errorf("a discarded upload is still on disk: %v", files)
+	}
+
+	// A stop between an import's end and its file's deletion, and an
+	// upload stopped before its record: the next sweep deletes both, but
+	// not a file being uploaded right now.
+	code, body = upload(t, a, a.Key, "crash.csv", importCSV)
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	crashed := sendboxtest.JSON[importResp](t, body).Data.ID
+	if _, err := a.Store.DiscardImport(ctx, crashed); err != nil { // the commit, without the file's deletion
+		t.Fatal(err)
+	}
+	stray, fresh := a.Config.Path("imports", "upload-stray.csv"), a.Config.Path("imports", "upload-fresh.csv")
+	for _, p := range []string{stray, fresh} {
+		if err := os.WriteFile(p, []byte(importCSV), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stray, old, old)
+	if files := importFiles(t, a); len(files) != 3 {
+		t.Fatalf("before the sweep: %v", files)
+	}
+	a.Imports.Sweep(ctx, time.Now())
+	if files := importFiles(t, a); fmt.Sprint(files) != "[upload-fresh.csv]" {
+		t.Errorf("after the sweep: %v", files)
+	}
+	if j, _ := a.Store.ImportJob(ctx, crashed); j.Path != "" {
+		t.Errorf("the swept file is still recorded: %q", j.Path)
+	}
+
+	// 30 days after the import: the sweep deletes the rejected rows, and
+	// the download answers 410 with why.
+	a.Imports.Sweep(ctx, time.Now().Add(29*24*time.Hour))
+	if resp, _ := getRejected(t, a, up.ID); resp.StatusCode != 200 {
+		t.Fatalf("rejected rows deleted before 30 days: %d", resp.StatusCode)
+	}
+	a.Imports.Sweep(ctx, time.Now().Add(31*24*time.Hour))
+	resp, out = getRejected(t, a, up.ID)
+	if resp.StatusCode != http.StatusGone || !strings.Contains(out, `"code":"rejected_rows_deleted"`) || !strings.Contains(out, "kept 30 days") {
+		t.Errorf("expired rejected rows: %d %s", resp.StatusCode, out)
+	}
+	if rj, _ := a.Store.ImportRejects(ctx, up.ID); len(rj) != 0 {
+		t.Errorf("%d rejected rows left in the database", len(rj))
 	}
 }

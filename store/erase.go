@@ -63,6 +63,11 @@ func (s *Store) EraseContact(ctx context.Context, id int64) (*Removed, error) {
 		if err := t.eraseLedger(id); err != nil {
 			return err
 		}
+		// Rows an import turned down keep the number and the row's cells
+		// for a while (package contacts): theirs go now.
+		if err := t.eraseImportRows(waID.String); err != nil {
+			return err
+		}
 		// Webhook records that name them (marketing preferences, system
 		// notices…) go too: their raw JSON holds the number.
 		for _, v := range []sql.NullString{waID, userID} {

@@ -17,6 +17,11 @@ import (
 // over it) live in package contacts; here is the SQL, and the promise that
 // each batch of rows and the job's counts move in one transaction, so that a
 // restart resumes exactly where the last commit left off.
+//
+// Privacy: a rejected row keeps its own cells and its number (wa_id), so
+// that the uploaded file can be deleted when the import ends, and erasing a
+// contact finds their rows (EraseContact). Rejected rows are deleted after a
+// bounded time (PurgeImportRejects; package contacts holds the rule).
 
 // Import job states.
 const (
@@ -61,6 +66,17 @@ type ImportJob struct {
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Header is the file's first line, read when the import validated it:
+	// the rejected-rows download's columns once the file is gone.
+	Header []string `json:"-"`
+	// PurgedAt is when the rejected rows were deleted (kept for a bounded
+	// time, or deleted at once when the import was discarded).
+	PurgedAt time.Time `json:"rejected_rows_deleted_at,omitzero"`
+}
+
+// Running reports whether the worker has the job: queued, validating or importing.
+func (j *ImportJob) Running() bool {
+	return j.State == ImportQueued || j.State == ImportValidating || j.State == ImportImporting
 }
 
 // ImportCounts is an import's summary.
@@ -87,22 +103,29 @@ type ImportReject struct {
 	Line   int    // the row's line in the file (the header is line 1)
 	Kind   string // ImportRejected, ImportDuplicate or ImportSkipped
 	Reason string
+	// WaID is the row's number in E.164 digits when it could be read, so
+	// that erasing its contact finds the row; "" when it could not.
+	WaID string
+	// Cells is the row as the file had it; nil for rows recorded before
+	// version 23 (or whose contact was erased since).
+	Cells []string
 }
 
 const importCols = `id, file_name, path, size, sha256, state, mode, mapping, country, dry_run, error,
 	created, updated, unchanged, skipped, duplicates, rejected, total_rows, valid_rows, applied,
-	created_at, updated_at, finished_at`
+	created_at, updated_at, finished_at, header, purged_at`
 
 func scanImportJob(sc interface{ Scan(...any) error }) (*ImportJob, error) {
 	var j ImportJob
 	var mapping string
 	var dry int
 	var created, updated int64
-	var finished sql.NullInt64
+	var finished, purged sql.NullInt64
+	var header string
 	c := &j.Counts
 	if err := sc.Scan(&j.ID, &j.FileName, &j.Path, &j.Size, &j.SHA256, &j.State, &j.Mode, &mapping, &j.Country, &dry,
 		&j.Error, &c.Created, &c.Updated, &c.Unchanged, &c.Skipped, &c.Duplicates, &c.Rejected, &j.Rows, &j.Valid,
-		&j.Applied, &created, &updated, &finished); err != nil {
+		&j.Applied, &created, &updated, &finished, &header, &purged); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -114,6 +137,10 @@ func scanImportJob(sc interface{ Scan(...any) error }) (*ImportJob, error) {
 	if finished.Valid {
 		j.FinishedAt = time.UnixMilli(finished.Int64).UTC()
 	}
+	if purged.Valid {
+		j.PurgedAt = time.UnixMilli(purged.Int64).UTC()
+	}
+	_ = json.Unmarshal([]byte(header), &j.Header)
 	return &j, nil
 }
 
@@ -161,6 +188,25 @@ func (s *Store) NextImportJob(ctx context.Context) (*ImportJob, error) {
 // ErrImportBusy: the import is running or finished, and cannot be started again.
 var ErrImportBusy = errors.New("this import is running or done")
 
+// ErrImportCancelled: the job is no longer the worker's (it was discarded
+// while it ran); the write was not made.
+var ErrImportCancelled = errors.New("this import was cancelled")
+
+// running checks, inside a write, that the worker still owns the job.
+func (t *wtx) running(id int64) error {
+	var state string
+	if err := t.queryRow("SELECT state FROM import_jobs WHERE id = ?", id).Scan(&state); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		return err
+	}
+	if state != ImportQueued && state != ImportValidating && state != ImportImporting {
+		return ErrImportCancelled
+	}
+	return nil
+}
+
 // QueueImport starts an uploaded (or dry-run) import with its mapping,
 // mode, default country and dry-run choice, clearing an earlier dry run's
 // summary.
@@ -174,8 +220,18 @@ func (s *Store) QueueImport(ctx context.Context, id int64, mode string, mapping 
 			}
 			return err
 		}
-		if state != ImportUploaded && state != ImportChecked && state != ImportFailed {
+		if state == ImportFailed {
+			return ErrImportFileGone // a failed import's file is deleted with it
+		}
+		if state != ImportUploaded && state != ImportChecked {
 			return fmt.Errorf("import %d is %s: %w", id, state, ErrImportBusy)
+		}
+		var path string
+		if err := t.tx.QueryRowContext(ctx, "SELECT path FROM import_jobs WHERE id = ?", id).Scan(&path); err != nil {
+			return err
+		}
+		if path == "" {
+			return ErrImportFileGone
 		}
 		if _, err := t.tx.ExecContext(ctx, "DELETE FROM import_rejects WHERE job_id = ?", id); err != nil {
 			return err
@@ -188,6 +244,10 @@ func (s *Store) QueueImport(ctx context.Context, id int64, mode string, mapping 
 	})
 }
 
+// ErrImportFileGone: the uploaded file was deleted (the import ended, was
+// discarded, or waited too long to start).
+var ErrImportFileGone = errors.New("the uploaded file was deleted: upload it again")
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -196,9 +256,13 @@ func boolInt(b bool) int {
 }
 
 // SetImportState moves a job to validating (clearing what an interrupted
-// validation left), or ends it as failed with the reason a person reads.
+// validation left), or ends it as failed with the reason a person reads;
+// ErrImportCancelled when the job is no longer running.
 func (s *Store) SetImportState(ctx context.Context, id int64, state, reason string) error {
 	return s.update(ctx, func(t *wtx) error {
+		if err := t.running(id); err != nil {
+			return err
+		}
 		if state == ImportValidating {
 			if _, err := t.tx.ExecContext(ctx, "DELETE FROM import_rejects WHERE job_id = ?", id); err != nil {
 				return err
@@ -216,22 +280,40 @@ func (s *Store) SetImportState(ctx context.Context, id int64, state, reason stri
 
 // ImportValidated ends the validation pass: it records the rows the pass
 // turned down and the file's counts, and moves the job to importing.
-func (s *Store) ImportValidated(ctx context.Context, id int64, rows, valid int, counts ImportCounts, rejects []ImportReject) error {
+func (s *Store) ImportValidated(ctx context.Context, id int64, header []string, rows, valid int, counts ImportCounts, rejects []ImportReject) error {
+	h, err := json.Marshal(header)
+	if err != nil {
+		return err
+	}
 	return s.update(ctx, func(t *wtx) error {
+		if err := t.running(id); err != nil {
+			return err
+		}
 		if err := t.insertRejects(id, rejects); err != nil {
 			return err
 		}
 		_, err := t.tx.ExecContext(ctx, `UPDATE import_jobs SET state = ?, total_rows = ?, valid_rows = ?, applied = 0,
-			duplicates = ?, rejected = ?, created = 0, updated = 0, unchanged = 0, skipped = 0, updated_at = ? WHERE id = ?`,
-			ImportImporting, rows, valid, counts.Duplicates, counts.Rejected, t.now.UnixMilli(), id)
+			duplicates = ?, rejected = ?, created = 0, updated = 0, unchanged = 0, skipped = 0, header = ?, updated_at = ? WHERE id = ?`,
+			ImportImporting, rows, valid, counts.Duplicates, counts.Rejected, string(h), t.now.UnixMilli(), id)
 		return err
 	})
 }
 
 func (t *wtx) insertRejects(id int64, rejects []ImportReject) error {
 	for _, r := range rejects {
-		if _, err := t.exec("INSERT OR REPLACE INTO import_rejects (job_id, line, kind, reason) VALUES (?, ?, ?, ?)",
-			id, r.Line, r.Kind, r.Reason); err != nil {
+		var cells, waID any
+		if r.Cells != nil {
+			b, err := json.Marshal(r.Cells)
+			if err != nil {
+				return err
+			}
+			cells = string(b)
+		}
+		if r.WaID != "" {
+			waID = r.WaID
+		}
+		if _, err := t.exec("INSERT OR REPLACE INTO import_rejects (job_id, line, kind, reason, wa_id, cells) VALUES (?, ?, ?, ?, ?, ?)",
+			id, r.Line, r.Kind, r.Reason, waID, cells); err != nil {
 			return err
 		}
 	}
@@ -240,7 +322,7 @@ func (t *wtx) insertRejects(id int64, rejects []ImportReject) error {
 
 // ImportRejects returns the rows an import turned down, by line.
 func (s *Store) ImportRejects(ctx context.Context, id int64) ([]ImportReject, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT line, kind, reason FROM import_rejects WHERE job_id = ? ORDER BY line", id)
+	rows, err := s.r.QueryContext(ctx, "SELECT line, kind, reason, coalesce(wa_id, ''), cells FROM import_rejects WHERE job_id = ? ORDER BY line", id)
 	if err != nil {
 		return nil, err
 	}
@@ -248,8 +330,12 @@ func (s *Store) ImportRejects(ctx context.Context, id int64) ([]ImportReject, er
 	var out []ImportReject
 	for rows.Next() {
 		var r ImportReject
-		if err := rows.Scan(&r.Line, &r.Kind, &r.Reason); err != nil {
+		var cells sql.NullString
+		if err := rows.Scan(&r.Line, &r.Kind, &r.Reason, &r.WaID, &cells); err != nil {
 			return nil, err
+		}
+		if cells.Valid {
+			_ = json.Unmarshal([]byte(cells.String), &r.Cells)
 		}
 		out = append(out, r)
 	}
@@ -263,6 +349,8 @@ type ImportRow struct {
 	Line   int
 	WaID   string
 	OptsIn bool
+	// Cells is the row as the file has it, kept if the row is turned down.
+	Cells []string
 }
 
 // ImportExisting is what a row's number already has in the store.
@@ -347,10 +435,10 @@ func (s *Store) ApplyImportBatch(ctx context.Context, b ImportBatch) (ImportCoun
 				counts.Unchanged++
 			case ImportSkipped:
 				counts.Skipped++
-				rejects = append(rejects, ImportReject{Line: row.Line, Kind: ImportSkipped, Reason: ch.Reason})
+				rejects = append(rejects, ImportReject{Line: row.Line, Kind: ImportSkipped, Reason: ch.Reason, WaID: row.WaID, Cells: row.Cells})
 			default:
 				counts.Rejected++
-				rejects = append(rejects, ImportReject{Line: row.Line, Kind: ImportRejected, Reason: ch.Reason})
+				rejects = append(rejects, ImportReject{Line: row.Line, Kind: ImportRejected, Reason: ch.Reason, WaID: row.WaID, Cells: row.Cells})
 			}
 		}
 		if err := t.createImported(creates); err != nil {
@@ -358,6 +446,11 @@ func (s *Store) ApplyImportBatch(ctx context.Context, b ImportBatch) (ImportCoun
 		}
 		if b.DryRun {
 			return errDryRun
+		}
+		// Checked last, once: a cancel between two batches stops the next
+		// one here, and the transaction rolls back whole.
+		if err := t.running(b.JobID); err != nil {
+			return err
 		}
 		if err := t.insertRejects(b.JobID, rejects); err != nil {
 			return err
@@ -377,10 +470,16 @@ func (s *Store) ApplyImportBatch(ctx context.Context, b ImportBatch) (ImportCoun
 // ImportProgress records a dry run's position and counts so far (a dry
 // run writes nothing else; after a restart it starts over).
 func (s *Store) ImportProgress(ctx context.Context, id int64, applied int, c ImportCounts) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET applied = ?, created = ?, updated = ?, unchanged = ?,
-		skipped = ?, rejected = ?, updated_at = ? WHERE id = ?`, applied, c.Created, c.Updated, c.Unchanged, c.Skipped,
-		c.Rejected, now().UnixMilli(), id)
-	return err
+	res, err := s.w.ExecContext(ctx, `UPDATE import_jobs SET applied = ?, created = ?, updated = ?, unchanged = ?,
+		skipped = ?, rejected = ?, updated_at = ? WHERE id = ? AND state IN (?, ?, ?)`, applied, c.Created, c.Updated, c.Unchanged, c.Skipped,
+		c.Rejected, now().UnixMilli(), id, ImportQueued, ImportValidating, ImportImporting)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrImportCancelled
+	}
+	return nil
 }
 
 // FinishImport ends a job: done, or checked for a dry run, whose rows
@@ -391,6 +490,9 @@ func (s *Store) FinishImport(ctx context.Context, id int64, dryRun bool, rejects
 		state = ImportChecked
 	}
 	return s.update(ctx, func(t *wtx) error {
+		if err := t.running(id); err != nil {
+			return err
+		}
 		if err := t.insertRejects(id, rejects); err != nil {
 			return err
 		}
@@ -766,4 +868,183 @@ CREATE TABLE import_rejects (
 func (t *wtx) importConsent(id int64, line int, ch ImportChange) error {
 	return t.recordConsent(ConsentEntry{ContactID: id, Status: ch.Consent, Source: ConsentSourceImport,
 		Detail: ch.Source, Proof: map[string]any{"import": ch.Source, "line": line}, At: ch.ConsentAt})
+}
+
+// Version 23: a rejected row keeps its cells and number, so the upload can
+// be deleted once its import ends; a duplicate's reason no longer names the
+// number (the number moves to wa_id, where erasure finds it).
+const schemaV23 = `
+ALTER TABLE import_jobs ADD COLUMN header TEXT NOT NULL DEFAULT '[]'; -- JSON: the file's first line
+ALTER TABLE import_jobs ADD COLUMN purged_at INTEGER;                 -- when its rejected rows were deleted
+ALTER TABLE import_rejects ADD COLUMN wa_id TEXT;                     -- the row's number, E.164 digits, when readable
+ALTER TABLE import_rejects ADD COLUMN cells TEXT;                     -- JSON: the row as the file had it
+UPDATE import_rejects SET wa_id = substr(reason, 19, instr(reason, ') as line') - 19),
+	reason = 'the same number' || substr(reason, instr(reason, ') as line') + 1)
+	WHERE kind = 'duplicate' AND reason LIKE 'the same number (+%) as line %';
+CREATE INDEX import_rejects_wa_id ON import_rejects(wa_id) WHERE wa_id IS NOT NULL;
+`
+
+// ForgetImportFile records that a job's uploaded file was deleted from disk.
+func (s *Store) ForgetImportFile(ctx context.Context, id int64) error {
+	_, err := s.w.ExecContext(ctx, "UPDATE import_jobs SET path = '' WHERE id = ?", id)
+	return err
+}
+
+// DiscardImport deletes an import's rejected rows now and ends it: a job
+// still waiting or running becomes failed with why (the worker's next
+// write sees it and stops; the batches it committed stay), a finished one
+// keeps its state and summary. It returns the job as it was, whose file
+// the caller deletes.
+func (s *Store) DiscardImport(ctx context.Context, id int64) (*ImportJob, error) {
+	var j *ImportJob
+	err := s.update(ctx, func(t *wtx) error {
+		var err error
+		if j, err = scanImportJob(t.tx.QueryRowContext(ctx, "SELECT "+importCols+" FROM import_jobs WHERE id = ?", id)); err != nil {
+			return err
+		}
+		n := t.now.UnixMilli()
+		state, reason := j.State, j.Error
+		switch {
+		case j.Running() && j.State == ImportImporting && !j.DryRun && j.Applied > 0:
+			state, reason = ImportFailed, fmt.Sprintf("cancelled after %d of %d rows: the rows imported before the cancel stay", j.Applied, j.Valid)
+		case j.Running():
+			state, reason = ImportFailed, "cancelled before any row was imported"
+		case j.State == ImportUploaded || j.State == ImportChecked:
+			state, reason = ImportFailed, "discarded before the import: the file was deleted"
+		}
+		if _, err := t.tx.ExecContext(ctx, "DELETE FROM import_rejects WHERE job_id = ?", id); err != nil {
+			return err
+		}
+		_, err = t.tx.ExecContext(ctx, `UPDATE import_jobs SET state = ?, error = ?, purged_at = coalesce(purged_at, ?),
+			finished_at = coalesce(finished_at, ?), updated_at = ? WHERE id = ?`, state, reason, n, n, n, id)
+		return err
+	})
+	return j, err
+}
+
+// ExpireImportUploads ends the imports uploaded (or dry-run) but not
+// started since before: failed with reason, rejected rows deleted. It
+// returns them, whose files the caller deletes.
+func (s *Store) ExpireImportUploads(ctx context.Context, before time.Time, reason string) ([]ImportJob, error) {
+	var out []ImportJob
+	err := s.update(ctx, func(t *wtx) error {
+		out = nil
+		rows, err := t.tx.QueryContext(ctx, "SELECT "+importCols+" FROM import_jobs WHERE state IN (?, ?) AND updated_at < ?",
+			ImportUploaded, ImportChecked, before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			j, err := scanImportJob(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, *j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n := t.now.UnixMilli()
+		for _, j := range out {
+			if _, err := t.tx.ExecContext(ctx, "DELETE FROM import_rejects WHERE job_id = ?", j.ID); err != nil {
+				return err
+			}
+			if _, err := t.tx.ExecContext(ctx, `UPDATE import_jobs SET state = ?, error = ?, purged_at = ?, finished_at = ?,
+				updated_at = ? WHERE id = ?`, ImportFailed, reason, n, n, n, j.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PurgeImportRejects deletes the rejected rows of the imports that ended
+// before, and returns how many imports it purged.
+func (s *Store) PurgeImportRejects(ctx context.Context, before time.Time) (int, error) {
+	var purged int
+	err := s.update(ctx, func(t *wtx) error {
+		rows, err := t.tx.QueryContext(ctx, `SELECT id FROM import_jobs WHERE state IN (?, ?) AND purged_at IS NULL
+			AND finished_at < ?`, ImportDone, ImportFailed, before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := t.tx.ExecContext(ctx, "DELETE FROM import_rejects WHERE job_id = ?", id); err != nil {
+				return err
+			}
+			if _, err := t.tx.ExecContext(ctx, "UPDATE import_jobs SET purged_at = ? WHERE id = ?", t.now.UnixMilli(), id); err != nil {
+				return err
+			}
+		}
+		purged = len(ids)
+		return nil
+	})
+	return purged, err
+}
+
+// EndedImportFiles returns the imports that ended (done or failed) but
+// whose uploaded file is still recorded: a stop between the end and the
+// file's deletion leaves them.
+func (s *Store) EndedImportFiles(ctx context.Context) ([]ImportJob, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+importCols+" FROM import_jobs WHERE path != '' AND state IN (?, ?)",
+		ImportDone, ImportFailed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ImportJob
+	for rows.Next() {
+		j, err := scanImportJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *j)
+	}
+	return out, rows.Err()
+}
+
+// ImportPaths returns the uploaded files the imports still refer to.
+func (s *Store) ImportPaths(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT path FROM import_jobs WHERE path != ''")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}
+
+// eraseImportRows forgets a number in the rows imports turned down: the
+// row's line and outcome stay (the summary still adds up), its cells and
+// reason go.
+func (t *wtx) eraseImportRows(waID string) error {
+	if waID == "" {
+		return nil
+	}
+	_, err := t.tx.ExecContext(t.ctx, `UPDATE import_rejects SET wa_id = NULL, cells = NULL,
+		reason = 'the contact of this row was erased' WHERE wa_id = ?`, waID)
+	return err
 }

@@ -141,6 +141,8 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		21: {"DROP INDEX campaign_recipients_opted_out", "ALTER TABLE campaign_recipients DROP COLUMN opted_out_at"},
 		22: {"DROP TABLE rate_card", "ALTER TABLE messages DROP COLUMN pricing_category", "ALTER TABLE messages DROP COLUMN pricing_type",
 			"ALTER TABLE messages DROP COLUMN pricing_billable", "ALTER TABLE messages DROP COLUMN pricing_model", "ALTER TABLE messages DROP COLUMN pacing_status"},
+		23: {"DROP INDEX import_rejects_wa_id", "ALTER TABLE import_rejects DROP COLUMN cells", "ALTER TABLE import_rejects DROP COLUMN wa_id",
+			"ALTER TABLE import_jobs DROP COLUMN header", "ALTER TABLE import_jobs DROP COLUMN purged_at"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)

@@ -32,13 +32,20 @@ type importView struct {
 	Columns []importCol
 	Running bool
 	Percent int
-	Country string
-	Error   string
-	CSRF    string
+	// UploadExpires: an upload not imported by then is deleted;
+	// RejectsExpire: the rejected rows are deleted then (or were: Gone).
+	UploadExpires time.Time
+	RejectsExpire time.Time
+	RejectsGone   bool
+	Country       string
+	Error         string
+	CSRF          string
 }
 
-func (v *importView) setJob(j *store.ImportJob) {
+func (p *Panel) setJob(v *importView, j *store.ImportJob) {
 	v.Job = j
+	v.UploadExpires, v.RejectsExpire = contacts.UploadExpiresAt(j), contacts.RejectsExpireAt(j)
+	v.RejectsGone = p.Imports.RejectsAvailable(j) != nil
 	switch j.State {
 	case store.ImportQueued, store.ImportValidating, store.ImportImporting:
 		v.Running = true
@@ -122,7 +129,7 @@ func (p *Panel) handleImport(w http.ResponseWriter, r *http.Request) {
 
 func (p *Panel) importPage(w http.ResponseWriter, r *http.Request, status int, j *store.ImportJob, mapping []string, msg string) {
 	v := &importView{Error: msg, CSRF: sessionFrom(r).CSRF, Country: j.Country}
-	v.setJob(j)
+	p.setJob(v, j)
 	if pv, err := p.Imports.Preview(j); err == nil {
 		v.Preview = pv
 		if mapping == nil {
@@ -157,6 +164,10 @@ func (p *Panel) handleImportStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if j.Running() || j.State == store.ImportDone {
+		p.importPage(w, r, http.StatusConflict, j, nil, p.T("imports.busy"))
+		return
+	}
 	pv, err := p.Imports.Preview(j)
 	if err != nil {
 		p.importPage(w, r, http.StatusUnprocessableEntity, j, nil, err.Error())
@@ -170,9 +181,12 @@ func (p *Panel) handleImportStart(w http.ResponseWriter, r *http.Request) {
 		Country: r.PostFormValue("country")}
 	nj, err := p.Imports.Start(r.Context(), j.ID, req)
 	var ie *contacts.InvalidError
+	var fe *contacts.FileError
 	switch {
 	case errors.As(err, &ie):
 		p.importPage(w, r, http.StatusUnprocessableEntity, j, mapping, ie.Msg)
+	case errors.As(err, &fe):
+		p.importPage(w, r, http.StatusUnprocessableEntity, j, mapping, fe.Error())
 	case errors.Is(err, store.ErrImportBusy):
 		p.importPage(w, r, http.StatusConflict, j, mapping, p.T("imports.busy"))
 	case err != nil:
@@ -190,7 +204,12 @@ func (p *Panel) handleImportProgress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &importView{CSRF: sessionFrom(r).CSRF}
-	v.setJob(j)
+	p.setJob(v, j)
+	if j.State == store.ImportChecked && r.Header.Get("HX-Request") != "" {
+		// The page polling this drew no mapping form while the dry run
+		// ran: reload it, so that the form to start the import is there.
+		w.Header().Set("HX-Refresh", "true")
+	}
 	p.fragment(w, r, "imports", "import_progress", v)
 }
 
@@ -200,12 +219,33 @@ func (p *Panel) handleImportRejected(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var gone *contacts.ErrRejectsExpired
+	if err := p.Imports.RejectsAvailable(j); errors.As(err, &gone) {
+		p.fail(w, r, http.StatusGone, p.T("imports.rejects_deleted", gone.At.Local().Format("2 Jan 2006, 15:04"),
+			int(contacts.RejectsTTL/(24*time.Hour))))
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment",
 		map[string]string{"filename": "import-" + strconv.FormatInt(j.ID, 10) + "-rejected.csv"}))
 	if err := p.Imports.WriteRejected(r.Context(), j, w); err != nil {
 		p.Log.Warn("rejected rows download", slog.Any("err", err))
 	}
+}
+
+// handleImportDiscard deletes an import's file and rejected rows now,
+// cancelling it if it waits or runs.
+func (p *Panel) handleImportDiscard(w http.ResponseWriter, r *http.Request) {
+	j, ok := p.importJob(w, r)
+	if !ok {
+		return
+	}
+	if _, err := p.Imports.Discard(r.Context(), j.ID); err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/imports/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
 }
 
 // handleContactsExport downloads every contact as CSV for Excel.

@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,55 @@ func TestImportFromThePanel(t *testing.T) {
 	viewer := userBrowser(t, a, "viewer")
 	if resp, _ := viewer.get("/contacts/export"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer export: %d", resp.StatusCode)
+	}
+}
+
+// TestImportRetentionInThePanel: the page says how long the file and the
+// rows not imported are kept; a discard deletes the upload at once; once
+// the rows are deleted the download answers 410 and the page says when.
+func TestImportRetentionInThePanel(t *testing.T) {
+	a := sendboxtest.New(t)
+	b := setupOwner(t, a)
+	ctx := context.Background()
+	resp, page := b.postFile("/imports", nil, "file", "clienti.csv", []byte(panelCSV))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("upload: %d %s", resp.StatusCode, page)
+	}
+	oops := resp.Header.Get("Location")
+	if _, page = b.get(oops); !strings.Contains(page, "The uploaded file is deleted on") || !strings.Contains(page, "Delete the uploaded file now") {
+		t.Errorf("the upload does not say how long it is kept")
+	}
+	if resp, page := b.post(oops+"/discard", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("discard: %d %s", resp.StatusCode, page)
+	}
+	if _, page = b.get(oops); !strings.Contains(page, "discarded before the import") || strings.Contains(page, `id="import-mapping"`) {
+		t.Errorf("after the discard: %s", page)
+	}
+	if entries, _ := os.ReadDir(a.Config.Path("imports")); len(entries) != 0 {
+		t.Errorf("%d files left after the discard", len(entries))
+	}
+
+	resp, _ = b.postFile("/imports", nil, "file", "clienti.csv", []byte(panelCSV))
+	where := resp.Header.Get("Location")
+	_, page = b.get(where)
+	form := formValues(t, page, "import-mapping")
+	form.Del("dry_run")
+	form.Set("country", "IT")
+	if resp, page := b.post(where+"/start", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("import: %d %s", resp.StatusCode, page)
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the import to end", func() bool {
+		_, frag := b.htmx("GET", where+"/progress", nil)
+		return strings.Contains(frag, "Done.")
+	})
+	if _, page = b.get(where); !strings.Contains(page, "Kept until") || !strings.Contains(page, "Delete the rows not imported now") {
+		t.Errorf("the done import does not say how long its rows are kept")
+	}
+	a.Imports.Sweep(ctx, time.Now().Add(31*24*time.Hour))
+	if resp, body := b.get(where + "/rejected.csv"); resp.StatusCode != http.StatusGone || !strings.Contains(body, "kept 30 days") {
+		t.Errorf("expired rows: %d %s", resp.StatusCode, body)
+	}
+	if _, page = b.get(where); !strings.Contains(page, "The rows not imported were deleted on") || strings.Contains(page, "rejected.csv") {
+		t.Errorf("the page after the rows were deleted: %s", page)
 	}
 }

@@ -220,6 +220,7 @@ func (p *Panel) funcs() template.FuncMap {
 		"percent":       percent,
 		"upper":         strings.ToUpper,
 		"sentence":      sentence,
+		"attrKey":       func(s string) string { return strings.TrimPrefix(s, contacts.AttrPrefix) },
 	}
 }
 
@@ -412,6 +413,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /imports/{id}/start", p.authed(accounts.Admin, p.handleImportStart))
 	mux.Handle("GET /imports/{id}/progress", p.authed(accounts.Admin, p.handleImportProgress))
 	mux.Handle("GET /imports/{id}/rejected.csv", p.authed(accounts.Admin, p.handleImportRejected))
+	mux.Handle("POST /imports/{id}/discard", p.authed(accounts.Admin, p.handleImportDiscard))
 	mux.Handle("GET /contacts/export", p.authed(accounts.Agent, p.handleContactsExport))
 	mux.Handle("POST /contacts/{id}", p.authed(accounts.Agent, p.handleContactSave))
 	mux.Handle("POST /contacts/{id}/erase", p.authed(accounts.Admin, p.handleContactErase))
