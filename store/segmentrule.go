@@ -298,15 +298,55 @@ type segmentSQL struct {
 	b    strings.Builder
 	args []any
 	now  time.Time
+	// loc is the business's zone: days are its calendar days.
+	loc *time.Location
 	// campaigns: campaign_recipients exists (campaigns are installed).
 	campaigns bool
 }
 
 func (q *segmentSQL) arg(v any) { q.args = append(q.args, v) }
 
-// cutoff is the start of the last days days, in unix ms.
+// dayStart is the first instant of the business's calendar day k days
+// after today (k < 0: before). time.Date finds it on a day of 23 or 25
+// hours too, where counting back 24 hours from now, or from a midnight
+// found with today's offset, would land an hour off.
+func (q *segmentSQL) dayStart(k int) time.Time {
+	y, m, d := q.now.In(q.loc).Date()
+	return time.Date(y, m, d+k, 0, 0, 0, 0, q.loc)
+}
+
+// cutoff is the start of "the last days days": midnight, in the
+// business's zone, of the day days days before today (today and the days
+// days before it), in unix ms.
 func (q *segmentSQL) cutoff(days int) int64 {
-	return q.now.Add(-time.Duration(days) * 24 * time.Hour).UnixMilli()
+	return q.dayStart(-days).UnixMilli()
+}
+
+// zonedTime: the attribute's value is a time with its zone ("…T23:30:00Z",
+// "…T10:00:00+02:00"), an instant whose day is the business's day it falls
+// in, not the day written; a plain date or a time without a zone is the
+// business's own day as written (the day column).
+const zonedTime = `(value GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]*[Zz]'
+	OR value GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]*[+-][0-9][0-9]:[0-9][0-9]')`
+
+// dayOrInstant writes a date comparison: on the day column for a date,
+// on the instant (unix ms) for a zoned time.
+func (q *segmentSQL) dayOrInstant(dayCmp, day, instantCmp string, at time.Time) {
+	q.b.WriteString("(CASE WHEN " + zonedTime + " THEN unixepoch(value) * 1000 " + instantCmp + " ELSE " + dayCmp + " END)")
+	q.arg(at.UnixMilli())
+	q.arg(day)
+}
+
+// dateStart is the first instant of a date (2026-05-31, validated) in the
+// business's zone.
+func (q *segmentSQL) dateStart(date string) time.Time {
+	d, _ := time.ParseInLocation(time.DateOnly, date, q.loc)
+	return d
+}
+
+// today is the business's date now.
+func (q *segmentSQL) today(k int) string {
+	return q.dayStart(k).Format(time.DateOnly)
 }
 
 func (q *segmentSQL) node(r *SegmentRule, path string) error {
@@ -372,15 +412,15 @@ func (q *segmentSQL) condition(r *SegmentRule, path string) error {
 			q.b.WriteString("num > ?")
 			q.arg(mustFloat(r.Value))
 		case "before":
-			q.b.WriteString("day < ?")
-			q.arg(r.Value)
+			q.dayOrInstant("day < ?", r.Value, "< ?", q.dateStart(r.Value))
 		case "after":
-			q.b.WriteString("day > ?")
-			q.arg(r.Value)
+			q.dayOrInstant("day > ?", r.Value, ">= ?", q.dateStart(r.Value).AddDate(0, 0, 1))
 		case "within_days":
-			q.b.WriteString("day >= ? AND day <= ?")
-			q.arg(q.now.AddDate(0, 0, -r.Days).Format(time.DateOnly))
-			q.arg(q.now.Format(time.DateOnly))
+			q.b.WriteString("(CASE WHEN " + zonedTime + " THEN unixepoch(value) * 1000 >= ? AND unixepoch(value) * 1000 < ? ELSE day >= ? AND day <= ? END)")
+			q.arg(q.cutoff(r.Days))
+			q.arg(q.dayStart(1).UnixMilli())
+			q.arg(q.today(-r.Days))
+			q.arg(q.today(0))
 		}
 		q.b.WriteString(")")
 	case FieldTag:

@@ -133,13 +133,14 @@ var ErrSegmentName = errors.New("another segment has this name")
 
 // SegmentWhere compiles a rule to a WHERE clause over contacts c and its
 // parameters, for "SELECT ... FROM contacts c WHERE " + where. The rule is
-// validated first (a *SegmentError says where it is wrong). Times in the
-// rule ("within 30 days") count back from now.
+// validated first (a *SegmentError says where it is wrong). Days in the
+// rule ("within 30 days", "today") are the business's calendar days
+// (Store.Location).
 func (s *Store) SegmentWhere(rule SegmentRule) (where string, args []any, err error) {
 	if err := rule.Validate(); err != nil {
 		return "", nil, err
 	}
-	q := segmentSQL{now: now(), campaigns: s.hasTable("campaign_recipients")}
+	q := segmentSQL{now: now(), loc: s.location(), campaigns: s.hasTable("campaign_recipients")}
 	if err := q.node(&rule, ""); err != nil {
 		return "", nil, err
 	}
