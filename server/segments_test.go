@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"sendbox/business"
 	"sendbox/sendboxtest"
 	"sendbox/store"
 )
@@ -188,5 +191,46 @@ func TestSegmentsAPI(t *testing.T) {
 	}
 	if code, _ := a.Do("POST", path+"/freeze", nil); code != http.StatusNotFound {
 		t.Fatalf("freeze a deleted segment: %d", code)
+	}
+}
+
+// TestSegmentsCountInTheBusinesssZone: the zone of the business's profile
+// is the one segment rules count days in. The zone is chosen so that its
+// date is not UTC's now (Kiritimati, UTC+14, late in the UTC day; Pago
+// Pago, UTC-11, early): a contact whose attribute holds the business's
+// today is "within 1 day", one holding UTC's today only when that is the
+// business's yesterday.
+func TestSegmentsCountInTheBusinesssZone(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	zone := "Pacific/Kiritimati"
+	if time.Now().UTC().Hour() < 11 {
+		zone = "Pacific/Pago_Pago"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	p, _ := business.Load(ctx, a.Store)
+	p.Timezone = zone
+	if err := business.Save(ctx, a.Store, p); err != nil {
+		t.Fatal(err)
+	}
+	local, utc := time.Now().In(loc).Format(time.DateOnly), time.Now().UTC().Format(time.DateOnly)
+	if local == utc {
+		t.Fatalf("%s's date is UTC's: the test proves nothing", zone)
+	}
+	segContact(t, a, "+393470000001", nil, map[string]string{"visit": local}, "")
+	segContact(t, a, "+393470000002", nil, map[string]string{"visit": utc}, "")
+	within := map[string]any{"field": "attribute", "op": "within_days", "key": "visit", "days": 1}
+	want := 1 // the business's today
+	if local > utc {
+		want = 2 // UTC's today is the business's yesterday
+	}
+	if n := segmentCount(t, a, within); n != want {
+		t.Fatalf("visited within 1 day in %s (today %s, UTC %s): %d, want %d", zone, local, utc, n, want)
+	}
+	if n := segmentCount(t, a, map[string]any{"field": "attribute", "op": "after", "key": "visit", "value": min(local, utc)}); n != 1 {
+		t.Fatalf("after %s: %d, want 1", min(local, utc), n)
 	}
 }
