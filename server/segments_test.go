@@ -341,3 +341,40 @@ func TestDeletingASegmentInUse(t *testing.T) {
 		return c.State == store.CampaignPaused && strings.Contains(c.PausedReason, "segment was deleted")
 	})
 }
+
+// TestSegmentLanguageOfContactsWithoutConversation: imported contacts who
+// never wrote have no conversation, so no detected language; the file's
+// language column (as a code, a code with a region, or a name) is theirs,
+// and the language condition finds them, as it finds who wrote in it.
+func TestSegmentLanguageOfContactsWithoutConversation(t *testing.T) {
+	a := sendboxtest.New(t)
+	csv := "phone,name,language\n+393470000101,Anna,it\n+393470000102,Bruno,it-IT\n+393470000103,Carla,Italiano\n" +
+		"+33612340104,Denis,fr_FR\n+393470000105,Elio,\n+393470000106,Fede,itx\n"
+	code, body := upload(t, a, a.Key, "contacts.csv", csv)
+	if code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	up := sendboxtest.JSON[importResp](t, body).Data
+	if fmt.Sprint(up.Preview.Suggested) != "[phone name attributes.language]" {
+		t.Fatalf("the language column is not an attribute: %s", body)
+	}
+	path := fmt.Sprintf("/api/v1/contacts/imports/%d", up.ID)
+	if code, body := a.Do("POST", path+"/start", map[string]any{"mapping": up.Preview.Suggested, "mode": "upsert"}); code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the import to finish", func() bool {
+		_, body := a.Do("GET", path, nil)
+		return sendboxtest.JSON[importResp](t, body).Data.State == store.ImportDone
+	})
+	// Someone who wrote in Italian, with no language of their own.
+	inbound(t, a, "393470000107", "Buongiorno, vorrei sapere se avete ancora la borsa rossa in negozio")
+	sendboxtest.Eventually(t, 10*time.Second, "Gino's conversation in Italian", func() bool {
+		return segmentCount(t, a, map[string]any{"field": "language", "op": "is", "value": "it"}) == 4
+	})
+	if n := segmentCount(t, a, map[string]any{"field": "language", "op": "is", "value": "fr"}); n != 1 {
+		t.Fatalf("French: %d, want 1 (Denis)", n)
+	}
+	if n := segmentCount(t, a, map[string]any{"field": "language", "op": "is_not", "value": "it"}); n != 3 {
+		t.Fatalf("not Italian: %d, want 3 (Denis, Elio, Fede)", n)
+	}
+}

@@ -128,6 +128,10 @@ func seedSegments(t testing.TB, s *Store, n int, rng *rand.Rand, withCampaigns b
 			if rng.IntN(4) == 0 {
 				c.attrs["birthday"] = pick([]string{"1990-05-01", "1985-12-31T10:00:00Z", "not a date", "2001-01-15"})
 			}
+			if rng.IntN(4) == 0 {
+				c.attrs[pick([]string{"language", "lingua"})] = pick([]string{"it", "IT", "it-IT", "fr_FR", "Italiano", "english",
+					"de", "xx", "itx", "it.", "Français", "inglese", ""})
+			}
 			for _, tg := range fxTags {
 				if rng.IntN(4) == 0 && !slices.ContainsFunc(c.tags, func(x string) bool { return strings.EqualFold(x, tg) }) {
 					c.tags = append(c.tags, tg)
@@ -347,7 +351,13 @@ func evalCondition(r *SegmentRule, c *fxContact, now time.Time) bool {
 	case FieldCountry:
 		return (c.waID != "" && language.Country(c.waID) == r.Value) == (r.Op == "is")
 	case FieldLanguage:
-		return slices.Contains(c.langs, r.Value) == (r.Op == "is")
+		own := false
+		for _, k := range LanguageAttributes {
+			v := strings.ToLower(c.attrs[k])
+			own = own || v == r.Value || slices.Contains(languageNames[r.Value], v) ||
+				strings.HasPrefix(v, r.Value+"-") || strings.HasPrefix(v, r.Value+"_")
+		}
+		return (own || slices.Contains(c.langs, r.Value)) == (r.Op == "is")
 	case FieldLastInbound:
 		return (c.lastInbound != 0 && c.lastInbound >= cutoff) == (r.Op == "within_days")
 	case FieldEvent:
