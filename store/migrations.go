@@ -60,6 +60,7 @@ var migrations = []migration{
 	{20, "campaigns: campaigns, their recipients from snapshot to a terminal state, marketing sends per contact for the frequency cap", execAll(schemaV20)},
 	{21, "campaigns: opt-outs attributed to the campaign whose message they follow; tag audiences become segments", migrateV21},
 	{22, "analytics: the rate card; the pricing of status webhooks and the send response's pacing status kept per message", migrateV22},
+	{25, "segments: attributes that are dates indexed by their day, for the date conditions of rules", execAll(schemaV25)},
 }
 
 // SchemaVersion is the newest schema this binary knows.

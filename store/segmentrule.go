@@ -356,6 +356,12 @@ func (q *segmentSQL) dayOrInstant(dayCmp, day, instantCmp string, at time.Time) 
 	q.arg(day)
 }
 
+// shiftDate is a date (validated) k days later.
+func shiftDate(date string, k int) string {
+	d, _ := time.Parse(time.DateOnly, date)
+	return d.AddDate(0, 0, k).Format(time.DateOnly)
+}
+
 // dateStart is the first instant of a date (2026-05-31, validated) in the
 // business's zone.
 func (q *segmentSQL) dateStart(date string) time.Time {
@@ -430,11 +436,21 @@ func (q *segmentSQL) condition(r *SegmentRule, path string) error {
 		case "gt":
 			q.b.WriteString("num > ?")
 			q.arg(mustFloat(r.Value))
+		// First a range of days one wider on each side (a zoned time's
+		// day, UTC's, is within one of the business's), which the index
+		// contact_attributes_day searches; then the exact test.
 		case "before":
+			q.b.WriteString("day <= ? AND ")
+			q.arg(shiftDate(r.Value, 1))
 			q.dayOrInstant("day < ?", r.Value, "< ?", q.dateStart(r.Value))
 		case "after":
+			q.b.WriteString("day >= ? AND ")
+			q.arg(shiftDate(r.Value, -1))
 			q.dayOrInstant("day > ?", r.Value, ">= ?", q.dateStart(r.Value).AddDate(0, 0, 1))
 		case "within_days":
+			q.b.WriteString("day >= ? AND day <= ? AND ")
+			q.arg(q.today(-r.Days - 1))
+			q.arg(q.today(1))
 			q.b.WriteString("(CASE WHEN " + zonedTime + " THEN unixepoch(value) * 1000 >= ? AND unixepoch(value) * 1000 < ? ELSE day >= ? AND day <= ? END)")
 			q.arg(q.cutoff(r.Days))
 			q.arg(q.dayStart(1).UnixMilli())

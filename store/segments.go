@@ -99,6 +99,13 @@ func migrateV18(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// schemaV25 indexes the attributes that are dates by their day: a date
+// condition (before, after, within the last days) searched every value of
+// its key and read each row for its day; with the value in the index too,
+// it reads a range of this index only. Partial: most values are not dates.
+const schemaV25 = `CREATE INDEX contact_attributes_day ON contact_attributes(key, day, value) WHERE day IS NOT NULL;
+`
+
 // conversationLanguage is a conversation's language for segments: the
 // index conversations_language holds it, and a query uses the index only
 // with the same expression.

@@ -141,6 +141,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		21: {"DROP INDEX campaign_recipients_opted_out", "ALTER TABLE campaign_recipients DROP COLUMN opted_out_at"},
 		22: {"DROP TABLE rate_card", "ALTER TABLE messages DROP COLUMN pricing_category", "ALTER TABLE messages DROP COLUMN pricing_type",
 			"ALTER TABLE messages DROP COLUMN pricing_billable", "ALTER TABLE messages DROP COLUMN pricing_model", "ALTER TABLE messages DROP COLUMN pacing_status"},
+		25: {"DROP INDEX contact_attributes_day"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
