@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	// the relay; timers due during a downtime fire now, once each, in order.
 	a.Scheduler = schedule.New(a.Store, a.Metrics, log.With(slog.String("component", "schedule")))
 	a.Scheduler.Handle(store.TimerSnoozeWake, inbox.WakeSnooze)
+	a.Store.Location = a.businessLocation(ctx) // segment rules count days in the business's zone
 	a.Outbound = &outbound.Service{Store: a.Store, PhoneNumberID: a.Graph.PhoneNumberID, Graph: a.Graph}
 	a.Flows = &flows.Engine{Store: a.Store, Outbound: a.Outbound, Location: a.businessLocation(ctx),
 		HTTP: a.HTTPClient, Secret: a.Secrets.Reveal, CatalogueURL: a.SandboxCatalogueURL(),

@@ -21,9 +21,11 @@ type segmentOut struct {
 }
 
 // segmentError answers a store error about a segment: a rule or a field
-// refused (422, with where), a taken name (409), a missing segment (404).
+// refused (422, with where), a taken name (409), a segment campaigns still
+// use (409), a missing segment (404).
 func (a *Server) segmentError(w http.ResponseWriter, r *http.Request, err error) {
 	var se *store.SegmentError
+	var inUse *store.SegmentInUseError
 	switch {
 	case errors.As(err, &se):
 		field := se.Field
@@ -37,6 +39,12 @@ func (a *Server) segmentError(w http.ResponseWriter, r *http.Request, err error)
 			}
 		}
 		writeFieldError(w, http.StatusUnprocessableEntity, "invalid_segment", field, se.Error())
+	case errors.As(err, &inUse):
+		// The usual error, and the campaigns to change first.
+		writeJSON(w, http.StatusConflict, map[string]any{"error": struct {
+			APIError
+			Campaigns []store.SegmentUser `json:"campaigns"`
+		}{APIError{Code: "segment_in_use", Message: inUse.Error()}, inUse.Campaigns}})
 	case errors.Is(err, store.ErrSegmentName):
 		writeFieldError(w, http.StatusConflict, "name_taken", "name", "another segment has this name")
 	default:

@@ -50,7 +50,7 @@ const (
 	FieldTag         = "tag"          // has, has_not
 	FieldConsent     = "consent"      // is, is_not: opted_in, opted_out, unknown
 	FieldCountry     = "country"      // is, is_not: ISO code from the number's calling code
-	FieldLanguage    = "language"     // is, is_not: a conversation's language (chosen, else detected)
+	FieldLanguage    = "language"     // is, is_not: a conversation's language (chosen, else detected), or the contact's own (LanguageAttributes)
 	FieldLastInbound = "last_inbound" // within_days, not_within_days
 	FieldCampaign    = "campaign"     // sent, delivered, read, replied, clicked, converted (CampaignID 0: any campaign; Days 0: ever)
 	FieldEvent       = "event"        // occurred: Key the event's name, at least Count (1) times, within Days (0: ever)
@@ -100,6 +100,24 @@ func SegmentOps(field string) []string {
 var campaignColumns = map[string]string{
 	"sent": "sent_at", "delivered": "delivered_at", "read": "read_at",
 	"replied": "replied_at", "clicked": "clicked_at", "converted": "converted_at",
+}
+
+// LanguageAttributes are the attributes that hold a contact's own
+// language for the language condition: "language" (an imported column of
+// that name lands there), and its short forms and the words of the five
+// languages. Their value is the code (it, IT), the code and a region
+// (it-IT, it_CH), or the language's name in one of the five (Italian,
+// italiano, inglese), ignoring case.
+var LanguageAttributes = []string{"language", "lang", "locale", "lingua", "langue", "idioma", "sprache"}
+
+// languageNames are the languages' names in the five languages, with and
+// without accents, for the value of a language attribute.
+var languageNames = map[string][]string{
+	"it": {"italian", "italiano", "italien", "italienisch"},
+	"fr": {"french", "français", "francais", "francese", "francés", "frances", "französisch", "franzosisch"},
+	"en": {"english", "inglese", "anglais", "inglés", "ingles", "englisch"},
+	"es": {"spanish", "español", "espanol", "castellano", "spagnolo", "espagnol", "spanisch"},
+	"de": {"german", "deutsch", "tedesco", "allemand", "alemán", "aleman"},
 }
 
 // Consent states a consent condition may name.
@@ -298,15 +316,62 @@ type segmentSQL struct {
 	b    strings.Builder
 	args []any
 	now  time.Time
+	// loc is the business's zone: days are its calendar days.
+	loc *time.Location
 	// campaigns: campaign_recipients exists (campaigns are installed).
 	campaigns bool
 }
 
 func (q *segmentSQL) arg(v any) { q.args = append(q.args, v) }
 
-// cutoff is the start of the last days days, in unix ms.
+// dayStart is the first instant of the business's calendar day k days
+// after today (k < 0: before). time.Date finds it on a day of 23 or 25
+// hours too, where counting back 24 hours from now, or from a midnight
+// found with today's offset, would land an hour off.
+func (q *segmentSQL) dayStart(k int) time.Time {
+	y, m, d := q.now.In(q.loc).Date()
+	return time.Date(y, m, d+k, 0, 0, 0, 0, q.loc)
+}
+
+// cutoff is the start of "the last days days": midnight, in the
+// business's zone, of the day days days before today (today and the days
+// days before it), in unix ms.
 func (q *segmentSQL) cutoff(days int) int64 {
-	return q.now.Add(-time.Duration(days) * 24 * time.Hour).UnixMilli()
+	return q.dayStart(-days).UnixMilli()
+}
+
+// zonedTime: the attribute's value is a time with its zone ("…T23:30:00Z",
+// "…T10:00:00+02:00"), an instant whose day is the business's day it falls
+// in, not the day written; a plain date or a time without a zone is the
+// business's own day as written (the day column).
+// A plain date (10 characters, most dates) is told apart without a GLOB.
+const zonedTime = `(length(value) > 10 AND (value GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]*[Zz]'
+	OR value GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]*[+-][0-9][0-9]:[0-9][0-9]'))`
+
+// dayOrInstant writes a date comparison: on the day column for a date,
+// on the instant (unix ms) for a zoned time.
+func (q *segmentSQL) dayOrInstant(dayCmp, day, instantCmp string, at time.Time) {
+	q.b.WriteString("(CASE WHEN " + zonedTime + " THEN unixepoch(value) * 1000 " + instantCmp + " ELSE " + dayCmp + " END)")
+	q.arg(at.UnixMilli())
+	q.arg(day)
+}
+
+// shiftDate is a date (validated) k days later.
+func shiftDate(date string, k int) string {
+	d, _ := time.Parse(time.DateOnly, date)
+	return d.AddDate(0, 0, k).Format(time.DateOnly)
+}
+
+// dateStart is the first instant of a date (2026-05-31, validated) in the
+// business's zone.
+func (q *segmentSQL) dateStart(date string) time.Time {
+	d, _ := time.ParseInLocation(time.DateOnly, date, q.loc)
+	return d
+}
+
+// today is the business's date now.
+func (q *segmentSQL) today(k int) string {
+	return q.dayStart(k).Format(time.DateOnly)
 }
 
 func (q *segmentSQL) node(r *SegmentRule, path string) error {
@@ -371,16 +436,26 @@ func (q *segmentSQL) condition(r *SegmentRule, path string) error {
 		case "gt":
 			q.b.WriteString("num > ?")
 			q.arg(mustFloat(r.Value))
+		// First a range of days one wider on each side (a zoned time's
+		// day, UTC's, is within one of the business's), which the index
+		// contact_attributes_day searches; then the exact test.
 		case "before":
-			q.b.WriteString("day < ?")
-			q.arg(r.Value)
+			q.b.WriteString("day <= ? AND ")
+			q.arg(shiftDate(r.Value, 1))
+			q.dayOrInstant("day < ?", r.Value, "< ?", q.dateStart(r.Value))
 		case "after":
-			q.b.WriteString("day > ?")
-			q.arg(r.Value)
+			q.b.WriteString("day >= ? AND ")
+			q.arg(shiftDate(r.Value, -1))
+			q.dayOrInstant("day > ?", r.Value, ">= ?", q.dateStart(r.Value).AddDate(0, 0, 1))
 		case "within_days":
-			q.b.WriteString("day >= ? AND day <= ?")
-			q.arg(q.now.AddDate(0, 0, -r.Days).Format(time.DateOnly))
-			q.arg(q.now.Format(time.DateOnly))
+			q.b.WriteString("day >= ? AND day <= ? AND ")
+			q.arg(q.today(-r.Days - 1))
+			q.arg(q.today(1))
+			q.b.WriteString("(CASE WHEN " + zonedTime + " THEN unixepoch(value) * 1000 >= ? AND unixepoch(value) * 1000 < ? ELSE day >= ? AND day <= ? END)")
+			q.arg(q.cutoff(r.Days))
+			q.arg(q.dayStart(1).UnixMilli())
+			q.arg(q.today(-r.Days))
+			q.arg(q.today(0))
 		}
 		q.b.WriteString(")")
 	case FieldTag:
@@ -417,8 +492,39 @@ func (q *segmentSQL) condition(r *SegmentRule, path string) error {
 		}
 		q.b.WriteString(")")
 	case FieldLanguage:
-		q.b.WriteString("c.id IN (SELECT contact_id FROM conversations WHERE " + conversationLanguage + " = ?)")
+		// A conversation in the language, or the contact's own language
+		// (an attribute, as an import's "language" column gives it): the
+		// code or a name, "it-…" and "it_…" (it-IT, it_CH). One list of
+		// ids, each part a search of an index on its own: an OR inside
+		// one search of contact_attributes took three times as long.
+		q.b.WriteString("c.id IN (SELECT contact_id FROM conversations WHERE " + conversationLanguage + " = ?")
 		q.arg(r.Value)
+		keys := func() {
+			q.b.WriteString(" UNION ALL SELECT contact_id FROM contact_attributes WHERE key IN (")
+			for i, k := range LanguageAttributes {
+				if i > 0 {
+					q.b.WriteString(", ")
+				}
+				q.b.WriteString("?")
+				q.arg(k)
+			}
+			q.b.WriteString(") AND ")
+		}
+		keys()
+		q.b.WriteString("value IN (?")
+		q.arg(r.Value)
+		for _, n := range languageNames[r.Value] {
+			q.b.WriteString(", ?")
+			q.arg(n)
+		}
+		q.b.WriteString(")")
+		for _, sep := range []string{"-", "_"} {
+			keys()
+			q.b.WriteString("value >= ? AND value < ?") // the code, then sep, then anything
+			q.arg(r.Value + sep)
+			q.arg(r.Value + string(rune(sep[0]+1)))
+		}
+		q.b.WriteString(")")
 	case FieldLastInbound:
 		q.b.WriteString("c.last_inbound_at IS NOT NULL AND c.last_inbound_at >= ?")
 		q.arg(q.cutoff(r.Days))

@@ -33,6 +33,12 @@ func BenchmarkSegmentCount(b *testing.B) {
 			{Field: FieldTag, Op: "has_not", Value: "lead"},
 			{Field: FieldCountry, Op: "is", Value: "IT"},
 		}}},
+		{"language", SegmentRule{Field: FieldLanguage, Op: "is", Value: "it"}},
+		{"label", SegmentRule{Field: FieldLabel, Op: "has", Value: "urgent"}},
+		{"flow-ended-with", SegmentRule{Field: FieldFlow, Op: "ended_with", FlowID: 1, Value: "completed"}},
+		{"event-twice-ever", SegmentRule{Field: FieldEvent, Op: "occurred", Key: "order.created", Count: 2}},
+		{"attribute-within-30d", SegmentRule{Field: FieldAttribute, Key: "last_order", Op: "within_days", Days: 30}},
+		{"any-campaign-replied-7d", SegmentRule{Field: FieldCampaign, Op: "replied", Days: 7}},
 		{"language+campaign-read", SegmentRule{Group: GroupOr, Rules: []SegmentRule{
 			{Field: FieldLanguage, Op: "is", Value: "it"},
 			{Field: FieldCampaign, Op: "read", CampaignID: 1},

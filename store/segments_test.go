@@ -128,6 +128,10 @@ func seedSegments(t testing.TB, s *Store, n int, rng *rand.Rand, withCampaigns b
 			if rng.IntN(4) == 0 {
 				c.attrs["birthday"] = pick([]string{"1990-05-01", "1985-12-31T10:00:00Z", "not a date", "2001-01-15"})
 			}
+			if rng.IntN(4) == 0 {
+				c.attrs[pick([]string{"language", "lingua"})] = pick([]string{"it", "IT", "it-IT", "fr_FR", "Italiano", "english",
+					"de", "xx", "itx", "it.", "Français", "inglese", ""})
+			}
 			for _, tg := range fxTags {
 				if rng.IntN(4) == 0 && !slices.ContainsFunc(c.tags, func(x string) bool { return strings.EqualFold(x, tg) }) {
 					c.tags = append(c.tags, tg)
@@ -305,7 +309,10 @@ func evalRule(r *SegmentRule, c *fxContact, now time.Time) bool {
 }
 
 func evalCondition(r *SegmentRule, c *fxContact, now time.Time) bool {
-	cutoff := now.Add(-time.Duration(r.Days) * 24 * time.Hour).UnixMilli()
+	// Days are calendar days (the store's zone is UTC here): since
+	// midnight r.Days days before today.
+	y, m, d := now.UTC().Date()
+	cutoff := time.Date(y, m, d-r.Days, 0, 0, 0, 0, time.UTC).UnixMilli()
 	switch r.Field {
 	case FieldAttribute:
 		v, ok := c.attrs[r.Key]
@@ -344,7 +351,13 @@ func evalCondition(r *SegmentRule, c *fxContact, now time.Time) bool {
 	case FieldCountry:
 		return (c.waID != "" && language.Country(c.waID) == r.Value) == (r.Op == "is")
 	case FieldLanguage:
-		return slices.Contains(c.langs, r.Value) == (r.Op == "is")
+		own := false
+		for _, k := range LanguageAttributes {
+			v := strings.ToLower(c.attrs[k])
+			own = own || v == r.Value || slices.Contains(languageNames[r.Value], v) ||
+				strings.HasPrefix(v, r.Value+"-") || strings.HasPrefix(v, r.Value+"_")
+		}
+		return (own || slices.Contains(c.langs, r.Value)) == (r.Op == "is")
 	case FieldLastInbound:
 		return (c.lastInbound != 0 && c.lastInbound >= cutoff) == (r.Op == "within_days")
 	case FieldEvent:
@@ -867,4 +880,99 @@ func FuzzSegmentRule(f *testing.F) {
 			t.Fatalf("%s: %v\n%s", b, err, where)
 		}
 	})
+}
+
+// TestSegmentDaysAreTheBusinesssDays: "within 1 day" is today and
+// yesterday in the business's zone (Europe/Rome here), from yesterday's
+// midnight there, on the days its clocks change too. On Monday after the
+// last Sunday of March (a day of 23 hours) and of October (25 hours),
+// at 00:30 and at noon, a contact active on Saturday at 23:30 is out and
+// those active on Sunday at 00:30, Sunday at 23:50 and Monday at 00:10 are
+// in, whether the rule reads their last message, an event, a campaign's
+// read, or an attribute holding the date or the time (UTC, "…Z").
+// Counting 24 hours back from now (UTC days) takes the wrong ones, and so
+// does finding midnight with today's offset.
+func TestSegmentDaysAreTheBusinesssDays(t *testing.T) {
+	rome, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	saved := now
+	t.Cleanup(func() { now = saved })
+	ctx := context.Background()
+	for _, mon := range []time.Time{
+		time.Date(2026, 3, 30, 0, 30, 0, 0, rome), time.Date(2026, 3, 30, 12, 0, 0, 0, rome),
+		time.Date(2026, 10, 26, 0, 30, 0, 0, rome), time.Date(2026, 10, 26, 12, 0, 0, 0, rome),
+	} {
+		t.Run(mon.Format("2006-01-02T15:04"), func(t *testing.T) {
+			s := openTest(t)
+			s.Location = func() *time.Location { return rome }
+			cur := mon.UTC()
+			now = func() time.Time { return cur }
+			if _, err := s.w.Exec(`INSERT INTO campaigns (id, name, created_at, updated_at) VALUES (1, 'spring', 0, 0)`); err != nil {
+				t.Fatal(err)
+			}
+			sun := mon.AddDate(0, 0, -1)
+			at := func(d time.Time, h, m int) time.Time {
+				return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, rome)
+			}
+			times := []time.Time{at(mon.AddDate(0, 0, -2), 23, 30), at(sun, 0, 30), at(sun, 23, 50), at(mon, 0, 10)}
+			want := []bool{false, true, true, true}
+			err := s.tx(ctx, func(tx *sql.Tx) error {
+				for i, tm := range times {
+					c := fxContact{id: int64(i + 1), waID: fmt.Sprintf("3934700000%02d", i), consent: ConsentUnknown,
+						lastInbound: tm.UnixMilli(),
+						attrs:       map[string]string{"seen": tm.UTC().Format(time.RFC3339), "day": tm.Format(time.DateOnly)},
+						events:      []fxEvent{{"order.created", tm.UnixMilli()}},
+						recipients:  []fxRecipient{{1, map[string]int64{"sent_at": tm.UnixMilli(), "read_at": tm.UnixMilli()}}}}
+					if err := writeFixture(tx, &c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sat := mon.AddDate(0, 0, -2).Format(time.DateOnly)
+			for _, tc := range []struct {
+				rule   SegmentRule
+				invert bool
+			}{
+				{rule: SegmentRule{Field: FieldLastInbound, Op: "within_days", Days: 1}},
+				{rule: SegmentRule{Field: FieldLastInbound, Op: "not_within_days", Days: 1}, invert: true},
+				{rule: SegmentRule{Field: FieldEvent, Op: "occurred", Key: "order.created", Days: 1}},
+				{rule: SegmentRule{Field: FieldCampaign, Op: "read", Days: 1}},
+				{rule: SegmentRule{Field: FieldCampaign, Op: "read", CampaignID: 1, Days: 1}},
+				{rule: SegmentRule{Field: FieldAttribute, Op: "within_days", Key: "day", Days: 1}},
+				{rule: SegmentRule{Field: FieldAttribute, Op: "within_days", Key: "seen", Days: 1}},
+				{rule: SegmentRule{Field: FieldAttribute, Op: "after", Key: "seen", Value: sat}},
+				{rule: SegmentRule{Field: FieldAttribute, Op: "after", Key: "day", Value: sat}},
+				{rule: SegmentRule{Field: FieldAttribute, Op: "before", Key: "seen", Value: sun.Format(time.DateOnly)}, invert: true},
+			} {
+				where, args, err := s.SegmentWhere(tc.rule)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := s.r.Query("SELECT c.id FROM contacts c WHERE "+where, args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[int64]bool{}
+				for rows.Next() {
+					var id int64
+					rows.Scan(&id)
+					got[id] = true
+				}
+				rows.Close()
+				for i, tm := range times {
+					if got[int64(i+1)] != (want[i] != tc.invert) {
+						b, _ := json.Marshal(tc.rule)
+						t.Errorf("%s at %s: active %s (%s UTC): selected %v", b, mon.Format("Mon 2006-01-02 15:04 MST"),
+							tm.Format("Mon 15:04 MST"), tm.UTC().Format("Mon 15:04"), got[int64(i+1)])
+					}
+				}
+			}
+		})
+	}
 }

@@ -53,6 +53,19 @@ type Store struct {
 	// with the earliest due time among them, so the scheduler wakes
 	// before it if it sleeps longer.
 	TimerAdded func(due time.Time)
+	// Location, if set, is the business's time zone: segment rules count
+	// their days ("within 7 days", "today") in it. Nil: UTC.
+	Location func() *time.Location
+}
+
+// location is the business's zone, UTC when none is set.
+func (s *Store) location() *time.Location {
+	if s.Location != nil {
+		if l := s.Location(); l != nil {
+			return l
+		}
+	}
+	return time.UTC
 }
 
 func dsn(path string, readOnly bool) string {

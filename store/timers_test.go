@@ -143,6 +143,7 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 			"ALTER TABLE messages DROP COLUMN pricing_billable", "ALTER TABLE messages DROP COLUMN pricing_model", "ALTER TABLE messages DROP COLUMN pacing_status"},
 		23: {"DROP INDEX import_rejects_wa_id", "ALTER TABLE import_rejects DROP COLUMN cells", "ALTER TABLE import_rejects DROP COLUMN wa_id",
 			"ALTER TABLE import_jobs DROP COLUMN header", "ALTER TABLE import_jobs DROP COLUMN purged_at"},
+		24: {"DROP INDEX contact_attributes_day"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)

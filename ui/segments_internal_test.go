@@ -1,9 +1,12 @@
 package ui
 
 import (
+	"context"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"sendbox/store"
 )
@@ -55,5 +58,42 @@ func TestSegFromFormOrder(t *testing.T) {
 	}
 	if segPath("r.3.0") != "rules[3].rules[0]" || segPath("r") != "" {
 		t.Fatal(segPath("r.3.0"))
+	}
+}
+
+// TestSegmentCountKept: a count is kept segCountTTL, marked old (the list
+// says when it was counted) from a minute on, and counted again after.
+func TestSegmentCountKept(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "sendbox.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g, err := st.CreateSegment(ctx, store.SegmentInput{Name: "All", Rule: store.SegmentRule{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Panel{Deps: Deps{Store: st}}
+	if c := p.segmentCount(ctx, g); c.N != 0 || c.Old || c.Err {
+		t.Fatalf("first count: %+v", c)
+	}
+	if _, err := st.CreateContact(ctx, "393470000001", store.ContactUpdate{Name: "A"}, "", "", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	age := func(d time.Duration) {
+		p.segCounts.mu.Lock()
+		c := p.segCounts.m[g.ID]
+		c.At = time.Now().Add(-d)
+		p.segCounts.m[g.ID] = c
+		p.segCounts.mu.Unlock()
+	}
+	age(90 * time.Second)
+	if c := p.segmentCount(ctx, g); c.N != 0 || !c.Old {
+		t.Fatalf("a count 90 s old: %+v", c)
+	}
+	age(segCountTTL)
+	if c := p.segmentCount(ctx, g); c.N != 1 || c.Old {
+		t.Fatalf("a count older than %s: %+v", segCountTTL, c)
 	}
 }

@@ -138,8 +138,11 @@ func TestSegmentBuilder(t *testing.T) {
 		t.Fatalf("the saved segment:\n%s", page)
 	}
 	_, page = b.get("/segments")
-	if !strings.Contains(page, "Loyal VIPs") || !strings.Contains(page, `data-count="1"`) {
+	if !strings.Contains(page, "Loyal VIPs") || !strings.Contains(page, fmt.Sprintf(`hx-get="/segments/%d/count" hx-trigger="load"`, id)) {
 		t.Fatalf("the list:\n%s", page)
+	}
+	if _, frag := b.htmx("GET", fmt.Sprintf("/segments/%d/count", id), nil); !strings.Contains(frag, `data-count="1"`) {
+		t.Fatalf("the list's count:\n%s", frag)
 	}
 
 	// Without JavaScript, a builder button draws the page again with the change.
@@ -181,5 +184,101 @@ func TestSegmentBuilder(t *testing.T) {
 	}
 	if resp, _ := b.get(fmt.Sprintf("/segments/%d", id)); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("a deleted segment: %d", resp.StatusCode)
+	}
+}
+
+// TestSegmentListCountsApart: the list of segments draws without counting
+// (each row asks for its count once drawn), a row's count is kept a few
+// minutes and counted again once the segment changes, and the segment's
+// own page counts live.
+func TestSegmentListCountsApart(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	add := func(phone string) {
+		t.Helper()
+		if _, err := a.Store.CreateContact(ctx, phone, store.ContactUpdate{Name: "C " + phone, Tags: []string{"vip"}}, store.ConsentOptedIn, "test", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("393470000001")
+	vip := store.SegmentRule{Field: store.FieldTag, Op: "has", Value: "vip"}
+	var ids []int64
+	for i := range 3 {
+		g, err := a.Store.CreateSegment(ctx, store.SegmentInput{Name: fmt.Sprintf("VIP %d", i), Rule: vip})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, g.ID)
+	}
+	b := setupOwner(t, a)
+	_, page := b.get("/segments")
+	if strings.Contains(page, "data-count") || strings.Count(page, `hx-trigger="load"`) != 3 {
+		t.Fatalf("the list counts before it is drawn:\n%s", page)
+	}
+	count := func(id int64) string {
+		t.Helper()
+		resp, frag := b.htmx("GET", fmt.Sprintf("/segments/%d/count", id), nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("count %d: %d %s", id, resp.StatusCode, frag)
+		}
+		return frag
+	}
+	if frag := count(ids[0]); !strings.Contains(frag, `data-count="1"`) {
+		t.Fatalf("count: %s", frag)
+	}
+	add("393470000002")
+	if frag := count(ids[0]); !strings.Contains(frag, `data-count="1"`) {
+		t.Fatalf("counted again at once: %s", frag)
+	}
+	if frag := count(ids[1]); !strings.Contains(frag, `data-count="2"`) {
+		t.Fatalf("another segment, first counted now: %s", frag)
+	}
+	_, page = b.get(fmt.Sprintf("/segments/%d", ids[0]))
+	if liveCount(t, page) != 2 {
+		t.Fatalf("the segment's page counts live:\n%s", page)
+	}
+	if _, err := a.Store.UpdateSegment(ctx, ids[0], store.SegmentInput{Name: "VIPs", Rule: vip}); err != nil {
+		t.Fatal(err)
+	}
+	if frag := count(ids[0]); !strings.Contains(frag, `data-count="2"`) {
+		t.Fatalf("saved since: not counted again: %s", frag)
+	}
+	if resp, _ := b.htmx("GET", "/segments/999/count", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown segment's count: %d", resp.StatusCode)
+	}
+}
+
+// TestSegmentDeleteRefusedInPanel: deleting a segment a draft campaign
+// goes to is refused on the segment's page, naming the campaign with a
+// link; once the draft is deleted, the segment goes.
+func TestSegmentDeleteRefusedInPanel(t *testing.T) {
+	a := sendboxtest.New(t)
+	ctx := context.Background()
+	g, err := a.Store.CreateSegment(ctx, store.SegmentInput{Name: "Spring", Rule: store.SegmentRule{Field: store.FieldTag, Op: "has", Value: "vip"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := a.Do("POST", "/api/v1/campaigns", map[string]any{"name": "Spring <sale>", "template": "seasonal_offer", "language": "en_US", "segment_id": g.ID})
+	if code != http.StatusCreated {
+		t.Fatalf("campaign: %d %s", code, body)
+	}
+	cid := sendboxtest.JSON[struct{ Data store.Campaign }](t, body).Data.ID
+	b := setupOwner(t, a)
+	resp, page := b.post(fmt.Sprintf("/segments/%d/delete", g.ID), nil)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, `id="segment-error"`) || !strings.Contains(page, "cannot be deleted") ||
+		!strings.Contains(page, fmt.Sprintf(`<a href="/campaigns/%d">Spring &lt;sale&gt;</a>`, cid)) || !strings.Contains(page, ">Draft<") {
+		t.Fatalf("delete a segment in use: %d\n%s", resp.StatusCode, page)
+	}
+	if _, err := a.Store.SegmentByID(ctx, g.ID); err != nil {
+		t.Fatalf("deleted anyway: %v", err)
+	}
+	if code, body := a.Do("DELETE", fmt.Sprintf("/api/v1/campaigns/%d", cid), nil); code != http.StatusNoContent {
+		t.Fatalf("delete the draft: %d %s", code, body)
+	}
+	if resp, _ := b.post(fmt.Sprintf("/segments/%d/delete", g.ID), nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	if _, err := a.Store.SegmentByID(ctx, g.ID); err == nil {
+		t.Fatal("the segment is still there")
 	}
 }

@@ -104,6 +104,7 @@ type Panel struct {
 	logins       *metrics.CounterVec // sign-in attempts by result; nil without Metrics
 	live         *hub
 	setupOnce    sync.Mutex // guards setup token creation
+	segCounts    segCounts  // the list of segments' recent counts
 }
 
 // New parses the templates and prepares the panel.
@@ -426,6 +427,7 @@ func (p *Panel) Register(mux *http.ServeMux) {
 	mux.Handle("POST /segments/builder", p.authed(accounts.Admin, p.handleSegmentBuilder))
 	mux.Handle("POST /segments/live", p.authed(accounts.Viewer, p.handleSegmentLive))
 	mux.Handle("GET /segments/{id}", p.authed(accounts.Viewer, p.handleSegment))
+	mux.Handle("GET /segments/{id}/count", p.authed(accounts.Viewer, p.handleSegmentListCount))
 	mux.Handle("POST /segments/{id}", p.authed(accounts.Admin, p.handleSegmentSave))
 	mux.Handle("POST /segments/{id}/freeze", p.authed(accounts.Admin, p.handleSegmentFreeze))
 	mux.Handle("POST /segments/{id}/delete", p.authed(accounts.Admin, p.handleSegmentDelete))
