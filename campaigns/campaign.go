@@ -402,7 +402,11 @@ func (s *Service) Create(ctx context.Context, in Input) (*store.Campaign, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.CreateCampaign(ctx, c)
+	out, err := s.Store.CreateCampaign(ctx, c)
+	if errors.Is(err, store.ErrSegmentMissing) {
+		return nil, bad("segment_id", "unknown_segment", "there is no segment %d (it was deleted)", in.SegmentID)
+	}
+	return out, err
 }
 
 // Update rewrites a draft campaign.
@@ -415,6 +419,9 @@ func (s *Service) Update(ctx context.Context, id int64, in Input) (*store.Campai
 	out, err := s.Store.UpdateCampaign(ctx, c)
 	if errors.Is(err, store.ErrCampaignState) {
 		return nil, bad("state", "not_draft", "only a draft can be edited")
+	}
+	if errors.Is(err, store.ErrSegmentMissing) {
+		return nil, bad("segment_id", "unknown_segment", "there is no segment %d (it was deleted)", in.SegmentID)
 	}
 	return out, err
 }

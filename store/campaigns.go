@@ -148,6 +148,9 @@ func scanCampaign(sc interface{ Scan(...any) error }) (*Campaign, error) {
 func (s *Store) CreateCampaign(ctx context.Context, c *Campaign) (*Campaign, error) {
 	var out *Campaign
 	err := s.update(ctx, func(t *wtx) error {
+		if err := t.segmentExists(c.Audience); err != nil {
+			return err
+		}
 		var id int64
 		if err := t.queryRow(`INSERT INTO campaigns (name, template_name, template_language, flow_id, variants, audience, settings,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Name, c.TemplateName, c.TemplateLanguage,
@@ -169,6 +172,9 @@ var ErrCampaignState = errors.New("the campaign's state does not allow this")
 func (s *Store) UpdateCampaign(ctx context.Context, c *Campaign) (*Campaign, error) {
 	var out *Campaign
 	err := s.update(ctx, func(t *wtx) error {
+		if err := t.segmentExists(c.Audience); err != nil {
+			return err
+		}
 		r, err := t.exec(`UPDATE campaigns SET name = ?, template_name = ?, template_language = ?, flow_id = ?, variants = ?,
 			audience = ?, settings = ?, updated_at = ? WHERE id = ? AND state = 'draft'`, c.Name, c.TemplateName, c.TemplateLanguage,
 			nullID(c.FlowID), jsonOr(c.Variants, "[]"), jsonOr(c.Audience, "{}"), jsonOr(c.Settings, "{}"), t.now.UnixMilli(), c.ID)
@@ -185,6 +191,29 @@ func (s *Store) UpdateCampaign(ctx context.Context, c *Campaign) (*Campaign, err
 		return err
 	})
 	return out, err
+}
+
+// ErrSegmentMissing refuses a campaign whose segment does not exist: it
+// was deleted between the form and the save.
+var ErrSegmentMissing = errors.New("the campaign's segment does not exist")
+
+// segmentExists checks, in the transaction that writes a campaign, that
+// its audience's segment exists, so that a segment deleted at the same
+// moment (DeleteSegment refuses a segment a campaign uses, in its own
+// transaction) cannot leave a campaign without one.
+func (t *wtx) segmentExists(audience json.RawMessage) error {
+	var a struct {
+		SegmentID int64 `json:"segment_id"`
+	}
+	if json.Unmarshal(audience, &a) != nil || a.SegmentID == 0 {
+		return nil
+	}
+	var one int
+	err := t.queryRow("SELECT 1 FROM segments WHERE id = ?", a.SegmentID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrSegmentMissing
+	}
+	return err
 }
 
 func (t *wtx) campaign(id int64) (*Campaign, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -267,5 +268,33 @@ func TestRecipientMovesForward(t *testing.T) {
 	s.update(ctx, func(tx *wtx) error { return tx.campaignReply(c3, cur, false) })
 	if st, _ := state(r3); st != RecipientSent {
 		t.Errorf("a reply after 73 hours counted: %s", st)
+	}
+}
+
+// TestCampaignNeedsItsSegment: a campaign is not written with a segment
+// that does not exist (deleted between the form and the save), and a
+// segment a draft uses is not deleted: the two are checked in their own
+// write transactions, so neither can slip past the other.
+func TestCampaignNeedsItsSegment(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if _, err := s.CreateCampaign(ctx, &Campaign{Name: "gone", Audience: []byte(`{"segment_id": 99}`)}); !errors.Is(err, ErrSegmentMissing) {
+		t.Fatalf("a campaign on a missing segment: %v", err)
+	}
+	g, err := s.CreateSegment(ctx, SegmentInput{Name: "All", Rule: SegmentRule{Group: GroupAnd, Rules: []SegmentRule{{Field: FieldConsent, Op: "is", Value: "opted_in"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CreateCampaign(ctx, &Campaign{Name: "draft", Audience: []byte(fmt.Sprintf(`{"segment_id": %d}`, g.ID))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inUse *SegmentInUseError
+	if err := s.DeleteSegment(ctx, g.ID); !errors.As(err, &inUse) {
+		t.Fatalf("deleting a draft's segment: %v", err)
+	}
+	c.Audience = []byte(`{"segment_id": 98}`)
+	if _, err := s.UpdateCampaign(ctx, c); !errors.Is(err, ErrSegmentMissing) {
+		t.Fatalf("a draft moved to a missing segment: %v", err)
 	}
 }

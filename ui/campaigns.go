@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -53,11 +54,14 @@ func (p *Panel) segmentOptions(ctx context.Context) ([]segmentOption, error) {
 	}
 	out := make([]segmentOption, 0, len(segs))
 	for i := range segs {
-		n, err := p.Store.SegmentSize(ctx, &segs[i])
-		if err != nil {
-			return nil, err
+		// The segment list's counts, kept a few minutes: a business with
+		// many segments over many contacts would wait for every count on
+		// each campaign form. The campaign's check counts live.
+		c := p.segmentCount(ctx, &segs[i])
+		if c.Err {
+			return nil, fmt.Errorf("count segment %d", segs[i].ID)
 		}
-		out = append(out, segmentOption{ID: segs[i].ID, Name: segs[i].Name, Kind: segs[i].Kind, Count: n})
+		out = append(out, segmentOption{ID: segs[i].ID, Name: segs[i].Name, Kind: segs[i].Kind, Count: c.N})
 	}
 	return out, nil
 }
