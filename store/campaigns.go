@@ -511,7 +511,12 @@ func (s *Store) AudienceCount(ctx context.Context, where string, args []any) (in
 // audienceIDs lists the contacts of an audience (a WHERE over contacts c),
 // in id order.
 func (s *Store) audienceIDs(ctx context.Context, where string, args []any) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT c.id FROM contacts c WHERE ("+where+") ORDER BY c.id", args...)
+	return s.ids(ctx, "SELECT c.id FROM contacts c WHERE ("+where+") ORDER BY c.id", args...)
+}
+
+// ids runs a query over the readers whose rows are one integer each.
+func (s *Store) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

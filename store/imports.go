@@ -162,7 +162,11 @@ func (s *Store) ImportJob(ctx context.Context, id int64) (*ImportJob, error) {
 
 // ListImportJobs returns the newest import jobs first.
 func (s *Store) ListImportJobs(ctx context.Context, limit int) ([]ImportJob, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+importCols+" FROM import_jobs ORDER BY id DESC LIMIT ?", limit)
+	return s.importJobs(ctx, "SELECT "+importCols+" FROM import_jobs ORDER BY id DESC LIMIT ?", limit)
+}
+
+func (s *Store) importJobs(ctx context.Context, q string, args ...any) ([]ImportJob, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -1002,21 +1006,8 @@ func (s *Store) PurgeImportRejects(ctx context.Context, before time.Time) (int, 
 // whose uploaded file is still recorded: a stop between the end and the
 // file's deletion leaves them.
 func (s *Store) EndedImportFiles(ctx context.Context) ([]ImportJob, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+importCols+" FROM import_jobs WHERE path != '' AND state IN (?, ?)",
+	return s.importJobs(ctx, "SELECT "+importCols+" FROM import_jobs WHERE path != '' AND state IN (?, ?)",
 		ImportDone, ImportFailed)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ImportJob
-	for rows.Next() {
-		j, err := scanImportJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *j)
-	}
-	return out, rows.Err()
 }
 
 // ImportPaths returns the uploaded files the imports still refer to.

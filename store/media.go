@@ -37,18 +37,5 @@ func (s *Store) setMedia(ctx context.Context, msgID int64, query string, args ..
 
 // PendingMedia lists messages whose media is still to be downloaded.
 func (s *Store) PendingMedia(ctx context.Context, limit int) ([]int64, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id FROM messages WHERE media_state = 'pending' ORDER BY id LIMIT ?", limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.ids(ctx, "SELECT id FROM messages WHERE media_state = 'pending' ORDER BY id LIMIT ?", limit)
 }
