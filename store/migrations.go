@@ -62,6 +62,7 @@ var migrations = []migration{
 	{22, "analytics: the rate card; the pricing of status webhooks and the send response's pacing status kept per message", migrateV22},
 	{23, "contacts imports: rejected rows keep their own cells and number (the upload is deleted when the import ends), a header per import, when rejected rows were deleted", execAll(schemaV23)},
 	{24, "segments: attributes that are dates indexed by their day, for the date conditions of rules", execAll(schemaV24)},
+	{25, "segments: engagement with each campaign (read, replied, clicked, converted) indexed for the rules that read it", execAll(schemaV25)},
 }
 
 // SchemaVersion is the newest schema this binary knows.

@@ -144,6 +144,8 @@ func undoMigrations(t *testing.T, s *Store, from int) {
 		23: {"DROP INDEX import_rejects_wa_id", "ALTER TABLE import_rejects DROP COLUMN cells", "ALTER TABLE import_rejects DROP COLUMN wa_id",
 			"ALTER TABLE import_jobs DROP COLUMN header", "ALTER TABLE import_jobs DROP COLUMN purged_at"},
 		24: {"DROP INDEX contact_attributes_day"},
+		25: {"DROP INDEX campaign_recipients_read", "DROP INDEX campaign_recipients_replied", "DROP INDEX campaign_recipients_clicked",
+			"DROP INDEX campaign_recipients_converted"},
 	}
 	if from < 8 {
 		t.Fatalf("undoMigrations knows migrations from 8 on, not %d", from)
