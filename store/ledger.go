@@ -219,8 +219,16 @@ type execQuerier interface {
 // single writer's transaction, so no other append runs between the read
 // of the last hash and the insert.
 func appendLedger(ctx context.Context, tx execQuerier, r ledgerRow) (int64, error) {
+	return appendLedgerWith(func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) }, r)
+}
+
+// appendLedger appends in the write transaction, with its prepared
+// statements: an import records a consent per row.
+func (t *wtx) appendLedger(r ledgerRow) (int64, error) { return appendLedgerWith(t.queryRow, r) }
+
+func appendLedgerWith(queryRow func(q string, args ...any) *sql.Row, r ledgerRow) (int64, error) {
 	var last string
-	err := tx.QueryRowContext(ctx, "SELECT hash FROM consent_ledger ORDER BY id DESC LIMIT 1").Scan(&last)
+	err := queryRow("SELECT hash FROM consent_ledger ORDER BY id DESC LIMIT 1").Scan(&last)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("consent ledger: %w", err)
 	}
@@ -230,7 +238,7 @@ func appendLedger(ctx context.Context, tx execQuerier, r ledgerRow) (int64, erro
 	}
 	d := r.digest()
 	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO consent_ledger (contact_id, purpose, status, effect, source, detail, wording,
+	err = queryRow(`INSERT INTO consent_ledger (contact_id, purpose, status, effect, source, detail, wording,
 		wording_version, proof, actor, at, recorded_at, dedupe_key, digest, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		r.contactID, r.purpose, r.status, r.effect, r.source, r.detail, r.wording, r.version, r.proof, r.actor, r.at, r.recordedAt,
@@ -308,7 +316,7 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	}
 	if e.Key != "" {
 		var id int64
-		err := t.tx.QueryRowContext(t.ctx, "SELECT id FROM consent_ledger WHERE dedupe_key = ?", e.Key).Scan(&id)
+		err := t.queryRow("SELECT id FROM consent_ledger WHERE dedupe_key = ?", e.Key).Scan(&id)
 		if err == nil {
 			return id, "", nil
 		}
@@ -333,7 +341,7 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	var waID, userID sql.NullString
 	var consent string
 	var consentAt sql.NullInt64
-	err = t.tx.QueryRowContext(t.ctx, "SELECT wa_id, user_id, consent, consent_at FROM contacts WHERE id = ?", e.ContactID).
+	err = t.queryRow("SELECT wa_id, user_id, consent, consent_at FROM contacts WHERE id = ?", e.ContactID).
 		Scan(&waID, &userID, &consent, &consentAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", ErrNotFound
@@ -369,7 +377,7 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	id, err := appendLedger(t.ctx, t.tx, ledgerRow{contactID: e.ContactID, purpose: e.Purpose, status: e.Status,
+	id, err := t.appendLedger(ledgerRow{contactID: e.ContactID, purpose: e.Purpose, status: e.Status,
 		effect: effect, source: e.Source, detail: e.Detail, wording: e.Wording, version: e.WordingVersion,
 		proof: string(proof), actor: string(actorJSON), at: e.At.UnixMilli(), recordedAt: t.now.UnixMilli(), key: e.Key})
 	if err != nil {
@@ -378,7 +386,7 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 	if effect != EffectApplied || e.Purpose != PurposeMarketing {
 		return id, effect, nil
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
+	if _, err := t.exec(`UPDATE contacts SET consent = ?, consent_source = ?, consent_at = ?, updated_at = ?
 		WHERE id = ?`, e.Status, e.Detail, e.At.UnixMilli(), t.now.UnixMilli(), e.ContactID); err != nil {
 		return 0, "", err
 	}
@@ -405,6 +413,12 @@ func (t *wtx) appendConsent(e ConsentEntry) (int64, string, error) {
 func (t *wtx) suppressed(waID, userID string) (bool, error) {
 	if waID == "" && userID == "" {
 		return false, nil
+	}
+	// Most businesses have erased nobody: no key to read, no hash to make
+	// (an import asks for every row).
+	var listed bool
+	if err := t.queryRow("SELECT EXISTS (SELECT 1 FROM suppressions)").Scan(&listed); err != nil || !listed {
+		return false, err
 	}
 	hashes, err := suppressionHashes(t.ctx, cachedTx{t}, waID, userID)
 	if err != nil {
