@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -261,5 +262,59 @@ func TestFrequencyCapSetting(t *testing.T) {
 	}
 	if f, _ := outbound.LoadFrequencyCap(context.Background(), a.Store); f.Count != 2 {
 		t.Fatalf("changed: %+v", f)
+	}
+}
+
+// TestCampaignPanelTrackedLink: a template whose link button ends in
+// sendbox's /r/{{1}} shows the button's row in the campaign form, with the
+// link it needs; mapped to a tracked link, the draft's check is clean.
+func TestCampaignPanelTrackedLink(t *testing.T) {
+	a := sendboxtest.New(t)
+	a.Sim.SetTemplateReviewDelay(50 * time.Millisecond)
+	b := setupOwner(t, a)
+	ctx := context.Background()
+	code, body := a.Do("POST", "/api/v1/templates", map[string]any{"name": "serum_offer", "language": "en", "category": "MARKETING",
+		"components": []any{
+			map[string]any{"type": "BODY", "text": "Hi {{1}}, our new serum is in the shop today.",
+				"example": map[string]any{"body_text": [][]string{{"Giulia"}}}},
+			map[string]any{"type": "BUTTONS", "buttons": []any{map[string]any{"type": "URL", "text": "Shop now",
+				"url": a.URL() + "/r/{{1}}", "example": []string{a.URL() + "/r/abc"}}}}}})
+	if code != http.StatusCreated {
+		t.Fatalf("template: %d %s", code, body)
+	}
+	sendboxtest.Eventually(t, 10*time.Second, "the template approved", func() bool {
+		tp, err := a.Store.TemplateByName(ctx, "serum_offer", "en")
+		return err == nil && tp.Status == "APPROVED"
+	})
+	code, body = a.Do("POST", "/api/v1/contacts", map[string]any{"phone": "+393337700001", "name": "Lia Verdi", "consent": "opted_in"})
+	if code != http.StatusCreated {
+		t.Fatalf("contact: %d %s", code, body)
+	}
+	id := sendboxtest.JSON[struct{ Data store.Contact }](t, []byte(body)).Data.ID
+	a.Do("POST", fmt.Sprintf("/api/v1/contacts/%d/tags", id), map[string]any{"add": []string{"serum"}})
+	seg := tagSegment(t, a, "Serum", "serum")
+	resp, _ := b.post("/campaigns", url.Values{"name": {"Serum"}, "send": {"template:serum_offer|en"}, "segment_id": {fmt.Sprint(seg)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	where := resp.Header.Get("Location")
+	_, page := b.get(where)
+	for _, want := range []string{"End of the link of the button Shop now", `name="source.button_0"`, `value="tracked_link"`,
+		html.EscapeString(a.URL() + "/r/{{1}}")} {
+		if !strings.Contains(page, want) {
+			t.Errorf("draft page lacks %q", want)
+		}
+	}
+	form := formValues(t, page, "campaign-form")
+	form.Set("source.1", "first_name")
+	form.Set("fallback.1", "friend")
+	form.Set("source.button_0", "tracked_link")
+	form.Set("value.button_0", "https://shop.example/serum")
+	if resp, page := b.post(where, form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", resp.StatusCode, page)
+	}
+	_, page = b.get(where)
+	if strings.Contains(page, "is not mapped") || strings.Contains(page, "tracked link needs") || !strings.Contains(page, "https://shop.example/serum") {
+		t.Fatalf("the draft after mapping the link: %s", page)
 	}
 }
