@@ -93,6 +93,7 @@ func (s *Store) leadGroup() {
 				if _, rerr := t.exec("ROLLBACK TO group_one"); rerr != nil {
 					return errors.Join(err, rerr)
 				}
+				t.ledgerHead = nil // a ledger record appended since the savepoint is gone
 				results[i].err = err
 			}
 			if _, err := t.exec("RELEASE group_one"); err != nil {

@@ -234,6 +234,10 @@ type wtx struct {
 	actor events.Actor
 	// timerDue is the earliest due time (unix ms) of the timers added, 0 if none.
 	timerDue int64
+	// ledgerHead is the hash of the consent ledger's last record once this
+	// transaction appended one (nil before): the next append chains to it
+	// without reading it back.
+	ledgerHead []byte
 }
 
 // update runs fn in one write transaction and wakes the relay if fn wrote

@@ -219,34 +219,46 @@ type execQuerier interface {
 // single writer's transaction, so no other append runs between the read
 // of the last hash and the insert.
 func appendLedger(ctx context.Context, tx execQuerier, r ledgerRow) (int64, error) {
-	return appendLedgerWith(func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) }, r)
+	id, _, err := appendLedgerWith(func(q string, args ...any) *sql.Row { return tx.QueryRowContext(ctx, q, args...) }, nil, r)
+	return id, err
 }
 
 // appendLedger appends in the write transaction, with its prepared
-// statements: an import records a consent per row.
-func (t *wtx) appendLedger(r ledgerRow) (int64, error) { return appendLedgerWith(t.queryRow, r) }
-
-func appendLedgerWith(queryRow func(q string, args ...any) *sql.Row, r ledgerRow) (int64, error) {
-	var last string
-	err := queryRow("SELECT hash FROM consent_ledger ORDER BY id DESC LIMIT 1").Scan(&last)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("consent ledger: %w", err)
+// statements, and keeps the new last hash for the transaction's next
+// append: an import records a consent per row.
+func (t *wtx) appendLedger(r ledgerRow) (int64, error) {
+	id, h, err := appendLedgerWith(t.queryRow, t.ledgerHead, r)
+	if err == nil {
+		t.ledgerHead = h
 	}
-	prev, err := hex.DecodeString(last)
-	if err != nil {
-		return 0, fmt.Errorf("consent ledger: the last hash %q is damaged", last)
+	return id, err
+}
+
+// appendLedgerWith appends r after the last record, whose hash is prev
+// when known (nil: read it).
+func appendLedgerWith(queryRow func(q string, args ...any) *sql.Row, prev []byte, r ledgerRow) (int64, []byte, error) {
+	if prev == nil {
+		var last string
+		err := queryRow("SELECT hash FROM consent_ledger ORDER BY id DESC LIMIT 1").Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, nil, fmt.Errorf("consent ledger: %w", err)
+		}
+		if prev, err = hex.DecodeString(last); err != nil {
+			return 0, nil, fmt.Errorf("consent ledger: the last hash %q is damaged", last)
+		}
 	}
 	d := r.digest()
+	h := chain(prev, d)
 	var id int64
-	err = queryRow(`INSERT INTO consent_ledger (contact_id, purpose, status, effect, source, detail, wording,
+	err := queryRow(`INSERT INTO consent_ledger (contact_id, purpose, status, effect, source, detail, wording,
 		wording_version, proof, actor, at, recorded_at, dedupe_key, digest, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		r.contactID, r.purpose, r.status, r.effect, r.source, r.detail, r.wording, r.version, r.proof, r.actor, r.at, r.recordedAt,
-		nullStr(r.key), hex.EncodeToString(d), hex.EncodeToString(chain(prev, d))).Scan(&id)
+		nullStr(r.key), hex.EncodeToString(d), hex.EncodeToString(h)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("consent ledger: %w", err)
+		return 0, nil, fmt.Errorf("consent ledger: %w", err)
 	}
-	return id, nil
+	return id, h, nil
 }
 
 // RecordConsent appends a consent to the ledger and, if it applies, makes

@@ -237,3 +237,38 @@ func TestMeta131050IsRecorded(t *testing.T) {
 		t.Fatalf("ledger: %+v %v", recs, err)
 	}
 }
+
+// TestConsentLedgerChainAcrossSavepoints: a transaction that appends
+// several records chains each to the one before without reading it back;
+// a record rolled back with its savepoint (a timer's handler that failed)
+// must not be chained to, or the next record would break the chain.
+func TestConsentLedgerChainAcrossSavepoints(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	ada, bea := ledgerContacts(t, s)
+	now := time.Now()
+	if _, err := s.AddTimers(ctx, []TimerSpec{{Kind: "test.consent", Owner: 1, DueAt: now.Add(-2 * time.Second)},
+		{Kind: "test.consent", Owner: 2, DueAt: now.Add(-time.Second)}, {Kind: "test.consent", Owner: 3, DueAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.FireDue(ctx, now, 10, func(_ context.Context, x *TimerTx, tm *Timer) (bool, error) {
+		contact := ada
+		if tm.Owner == 2 {
+			contact = bea
+		}
+		if err := x.t.recordConsent(ConsentEntry{ContactID: contact, Status: ConsentOptedIn, Source: ConsentSourceAgent}); err != nil {
+			return false, err
+		}
+		if tm.Owner == 2 {
+			return false, errors.New("the handler fails after recording")
+		}
+		return true, nil
+	})
+	if err != nil || res.Fired != 2 || len(res.Errors) != 1 {
+		t.Fatalf("fire: %+v %v", res, err)
+	}
+	check, err := s.VerifyConsentLedger(ctx)
+	if err != nil || !check.OK || check.Records != 6 {
+		t.Fatalf("verify: %+v %v", check, err)
+	}
+}

@@ -314,6 +314,7 @@ func (s *Store) FireDue(ctx context.Context, at time.Time, limit int, handle Tim
 				if _, err := t.exec("ROLLBACK TO timer_one"); err != nil {
 					return errors.Join(herr, err)
 				}
+				t.ledgerHead = nil // a ledger record appended since the savepoint is gone
 				res.Errors = append(res.Errors, fmt.Errorf("timer %d (%s): %w", tm.ID, tm.Kind, herr))
 				state, retryAt := TimerPending, nowMS+retryDelay(tm.Attempts+1).Milliseconds()
 				if tm.Attempts+1 >= MaxTimerAttempts {
