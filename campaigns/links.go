@@ -141,6 +141,12 @@ func (s *Service) baseURL() string {
 	return s.BaseURL()
 }
 
+// TrackedLinkTemplate is the link a template's button needs for tracked
+// links: sendbox's address, /r/ and the {{1}} a send fills.
+func (s *Service) TrackedLinkTemplate() string {
+	return strings.TrimSuffix(s.baseURL(), "/") + LinkPath + "{{1}}"
+}
+
 // checkTrackedLink says what is wrong with a tracked link on button i of a
 // template whose links are urls: the destination must be a web address,
 // and the template's link sendbox's own /r/{{1}}.

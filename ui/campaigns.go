@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -347,7 +346,7 @@ func (p *Panel) campaignPage(w http.ResponseWriter, r *http.Request, status int,
 	v.ABForm = newABForm(vs, v.Settings)
 	v.Sources = []string{campaigns.SourceText, campaigns.SourceName, campaigns.SourceFirstName, campaigns.SourcePhone, campaigns.SourceAttribute,
 		campaigns.SourceTrackedLink}
-	v.LinkBase = cmp.Or(p.Config.PublicURL(), "http://"+r.Host) + campaigns.LinkPath + "{{1}}"
+	v.LinkBase = p.Campaigns.TrackedLinkTemplate()
 	v.Quiet = v.Settings.QuietHours == nil || *v.Settings.QuietHours
 	v.PlusOne = v.Settings.BlockPlusOne == nil || *v.Settings.BlockPlusOne
 	if len(vs) > 0 {
