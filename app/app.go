@@ -168,6 +168,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (a *App, err
 	a.Campaigns = &campaigns.Service{Store: a.Store, Outbound: a.Outbound, Flows: a.Flows, Location: a.businessLocation(ctx),
 		MPS: cfg.WA.MPS, BulkShare: float64(cfg.WA.BulkShare) / 100, Log: log.With(slog.String("component", "campaigns"))}
 	a.Campaigns.BaseURL = func() string { return cmp.Or(a.Config.PublicURL(), a.URL()) }
+	a.Campaigns.Sandbox = cfg.Sandbox()
 	a.Scheduler.Handle(store.TimerCampaignLaunch, a.Campaigns.FireLaunch)
 	if err := a.Flows.StartHTTPWorker(bg, a.Broker, 4); err != nil {
 		return a, fmt.Errorf("flows: %w", err)

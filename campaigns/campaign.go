@@ -194,8 +194,10 @@ type Service struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	// BaseURL is the address customers reach sendbox on, for tracked
-	// links (links.go).
+	// links (links.go); Sandbox says its customers are the simulator's,
+	// who reach a local address too.
 	BaseURL func() string
+	Sandbox bool
 
 	keyMu sync.Mutex
 	key   []byte // the tracked links' signing key, once read
@@ -688,7 +690,7 @@ func (s *Service) Check(ctx context.Context, id int64) (*Check, error) {
 				i, isButton := buttonIndex(name)
 				err := errors.New("only a link button's end can be a tracked link")
 				if isButton {
-					err = checkTrackedLink(pm.Value, spec.URLs, i, s.baseURL())
+					err = checkTrackedLink(pm.Value, spec.URLs, i, s.baseURL(), s.Sandbox)
 				}
 				if err != nil {
 					out.Problems = append(out.Problems, Problem{Code: "invalid_tracked_link",

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -134,6 +135,18 @@ func (s *Service) link(ctx context.Context, token string) (string, *store.Recipi
 	return p.Value, r, nil
 }
 
+// public reports whether customers' phones could reach host: not a
+// loopback, unspecified or private address, nor localhost.
+func public(host string) bool {
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return !ip.IsLoopback() && !ip.IsUnspecified() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast()
+	}
+	return true
+}
+
 func (s *Service) baseURL() string {
 	if s.BaseURL == nil {
 		return ""
@@ -149,11 +162,15 @@ func (s *Service) TrackedLinkTemplate() string {
 
 // checkTrackedLink says what is wrong with a tracked link on button i of a
 // template whose links are urls: the destination must be a web address,
-// and the template's link sendbox's own /r/{{1}}.
-func checkTrackedLink(dest string, urls []string, i int, base string) error {
+// the template's link sendbox's own /r/{{1}}, and, with real customers
+// (not the sandbox), sendbox's address one their phones can open.
+func checkTrackedLink(dest string, urls []string, i int, base string, sandbox bool) error {
 	u, err := url.Parse(dest)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("the tracked link's destination %q is not a web address (https://…)", dest)
+	}
+	if b, err := url.Parse(base); !sandbox && (err != nil || !public(b.Hostname())) {
+		return fmt.Errorf("customers' phones cannot open %s: tracked links need sendbox on its public address (set SENDBOX_DOMAIN)", base)
 	}
 	want := strings.TrimSuffix(base, "/") + LinkPath + "{{1}}"
 	if i >= len(urls) || urls[i] != want {
