@@ -169,6 +169,14 @@ func TestImportCrashSurvivesKills(t *testing.T) {
 		p = start(t, dir)
 	}
 	waitDone(id, 60*time.Second)
+	// The file is deleted just after the job ends, then forgotten: wait
+	// for that before reading the job.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var path string
+		if db.QueryRow("SELECT path FROM import_jobs WHERE id = ?", id).Scan(&path); path == "" {
+			break
+		}
+	}
 
 	var j store.ImportJob
 	c := &j.Counts
