@@ -149,9 +149,12 @@ func TestImportRetentionInThePanel(t *testing.T) {
 		_, frag := b.htmx("GET", where+"/progress", nil)
 		return strings.Contains(frag, "Done.")
 	})
-	if _, page = b.get(where); !strings.Contains(page, "Kept until") || !strings.Contains(page, "Delete the rows not imported now") {
-		t.Errorf("the done import does not say how long its rows are kept")
-	}
+	// The file is deleted just after the import ends, then forgotten: the
+	// page offers to delete the rows once it is.
+	sendboxtest.Eventually(t, 10*time.Second, "the done import to say how long its rows are kept", func() bool {
+		_, page = b.get(where)
+		return strings.Contains(page, "Kept until") && strings.Contains(page, "Delete the rows not imported now")
+	})
 	a.Imports.Sweep(ctx, time.Now().Add(31*24*time.Hour))
 	if resp, body := b.get(where + "/rejected.csv"); resp.StatusCode != http.StatusGone || !strings.Contains(body, "kept 30 days") {
 		t.Errorf("expired rows: %d %s", resp.StatusCode, body)
