@@ -398,6 +398,21 @@ func decode(c *store.Campaign) (*Campaign, error) {
 	return out, nil
 }
 
+// variantFor is the variant a recipient gets: their own, else (the rest
+// after an A/B test) the winner, else the first.
+func (c *Campaign) variantFor(r *store.Recipient) *Variant {
+	name := r.Variant
+	if name == "" {
+		name = c.Winner
+	}
+	for i := range c.VariantList {
+		if c.VariantList[i].Name == name {
+			return &c.VariantList[i]
+		}
+	}
+	return &c.VariantList[0]
+}
+
 // Create writes a draft campaign.
 func (s *Service) Create(ctx context.Context, in Input) (*store.Campaign, error) {
 	c, err := s.normalize(ctx, in)

@@ -367,19 +367,7 @@ func (s *Service) dispatchRecipient(ctx context.Context, b *batch, r *store.Reci
 	if c.FlowID != 0 {
 		return s.startFlow(ctx, c, r)
 	}
-	var v *Variant
-	name := r.Variant
-	if name == "" {
-		name = c.Winner
-	}
-	for i := range c.VariantList {
-		if c.VariantList[i].Name == name {
-			v = &c.VariantList[i]
-		}
-	}
-	if v == nil {
-		v = &c.VariantList[0]
-	}
+	v := c.variantFor(r)
 	d.Variant = v.Name
 	to := r.WaID
 	if to == "" {

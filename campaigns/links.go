@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -115,20 +114,14 @@ func (s *Service) link(ctx context.Context, token string) (string, *store.Recipi
 	if err != nil {
 		return "", nil, err
 	}
-	var vs []Variant
-	if err := json.Unmarshal(sc.Variants, &vs); err != nil {
+	c, err := decode(sc)
+	if err != nil {
 		return "", nil, err
 	}
-	if len(vs) == 0 {
+	if len(c.VariantList) == 0 {
 		return "", nil, ErrUnknownLink
 	}
-	v := &vs[0]
-	for i := range vs {
-		if vs[i].Name == r.Variant {
-			v = &vs[i]
-		}
-	}
-	p, ok := v.Params[whatsapp.ButtonVariable(button)]
+	p, ok := c.variantFor(r).Params[whatsapp.ButtonVariable(button)]
 	if !ok || p.Source != SourceTrackedLink || p.Value == "" {
 		return "", nil, ErrUnknownLink
 	}
